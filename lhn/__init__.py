@@ -1,0 +1,129 @@
+"""LHN: a platform for learning health networks. create_app builds the Flask application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from lhn.config import load_config
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, test_config)
+    if app.config["PROXY_FIX"]:
+        hops = app.config["PROXY_FIX"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+    from lhn.cli import cli
+    from lhn.errors import register_error_handlers
+
+    register_error_handlers(app)
+    app.cli.add_command(cli)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    import lhn.models  # noqa: F401 - every mapper must be known before first use
+    from lhn import database, realtime, sockets
+    from lhn.accounts.services import load_user_for_session
+    from lhn.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            database.configure_engine(engine)
+    migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user_for_session)
+    # Explicit async mode, same origin only, the message queue, and every feature's socket events.
+    sockets.init_socketio(app)
+    realtime.install_session_hooks()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from lhn.accounts.views import bp as accounts_bp
+    from lhn.api import bp as api_bp
+    from lhn.chat.views import bp as chat_bp
+    from lhn.communities.views import bp as communities_bp
+    from lhn.extensions import csrf
+    from lhn.health import bp as health_bp
+    from lhn.measures.views import bp as measures_bp
+    from lhn.moderation import handlers as _moderation_handlers  # noqa: F401 - connects the signal receivers
+    from lhn.moderation.views import bp as moderation_bp
+    from lhn.notifications import handlers  # noqa: F401 - connects the signal receivers
+    from lhn.notifications.views import bp as notifications_bp
+    from lhn.posts import cache as posts_cache
+    from lhn.posts import handlers as _posts_handlers  # noqa: F401 - answers measures' signals
+    from lhn.posts import services as _posts_services  # noqa: F401 - registers who may watch post:<id>
+    from lhn.posts.views import bp as posts_bp
+    from lhn.search import handlers as _search_handlers  # noqa: F401 - keeps the index in step
+    from lhn.search.views import bp as search_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(communities_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(chat_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(measures_bp)
+    app.register_blueprint(moderation_bp)
+    app.register_blueprint(posts_bp)
+    posts_cache.install()  # post versions for the rendered-answers cache
+    app.register_blueprint(search_bp)
+    csrf.exempt(api_bp)  # the API checks CSRF itself, for cookie sessions only (not bearer tokens)
+    app.register_blueprint(api_bp)
+
+
+# Content Security Policy: no inline scripts, no third-party anything (no CDN leaks page views).
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from flask_login import current_user
+
+    from lhn.database import mark_read_only
+
+    @app.before_request
+    def _read_only_for_safe_methods() -> None:
+        view = app.view_functions.get(request.endpoint or "")
+        if request.method in ("GET", "HEAD", "OPTIONS") and not getattr(view, "_lhn_writes", False):
+            mark_read_only()
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        if app.config["ENV"] == "production":
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # Pages for a signed-in person may hold health information: never store them in caches.
+        if current_user.is_authenticated and not request.path.startswith("/static/"):
+            headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.context_processor
+    def _template_globals() -> dict[str, Any]:
+        from lhn.accounts.models import Role
+        from lhn.communities.models import CommunityRole
+        from lhn.notifications.services import unread_count
+
+        def unread_notifications() -> int:
+            return unread_count(current_user) if current_user.is_authenticated else 0
+
+        return {"Role": Role, "CommunityRole": CommunityRole, "unread_notifications": unread_notifications}

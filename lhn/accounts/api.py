@@ -1,0 +1,187 @@
+"""Accounts over JSON: tokens, me, profiles, verification requests, institutions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from flask_login import current_user
+
+from lhn.accounts import permissions
+from lhn.accounts import services as accounts
+from lhn.accounts.limits import login_rate_limited
+from lhn.accounts.models import ApiToken, Institution, User, VerificationRequest
+from lhn.api import bp, created, json_body, person_json, require_user
+from lhn.api.openapi import op, path_param, ref
+from lhn.database import transactional
+from lhn.errors import PermissionDenied, Unauthenticated
+
+
+def token_json(row: ApiToken) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "hint": row.hint,
+        "created_at": row.created_at.isoformat(),
+        "last_used_at": row.last_used_at.isoformat() if row.last_used_at else None,
+    }
+
+
+def institution_json(row: Institution) -> dict[str, Any]:
+    return {"slug": row.slug, "name": row.name, "kind": row.kind.value, "city": row.city, "country": row.country}
+
+
+def decision_json(row: VerificationRequest) -> dict[str, Any]:
+    """A verification decision as the public profile shows it (never the evidence itself)."""
+    return {
+        "id": row.id,
+        "role": row.role.value,
+        "status": row.status.value,
+        "submitted_at": row.created_at.isoformat(),
+        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+        "decided_by": person_json(row.decided_by) if row.decided_by else None,
+        "note": row.decision_note,
+    }
+
+
+def me_json(user: User) -> dict[str, Any]:
+    return {**person_json(user), "email": user.email, "bio": user.bio, "created_at": user.created_at.isoformat(),
+            "show_presence": user.show_presence}  # fmt: skip
+
+
+@bp.post("/tokens")
+@login_rate_limited
+@transactional
+def create_token():  # type: ignore[no-untyped-def]
+    data = json_body()
+    user = accounts.authenticate(str(data.get("login", "")), str(data.get("password", "")))
+    if user is None:
+        raise Unauthenticated("Invalid login or password.")
+    if permissions.is_suspended(user):
+        raise PermissionDenied(permissions.suspension_notice(user))
+    row, token = accounts.create_token(user, name=str(data.get("name", "")))
+    return created({**token_json(row), "token": token})
+
+
+@bp.get("/tokens")
+def list_tokens():  # type: ignore[no-untyped-def]
+    return jsonify(items=[token_json(t) for t in accounts.list_tokens(require_user())])
+
+
+@bp.delete("/tokens/<int:token_id>")
+@transactional
+def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+    accounts.revoke_token(require_user(), token_id)
+    return "", 204
+
+
+@bp.get("/me")
+def me():  # type: ignore[no-untyped-def]
+    return jsonify(me_json(require_user()))
+
+
+@bp.patch("/me")
+@transactional
+def update_me():  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    accounts.update_profile(
+        user,
+        display_name=str(data.get("display_name", user.display_name)),
+        bio=str(data.get("bio", user.bio)),
+        role=str(data.get("role", user.role.value)),
+        institution=data.get("institution", user.institution.slug if user.institution else None),
+        confirm_real_name=bool(data.get("confirm_real_name", False)),
+        show_presence=bool(data["show_presence"]) if "show_presence" in data else None,
+    )
+    return jsonify(me_json(user))
+
+
+@bp.post("/me/password")
+@transactional
+def change_password():  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    accounts.change_password(
+        user, current_password=str(data.get("current_password", "")), new_password=str(data.get("new_password", ""))
+    )
+    return "", 204
+
+
+@bp.post("/me/verification")
+@transactional
+def submit_verification():  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    fields = ("licence_number", "licence_issuer", "institutional_email", "orcid", "statement")
+    request = accounts.submit_verification(user, **{f: str(data.get(f, "")) for f in fields})
+    return created(decision_json(request))
+
+
+@bp.get("/users/<username>")
+def show_user(username: str):  # type: ignore[no-untyped-def]
+    user = accounts.get_user(username)
+    hidden = bool(user.bio_hidden_reason) and not permissions.can_see_private_profile(current_user, user)
+    data = {**person_json(user), "bio_html": None if hidden else user.bio_html,
+            "bio_hidden_reason": user.bio_hidden_reason or None,
+            "verification_history": [decision_json(r) for r in accounts.list_verification_history(user)]}  # fmt: skip
+    if permissions.can_see_private_profile(current_user, user):
+        data["email"] = user.email
+    return jsonify(data)
+
+
+@bp.get("/institutions")
+def list_institutions():  # type: ignore[no-untyped-def]
+    return jsonify(items=[institution_json(i) for i in accounts.list_institutions()])
+
+
+@bp.post("/institutions")
+@transactional
+def create_institution():  # type: ignore[no-untyped-def]
+    data = json_body()
+    row = accounts.create_institution(
+        by=require_user(), **{f: str(data.get(f, "")) for f in ("slug", "name", "kind", "city", "country")}
+    )
+    return created(institution_json(row))
+
+
+TOKEN = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+         "hint": {"type": "string"}, "created_at": {"type": "string"}, "token": {"type": "string"}}}  # fmt: skip
+INSTITUTION = {"type": "object", "properties": {k: {"type": "string"} for k in ("slug", "name", "kind", "city",
+               "country")}}  # fmt: skip
+OPENAPI_SCHEMAS = {"Token": TOKEN, "Institution": INSTITUTION}
+OPENAPI_PATHS = {
+    "/tokens": {
+        "post": op(
+            "Create a personal access token with login and password (shown once)",
+            status="201", response=ref("Token"), auth=False, errors=("401", "422"),
+            body={"type": "object", "required": ["login", "password", "name"],
+                  "properties": {"login": {"type": "string"}, "password": {"type": "string"},
+                                 "name": {"type": "string"}}},
+        ),
+        "get": op("My live tokens", errors=("401",)),
+    },
+    "/tokens/{token_id}": {
+        "delete": op("Revoke one of my tokens", status="204", params=[path_param("token_id", "integer")],
+                     errors=("401", "404")),
+    },
+    "/me": {
+        "get": op("Who I am: my badge, email and profile", response=ref("Person"), errors=("401",)),
+        "patch": op("Edit my profile (display_name, bio, role, institution, confirm_real_name, show_presence)",
+                    response=ref("Person"), body={"type": "object"}, errors=("401", "422")),
+    },
+    "/me/password": {
+        "post": op("Change my password (ends all my sessions)", status="204", errors=("401", "422"),
+                   body={"type": "object", "required": ["current_password", "new_password"]}),
+    },
+    "/me/verification": {
+        "post": op("Submit verification evidence (licence, institutional email, ORCID iD)", status="201",
+                   body={"type": "object"}, errors=("401", "422")),
+    },
+    "/users/{username}": {
+        "get": op("A member's profile and verification decisions", response=ref("Person"),
+                  params=[path_param("username")], errors=("404",)),
+    },
+    "/institutions": {
+        "get": op("All institutions", auth=False, errors=()),
+        "post": op("Add an institution (site admins)", status="201", response=ref("Institution"),
+                   body=INSTITUTION, errors=("401", "403", "422")),
+    },
+}  # fmt: skip

@@ -1,0 +1,28 @@
+"""Rate limits on logging in (pages and API): per client address and per login name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, request
+from flask_limiter.util import get_remote_address
+
+from lhn.extensions import limiter
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_name() -> str:
+    data: Any = request.get_json(silent=True) if request.is_json else request.form
+    name = data.get("login", "") if isinstance(data, dict) or hasattr(data, "get") else ""
+    return "login-name:" + str(name).strip().lower()[:254]
+
+
+def login_rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Both limits apply to POSTs, so one address can't spray names and names can't be sprayed
+    from many addresses faster than the per-name limit."""
+    view = limiter.limit(_login_limit, key_func=_login_name, methods=["POST"], scope="login-name")(view)
+    return limiter.limit(_login_limit, key_func=get_remote_address, methods=["POST"], scope="login-ip")(view)

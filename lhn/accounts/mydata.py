@@ -1,0 +1,95 @@
+"""My data for accounts: the profile, verification evidence and tokens in an export; erasing the account.
+
+Receivers of signals.export_requested / account_erasing (contract in lhn/signals.py); erase_account is
+called last, by moderation's delete_account, once every feature has erased its own data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from lhn import signals
+from lhn.accounts.models import ApiToken, Role, User, VerificationRequest
+from lhn.extensions import db
+
+FORMER_MEMBER = "former_member"  # reserved in services.RESERVED_USERNAMES
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@signals.export_requested.connect
+def export_account(user: User, **_: Any) -> dict[str, Any]:
+    requests = db.session.scalars(
+        select(VerificationRequest).where(VerificationRequest.user_id == user.id).order_by(VerificationRequest.id)
+    )
+    tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
+    return {
+        "profile": {
+            "username": user.username,
+            "email": user.email,
+            "display_name": user.display_name,
+            "role": user.role.value,
+            "verified_at": _iso(user.verified_at),
+            "is_admin": user.is_admin,
+            "institution": user.institution.slug if user.institution else None,
+            "bio": user.bio,
+            "created_at": _iso(user.created_at),
+            "last_login_at": _iso(user.last_login_at),
+            "suspended_until": _iso(user.suspended_until),
+        },
+        "verification_requests": [
+            {
+                "role": r.role.value,
+                "licence_number": r.licence_number,
+                "licence_issuer": r.licence_issuer,
+                "institutional_email": r.institutional_email,
+                "orcid": r.orcid,
+                "statement": r.statement,
+                "status": r.status.value,
+                "submitted_at": _iso(r.created_at),
+                "decided_at": _iso(r.decided_at),
+                "decision_note": r.decision_note,
+            }
+            for r in requests
+        ],
+        "api_tokens": [  # names and dates only: the token itself was never stored
+            {
+                "name": t.name,
+                "hint": t.hint,
+                "created_at": _iso(t.created_at),
+                "last_used_at": _iso(t.last_used_at),
+                "revoked_at": _iso(t.revoked_at),
+            }
+            for t in tokens
+        ],
+    }
+
+
+def former_member() -> User:
+    """The shared account that content of deleted members is reassigned to (shown as "Former member").
+    It cannot log in: its password hash matches no password."""
+    user = db.session.scalar(select(User).where(User.username == FORMER_MEMBER))
+    if user is None:
+        user = User(
+            username=FORMER_MEMBER,
+            email="former-member@lhn.invalid",
+            display_name="Former member",
+            password_hash="!",  # noqa: S106 - matches no password: this account never logs in
+            role=Role.OTHER,
+        )
+        db.session.add(user)
+        db.session.flush()
+    return user
+
+
+def erase_account(user: User) -> None:
+    """Delete the account row and everything only it owns (tokens, verification evidence). Others'
+    references to it become NULL by the foreign keys (a reviewer who decided, a community's creator)."""
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    db.session.execute(delete(VerificationRequest).where(VerificationRequest.user_id == user.id))
+    db.session.delete(user)
+    db.session.flush()

@@ -1,0 +1,36 @@
+"""Who may do what with accounts. Pure predicates: no queries, no side effects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from lhn.accounts.models import User
+from lhn.database import utcnow
+
+
+def is_signed_in(user: object) -> bool:
+    return isinstance(user, User)
+
+
+def can_manage_institutions(user: object) -> bool:
+    return isinstance(user, User) and user.is_admin
+
+
+def can_see_private_profile(viewer: object, owner: User) -> bool:
+    """Email, tokens and submitted evidence: the person themself and site admins only."""
+    return isinstance(viewer, User) and (viewer.id == owner.id or viewer.is_admin)
+
+
+def is_suspended(user: object, now: datetime | None = None) -> bool:
+    """A site suspension is running (it lapses by itself at `suspended_until`)."""
+    if not isinstance(user, User) or user.suspended_until is None:
+        return False
+    return user.suspended_until > (now or utcnow())
+
+
+def suspension_notice(user: User) -> str:
+    """The plain sentence a suspended person sees when they try to log in or use a token."""
+    until = user.suspended_until
+    when = "until a site admin lifts it" if until and until.year >= 9999 else f"until {until:%d %B %Y %H:%M} UTC"
+    reason = f" Reason: {user.suspension_reason}" if user.suspension_reason else ""
+    return f"Your account is suspended {when}.{reason}"

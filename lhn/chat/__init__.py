@@ -1,0 +1,1 @@
+"""Chat: channels per community, messages delivered live and replayed from the database."""

@@ -1,0 +1,169 @@
+"""Chat over JSON: channels, message history by keyset, sending (the same service as the socket),
+editing, deleting, hiding."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import jsonify, request
+from flask_login import current_user
+
+from lhn.api import bp, created, json_body, page_json, require_user
+from lhn.api.openapi import op, path_param, query_param, ref
+from lhn.chat import services as chat
+from lhn.chat.sockets import channel_json
+from lhn.communities import services as communities
+from lhn.database import transactional
+from lhn.errors import ValidationFailed
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise ValidationFailed({name: "Send a message id (a whole number)."})
+    return int(raw)
+
+
+@bp.get("/communities/<slug>/channels")
+def list_channels(slug: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    rows = chat.list_channels(community, by=require_user())
+    return jsonify(items=[channel_json(r.channel, unread=r.unread) for r in rows])
+
+
+@bp.post("/communities/<slug>/channels")
+@transactional
+def create_channel(slug: str):  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    roles = data.get("roles") or []
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise ValidationFailed({"roles": 'Send a list of roles, e.g. ["clinician"].'})
+    channel = chat.create_channel(
+        communities.get_community(slug), by=user, name=str(data.get("name", "")),
+        topic=str(data.get("topic", "")), roles=roles,
+    )  # fmt: skip
+    return created(channel_json(channel, unread=0))
+
+
+@bp.get("/channels/<int:channel_id>/messages")
+def list_messages(channel_id: int):  # type: ignore[no-untyped-def]
+    user = require_user()
+    channel, membership = chat.get_channel(channel_id, by=user)
+    limit = _int_arg("limit") or chat.HISTORY_PAGE
+    page = chat.list_messages(channel, before=_int_arg("before"), after=_int_arg("after"), limit=limit)
+    roles = chat.sender_roles(channel.community_id, page.items)
+    items = [chat.message_json(m, viewer=user, membership=membership, roles=roles) for m in page.items]
+    return jsonify({**page_json(items, page.next_cursor), "last_seq": channel.last_seq})
+
+
+@bp.post("/channels/<int:channel_id>/messages")
+@transactional
+def post_message(channel_id: int):  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    client_id = data.get("client_id") or uuid.uuid4().hex  # send one to make retries safe
+    message, was_created = chat.post_message(channel_id, by=user, client_id=client_id, body=data.get("body"))
+    return _message_answer(message, user, 201 if was_created else 200)
+
+
+def _message_answer(message: Any, user: Any, status: int = 200):  # type: ignore[no-untyped-def]
+    membership = communities.find_membership(current_user, message.channel.community)
+    roles = chat.sender_roles(message.channel.community_id, [message])
+    return jsonify(chat.message_json(message, viewer=user, membership=membership, roles=roles)), status
+
+
+@bp.patch("/messages/<int:message_id>")
+@transactional
+def edit_message(message_id: int):  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    return _message_answer(chat.edit_message(message_id, by=user, body=data.get("body")), user)
+
+
+@bp.delete("/messages/<int:message_id>")
+@transactional
+def delete_message(message_id: int):  # type: ignore[no-untyped-def]
+    chat.delete_message(message_id, by=require_user())
+    return "", 204
+
+
+@bp.post("/messages/<int:message_id>/hide")
+@transactional
+def hide_message(message_id: int):  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    return _message_answer(chat.hide_message(message_id, by=user, reason=str(data.get("reason", ""))), user)
+
+
+@bp.delete("/messages/<int:message_id>/hide")
+@transactional
+def unhide_message(message_id: int):  # type: ignore[no-untyped-def]
+    user = require_user()
+    return _message_answer(chat.unhide_message(message_id, by=user), user)
+
+
+CHANNEL_ID = path_param("channel_id", "integer")
+MESSAGE_ID = path_param("message_id", "integer")
+BODY = {"type": "object", "required": ["body"], "properties": {"body": {"type": "string", "maxLength": 4000}}}
+OPENAPI_SCHEMAS = {
+    "Channel": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "community": {"type": "string"}, "name": {"type": "string"},
+            "topic": {"type": "string"}, "roles": {"type": "array", "items": {"type": "string"}},
+            "audience": {"type": "string"}, "is_general": {"type": "boolean"},
+            "patient_space": {"type": "boolean"}, "unread": {"type": "integer"},
+        },
+    },
+    "ChatMessage": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "channel_id": {"type": "integer"},
+            "seq": {"type": "integer", "description": "Channel event number of the latest change"},
+            "client_id": {"type": "string"}, "sender": {"anyOf": [ref("Person"), {"type": "null"}]},
+            "body": {"type": ["string", "null"]}, "body_html": {"type": ["string", "null"]},
+            "created_at": {"type": "string"}, "edited_at": {"type": ["string", "null"]},
+            "deleted": {"type": "boolean"},
+            "hidden": {"anyOf": [{"type": "object", "properties": {"reason": {"type": "string"},
+                                                                  "at": {"type": "string"}}},
+                                 {"type": "null"}]},
+        },
+    },
+}  # fmt: skip
+OPENAPI_PATHS = {
+    "/communities/{slug}/channels": {
+        "get": op("Chat channels I may read, with unread counts (members only)", tag="chat",
+                  response={"type": "object", "properties": {"items": {"type": "array", "items": ref("Channel")}}},
+                  params=[path_param("slug")]),
+        "post": op("Add a channel, optionally limited to roles (moderators)", tag="chat", status="201",
+                   response=ref("Channel"), params=[path_param("slug")],
+                   body={"type": "object", "required": ["name"], "properties": {
+                       "name": {"type": "string"}, "topic": {"type": "string"},
+                       "roles": {"type": "array", "items": {"type": "string"}}}}),
+    },
+    "/channels/{channel_id}/messages": {
+        "get": op("Messages oldest-first by keyset: the latest page, or `before`/`after` a message id", tag="chat",
+                  response={"type": "object", "properties": {
+                      "items": {"type": "array", "items": ref("ChatMessage")},
+                      "next_cursor": {"type": ["string", "null"]}, "last_seq": {"type": "integer"}}},
+                  params=[CHANNEL_ID, query_param("before", "Messages older than this id", "integer"),
+                          query_param("after", "Messages newer than this id", "integer"),
+                          query_param("limit", "Up to 100 (default 50)", "integer")]),
+        "post": op("Send a message (201; 200 with the stored message for a retried client_id)", tag="chat",
+                   status="201", response=ref("ChatMessage"), params=[CHANNEL_ID],
+                   body={"type": "object", "required": ["body"], "properties": {
+                       "body": {"type": "string", "maxLength": 4000},
+                       "client_id": {"type": "string", "description": "Your id for this message; retries are safe"}}}),
+    },
+    "/messages/{message_id}": {
+        "patch": op("Edit my message", tag="chat", response=ref("ChatMessage"), params=[MESSAGE_ID], body=BODY),
+        "delete": op("Delete my message (its text is erased)", tag="chat", status="204", params=[MESSAGE_ID]),
+    },
+    "/messages/{message_id}/hide": {
+        "post": op("Hide a message with a reason (moderators)", tag="chat", response=ref("ChatMessage"),
+                   params=[MESSAGE_ID], errors=("401", "403", "404", "409", "422"),
+                   body={"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}),
+        "delete": op("Show a hidden message again (moderators)", tag="chat", response=ref("ChatMessage"),
+                     params=[MESSAGE_ID], errors=("401", "403", "404", "409")),
+    },
+}  # fmt: skip

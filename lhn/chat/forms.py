@@ -1,0 +1,41 @@
+"""Chat forms. The rules live in chat.services."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from lhn.accounts.models import Role
+from lhn.forms import choices
+
+
+class MessageForm(FlaskForm):
+    """Posting without JavaScript. The client id is made when the form is drawn, so a double submit
+    (or the browser resending the form) stores the message once."""
+
+    client_id = HiddenField(default=lambda: uuid.uuid4().hex)
+    body = TextAreaField("Message", validators=[InputRequired(), Length(max=4000)])
+
+
+class ChannelForm(FlaskForm):
+    name = StringField(
+        "Channel name", validators=[InputRequired(), Length(max=40)],
+        description="Lowercase letters, digits and hyphens, like clinicians-only.",
+    )  # fmt: skip
+    topic = StringField("Topic (optional)", validators=[Optional(), Length(max=250)])
+    roles = SelectMultipleField(
+        "Only for these roles (leave all unticked for every member)",
+        choices=choices([(r.value, r.label + "s") for r in Role]),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[Optional()],
+        description="Moderators can always read every channel, to moderate it.",
+    )
+
+
+class HideForm(FlaskForm):
+    reason = StringField("Reason readers will see", validators=[InputRequired(), Length(max=300)])

@@ -1,0 +1,61 @@
+"""Per-person chat rate limit with `limits`, on the configured storage (Redis in scale-out).
+
+Flask-Limiter only sees HTTP requests, not Socket.IO events, so the chat service asks this module
+itself; socket handlers and the HTTP API share the same buckets. If the shared storage is down,
+the limit falls back to this process's memory rather than refusing every message.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+from flask import current_app
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from lhn.errors import RateLimited
+
+log = logging.getLogger(__name__)
+
+
+class ChatLimiter:
+    def __init__(self, uri: str, rule: str) -> None:
+        self.items: list[RateLimitItem] = parse_many(rule) if rule else []
+        self._memory = MovingWindowRateLimiter(MemoryStorage())
+        options = {"socket_timeout": 1, "socket_connect_timeout": 1} if uri.startswith("redis") else {}
+        storage: Storage = storage_from_string(uri, **options) if uri else MemoryStorage()
+        self._shared = MovingWindowRateLimiter(storage) if not isinstance(storage, MemoryStorage) else self._memory
+
+    def _hit(self, limiter: MovingWindowRateLimiter, key: str) -> RateLimitItem | None:
+        for item in self.items:
+            if not limiter.hit(item, "chat", key):
+                return item
+        return None
+
+    def hit(self, user_id: int) -> None:
+        """Count one action by `user_id`; raises RateLimited beyond the limit."""
+        key, limiter = str(user_id), self._shared
+        try:
+            exceeded = self._hit(limiter, key)
+        except Exception as exc:  # the shared storage is down: limit per process until it is back
+            log.warning("chat rate limit storage unavailable (%s); using this process's memory", exc)
+            limiter = self._memory
+            exceeded = self._hit(limiter, key)
+        if exceeded is not None:
+            try:
+                retry = max(1, math.ceil(limiter.get_window_stats(exceeded, "chat", key).reset_time - time.time()))
+            except Exception:  # storage gone between the two calls: a safe guess
+                retry = exceeded.get_expiry()
+            raise RateLimited(f"You're sending messages too quickly. Try again in {retry} s.", retry_after=retry)
+
+
+def limiter() -> ChatLimiter:
+    app = current_app
+    found = app.extensions.get("lhn_chat_limiter")
+    if found is None:
+        found = ChatLimiter(app.config.get("RATELIMIT_STORAGE_URI") or "memory://", app.config["CHAT_RATE_LIMIT"])
+        app.extensions["lhn_chat_limiter"] = found
+    return found

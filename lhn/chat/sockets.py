@@ -1,0 +1,192 @@
+"""Chat's Socket.IO events (protocol in docs/realtime.md). Thin: parse, call a service, commit, answer.
+
+Errors raised here become an `error` event plus a failed ack ({ok: false, error}) in lhn.sockets.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import request
+from flask_socketio import SocketIO, emit, join_room, leave_room
+from sqlalchemy import select
+
+from lhn.accounts.models import User
+from lhn.chat import permissions, presence
+from lhn.chat import services as chat
+from lhn.chat.models import Channel
+from lhn.communities.models import Membership
+from lhn.database import mark_read_only, transaction
+from lhn.errors import NotFound
+from lhn.extensions import db, socketio
+from lhn.realtime import (
+    DELETE_MESSAGE,
+    EDIT_MESSAGE,
+    JOIN_CHANNEL,
+    LEAVE_CHANNEL,
+    MARK_READ,
+    SEND_MESSAGE,
+    SYNC,
+    TYPING,
+    channel_room,
+)
+from lhn.sockets import int_field, load_user, ok, payload, socket_user
+
+TYPING_INTERVAL = 2.0  # seconds: a socket's typing events closer than this are dropped
+_last_typing: dict[tuple[str, int], float] = {}
+
+
+def register(sio: SocketIO) -> None:
+    sio.on_event(JOIN_CHANNEL, on_join_channel)
+    sio.on_event(SYNC, on_join_channel)  # the same answer; joining twice is harmless
+    sio.on_event(LEAVE_CHANNEL, on_leave_channel)
+    sio.on_event(SEND_MESSAGE, on_send_message)
+    sio.on_event(EDIT_MESSAGE, on_edit_message)
+    sio.on_event(DELETE_MESSAGE, on_delete_message)
+    sio.on_event(TYPING, on_typing)
+    sio.on_event(MARK_READ, on_mark_read)
+
+
+def channel_json(channel: Channel, *, unread: int | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": channel.id,
+        "community": channel.community.slug,
+        "name": channel.name,
+        "topic": channel.topic,
+        "roles": sorted(r.value for r in channel.roles),
+        "audience": channel.audience,
+        "is_general": channel.is_general,
+        "patient_space": channel.is_patient_space,
+    }
+    if unread is not None:
+        data["unread"] = unread
+    return data
+
+
+def on_join_channel(data: Any) -> dict[str, Any]:
+    """Join a channel's room after the membership check, then answer with what the client missed.
+
+    The room is joined before history is read, so nothing falls between the two (duplicates are
+    dropped by id on the client).
+    """
+    mark_read_only()
+    data = payload(data, "channel_id")
+    channel_id = int_field(data, "channel_id")
+    last_id = int_field(data, "last_id", required=False)
+    last_seq = int_field(data, "last_seq", required=False)
+    user = load_user()
+    channel, membership = chat.get_channel(channel_id, by=user)  # type: ignore[arg-type]
+    join_room(channel_room(channel.id))
+    db.session.commit()  # end the read snapshot taken before the join (SQLite keeps it otherwise)
+    result = chat.replay(channel, last_id=last_id, last_seq=last_seq)
+    roles = chat.sender_roles(channel.community_id, result.messages)
+    socket = socket_user()
+    if channel.id not in socket.channels:
+        socket.channels.add(channel.id)
+        if channel.is_patient_space:
+            socket.patient_spaces.add(channel.id)
+        presence.joined(socket, request.sid, channel.id, patient_space=channel.is_patient_space)  # type: ignore[attr-defined]
+    return ok(
+        channel=channel_json(channel),
+        messages=[chat.message_json(m, viewer=user, membership=membership, roles=roles) for m in result.messages],
+        last_seq=result.last_seq,
+        has_more=result.has_more,
+        reset=result.reset,
+        presence=presence.snapshot(channel.id, patient_space=channel.is_patient_space),
+    )
+
+
+def on_leave_channel(data: Any) -> dict[str, Any]:
+    mark_read_only()
+    channel_id = int_field(payload(data, "channel_id"), "channel_id")
+    socket = socket_user()
+    if channel_id in socket.channels:
+        leave_room(channel_room(channel_id))  # type: ignore[arg-type]
+        presence.left(socket, request.sid, channel_id)  # type: ignore[arg-type, attr-defined]
+        socket.channels.discard(channel_id)  # type: ignore[arg-type]
+        socket.patient_spaces.discard(channel_id)  # type: ignore[arg-type]
+    return ok(channel_id=channel_id)
+
+
+def on_send_message(data: Any) -> dict[str, Any]:
+    """Store (or find, for a retry), commit, then ack with the server id; the room gets message_created."""
+    data = payload(data, "channel_id", "client_id", "body")
+    channel_id = int_field(data, "channel_id")
+    with transaction():
+        message, created = chat.post_message(
+            channel_id,
+            by=load_user(),
+            client_id=data["client_id"],
+            body=data["body"],  # type: ignore[arg-type]
+        )
+        answer = ok(id=message.id, seq=message.seq, channel_id=message.channel_id, duplicate=not created)
+    return answer
+
+
+def on_edit_message(data: Any) -> dict[str, Any]:
+    data = payload(data, "message_id", "body")
+    with transaction():
+        message = chat.edit_message(int_field(data, "message_id"), by=load_user(), body=data["body"])  # type: ignore[arg-type]
+        answer = ok(id=message.id, seq=message.change_seq)
+    return answer
+
+
+def on_delete_message(data: Any) -> dict[str, Any]:
+    data = payload(data, "message_id")
+    with transaction():
+        message = chat.delete_message(int_field(data, "message_id"), by=load_user())  # type: ignore[arg-type]
+        answer = ok(id=message.id, seq=message.change_seq)
+    return answer
+
+
+def on_mark_read(data: Any) -> dict[str, Any]:
+    data = payload(data, "channel_id")
+    with transaction():
+        user = load_user()
+        channel, _ = chat.get_channel(int_field(data, "channel_id"), by=user)  # type: ignore[arg-type]
+        position = chat.mark_read(channel, by=user, last_id=int_field(data, "last_id", required=False))
+    return ok(last_read_id=position)
+
+
+def on_typing(data: Any) -> dict[str, Any]:
+    """Tell the channel someone is typing. Only for channels this socket joined (after the membership
+    check), so no query; named unless it is a patient space or the person hides their presence."""
+    channel_id = int_field(payload(data, "channel_id"), "channel_id")
+    socket = socket_user()
+    if channel_id not in socket.channels:
+        raise NotFound("Join the channel first.")
+    key, now = (request.sid, channel_id), time.monotonic()  # type: ignore[attr-defined]
+    if now - _last_typing.get(key, 0.0) < TYPING_INTERVAL:
+        return ok(sent=False)
+    _last_typing[key] = now
+    if len(_last_typing) > 10_000:  # forget old sockets now and then
+        for stale in [k for k, t in _last_typing.items() if now - t > 60]:
+            _last_typing.pop(stale, None)
+    who = (
+        {"username": socket.username, "display_name": socket.display_name} if socket.named_typing(channel_id) else None
+    )
+    emit(TYPING, {"channel_id": channel_id, "user": who}, to=channel_room(channel_id), include_self=False)  # type: ignore[arg-type]
+    return ok(sent=True)
+
+
+def revalidate_channels(sockets: list[tuple[str, Any]]) -> None:
+    """Make this process's sockets leave channels their user may no longer read (a removal whose
+    disconnect was lost in a queue outage). Called by lhn.sockets' upkeep inside an app context."""
+    pairs = [(sid, s, cid) for sid, s in sockets for cid in list(s.channels)]
+    if not pairs:
+        return
+    channels = {c.id: c for c in db.session.scalars(select(Channel).where(Channel.id.in_({p[2] for p in pairs})))}
+    user_ids = {s.user_id for _, s, _ in pairs}
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
+    memberships = {
+        (m.user_id, m.community_id): m
+        for m in db.session.scalars(select(Membership).where(Membership.user_id.in_(user_ids)))
+    }
+    for sid, socket, channel_id in pairs:
+        channel, user = channels.get(channel_id), users.get(socket.user_id)
+        membership = memberships.get((socket.user_id, channel.community_id)) if channel else None
+        if channel is None or user is None or not permissions.can_read(user, channel, membership):
+            socketio.server.leave_room(sid, channel_room(channel_id), namespace="/")
+            presence.left(socket, sid, channel_id)
+            socket.channels.discard(channel_id)

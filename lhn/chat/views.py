@@ -1,0 +1,132 @@
+"""Chat pages: a channel with its history (readable and postable without JavaScript), adding channels,
+and plain-form fallbacks for deleting and hiding messages. Live behaviour is in static/js/chat.js."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from lhn.chat import permissions
+from lhn.chat import services as chat
+from lhn.chat.forms import ChannelForm, HideForm, MessageForm
+from lhn.communities import services as communities
+from lhn.database import transaction, writes
+from lhn.errors import DomainError, ValidationFailed
+from lhn.forms import ActionForm, apply_errors
+
+bp = Blueprint("chat", __name__)
+
+
+@bp.get("/c/<slug>/chat")
+@login_required
+def index(slug: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    chat.list_channels(community, by=current_user)  # members only: a 403 page for everyone else
+    return redirect(url_for("chat.channel", slug=slug, name="general"))
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+@bp.route("/c/<slug>/chat/<name>", methods=["GET", "POST"])
+@login_required
+@writes  # opening a channel moves the reader's read position
+def channel(slug: str, name: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    channels = chat.list_channels(community, by=current_user)
+    current, membership = chat.get_channel_by_name(community, name, by=current_user)
+    form = MessageForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                chat.post_message(current.id, by=current_user, client_id=form.client_id.data, body=form.body.data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except DomainError as exc:  # rate limited: keep the text, say why
+            form.form_errors.append(exc.message)
+        else:
+            return redirect(url_for("chat.channel", slug=slug, name=name) + "#composer")
+    before = _int_arg("before")
+    read_upto = chat.last_read_id(current_user, current)  # the unread marker goes after this one
+    if before is None:
+        with transaction():  # committed before the page is read: a commit would expire what we load
+            chat.mark_read(current, by=current_user)
+    page = chat.list_messages(current, before=before)
+    roles = chat.sender_roles(community.id, page.items)
+    moderates = permissions.can_moderate(current_user, community, membership)
+    return render_template(
+        "chat/channel.html", community=community, channels=channels, channel=current, page=page, roles=roles,
+        read_upto=read_upto, form=form, moderates=moderates, before=before,
+        can_manage=permissions.can_manage_channels(current_user, community, membership),
+        hide_form=HideForm(), action_form=ActionForm(), membership=membership,
+        max_chars=current_app.config["CHAT_MESSAGE_MAX"],
+    )  # fmt: skip
+
+
+@bp.route("/c/<slug>/channels/new", methods=["GET", "POST"])
+@login_required
+def create_channel(slug: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    membership = communities.find_membership(current_user, community)
+    if not permissions.can_manage_channels(current_user, community, membership):
+        abort(403)
+    form = ChannelForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                created = chat.create_channel(
+                    community, by=current_user, name=form.name.data, topic=form.topic.data or "",
+                    roles=form.roles.data or [],
+                )  # fmt: skip
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"#{created.name} is ready.", "success")
+            return redirect(url_for("chat.channel", slug=slug, name=created.name))
+    return render_template("chat/new_channel.html", community=community, form=form)
+
+
+def _back_to(message_id: int):  # type: ignore[no-untyped-def]
+    message, _ = chat.get_message(message_id, by=current_user)
+    channel = message.channel
+    return redirect(url_for("chat.channel", slug=channel.community.slug, name=channel.name) + f"#message-{message.id}")
+
+
+@bp.post("/chat/messages/<int:message_id>/delete")
+@login_required
+def delete_message(message_id: int):  # type: ignore[no-untyped-def]
+    if ActionForm().validate_on_submit():
+        with transaction():
+            chat.delete_message(message_id, by=current_user)
+        flash("Message deleted.", "info")
+    return _back_to(message_id)
+
+
+@bp.post("/chat/messages/<int:message_id>/hide")
+@login_required
+def hide_message(message_id: int):  # type: ignore[no-untyped-def]
+    form = HideForm()
+    if not form.validate_on_submit():
+        flash("Say why you hide the message; readers will see the reason.", "error")
+        return _back_to(message_id)
+    try:
+        with transaction():
+            chat.hide_message(message_id, by=current_user, reason=form.reason.data or "")
+    except ValidationFailed as exc:
+        for message in exc.errors.values():
+            flash(message, "error")
+    else:
+        flash("Message hidden. Readers see your reason in its place.", "info")
+    return _back_to(message_id)
+
+
+@bp.post("/chat/messages/<int:message_id>/unhide")
+@login_required
+def unhide_message(message_id: int):  # type: ignore[no-untyped-def]
+    if ActionForm().validate_on_submit():
+        with transaction():
+            chat.unhide_message(message_id, by=current_user)
+        flash("Message shown again.", "info")
+    return _back_to(message_id)

@@ -1,0 +1,128 @@
+"""`flask --app lhn lhn ...`: demo data, operator commands, re-rendering stored Markdown."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from sqlalchemy import select
+
+from lhn import demo
+from lhn.accounts import services as accounts
+from lhn.accounts.models import Role, User
+from lhn.chat.models import ChatMessage
+from lhn.communities.models import Community
+from lhn.database import transaction
+from lhn.errors import ValidationFailed
+from lhn.extensions import db
+from lhn.markup import render_markdown
+from lhn.measures.models import Measure, PdsaCycle
+from lhn.posts.models import Answer, Comment, Post
+
+cli = click.Group("lhn", help="LHN operator commands.")
+
+# Stored HTML beside its Markdown source, re-rendered by `lhn rerender` after a policy change.
+RENDERED_FIELDS: list[tuple[type, str, str]] = [
+    (Community, "description", "description_html"),
+    (Community, "guidelines", "guidelines_html"),
+    (User, "bio", "bio_html"),
+    # measures
+    (Measure, "description", "description_html"),
+    *((PdsaCycle, name, f"{name}_html") for name in ("plan", "prediction", "do_notes", "study", "act_notes")),
+    # Chat messages: mentions become profile links again only when re-sent; rerender keeps them plain.
+    (ChatMessage, "body", "body_html"),
+]
+# posts (@mentions become plain text on re-render; run `lhn reindex-search` afterwards)
+RENDERED_FIELDS += [(Post, "body", "body_html"), (Answer, "body", "body_html"), (Comment, "body", "body_html")]
+
+
+def _fail(exc: ValidationFailed) -> None:
+    for field, message in exc.errors.items():
+        click.echo(f"error: {field or 'input'}: {message}", err=True)
+    sys.exit(2)
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Load demo institutions, people, communities and content. Safe to run again."""
+    with click.progressbar(demo.STEPS, label="Seeding demo data", item_show_func=lambda s: s[0] if s else "") as bar:
+        for _name, step in bar:
+            with transaction():
+                step()
+    click.echo(f"\nDemo logins (password for all: {demo.DEMO_PASSWORD}):")
+    for username, role, about in demo.login_table():
+        click.echo(f"  {username:<16} {role:<28} {about}")
+
+
+@cli.command("create-user")
+@click.argument("username")
+@click.option("--email", required=True)
+@click.option("--password", help="Omit to read it from standard input (or be prompted).")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--display-name", help="Defaults to the username.")
+@click.option("--verified", is_flag=True, help="Verify a clinician or researcher right away.")
+@click.option("--institution", help="Institution slug.")
+@click.option("--admin", is_flag=True, help="Make a site admin.")
+def create_user(
+    username: str, email: str, password: str | None, role: str, display_name: str | None,
+    verified: bool, institution: str | None, admin: bool,
+) -> None:  # fmt: skip
+    """Create an account non-interactively."""
+    if password is None:
+        if sys.stdin.isatty():
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        else:
+            password = sys.stdin.readline().rstrip("\n")
+    try:
+        with transaction():
+            user = accounts.register_user(
+                email=email, username=username, display_name=display_name or username, password=password,
+                role=role, institution=institution, confirm_real_name=True, is_admin=admin,
+            )  # fmt: skip
+            if verified:
+                accounts.verify_by_operator(user)
+    except ValidationFailed as exc:
+        _fail(exc)
+    click.echo(f"Created {user.username} ({user.role.value}{', verified' if verified else ''}"
+               f"{', site admin' if admin else ''}).")  # fmt: skip
+
+
+@cli.command("create-institution")
+@click.argument("slug")
+@click.option("--name", required=True)
+@click.option("--kind", type=click.Choice(["hospital", "clinic", "university", "patient_organisation", "company",
+                                           "other"]), required=True)  # fmt: skip
+@click.option("--city", default="")
+@click.option("--country", default="")
+def create_institution(slug: str, name: str, kind: str, city: str, country: str) -> None:
+    """Add an institution."""
+    try:
+        with transaction():
+            accounts.create_institution(by=None, slug=slug, name=name, kind=kind, city=city, country=country)
+    except ValidationFailed as exc:
+        _fail(exc)
+    click.echo(f"Created institution {slug}.")
+
+
+@cli.command("rerender")
+def rerender() -> None:
+    """Re-render every stored Markdown field with the current sanitising policy."""
+    total = 0
+    for model, source, target in RENDERED_FIELDS:
+        rows = list(db.session.scalars(select(model)))
+        with click.progressbar(rows, label=f"{model.__name__}.{source}") as bar, transaction():
+            for row in bar:
+                text = getattr(row, source)
+                setattr(row, target, str(render_markdown(text)) if text else "")
+                total += 1
+    click.echo(f"Re-rendered {total} fields.")
+
+
+@cli.command("reindex-search")
+def reindex_search() -> None:
+    """Rebuild the full-text index of every post (after an import, a re-render or a visibility change)."""
+    from lhn.search.services import rebuild_index
+
+    with transaction():
+        count = rebuild_index()
+    click.echo(f"Indexed {count} posts.")

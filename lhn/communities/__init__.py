@@ -1,0 +1,1 @@
+"""Communities: condition communities, their members, moderators and join requests."""

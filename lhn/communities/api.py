@@ -1,0 +1,282 @@
+"""Communities over JSON: directory, create/edit, join and leave, members, join requests, verification review."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask_login import current_user
+
+from lhn.accounts.models import User, VerificationRequest
+from lhn.api import bp, created, json_body, page_json, person_json, require_user
+from lhn.api.openapi import CURSOR, op, page_of, path_param, query_param, ref
+from lhn.communities import permissions
+from lhn.communities import services as communities
+from lhn.communities.models import Community, JoinRequest, Membership
+from lhn.database import transactional, writes
+from lhn.errors import ValidationFailed
+
+
+def community_json(community: Community, membership: Membership | None, *, user: object) -> dict[str, Any]:
+    readable = permissions.can_read(user, community, membership)
+    data: dict[str, Any] = {
+        "slug": community.slug,
+        "name": community.name,
+        "condition": {
+            "name": community.condition_name,
+            "code": community.condition_code or None,
+            "system": community.condition_system.value if community.condition_system else None,
+        },
+        "description_html": community.description_html,
+        "visibility": community.visibility.value,
+        "member_count": community.member_count,
+        "my_role": membership.role.value if membership else None,
+        "can_read": readable,
+    }
+    if readable:
+        data["guidelines_html"] = community.guidelines_html
+        data["guidelines_version"] = community.guidelines_version
+    return data
+
+
+def membership_json(membership: Membership) -> dict[str, Any]:
+    return {
+        **person_json(membership.user, membership.role.value),
+        "joined_at": membership.joined_at.isoformat(),
+    }
+
+
+def join_request_json(row: JoinRequest) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "community": row.community.slug,
+        "person": person_json(row.user),
+        "message": row.message,
+        "status": row.status.value,
+        "created_at": row.created_at.isoformat(),
+        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+        "note": row.decision_note,
+    }
+
+
+def verification_json(row: VerificationRequest) -> dict[str, Any]:
+    """What a reviewer sees: the evidence, to check it."""
+    return {
+        "id": row.id,
+        "person": person_json(row.user),
+        "role": row.role.value,
+        "licence_number": row.licence_number,
+        "licence_issuer": row.licence_issuer,
+        "institutional_email": row.institutional_email,
+        "orcid": row.orcid,
+        "statement": row.statement,
+        "status": row.status.value,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+def _fields(data: dict[str, Any], community: Community | None = None) -> communities.CommunityFields:
+    def get(name: str, default: str = "") -> str:
+        current = getattr(community, name, default) if community else default
+        value = data.get(name, current)
+        return "" if value is None else str(getattr(value, "value", value))
+
+    return communities.CommunityFields(
+        name=get("name"),
+        condition_name=get("condition_name"),
+        description=get("description"),
+        guidelines=get("guidelines"),
+        visibility=get("visibility", "public"),
+        condition_code=get("condition_code"),
+        condition_system=get("condition_system") or None,
+        slug=get("slug"),
+    )
+
+
+def _decision(data: dict[str, Any], approve_word: str, refuse_word: str) -> bool:
+    decision = data.get("decision")
+    if decision not in (approve_word, refuse_word):
+        raise ValidationFailed({"decision": f"Send '{approve_word}' or '{refuse_word}'."})
+    return decision == approve_word
+
+
+@bp.get("/communities")
+def list_communities():  # type: ignore[no-untyped-def]
+    page = communities.list_communities(q=request.args.get("q", ""), cursor=request.args.get("cursor"))
+    mine = communities.memberships_of(current_user)
+    items = [community_json(c, mine.get(c.id), user=current_user) for c in page.items]
+    return jsonify(page_json(items, page.next_cursor))
+
+
+@bp.post("/communities")
+@transactional
+def create_community():  # type: ignore[no-untyped-def]
+    user = require_user()
+    community = communities.create_community(_fields(json_body()), by=user)
+    return created(community_json(community, communities.find_membership(user, community), user=user))
+
+
+@bp.get("/me/communities")
+def my_communities():  # type: ignore[no-untyped-def]
+    user = require_user()
+    mine = sorted(communities.memberships_of(user).values(), key=lambda m: m.community.name)
+    return jsonify(items=[community_json(m.community, m, user=user) for m in mine])
+
+
+@bp.get("/communities/<slug>")
+def show_community(slug: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    membership = communities.find_membership(current_user, community)
+    return jsonify(community_json(community, membership, user=current_user))
+
+
+@bp.patch("/communities/<slug>")
+@transactional
+def update_community(slug: str):  # type: ignore[no-untyped-def]
+    user = require_user()
+    community = communities.get_community(slug)
+    communities.update_community(community, _fields(json_body(), community), by=user)
+    return jsonify(community_json(community, communities.find_membership(user, community), user=user))
+
+
+@bp.post("/communities/<slug>/join")
+@transactional
+def join_community(slug: str):  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    community = communities.get_community(slug)
+    accept = data.get("accept_guidelines") is True
+    if community.is_restricted:
+        join_request = communities.request_to_join(
+            user, community, accept_guidelines=accept, message=str(data.get("message", ""))
+        )
+        return jsonify(status="requested", join_request=join_request_json(join_request)), 202
+    membership = communities.join_community(user, community, accept_guidelines=accept)
+    return jsonify(status="joined", membership=membership_json(membership))
+
+
+@bp.post("/communities/<slug>/leave")
+@transactional
+def leave_community(slug: str):  # type: ignore[no-untyped-def]
+    communities.leave_community(require_user(), communities.get_community(slug))
+    return "", 204
+
+
+@bp.get("/communities/<slug>/members")
+def list_members(slug: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    page = communities.list_members(
+        community, by=current_user, role=request.args.get("role", ""), cursor=request.args.get("cursor")
+    )
+    return jsonify(page_json([membership_json(m) for m in page.items], page.next_cursor))
+
+
+@bp.put("/communities/<slug>/members/<username>")
+@transactional
+def set_member_role(slug: str, username: str):  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    community = communities.get_community(slug)
+    membership = communities.set_member_role(community, username, str(data.get("role", "")), by=user)
+    return jsonify(membership_json(membership))
+
+
+@bp.get("/communities/<slug>/join-requests")
+def list_join_requests(slug: str):  # type: ignore[no-untyped-def]
+    rows = communities.list_join_requests(communities.get_community(slug), by=require_user())
+    return jsonify(items=[join_request_json(r) for r in rows])
+
+
+@bp.post("/join-requests/<int:request_id>")
+@transactional
+def decide_join_request(request_id: int):  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    row = communities.decide_join_request(
+        request_id, by=user, approve=_decision(data, "approve", "deny"), note=str(data.get("note", ""))
+    )
+    return jsonify(join_request_json(row))
+
+
+@bp.get("/verification-requests")
+@writes  # viewing evidence is recorded in the audit trail
+@transactional
+def verification_queue():  # type: ignore[no-untyped-def]
+    user: User = require_user()
+    return jsonify(items=[verification_json(r) for r in communities.list_verification_queue(by=user)])
+
+
+@bp.post("/verification-requests/<int:request_id>")
+@transactional
+def review_verification(request_id: int):  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    row = communities.review_verification(
+        request_id, by=user, approve=_decision(data, "approve", "reject"), note=str(data.get("note", ""))
+    )
+    return jsonify({**verification_json(row), "note": row.decision_note})
+
+
+COMMUNITY_BODY = {
+    "type": "object",
+    "required": ["name", "condition_name", "guidelines"],
+    "properties": {
+        "name": {"type": "string"}, "slug": {"type": "string"}, "condition_name": {"type": "string"},
+        "condition_code": {"type": "string"}, "condition_system": {"enum": ["icd-10", "snomed-ct"]},
+        "description": {"type": "string"}, "guidelines": {"type": "string"},
+        "visibility": {"enum": ["public", "restricted"]},
+    },
+}  # fmt: skip
+SLUG = path_param("slug")
+DECISION = {"type": "object", "required": ["decision"],
+            "properties": {"decision": {"type": "string"}, "note": {"type": "string"}}}  # fmt: skip
+OPENAPI_SCHEMAS = {
+    "Community": {
+        "type": "object",
+        "properties": {
+            "slug": {"type": "string"},
+            "name": {"type": "string"},
+            "visibility": {"type": "string"},
+            "can_read": {"type": "boolean"},
+        },
+    }
+}
+OPENAPI_PATHS = {
+    "/communities": {
+        "get": op("The community directory; `q` searches name and condition", auth=False, errors=("422",),
+                  response=page_of(ref("Community")),
+                  params=[query_param("q", "Search by name or condition"), CURSOR]),
+        "post": op("Create a community (site admins, verified clinicians and researchers)", status="201",
+                   response=ref("Community"), body=COMMUNITY_BODY, errors=("401", "403", "422")),
+    },
+    "/me/communities": {"get": op("Communities I belong to", errors=("401",))},
+    "/communities/{slug}": {
+        "get": op("A community (name and description only for a restricted one I'm not in)",
+                  response=ref("Community"), params=[SLUG], auth=False, errors=("404",)),
+        "patch": op("Edit a community (owners)", response=ref("Community"), params=[SLUG], body=COMMUNITY_BODY),
+    },
+    "/communities/{slug}/join": {
+        "post": op("Join, accepting the guidelines; 202 with a join request for a restricted community",
+                   params=[SLUG], body={"type": "object", "required": ["accept_guidelines"], "properties": {
+                       "accept_guidelines": {"const": True}, "message": {"type": "string"}}}),
+    },
+    "/communities/{slug}/leave": {"post": op("Leave the community", status="204", params=[SLUG])},
+    "/communities/{slug}/members": {
+        "get": op("Members with their badges; `role` filters by community or site role", auth=False,
+                  response=page_of(ref("Person")), errors=("403", "404", "422"),
+                  params=[SLUG, query_param("role", "owner, moderator, member, patient, clinician, ..."), CURSOR]),
+    },
+    "/communities/{slug}/members/{username}": {
+        "put": op("Appoint or remove a moderator (owners): {\"role\": \"moderator\"|\"member\"}",
+                  response=ref("Person"), params=[SLUG, path_param("username")],
+                  body={"type": "object", "required": ["role"]}),
+    },
+    "/communities/{slug}/join-requests": {"get": op("Pending join requests (moderators)", params=[SLUG])},
+    "/join-requests/{request_id}": {
+        "post": op("Approve or deny a join request: {\"decision\": \"approve\"|\"deny\", \"note\"}",
+                   params=[path_param("request_id", "integer")], body=DECISION,
+                   errors=("401", "404", "409", "422")),
+    },
+    "/verification-requests": {"get": op("Verification requests I may review", errors=("401",))},
+    "/verification-requests/{request_id}": {
+        "post": op("Approve or reject verification: {\"decision\": \"approve\"|\"reject\", \"note\"}",
+                   params=[path_param("request_id", "integer")], body=DECISION,
+                   errors=("401", "404", "409", "422")),
+    },
+}  # fmt: skip

@@ -1,0 +1,217 @@
+"""Community pages: directory, create and edit, community page, join/leave, members, requests, verification."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from lhn.communities import permissions
+from lhn.communities import services as communities
+from lhn.communities.forms import CommunityForm, DecisionForm, JoinForm, MemberRoleForm
+from lhn.database import transaction, writes
+from lhn.errors import Conflict, ValidationFailed
+from lhn.forms import ActionForm, apply_errors, flash_errors
+
+bp = Blueprint("communities", __name__)
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    q = request.args.get("q", "")
+    page = communities.list_communities(q=q, cursor=request.args.get("cursor"))
+    mine = communities.memberships_of(current_user)
+    return render_template(
+        "communities/index.html", page=page, q=q, mine=mine,
+        my_communities=sorted((m.community for m in mine.values()), key=lambda c: c.name),
+        can_create=permissions.can_create_community(current_user),
+    )  # fmt: skip
+
+
+def _fields(form: CommunityForm) -> communities.CommunityFields:
+    return communities.CommunityFields(
+        name=form.name.data or "", slug=form.slug.data or "", condition_name=form.condition_name.data or "",
+        condition_code=form.condition_code.data or "", condition_system=form.condition_system.data or None,
+        description=form.description.data or "", guidelines=form.guidelines.data or "",
+        visibility=form.visibility.data or "public",
+    )  # fmt: skip
+
+
+@bp.route("/communities/new", methods=["GET", "POST"])
+@login_required
+def create_community():  # type: ignore[no-untyped-def]
+    if not permissions.can_create_community(current_user):
+        abort(403)
+    form = CommunityForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                community = communities.create_community(_fields(form), by=current_user)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash("Community created. You are its owner.", "success")
+            return redirect(url_for("communities.show", slug=community.slug))
+    return render_template("communities/form.html", form=form, community=None)
+
+
+@bp.route("/c/<slug>/edit", methods=["GET", "POST"])
+@login_required
+def edit_community(slug: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    if not permissions.can_manage(current_user, community, communities.find_membership(current_user, community)):
+        abort(403)
+    form = CommunityForm(obj=community if request.method == "GET" else None)
+    if request.method == "GET":
+        form.condition_system.data = community.condition_system.value if community.condition_system else ""
+        form.visibility.data = community.visibility.value
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                communities.update_community(community, _fields(form), by=current_user)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash("Community updated.", "success")
+            return redirect(url_for("communities.show", slug=community.slug))
+    return render_template("communities/form.html", form=form, community=community)
+
+
+@bp.get("/c/<slug>")
+def show(slug: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    membership = communities.find_membership(current_user, community)
+    readable = permissions.can_read(current_user, community, membership)
+    moderates = permissions.can_moderate(current_user, community, membership)
+    return render_template(
+        "communities/show.html",
+        community=community,
+        membership=membership,
+        readable=readable,
+        institutions=communities.institution_counts(community) if readable else [],
+        pending=communities.find_pending_request(current_user, community),
+        join_form=JoinForm(),
+        leave_form=ActionForm(),
+        can_manage=permissions.can_manage(current_user, community, membership),
+        moderates=moderates,
+        request_count=len(communities.list_join_requests(community, by=current_user)) if moderates else 0,
+    )
+
+
+@bp.post("/c/<slug>/join")
+@login_required
+def join(slug: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    form = JoinForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        with transaction():
+            if community.is_restricted:
+                communities.request_to_join(
+                    current_user, community, accept_guidelines=form.accept_guidelines.data,
+                    message=form.message.data or "",
+                )  # fmt: skip
+                flash("Request sent. A moderator will review it; you'll see the result here.", "success")
+            else:
+                communities.join_community(current_user, community, accept_guidelines=form.accept_guidelines.data)
+                flash(f"Welcome to {community.name}!", "success")
+    except ValidationFailed as exc:
+        flash_errors(exc)
+    return redirect(url_for("communities.show", slug=slug))
+
+
+@bp.post("/c/<slug>/leave")
+@login_required
+def leave(slug: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    if ActionForm().validate_on_submit():
+        try:
+            with transaction():
+                communities.leave_community(current_user, community)
+        except ValidationFailed as exc:
+            flash_errors(exc)
+        else:
+            flash(f"You left {community.name}.", "info")
+    return redirect(url_for("communities.show", slug=slug))
+
+
+@bp.get("/c/<slug>/members")
+def members(slug: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    membership = communities.find_membership(current_user, community)
+    role = request.args.get("role", "")
+    page = communities.list_members(community, by=current_user, role=role, cursor=request.args.get("cursor"))
+    return render_template(
+        "communities/members.html", community=community, page=page, role=role, filters=communities.MEMBER_FILTERS,
+        can_manage=permissions.can_manage(current_user, community, membership), role_form=MemberRoleForm(),
+    )  # fmt: skip
+
+
+@bp.post("/c/<slug>/members/<username>/role")
+@login_required
+def set_member_role(slug: str, username: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    form = MemberRoleForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                membership = communities.set_member_role(community, username, form.role.data, by=current_user)
+        except ValidationFailed as exc:
+            flash_errors(exc)
+        else:
+            flash(f"{membership.user.display_name} is now a {membership.role.value}.", "success")
+    return redirect(url_for("communities.members", slug=slug))
+
+
+@bp.get("/c/<slug>/requests")
+@login_required
+def join_requests(slug: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    rows = communities.list_join_requests(community, by=current_user)
+    return render_template("communities/requests.html", community=community, requests=rows, form=DecisionForm())
+
+
+@bp.post("/c/<slug>/requests/<int:request_id>")
+@login_required
+def decide_join_request(slug: str, request_id: int):  # type: ignore[no-untyped-def]
+    form = DecisionForm()
+    if not form.validate_on_submit() or form.decision.data not in ("approve", "deny"):
+        abort(400)
+    try:
+        with transaction():
+            row = communities.decide_join_request(
+                request_id, by=current_user, approve=form.decision.data == "approve", note=form.note.data or ""
+            )
+    except Conflict as exc:  # another moderator was quicker
+        flash_errors(exc)
+    else:
+        flash(f"Request from {row.user.display_name} {row.status.value}.", "success")
+    return redirect(url_for("communities.join_requests", slug=slug))
+
+
+@bp.get("/verification")
+@login_required
+@writes  # viewing evidence is recorded in the audit trail
+def verification_queue():  # type: ignore[no-untyped-def]
+    with transaction():
+        rows = communities.list_verification_queue(by=current_user)
+        page = render_template("communities/verification_queue.html", requests=rows, form=DecisionForm())
+    return page
+
+
+@bp.post("/verification/<int:request_id>")
+@login_required
+def review_verification(request_id: int):  # type: ignore[no-untyped-def]
+    form = DecisionForm()
+    if not form.validate_on_submit() or form.decision.data not in ("approve", "reject"):
+        abort(400)
+    try:
+        with transaction():
+            row = communities.review_verification(
+                request_id, by=current_user, approve=form.decision.data == "approve", note=form.note.data or ""
+            )
+    except (ValidationFailed, Conflict) as exc:
+        flash_errors(exc)
+    else:
+        flash(f"Verification for {row.user.display_name} {row.status.value}.", "success")
+    return redirect(url_for("communities.verification_queue"))

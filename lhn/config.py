@@ -1,0 +1,127 @@
+"""Configuration: safe defaults, then instance/config.py, then LHN_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+# Environment variables an operator sets, mapped to the config keys they fill.
+ENV_KEYS = {
+    "LHN_ENV": "ENV",
+    "LHN_DATABASE_URL": "DATABASE_URL",
+    "LHN_SECRET_KEY": "SECRET_KEY",
+    "LHN_SOCKETIO_MESSAGE_QUEUE": "SOCKETIO_MESSAGE_QUEUE",
+    "LHN_SOCKETIO_ASYNC_MODE": "SOCKETIO_ASYNC_MODE",
+    "LHN_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "LHN_PUBLIC_ORIGIN": "PUBLIC_ORIGIN",
+    "LHN_PROXY_FIX": "PROXY_FIX",
+    "LHN_MAX_SOCKETS": "MAX_SOCKETS",
+    "LHN_LOGIN_RATE_LIMIT": "LOGIN_RATE_LIMIT",
+    "LHN_SOCKETIO_CHANNEL": "SOCKETIO_CHANNEL",
+    "LHN_REALTIME_KEY_PREFIX": "REALTIME_KEY_PREFIX",
+    "LHN_CHAT_RATE_LIMIT": "CHAT_RATE_LIMIT",
+    "LHN_MEASURES_SUPPRESSION_COALITION": "MEASURES_SUPPRESSION_COALITION",
+}
+
+
+class DefaultConfig:
+    ENV = "development"  # "production" turns on Secure cookies and requires a real secret key
+    SECRET_KEY: str | None = None
+    DATABASE_URL: str | None = None  # default: sqlite file in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+
+    SESSION_COOKIE_NAME = "lhn_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_NAME = "lhn_remember"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, so long forms don't expire
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per client address and per login name
+    # Per-user limits on writes (lhn/limits.py has the defaults per action; keys here override them).
+    RATE_LIMITS: dict[str, str] = {}
+    NEW_ACCOUNT_RATE_LIMITS: dict[str, str] = {}
+    NEW_ACCOUNT_DAYS = 3  # lower limits and at most two links per post during an account's first days
+
+    # argon2id at the OWASP minimum (m=19 MiB, t=2, p=1); tests lower it for speed
+    ARGON2_TIME_COST = 2
+    ARGON2_MEMORY_COST = 19456
+    ARGON2_PARALLELISM = 1
+
+    SOCKETIO_ASYNC_MODE = "threading"
+    SOCKETIO_MESSAGE_QUEUE: str | None = None
+    PUBLIC_ORIGIN: str | None = None  # e.g. https://lhn.example.org; extra allowed Socket.IO origin
+    MAX_SOCKETS = 200  # threading mode: refuse sockets beyond this so pages never starve
+    SOCKETIO_CHANNEL = "lhn"  # Redis pub/sub channel; give each deployment sharing a Redis its own
+    SOCKETIO_MAX_PAYLOAD = 64 * 1024  # bytes per Socket.IO packet (a chat message is far smaller)
+    REALTIME_KEY_PREFIX = "lhn"  # Redis keys for presence and the socket registry (scale-out)
+    CHAT_RATE_LIMIT = "10 per 10 seconds;60 per minute"  # chat sends and edits per person
+    CHAT_MESSAGE_MAX = 4000  # characters of Markdown per chat message
+    PROXY_FIX = 0  # number of trusted proxies in front of the app
+    # Measures: how many sites' teams may pool their own data without recovering another site's small count
+    # (1-3; see docs/measures.md). 1 hides less in networks of three or four sites, and protects less.
+    MEASURES_SUPPRESSION_COALITION = 2
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill app.config from defaults, the instance file, LHN_* variables and test overrides."""
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    for env_name, key in ENV_KEYS.items():
+        if env_name in os.environ:
+            app.config[key] = os.environ[env_name]
+    if test_config:
+        app.config.update(test_config)
+    for key in ("MAX_SOCKETS", "PROXY_FIX", "MEASURES_SUPPRESSION_COALITION"):
+        app.config[key] = int(app.config[key])
+    if not 1 <= app.config["MEASURES_SUPPRESSION_COALITION"] <= 3:
+        raise RuntimeError("LHN_MEASURES_SUPPRESSION_COALITION must be 1, 2 or 3 (see docs/measures.md).")
+    _finish(app)
+
+
+def _finish(app: Flask) -> None:
+    production = app.config["ENV"] == "production"
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'lhn.sqlite3'}"
+        app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if not app.config.get("SECRET_KEY"):
+        if production:
+            raise RuntimeError("LHN_SECRET_KEY must be set in production (refusing to start without it).")
+        app.config["SECRET_KEY"] = _development_secret_key(Path(app.instance_path))
+    if production:
+        if len(app.config["SECRET_KEY"]) < 32:
+            raise RuntimeError("LHN_SECRET_KEY must be at least 32 characters in production.")
+        # __Host- cookies are only accepted over HTTPS, on this exact host, for the whole site.
+        app.config.update(
+            SESSION_COOKIE_SECURE=True,
+            REMEMBER_COOKIE_SECURE=True,
+            SESSION_COOKIE_NAME="__Host-lhn_session",
+            REMEMBER_COOKIE_NAME="__Host-lhn_remember",
+        )
+
+
+def _development_secret_key(instance: Path) -> str:
+    """Generate a secret key into the instance folder on first run, then reuse it."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,152 @@
+"""Domain errors, and the one place they turn into pages and error JSON."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+    default_message = "The request could not be completed."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+
+
+class NotFound(DomainError):
+    """Also raised for things that exist but the reader may not see, so nothing leaks."""
+
+    status = 404
+    code = "not_found"
+    default_message = "We couldn't find that."
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "forbidden"
+    default_message = "You don't have permission to do that."
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    code = "unauthenticated"
+    default_message = "Please log in."
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    default_message = "Someone else changed this first."
+
+
+class RateLimited(DomainError):
+    """Too many actions in a short time (chat sends are limited inside the service, sockets included)."""
+
+    status = 429
+    code = "rate_limited"
+    default_message = "You're sending messages too quickly. Please wait a moment."
+
+    def __init__(self, message: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ValidationFailed(DomainError):
+    """Bad input; `errors` maps field names to messages ("" for the form as a whole)."""
+
+    status = 422
+    code = "validation_failed"
+    default_message = "Please correct the highlighted fields."
+
+    def __init__(self, errors: dict[str, str], message: str | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return {"error": body}
+
+
+def json_error(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> Response:
+    response = jsonify(error_body(code, message, fields))
+    response.status_code = status
+    return response
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+}
+
+_FRIENDLY = {
+    400: "The request was not understood.",
+    403: "You don't have permission to see this page.",
+    404: "We couldn't find that page.",
+    405: "That action isn't allowed here.",
+    413: "That upload is too large.",
+    429: "Too many attempts. Please wait a little and try again.",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError) -> Any:
+        if wants_json():
+            response = json_error(exc.status, exc.code, exc.message, getattr(exc, "errors", None))
+        else:
+            response = make_response(_page(exc.status, exc.message))
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> Any:
+        message = "Your form expired or was sent from another site. Please reload the page and try again."
+        if wants_json():
+            return json_error(403, "csrf_failed", message)
+        return _page(403, message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        message = _FRIENDLY.get(status, exc.description or "")
+        if wants_json():
+            return json_error(status, _HTTP_CODES.get(status, "error"), message)
+        return _page(status, message)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        message = "Something went wrong on our side. It has been logged; please try again."
+        if wants_json():
+            return json_error(500, "internal_error", message)
+        return _page(500, message)
+
+
+def _page(status: int, message: str) -> tuple[str, int]:
+    template = "errors/500.html" if status >= 500 else "errors/page.html"
+    return render_template(template, status=status, message=message), status

@@ -1,0 +1,387 @@
+"""Measures over JSON: define and read measures, submit data, charts with signals, CSV and FHIR R5 in and out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, request
+from flask_login import current_user
+
+from lhn.accounts import services as accounts
+from lhn.api import bp, created, json_body, page_json, person_json, require_user
+from lhn.api.openapi import CURSOR, op, page_of, path_param, query_param, ref
+from lhn.communities import services as communities
+from lhn.database import begin_writing, transaction, transactional, writes
+from lhn.errors import DomainError, NotFound, ValidationFailed
+from lhn.measures import charts, data, fhir, spc
+from lhn.measures import services as measures
+from lhn.measures.models import Measure
+
+MEASURE_FIELDS = tuple(measures.MeasureFields.__dataclass_fields__)
+
+
+def measure_json(measure: Measure, *, owners: list[Any] | None = None) -> dict[str, Any]:
+    owners = owners if owners is not None else measures.list_owners(measure)
+    people = [o.user for o in owners]
+    return {
+        "id": measure.id,
+        "community": measure.community.slug,
+        "name": measure.name,
+        "description": measure.description,
+        "description_html": measure.description_html,
+        "type": measure.type.value,
+        "period": measure.period.value,
+        "improvement": measure.improvement.value,
+        "unit": measure.unit,
+        "target": measure.target,
+        "multiplier": measure.multiplier,
+        "data_source": measure.data_source,
+        "rule_set": measure.rule_set,
+        "baseline_points": measure.baseline_points,
+        "version": measure.version,
+        "fields": list(measure.type.fields),
+        "co_owned": measures.co_owned(people),
+        "owners": [person_json(u) for u in people],
+        "updated_at": measure.updated_at.isoformat(),
+    }
+
+
+def chart_json(view: charts.ChartView) -> dict[str, Any]:
+    return {
+        "measure": view.measure.id,
+        "version": view.measure.version,
+        "site": view.site.slug if view.site else None,
+        "chart": view.kind,
+        "rules": view.rules,
+        "multiplier": view.measure.multiplier if view.measure.type.value in ("proportion", "rate") else 1,
+        "target": view.measure.target,
+        "full_access": view.full_access,
+        "points": [
+            {
+                "period": p.period,
+                "value": p.value,
+                "numerator": p.numerator,
+                "denominator": p.denominator,
+                "masked": p.masked,
+                "cl": p.cl,
+                "lcl": p.lcl,
+                "ucl": p.ucl,
+                "phase": p.phase,
+                "baseline": p.baseline,
+                "measure_version": p.version,
+                "rules": p.rules,
+            }
+            for p in view.points
+        ],
+        "signals": [
+            {"period": s.period, "rule": s.rule, "label": s.rule_label, "scope": s.scope} for s in view.signals
+        ],
+        "phases": view.phases,
+        "moving_ranges": view.moving_ranges if view.kind == spc.I else None,
+    }
+
+
+def _changes(data_in: dict[str, Any]) -> dict[str, Any]:
+    return {k: data_in[k] for k in MEASURE_FIELDS if k in data_in}
+
+
+@bp.get("/communities/<slug>/measures")
+def list_measures(slug: str):  # type: ignore[no-untyped-def]
+    community, _membership = communities.get_readable_community(current_user, slug)
+    page = measures.list_measures(community, viewer=current_user, cursor=request.args.get("cursor"))
+    return jsonify(page_json([measure_json(m) for m in page.items], page.next_cursor))
+
+
+@bp.post("/communities/<slug>/measures")
+@transactional
+def create_measure(slug: str):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    community = communities.get_community(slug)
+    fields = measures.MeasureFields(**_changes(body))
+    fields.rule_set = body.get("rule_set") or spc.DEFAULT_RULESET
+    measure = measures.create_measure(community, fields, by=user)
+    return created(measure_json(measure))
+
+
+@bp.get("/measures/<int:measure_id>")
+def show_measure(measure_id: int):  # type: ignore[no-untyped-def]
+    return jsonify(measure_json(measures.get_measure(measure_id, viewer=current_user)))
+
+
+@bp.patch("/measures/<int:measure_id>")
+@transactional
+def update_measure(measure_id: int):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    measure = measures.get_measure(measure_id, viewer=user)
+    unknown = sorted(set(body) - set(MEASURE_FIELDS))
+    if unknown:
+        raise ValidationFailed(dict.fromkeys(unknown, "This field can't be changed."))
+    measures.update_measure(measure, _changes(body), by=user)
+    return jsonify(measure_json(measure))
+
+
+@bp.post("/measures/<int:measure_id>/data")
+@transactional
+def submit_data(measure_id: int):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    measure = measures.get_measure(measure_id, viewer=user)
+    values = {
+        k: body.get(k) for k in ("numerator", "denominator", "events", "exposure", "count", "value", "n") if k in body
+    }
+    point = data.record_value(
+        measure, str(body.get("site", "")), str(body.get("period", "")), values, by=user, source="api"
+    )
+    names, stored = measure.type.fields, point
+    payload = {
+        "site": str(body["site"]),
+        "period": str(body["period"]),
+        "measure_version": stored.measure_version,
+        names[0]: stored.numerator,
+    }
+    if len(names) > 1:
+        payload[names[1]] = stored.denominator
+    return created(payload)
+
+
+@bp.get("/measures/<int:measure_id>/chart")
+def measure_chart(measure_id: int):  # type: ignore[no-untyped-def]
+    measure = measures.get_measure(measure_id, viewer=current_user)
+    acc = measures.access(measure, current_user)
+    slug = request.args.get("site", "")
+    site = accounts.find_institution(slug) if slug else None
+    if slug and site is None:
+        raise NotFound("No such site.")
+    view = charts.chart_view(
+        measure, acc, site=site, kind=request.args.get("chart") or None, rules=request.args.get("rules") or None
+    )
+    payload = chart_json(view)
+    if view.restricted:  # a site's team seeing its withheld data is audited; everyone else stays read-only
+        begin_writing()
+        with transaction():
+            charts.record_view(view, by=current_user)
+    return jsonify(payload)
+
+
+@bp.get("/measures/<int:measure_id>/data.csv")
+@writes  # exports are audited
+@transactional
+def export_csv(measure_id: int):  # type: ignore[no-untyped-def]
+    measure = measures.get_measure(measure_id, viewer=current_user)
+    return Response(data.export_csv(measure, viewer=current_user), mimetype="text/csv")
+
+
+@bp.post("/measures/<int:measure_id>/data.csv")
+@transactional
+def import_csv(measure_id: int):  # type: ignore[no-untyped-def]
+    user = require_user()
+    measure = measures.get_measure(measure_id, viewer=user)
+    if request.content_length and request.content_length > 2 * 1024 * 1024:
+        raise DomainError("Send at most 2 MB of CSV.")
+    rows = data.parse_csv(measure, request.get_data(as_text=True))
+    result = data.import_rows(measure, rows, by=user, source="csv")
+    return created({"stored": len(result.stored), "replaced": result.replaced})
+
+
+@bp.get("/measures/<int:measure_id>/fhir")
+@writes  # exports are audited
+@transactional
+def export_fhir(measure_id: int):  # type: ignore[no-untyped-def]
+    measure = measures.get_measure(measure_id, viewer=current_user)
+    if request.args.get("resource") == "Measure":
+        payload = fhir.measure_resource(measure, base_url=request.host_url)
+    else:
+        payload = fhir.report_bundle(measure, viewer=current_user, base_url=request.host_url)
+    response = jsonify(payload)
+    response.mimetype = "application/fhir+json"
+    return response
+
+
+@bp.post("/measures/<int:measure_id>/fhir")
+@transactional
+def import_fhir(measure_id: int):  # type: ignore[no-untyped-def]
+    user = require_user()
+    measure = measures.get_measure(measure_id, viewer=user)
+    payload = request.get_json(silent=True, force=True)
+    result = fhir.import_bundle(measure, payload, by=user)
+    return created({"stored": len(result.stored), "replaced": result.replaced})
+
+
+MEASURE_BODY = {
+    "type": "object",
+    "required": ["name", "type", "period", "improvement"],
+    "properties": {
+        "name": {"type": "string"},
+        "type": {"enum": ["proportion", "rate", "count", "continuous"]},
+        "period": {"enum": ["week", "month", "quarter"]},
+        "improvement": {"enum": ["up", "down"]},
+        "unit": {"type": "string"},
+        "target": {"type": ["number", "null"]},
+        "description": {"type": "string"},
+        "data_source": {"type": "string"},
+        "rule_set": {"enum": list(spc.RULESETS)},
+        "baseline_points": {"type": ["integer", "null"]},
+        "multiplier": {"type": ["number", "null"]},
+    },
+}
+DATA_BODY = {
+    "type": "object",
+    "required": ["site", "period"],
+    "description": "`site` is an institution slug; `period` is 2024-01, 2024-W05 or 2024-Q1 (the measure's period). "
+    "Then numerator + denominator (proportion), events + exposure (rate), count, or value + n (continuous).",
+    "properties": {
+        k: {"type": "number"} for k in ("numerator", "denominator", "events", "exposure", "count", "value", "n")
+    }
+    | {"site": {"type": "string"}, "period": {"type": "string"}},
+}
+MEASURE_ID = path_param("measure_id", "integer")
+OPENAPI_SCHEMAS = {
+    "Measure": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "community": {"type": "string"},
+            "name": {"type": "string"},
+            "type": {"type": "string"},
+            "period": {"type": "string"},
+            "improvement": {"type": "string"},
+            "unit": {"type": "string"},
+            "target": {"type": ["number", "null"]},
+            "version": {"type": "integer"},
+            "co_owned": {"type": "boolean"},
+            "owners": {"type": "array", "items": ref("Person")},
+        },
+    },
+    "Chart": {
+        "type": "object",
+        "properties": {
+            "chart": {"enum": list(spc.CHARTS)},
+            "rules": {"enum": list(spc.RULESETS)},
+            "points": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "period": {"type": "string"},
+                        "value": {"type": ["number", "null"]},
+                        "masked": {"type": "boolean"},
+                        "cl": {"type": ["number", "null"]},
+                        "lcl": {"type": ["number", "null"]},
+                        "ucl": {"type": ["number", "null"]},
+                    },
+                },
+            },
+            "signals": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "period": {"type": "string"},
+                        "rule": {"type": "string"},
+                        "scope": {"enum": ["point", "phase"]},
+                    },
+                },
+            },
+        },
+    },
+}
+OPENAPI_PATHS = {
+    "/communities/{slug}/measures": {
+        "get": op(
+            "The community's measures",
+            auth=False,
+            response=page_of(ref("Measure")),
+            params=[path_param("slug"), CURSOR],
+            errors=("403", "404", "422"),
+            tag="measures",
+        ),
+        "post": op(
+            "Define a measure (members); you become its first owner",
+            status="201",
+            response=ref("Measure"),
+            params=[path_param("slug")],
+            body=MEASURE_BODY,
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}": {
+        "get": op(
+            "A measure with its owners and co-owned state",
+            auth=False,
+            response=ref("Measure"),
+            params=[MEASURE_ID],
+            errors=("404",),
+            tag="measures",
+        ),
+        "patch": op(
+            "Change the definition (owners); a change bumps the version and is logged",
+            response=ref("Measure"),
+            params=[MEASURE_ID],
+            body={"type": "object"},
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/data": {
+        "post": op(
+            "Submit one site's value for one period (the site's team); resubmitting keeps history",
+            status="201",
+            params=[MEASURE_ID],
+            body=DATA_BODY,
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/chart": {
+        "get": op(
+            "Chart points, centre line and limits per point, and signals [{period, rule}] (suppressed for "
+            "readers outside the site's team)",
+            auth=False,
+            response=ref("Chart"),
+            tag="measures",
+            params=[
+                MEASURE_ID,
+                query_param("site", "Institution slug; empty for the network aggregate"),
+                query_param("chart", "run | p | pp | u | up | c | i"),
+                query_param("rules", "shewhart_anhoj | ihi | western_electric"),
+            ],
+            errors=("404", "422"),
+        ),
+    },
+    "/measures/{measure_id}/data.csv": {
+        "get": op(
+            "CSV export of every value the reader may see (masked cells empty)",
+            auth=False,
+            params=[MEASURE_ID],
+            errors=("404",),
+            tag="measures",
+        ),
+        "post": op(
+            "CSV import (text/csv, header site,period,<fields>): all or nothing, every bad line reported",
+            status="201",
+            params=[MEASURE_ID],
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/fhir": {
+        "get": op(
+            "FHIR R5: a Bundle of MeasureReport (summary, per site and period, masked counts marked); "
+            "?resource=Measure for the definition",
+            auth=False,
+            params=[MEASURE_ID, query_param("resource", "Measure for the definition; default the Bundle")],
+            errors=("404",),
+            tag="measures",
+        ),
+        "post": op(
+            "Import a FHIR R5 Bundle of MeasureReport: all or nothing, every problem reported by entry",
+            status="201",
+            params=[MEASURE_ID],
+            body={"type": "object"},
+            tag="measures",
+        ),
+    },
+}
+
+# The rest of the measures API (the people around a measure, the learning loop) lives beside this module:
+# importing it adds its routes to `bp`, and its OpenAPI description joins this module's.
+from lhn.measures import api_learning, api_teams  # noqa: E402
+
+OPENAPI_PATHS |= api_teams.OPENAPI_PATHS | api_learning.OPENAPI_PATHS
+OPENAPI_SCHEMAS |= api_teams.OPENAPI_SCHEMAS | api_learning.OPENAPI_SCHEMAS

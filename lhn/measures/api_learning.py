@@ -1,0 +1,377 @@
+"""Measures over JSON, the learning loop on a chart: PDSA cycles, chart notes, deliberate phase changes and the
+annotations a chart shows. Same services as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask_login import current_user
+
+from lhn.api import bp, created, json_body, require_user
+from lhn.api.openapi import op, path_param, query_param, ref
+from lhn.database import transactional
+from lhn.errors import ValidationFailed
+from lhn.measures import charts, learning, periods
+from lhn.measures import services as measures
+from lhn.measures.api_teams import MEASURE_ID, get_site, person_or_none, site_json, text_of
+from lhn.measures.models import ChartNote, Measure, PdsaCycle, PhaseChange
+
+CYCLE_FIELDS = ("title", "plan", "prediction", "do_notes", "study", "started_on", "idea_id")
+
+
+def cycle_json(cycle: PdsaCycle) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "id": cycle.id,
+        "measure": cycle.measure_id,
+        "site": site_json(cycle.institution),
+        "idea_id": cycle.idea_id,
+        "title": cycle.title,
+    }
+    for name in learning.PDSA_TEXT_FIELDS:
+        payload[name] = getattr(cycle, name)
+        payload[f"{name}_html"] = getattr(cycle, f"{name}_html")
+    return payload | {
+        "act": cycle.act.value if cycle.act else None,
+        "started_on": cycle.started_on.isoformat(),
+        "ended_on": cycle.ended_on.isoformat() if cycle.ended_on else None,
+        "closed_at": cycle.closed_at.isoformat() if cycle.closed_at else None,
+        "created_by": person_or_none(cycle.created_by),
+        "created_at": cycle.created_at.isoformat(),
+    }
+
+
+def note_json(note: ChartNote) -> dict[str, Any]:
+    return {
+        "id": note.id,
+        "site": note.institution.slug if note.institution else None,
+        "on": note.on.isoformat(),
+        "text": note.text,
+        "created_by": person_or_none(note.created_by),
+        "created_at": note.created_at.isoformat(),
+    }
+
+
+def phase_json(phase: PhaseChange, measure: Measure) -> dict[str, Any]:
+    return {
+        "id": phase.id,
+        "site": phase.institution.slug if phase.institution else None,
+        "period": periods.label(phase.period_start, measure.period.value),
+        "period_start": phase.period_start.isoformat(),
+        "reason": phase.reason,
+        "created_by": person_or_none(phase.created_by),
+        "created_at": phase.created_at.isoformat(),
+    }
+
+
+def _chart_site() -> int | None:
+    """`?site=<slug>` for a site's chart; none or empty for the network chart."""
+    slug = request.args.get("site", "")
+    return get_site(slug).id if slug else None
+
+
+def _cycle_fields(body: dict[str, Any], fields: learning.PdsaFields) -> learning.PdsaFields:
+    for name in CYCLE_FIELDS:
+        if name in body:
+            value = body[name]
+            # Dates and idea ids are parsed by the service; other text must be text (not a 500 for a list).
+            setattr(fields, name, value if name in ("started_on", "idea_id") or isinstance(value, str) else "")
+    return fields
+
+
+# --- PDSA cycles -------------------------------------------------------------------------------------------------
+
+
+@bp.get("/measures/<int:measure_id>/pdsa")
+def list_cycles(measure_id: int):  # type: ignore[no-untyped-def]
+    measure = measures.get_measure(measure_id, viewer=current_user)
+    slug = request.args.get("site", "")
+    cycles = learning.list_cycles(measure, site_id=get_site(slug).id if slug else None)
+    return jsonify(items=[cycle_json(c) for c in cycles])
+
+
+@bp.post("/measures/<int:measure_id>/pdsa")
+@transactional
+def create_cycle(measure_id: int):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    measure = measures.get_measure(measure_id, viewer=user)
+    fields = _cycle_fields(body, learning.PdsaFields(site=text_of(body, "site")))
+    return created(cycle_json(learning.create_cycle(measure, fields, by=user)))
+
+
+@bp.get("/measures/<int:measure_id>/pdsa/<int:cycle_id>")
+def show_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
+    measure = measures.get_measure(measure_id, viewer=current_user)
+    return jsonify(cycle_json(learning.get_cycle(measure, cycle_id, viewer=current_user)))
+
+
+@bp.patch("/measures/<int:measure_id>/pdsa/<int:cycle_id>")
+@transactional
+def update_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    measure = measures.get_measure(measure_id, viewer=user)
+    cycle = learning.get_cycle(measure, cycle_id, viewer=user)
+    unknown = sorted(set(body) - set(CYCLE_FIELDS))
+    if unknown:
+        raise ValidationFailed(dict.fromkeys(unknown, "This field can't be changed (the site stays; close to act)."))
+    fields = _cycle_fields(body, learning.PdsaFields.of(cycle))
+    return jsonify(cycle_json(learning.update_cycle(cycle, measure, fields, by=user)))
+
+
+@bp.post("/measures/<int:measure_id>/pdsa/<int:cycle_id>/close")
+@transactional
+def close_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    measure = measures.get_measure(measure_id, viewer=user)
+    cycle = learning.get_cycle(measure, cycle_id, viewer=user)
+    learning.close_cycle(
+        cycle,
+        measure,
+        act=text_of(body, "act"),
+        act_notes=text_of(body, "act_notes"),
+        ended_on=text_of(body, "ended_on"),
+        by=user,
+    )
+    return jsonify(cycle_json(cycle))
+
+
+# --- notes, phases, annotations ---------------------------------------------------------------------------------
+
+
+@bp.get("/measures/<int:measure_id>/notes")
+def list_notes(measure_id: int):  # type: ignore[no-untyped-def]
+    measure = measures.get_measure(measure_id, viewer=current_user)
+    return jsonify(items=[note_json(n) for n in learning.list_notes(measure, site_id=_chart_site())])
+
+
+@bp.post("/measures/<int:measure_id>/notes")
+@transactional
+def add_note(measure_id: int):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    measure = measures.get_measure(measure_id, viewer=user)
+    site, on, text = (text_of(body, key) for key in ("site", "on", "text"))
+    note = learning.add_note(measure, site=site, on=on, text=text, by=user)
+    return created(note_json(note))
+
+
+@bp.get("/measures/<int:measure_id>/phases")
+def list_phases(measure_id: int):  # type: ignore[no-untyped-def]
+    measure = measures.get_measure(measure_id, viewer=current_user)
+    return jsonify(items=[phase_json(p, measure) for p in charts.phase_changes(measure, _chart_site())])
+
+
+@bp.post("/measures/<int:measure_id>/phases")
+@transactional
+def add_phase(measure_id: int):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    measure = measures.get_measure(measure_id, viewer=user)
+    phase = learning.add_phase(
+        measure, site=text_of(body, "site"), period=text_of(body, "period"), reason=text_of(body, "reason"), by=user
+    )
+    return created(phase_json(phase, measure))
+
+
+@bp.delete("/measures/<int:measure_id>/phases/<int:phase_id>")
+@transactional
+def remove_phase(measure_id: int, phase_id: int):  # type: ignore[no-untyped-def]
+    user = require_user()
+    learning.remove_phase(measures.get_measure(measure_id, viewer=user), phase_id, by=user)
+    return "", 204
+
+
+@bp.get("/measures/<int:measure_id>/annotations")
+def list_annotations(measure_id: int):  # type: ignore[no-untyped-def]
+    measure = measures.get_measure(measure_id, viewer=current_user)
+    items = learning.annotations(measure, site_id=_chart_site())
+    return jsonify(items=[{"on": a.on.isoformat(), "kind": a.kind, "text": a.text, "url": a.url} for a in items])
+
+
+# --- OpenAPI ------------------------------------------------------------------------------------------------------
+
+SITE_QUERY = query_param("site", "Institution slug for a site's chart; empty for the network chart")
+CYCLE_ID = path_param("cycle_id", "integer")
+ITEMS = lambda schema: {"type": "object", "properties": {"items": {"type": "array", "items": schema}}}  # noqa: E731
+TEXT = {"type": "string"}
+CYCLE_BODY = {
+    "type": "object",
+    "properties": {
+        "title": TEXT,
+        "plan": TEXT,
+        "prediction": TEXT,
+        "do_notes": TEXT,
+        "study": TEXT,
+        "started_on": {"type": "string", "format": "date"},
+        "idea_id": {"type": ["integer", "null"]},
+    },
+}
+OPENAPI_SCHEMAS = {
+    "PdsaCycle": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "site": {"type": "object"},
+            "idea_id": {"type": ["integer", "null"]},
+            "title": TEXT,
+            "plan": TEXT,
+            "prediction": TEXT,
+            "do_notes": TEXT,
+            "study": TEXT,
+            "act": {"enum": ["adopt", "adapt", "abandon", None]},
+            "act_notes": TEXT,
+            "started_on": TEXT,
+            "ended_on": {"type": ["string", "null"]},
+            "closed_at": {"type": ["string", "null"]},
+            "created_by": ref("Person"),
+        },
+    },
+    "ChartNote": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "site": {"type": ["string", "null"]},
+            "on": TEXT,
+            "text": TEXT,
+            "created_by": ref("Person"),
+        },
+    },
+    "PhaseChange": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "site": {"type": ["string", "null"]},
+            "period": TEXT,
+            "reason": TEXT,
+            "created_by": ref("Person"),
+        },
+    },
+}
+OPENAPI_PATHS = {
+    "/measures/{measure_id}/pdsa": {
+        "get": op(
+            "PDSA cycles, newest first (`site` narrows to one site)",
+            auth=False,
+            response=ITEMS(ref("PdsaCycle")),
+            params=[MEASURE_ID, query_param("site", "Institution slug; empty for every site")],
+            errors=("404",),
+            tag="measures",
+        ),
+        "post": op(
+            "Start a PDSA cycle at a site (its team or the owners), with a prediction, optionally testing an idea",
+            status="201",
+            response=ref("PdsaCycle"),
+            params=[MEASURE_ID],
+            body={
+                **CYCLE_BODY,
+                "required": ["site", "title", "prediction", "started_on"],
+                "properties": {**CYCLE_BODY["properties"], "site": TEXT},
+            },
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/pdsa/{cycle_id}": {
+        "get": op(
+            "One PDSA cycle",
+            auth=False,
+            response=ref("PdsaCycle"),
+            params=[MEASURE_ID, CYCLE_ID],
+            errors=("404",),
+            tag="measures",
+        ),
+        "patch": op(
+            "Record the do and study as the cycle goes (the site's team or the owners); closed cycles don't change",
+            response=ref("PdsaCycle"),
+            params=[MEASURE_ID, CYCLE_ID],
+            body=CYCLE_BODY,
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/pdsa/{cycle_id}/close": {
+        "post": op(
+            "Act: adopt, adapt or abandon, with what was learned; a linked idea gets the summary",
+            response=ref("PdsaCycle"),
+            params=[MEASURE_ID, CYCLE_ID],
+            body={
+                "type": "object",
+                "required": ["act", "act_notes", "ended_on"],
+                "properties": {
+                    "act": {"enum": ["adopt", "adapt", "abandon"]},
+                    "act_notes": TEXT,
+                    "ended_on": {"type": "string", "format": "date"},
+                },
+            },
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/notes": {
+        "get": op(
+            "Notes on a chart's timeline",
+            auth=False,
+            response=ITEMS(ref("ChartNote")),
+            params=[MEASURE_ID, SITE_QUERY],
+            errors=("404",),
+            tag="measures",
+        ),
+        "post": op(
+            "Add a note on a date (a site's team on its chart; owners anywhere, `site` empty for the network chart)",
+            status="201",
+            response=ref("ChartNote"),
+            params=[MEASURE_ID],
+            body={
+                "type": "object",
+                "required": ["on", "text"],
+                "properties": {"site": TEXT, "on": {"type": "string", "format": "date"}, "text": TEXT},
+            },
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/phases": {
+        "get": op(
+            "Deliberate phase changes of a chart (new limits from a period on)",
+            auth=False,
+            response=ITEMS(ref("PhaseChange")),
+            params=[MEASURE_ID, SITE_QUERY],
+            errors=("404",),
+            tag="measures",
+        ),
+        "post": op(
+            "Start new limits from a period on, with a reason (a site's team on its chart; owners anywhere). Logged",
+            status="201",
+            response=ref("PhaseChange"),
+            params=[MEASURE_ID],
+            body={
+                "type": "object",
+                "required": ["period", "reason"],
+                "properties": {"site": TEXT, "period": TEXT, "reason": TEXT},
+            },
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/phases/{phase_id}": {
+        "delete": op(
+            "Remove a phase change (who may start it). Logged",
+            status="204",
+            params=[MEASURE_ID, path_param("phase_id", "integer")],
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/annotations": {
+        "get": op(
+            "What a chart marks on its timeline: PDSA cycles, adopted ideas, notes and phase changes",
+            auth=False,
+            response=ITEMS(
+                {
+                    "type": "object",
+                    "properties": {
+                        "on": TEXT,
+                        "kind": {"enum": ["pdsa", "idea", "note", "phase"]},
+                        "text": TEXT,
+                        "url": TEXT,
+                    },
+                }
+            ),
+            params=[MEASURE_ID, SITE_QUERY],
+            errors=("404",),
+            tag="measures",
+        ),
+    },
+}

@@ -1,0 +1,491 @@
+"""Measures over JSON, the people around a measure: co-owner invitations and owners, site data leads, each site's
+consent, a site's submission history, the change log, and the CSV preview. Same services as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask_login import current_user
+
+from lhn.accounts import services as accounts
+from lhn.accounts.models import Institution
+from lhn.api import bp, created, json_body, page_json, person_json, require_user
+from lhn.api.openapi import CURSOR, op, page_of, path_param, ref
+from lhn.database import transactional, writes
+from lhn.errors import DomainError, NotFound
+from lhn.measures import data, periods
+from lhn.measures import services as measures
+from lhn.measures.models import DataConsent, DataPoint, MeasureChange, OwnerInvitation, SiteDataLead
+
+MAX_CSV = 2 * 1024 * 1024
+MEASURE_ID = path_param("measure_id", "integer")
+
+
+def text_of(body: dict[str, Any], key: str) -> str:
+    """A string field of a JSON body; anything else reads as empty, so the service reports it as a bad field."""
+    value = body.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def site_json(site: Institution) -> dict[str, str]:
+    return {"slug": site.slug, "name": site.name}
+
+
+def person_or_none(user: Any) -> dict[str, Any] | None:
+    return person_json(user) if user is not None else None
+
+
+def _when(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def invitation_json(invitation: OwnerInvitation) -> dict[str, Any]:
+    return {
+        "id": invitation.id,
+        "measure": invitation.measure_id,
+        "user": person_json(invitation.user),
+        "invited_by": person_or_none(invitation.invited_by),
+        "status": invitation.status.value,
+        "created_at": invitation.created_at.isoformat(),
+        "decided_at": _when(invitation.decided_at),
+    }
+
+
+def lead_json(lead: SiteDataLead) -> dict[str, Any]:
+    return {
+        "id": lead.id,
+        "site": site_json(lead.institution),
+        "user": person_json(lead.user),
+        "appointed_at": lead.appointed_at.isoformat(),
+    }
+
+
+def consent_json(consent: DataConsent, site: Institution) -> dict[str, Any]:
+    return {
+        "id": consent.id,
+        "site": site_json(site),
+        "purpose": consent.purpose,
+        "statement": consent.statement,
+        "given_by": person_or_none(consent.given_by),
+        "given_at": consent.given_at.isoformat(),
+        "withdrawn_by": person_or_none(consent.withdrawn_by),
+        "withdrawn_at": _when(consent.withdrawn_at),
+        "active": consent.withdrawn_at is None,
+    }
+
+
+def submission_json(point: DataPoint, names: tuple[str, ...], period: str) -> dict[str, Any]:
+    payload: dict[str, Any] = {"id": point.id, "period": period, names[0]: point.numerator}
+    if len(names) > 1:
+        payload[names[1]] = point.denominator
+    return payload | {
+        "measure_version": point.measure_version,
+        "source": point.source,
+        "submitted_by": person_or_none(point.submitted_by),
+        "submitted_at": point.submitted_at.isoformat(),
+        "superseded_at": _when(point.superseded_at),
+        "current": point.superseded_at is None,
+    }
+
+
+def change_json(change: MeasureChange) -> dict[str, Any]:
+    return {
+        "id": change.id,
+        "version": change.version,
+        "kind": change.kind,
+        "summary": change.summary,
+        "definition": change.definition,
+        "changed_by": person_or_none(change.changed_by),
+        "changed_at": change.changed_at.isoformat(),
+    }
+
+
+def get_site(slug: str) -> Institution:
+    site = accounts.find_institution(slug)
+    if site is None:
+        raise NotFound("No such site.")
+    return site
+
+
+# --- owners and invitations ---------------------------------------------------------------------------------
+
+
+@bp.get("/measures/<int:measure_id>/invitations")
+def list_invitations(measure_id: int):  # type: ignore[no-untyped-def]
+    measure = measures.get_measure(measure_id, viewer=current_user)
+    items = measures.list_invitations(measure, viewer=current_user)
+    return jsonify(items=[invitation_json(i) for i in items])
+
+
+@bp.post("/measures/<int:measure_id>/invitations")
+@transactional
+def invite_owner(measure_id: int):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    measure = measures.get_measure(measure_id, viewer=user)
+    return created(invitation_json(measures.invite_owner(measure, text_of(body, "username"), by=user)))
+
+
+@bp.post("/measures/<int:measure_id>/invitations/<int:invitation_id>/withdraw")
+@transactional
+def withdraw_invitation(measure_id: int, invitation_id: int):  # type: ignore[no-untyped-def]
+    user = require_user()
+    measure = measures.get_measure(measure_id, viewer=user)
+    return jsonify(invitation_json(measures.withdraw_invitation(measure, invitation_id, by=user)))
+
+
+@bp.post("/measures/<int:measure_id>/invitation/accept")
+@transactional
+def accept_invitation(measure_id: int):  # type: ignore[no-untyped-def]
+    user = require_user()
+    measure = measures.get_measure(measure_id, viewer=user)
+    return jsonify(invitation_json(measures.answer_invitation(measure, by=user, accept=True)))
+
+
+@bp.post("/measures/<int:measure_id>/invitation/decline")
+@transactional
+def decline_invitation(measure_id: int):  # type: ignore[no-untyped-def]
+    user = require_user()
+    measure = measures.get_measure(measure_id, viewer=user)
+    return jsonify(invitation_json(measures.answer_invitation(measure, by=user, accept=False)))
+
+
+@bp.delete("/measures/<int:measure_id>/owners/<username>")
+@transactional
+def remove_owner(measure_id: int, username: str):  # type: ignore[no-untyped-def]
+    user = require_user()
+    measures.remove_owner(measures.get_measure(measure_id, viewer=user), username, by=user)
+    return "", 204
+
+
+# --- site data leads ------------------------------------------------------------------------------------------
+
+
+@bp.get("/measures/<int:measure_id>/leads")
+def list_leads(measure_id: int):  # type: ignore[no-untyped-def]
+    measure = measures.get_measure(measure_id, viewer=current_user)
+    return jsonify(items=[lead_json(lead) for lead in measures.list_site_leads(measure)])
+
+
+@bp.post("/measures/<int:measure_id>/leads")
+@transactional
+def appoint_lead(measure_id: int):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    measure = measures.get_measure(measure_id, viewer=user)
+    lead = measures.appoint_site_lead(measure, text_of(body, "username"), text_of(body, "site"), by=user)
+    return created(lead_json(lead))
+
+
+@bp.delete("/measures/<int:measure_id>/leads/<int:lead_id>")
+@transactional
+def remove_lead(measure_id: int, lead_id: int):  # type: ignore[no-untyped-def]
+    user = require_user()
+    measures.remove_site_lead(measures.get_measure(measure_id, viewer=user), lead_id, by=user)
+    return "", 204
+
+
+# --- consent ----------------------------------------------------------------------------------------------------
+
+
+@bp.get("/measures/<int:measure_id>/consents")
+def list_consents(measure_id: int):  # type: ignore[no-untyped-def]
+    measure = measures.get_measure(measure_id, viewer=current_user)
+    items = [
+        {
+            "site": site_json(entry.site),
+            "statement": entry.statement,
+            "active": consent_json(entry.active, entry.site) if entry.active else None,
+            "history": [consent_json(c, entry.site) for c in entry.history],
+        }
+        for entry in measures.list_consents(measure, viewer=current_user)
+    ]
+    return jsonify(items=items)
+
+
+@bp.post("/measures/<int:measure_id>/consents")
+@transactional
+def give_consent(measure_id: int):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    measure = measures.get_measure(measure_id, viewer=user)
+    site = get_site(text_of(body, "site"))
+    consent = measures.give_consent(measure, site, by=user, agreed=body.get("agree") is True)
+    return created(consent_json(consent, site))
+
+
+@bp.post("/measures/<int:measure_id>/consents/<slug>/withdraw")
+@transactional
+def withdraw_consent(measure_id: int, slug: str):  # type: ignore[no-untyped-def]
+    user = require_user()
+    measure, site = measures.get_measure(measure_id, viewer=user), get_site(slug)
+    return jsonify(consent_json(measures.withdraw_consent(measure, site, by=user), site))
+
+
+# --- history, change log, CSV preview ---------------------------------------------------------------------------
+
+
+@bp.get("/measures/<int:measure_id>/sites/<slug>/history")
+@writes  # the site's unsuppressed history is restricted data: each view is audited
+@transactional
+def site_history(measure_id: int, slug: str):  # type: ignore[no-untyped-def]
+    user = require_user()
+    measure = measures.get_measure(measure_id, viewer=user)
+    page = data.history(measure, get_site(slug), viewer=user, cursor=request.args.get("cursor"))
+    kind, names = measure.period.value, measure.type.fields
+    items = [submission_json(p, names, periods.label(p.period_start, kind)) for p in page.items]
+    return jsonify(page_json(items, page.next_cursor))
+
+
+@bp.get("/measures/<int:measure_id>/changes")
+def list_changes(measure_id: int):  # type: ignore[no-untyped-def]
+    measure = measures.get_measure(measure_id, viewer=current_user)
+    page = measures.list_changes(measure, viewer=current_user, cursor=request.args.get("cursor"))
+    return jsonify(page_json([change_json(c) for c in page.items], page.next_cursor))
+
+
+@bp.post("/measures/<int:measure_id>/data.csv/preview")
+def preview_csv(measure_id: int):  # type: ignore[no-untyped-def]
+    user = require_user()
+    measure = measures.get_measure(measure_id, viewer=user)
+    if request.content_length and request.content_length > MAX_CSV:
+        raise DomainError("Send at most 2 MB of CSV.")
+    rows = data.preview_rows(measure, data.parse_csv(measure, request.get_data(as_text=True)), by=user)
+    return jsonify(
+        valid=bool(rows) and not any(errors for _, errors in rows),
+        rows=[
+            {
+                "line": row.line,
+                "site": row.site,
+                "period": row.period,
+                "values": row.values,
+                "errors": [{"field": e.field, "message": e.message} for e in errors],
+            }
+            for row, errors in rows
+        ],
+    )
+
+
+# --- OpenAPI ------------------------------------------------------------------------------------------------------
+
+PERSON = ref("Person")
+SITE = {"type": "object", "properties": {"slug": {"type": "string"}, "name": {"type": "string"}}}
+ITEMS = lambda schema: {"type": "object", "properties": {"items": {"type": "array", "items": schema}}}  # noqa: E731
+OPENAPI_SCHEMAS = {
+    "MeasureInvitation": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "measure": {"type": "integer"},
+            "user": PERSON,
+            "invited_by": PERSON,
+            "status": {"enum": ["pending", "accepted", "declined", "withdrawn"]},
+            "created_at": {"type": "string"},
+            "decided_at": {"type": ["string", "null"]},
+        },
+    },
+    "SiteDataLead": {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "site": SITE, "user": PERSON, "appointed_at": {"type": "string"}},
+    },
+    "DataConsent": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "site": SITE,
+            "purpose": {"type": "string"},
+            "statement": {"type": "string", "description": "The exact text that was agreed to"},
+            "given_by": PERSON,
+            "given_at": {"type": "string"},
+            "withdrawn_by": PERSON,
+            "withdrawn_at": {"type": ["string", "null"]},
+            "active": {"type": "boolean"},
+        },
+    },
+    "Submission": {
+        "type": "object",
+        "description": "One submitted value: the type's fields (numerator + denominator, events + exposure, count, "
+        "or value + n), and whether a resubmission replaced it",
+        "properties": {
+            "id": {"type": "integer"},
+            "period": {"type": "string"},
+            "measure_version": {"type": "integer"},
+            "source": {"enum": ["form", "csv", "fhir", "api", "demo", "test"]},
+            "submitted_by": PERSON,
+            "submitted_at": {"type": "string"},
+            "superseded_at": {"type": ["string", "null"]},
+            "current": {"type": "boolean"},
+        },
+    },
+    "MeasureChange": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "version": {"type": "integer"},
+            "kind": {"enum": ["definition", "ownership", "site_lead", "phase"]},
+            "summary": {"type": "string"},
+            "definition": {"type": ["object", "null"]},
+            "changed_by": PERSON,
+            "changed_at": {"type": "string"},
+        },
+    },
+}
+SLUG = path_param("slug")
+OPENAPI_PATHS = {
+    "/measures/{measure_id}/invitations": {
+        "get": op(
+            "Invitations to co-own the measure with their state: all of them for owners, your own otherwise",
+            auth=False,
+            response=ITEMS(ref("MeasureInvitation")),
+            params=[MEASURE_ID],
+            errors=("404",),
+            tag="measures",
+        ),
+        "post": op(
+            "Invite a community member to co-own the measure (owners); answers the open invitation if there is one",
+            status="201",
+            response=ref("MeasureInvitation"),
+            params=[MEASURE_ID],
+            body={"type": "object", "required": ["username"], "properties": {"username": {"type": "string"}}},
+            errors=("401", "403", "404", "409", "422"),
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/invitations/{invitation_id}/withdraw": {
+        "post": op(
+            "Withdraw an open invitation (owners); it stays listed as withdrawn",
+            response=ref("MeasureInvitation"),
+            params=[MEASURE_ID, path_param("invitation_id", "integer")],
+            errors=("401", "403", "404", "409"),
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/invitation/accept": {
+        "post": op(
+            "Accept your open invitation: you become a co-owner (logged)",
+            response=ref("MeasureInvitation"),
+            params=[MEASURE_ID],
+            errors=("401", "404"),
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/invitation/decline": {
+        "post": op(
+            "Decline your open invitation",
+            response=ref("MeasureInvitation"),
+            params=[MEASURE_ID],
+            errors=("401", "404"),
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/owners/{username}": {
+        "delete": op(
+            "Remove an owner (owners), or step down yourself; a measure keeps at least one owner. Logged",
+            status="204",
+            params=[MEASURE_ID, path_param("username")],
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/leads": {
+        "get": op(
+            "The site data leads the owners appointed",
+            auth=False,
+            response=ITEMS(ref("SiteDataLead")),
+            params=[MEASURE_ID],
+            errors=("404",),
+            tag="measures",
+        ),
+        "post": op(
+            "Appoint a community member to submit data for a site (owners). Logged",
+            status="201",
+            response=ref("SiteDataLead"),
+            params=[MEASURE_ID],
+            body={
+                "type": "object",
+                "required": ["username", "site"],
+                "properties": {"username": {"type": "string"}, "site": {"type": "string"}},
+            },
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/leads/{lead_id}": {
+        "delete": op(
+            "Remove a site data lead (owners). Logged",
+            status="204",
+            params=[MEASURE_ID, path_param("lead_id", "integer")],
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/consents": {
+        "get": op(
+            "Consent of each site whose team you are on: the statement, the active consent and its history",
+            auth=False,
+            response=ITEMS(
+                {
+                    "type": "object",
+                    "properties": {
+                        "site": SITE,
+                        "statement": {"type": "string"},
+                        "active": {"oneOf": [ref("DataConsent"), {"type": "null"}]},
+                        "history": {"type": "array", "items": ref("DataConsent")},
+                    },
+                }
+            ),
+            params=[MEASURE_ID],
+            errors=("404",),
+            tag="measures",
+        ),
+        "post": op(
+            "Record a site's consent to contribute data to the community (its team), agreeing to the statement",
+            status="201",
+            response=ref("DataConsent"),
+            params=[MEASURE_ID],
+            body={
+                "type": "object",
+                "required": ["site", "agree"],
+                "properties": {"site": {"type": "string"}, "agree": {"const": True}},
+            },
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/consents/{slug}/withdraw": {
+        "post": op(
+            "Withdraw a site's consent (its team): its data leaves every cross-site view and the network aggregate",
+            response=ref("DataConsent"),
+            params=[MEASURE_ID, SLUG],
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/sites/{slug}/history": {
+        "get": op(
+            "Every value submitted for a site, newest period first (the site's team only; audited)",
+            response=page_of(ref("Submission")),
+            params=[MEASURE_ID, SLUG, CURSOR],
+            errors=("401", "404", "422"),
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/changes": {
+        "get": op(
+            "The change log, newest first: definition versions (with the full definition), ownership, site data "
+            "lead and phase changes",
+            auth=False,
+            response=page_of(ref("MeasureChange")),
+            params=[MEASURE_ID, CURSOR],
+            errors=("404", "422"),
+            tag="measures",
+        ),
+    },
+    "/measures/{measure_id}/data.csv/preview": {
+        "post": op(
+            "Check a CSV file (text/csv) without storing anything: each row with its problems",
+            response={
+                "type": "object",
+                "properties": {
+                    "valid": {"type": "boolean"},
+                    "rows": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+            params=[MEASURE_ID],
+            tag="measures",
+        ),
+    },
+}

@@ -1,0 +1,130 @@
+"""Measure forms. The rules live in the measures services; choices that depend on the reader are set by views."""
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from lhn.forms import choices
+from lhn.measures import spc
+
+TYPES = choices(
+    [
+        ("proportion", "Proportion — numerator within a denominator (e.g. % of patients in remission)"),
+        ("rate", "Rate — events per exposure (e.g. infections per 1,000 patient-days)"),
+        ("count", "Count — events with a constant opportunity (e.g. admissions per month)"),
+        ("continuous", "Continuous — a mean value and how many people it is of (e.g. mean HbA1c)"),
+    ]
+)
+PERIODS = choices([("month", "Monthly"), ("week", "Weekly"), ("quarter", "Quarterly")])
+IMPROVEMENT = choices([("up", "Higher is better"), ("down", "Lower is better")])
+RULE_SETS = choices(list(spc.RULESETS.items()))
+
+
+class MeasureForm(FlaskForm):
+    name = StringField("Name", validators=[Optional(), Length(max=160)])  # the service says what is missing
+    type = RadioField("Type", choices=TYPES, default="proportion")
+    period = SelectField("Reporting period", choices=PERIODS, default="month")
+    improvement = SelectField("Improvement direction", choices=IMPROVEMENT, default="up")
+    unit = StringField(
+        "Unit",
+        validators=[Optional(), Length(max=60)],
+        description="What a value is in, e.g. “% of patients”, “per 1,000 patient-days”, “mmol/mol”.",
+    )
+    multiplier = StringField(
+        "Display multiplier",
+        validators=[Optional()],
+        description="Values are shown multiplied by this: 100 shows a proportion as a percentage; "
+        "1000 a rate per 1,000. Leave empty for the usual choice.",
+    )
+    target = StringField("Target (optional)", validators=[Optional()], description="In the displayed unit.")
+    description = TextAreaField(
+        "Definition (Markdown)",
+        validators=[Optional(), Length(max=20000)],
+        description="Who is counted, what counts as the event, exclusions.",
+    )
+    data_source = TextAreaField(
+        "Data source",
+        validators=[Optional(), Length(max=20000)],
+        description="Where sites take the numbers from (registry, EHR report, survey).",
+    )
+    rule_set = SelectField("Rules for signals", choices=RULE_SETS, default=spc.DEFAULT_RULESET)
+    baseline_points = StringField(
+        "Baseline points (optional)",
+        validators=[Optional()],
+        description="Compute limits from the first N points of each phase and freeze them; "
+        "empty uses every point of a phase.",
+    )
+
+
+class DataForm(FlaskForm):
+    site = SelectField("Site", choices=[])
+    period = StringField("Period", validators=[InputRequired(), Length(max=10)])
+    first = StringField("Numerator", validators=[InputRequired(), Length(max=30)])
+    second = StringField("Denominator", validators=[Optional(), Length(max=30)])
+
+
+class UploadForm(FlaskForm):
+    file = FileField("CSV file")
+    csv_text = HiddenField()
+
+
+class FhirImportForm(FlaskForm):
+    file = FileField("FHIR Bundle (JSON)")
+
+
+class ConsentForm(FlaskForm):
+    site = HiddenField(validators=[InputRequired()])
+    decision = HiddenField(validators=[InputRequired()])
+    agree = BooleanField("We agree to the statement above")
+
+
+class InviteForm(FlaskForm):
+    username = StringField("Username", validators=[InputRequired(), Length(max=40)])
+
+
+class LeadForm(FlaskForm):
+    username = StringField("Username", validators=[InputRequired(), Length(max=40)])
+    site = SelectField("Site", choices=[])
+
+
+class AnswerForm(FlaskForm):
+    decision = HiddenField(validators=[InputRequired()])
+
+
+class PdsaForm(FlaskForm):
+    site = SelectField("Site", choices=[])
+    title = StringField("Change being tested", validators=[InputRequired(), Length(max=160)])
+    idea_id = SelectField("Idea it tests (optional)", choices=[], validate_choice=False)
+    started_on = StringField("Started on", validators=[InputRequired()], description="YYYY-MM-DD")
+    plan = TextAreaField("Plan: who, what, when, where (Markdown)", validators=[Optional(), Length(max=20000)])
+    prediction = TextAreaField("Prediction: what do you expect to happen?", validators=[Optional(), Length(max=20000)])
+    do_notes = TextAreaField("Do: what happened, observations", validators=[Optional(), Length(max=20000)])
+    study = TextAreaField("Study: compare the results with the prediction", validators=[Optional(), Length(max=20000)])
+
+
+class CloseForm(FlaskForm):
+    act = RadioField(
+        "Act",
+        choices=choices(
+            [
+                ("adopt", "Adopt — make it standard work"),
+                ("adapt", "Adapt — change it and test again"),
+                ("abandon", "Abandon — it didn't work"),
+            ]
+        ),
+    )
+    act_notes = TextAreaField("What did you learn? (Markdown)", validators=[Optional(), Length(max=20000)])
+    ended_on = StringField("Ended on", validators=[Optional()], description="YYYY-MM-DD")
+
+
+class NoteForm(FlaskForm):
+    site = SelectField("Chart", choices=[])
+    on = StringField("Date", validators=[Optional()], description="YYYY-MM-DD")
+    text = StringField("Note", validators=[Optional(), Length(max=500)])
+
+
+class PhaseForm(FlaskForm):
+    site = SelectField("Chart", choices=[])
+    period = StringField("New phase from", validators=[Optional(), Length(max=10)])
+    reason = StringField("Reason (the change adopted)", validators=[Optional(), Length(max=500)])

@@ -1,0 +1,320 @@
+"""Server-rendered inline SVG for chart views: the full chart and the dashboard's small multiples.
+
+No JavaScript and no inline styles (the CSP forbids them): geometry in attributes, colours from classes in
+lhn.css. Every point has a <title> (period, value, and the rules it signals), read on hover and by screen
+readers; the page beside the chart lists the same signals and has a table of the same data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import date
+
+from markupsafe import Markup, escape  # every dynamic part below is escaped
+
+from lhn.measures.charts import Annotation, ChartView, PointView
+from lhn.measures.spc import RULE_LABELS
+
+WIDTH, HEIGHT = 760, 320
+LEFT, RIGHT, TOP, BOTTOM = 58, 18, 26, 46
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
+
+
+def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    if high <= low:
+        high = low + 1
+    raw = (high - low) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    start = math.floor(low / step) * step
+    ticks = []
+    value = start
+    while value <= high + step * 1e-9:
+        if value >= low - step * 1e-9:
+            ticks.append(round(value, 10))
+        value += step
+    return ticks
+
+
+def _range(view: ChartView, target: float | None) -> tuple[float, float]:
+    values: list[float] = []
+    for p in view.points:
+        values += [v for v in (p.value, p.cl, p.lcl, p.ucl) if v is not None]
+    if target is not None:
+        values.append(target)
+    if not values:
+        return 0.0, 1.0
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.08 or abs(high) * 0.1 or 1.0
+    low = low - pad
+    if min(values) >= 0 > low:
+        low = 0.0
+    return low, high + pad
+
+
+def _path(segments: Iterable[list[tuple[float, float]]]) -> str:
+    parts = []
+    for segment in segments:
+        if len(segment) >= 1:
+            parts.append("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in segment))
+    return " ".join(parts)
+
+
+def _step_line(points: list[PointView], attr: str, x_of, y_of) -> str:  # type: ignore[no-untyped-def]
+    """A line that steps with the point's own value (variable limits), broken where it is missing."""
+    segments: list[list[tuple[float, float]]] = []
+    current: list[tuple[float, float]] = []
+    half = (x_of(1) - x_of(0)) / 2 if len(points) > 1 else 10
+    last_phase = None
+    for i, point in enumerate(points):
+        value = getattr(point, attr)
+        if value is None or point.phase != last_phase:
+            if current:
+                segments.append(current)
+            current = []
+        last_phase = point.phase
+        if value is None:
+            continue
+        y = y_of(value)
+        current += [(x_of(i) - half, y), (x_of(i) + half, y)]
+    if current:
+        segments.append(current)
+    return _path(segments)
+
+
+def annotation_index(view: ChartView, on: date) -> int | None:
+    """The point whose period contains `on` (or the nearest period inside the chart)."""
+    index = None
+    for i, p in enumerate(view.points):
+        if p.start <= on:
+            index = i
+    return index
+
+
+def render_chart(view: ChartView, *, title: str, annotations: list[Annotation] | None = None) -> Markup:
+    measure = view.measure
+    target = measure.target
+    low, high = _range(view, target)
+    n = max(len(view.points), 1)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def x_of(i: float) -> float:
+        return LEFT + (i + 0.5) * plot_w / n
+
+    def y_of(v: float) -> float:
+        return TOP + plot_h - (v - low) / (high - low) * plot_h
+
+    unit = "%" if measure.type.value == "proportion" and measure.multiplier == 100 else ""
+    out = [
+        f'<svg class="spc-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-title chart-desc" '
+        f'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMidYMid meet">',
+        f'<title id="chart-title">{escape(title)}</title>',
+        f'<desc id="chart-desc">{escape(_description(view))}</desc>',
+    ]
+    for tick in _nice_ticks(low, high):
+        y = y_of(tick)
+        out.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        out.append(
+            f'<text class="tick" x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{escape(fmt(tick, 2))}{unit}</text>'
+        )
+    step = max(1, math.ceil(n / 9))
+    for i, p in enumerate(view.points):
+        if i % step == 0:
+            out.append(
+                f'<text class="tick" x="{x_of(i):.1f}" y="{HEIGHT - BOTTOM + 18}" '
+                f'text-anchor="middle">{escape(p.label)}</text>'
+            )
+    for number, _phase in enumerate(view.phases):
+        if number == 0:
+            continue
+        start = next((i for i, p in enumerate(view.points) if p.phase == number), None)
+        if start is not None:
+            x = x_of(start) - plot_w / n / 2
+            out.append(f'<line class="phase-line" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>')
+            out.append(f'<text class="phase-label" x="{x + 4:.1f}" y="{TOP + plot_h - 6}">Phase {number + 1}</text>')
+    if target is not None:
+        y = y_of(target)
+        out.append(
+            f'<line class="target" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" '
+            f'y2="{y:.1f}"><title>Target {escape(fmt(target, 2))}{unit}</title></line>'
+        )
+        out.append(
+            f'<text class="target-label" x="{LEFT + 6}" y="{y - 5:.1f}">Target {escape(fmt(target, 2))}{unit}</text>'
+        )
+    phase_signal = {s.rule for s in view.signals if s.scope == "phase"}
+    cl_class = "centre centre-signal" if phase_signal else "centre"
+    for attr, css in (("ucl", "limit"), ("lcl", "limit"), ("cl", cl_class)):
+        d = _step_line(view.points, attr, x_of, y_of)
+        if d:
+            label = {"ucl": "Upper control limit", "lcl": "Lower control limit", "cl": "Centre line"}[attr]
+            out.append(f'<path class="{css}" d="{d}"><title>{label}</title></path>')
+    last = next((p for p in reversed(view.points) if p.cl is not None), None)
+    if last is not None:
+        name = "Median" if view.kind == "run" else "Mean"
+        out.append(
+            f'<text class="line-label" x="{WIDTH - RIGHT - 4}" y="{y_of(last.cl) + 14:.1f}" '
+            f'text-anchor="end">{name} {escape(fmt(last.cl, 2))}{unit}</text>'
+        )
+    segments, current = [], []
+    for i, p in enumerate(view.points):
+        if p.value is None:
+            if current:
+                segments.append(current)
+            current = []
+            continue
+        current.append((x_of(i), y_of(p.value)))
+    if current:
+        segments.append(current)
+    out.append(f'<path class="data-line" d="{_path(segments)}"/>')
+    for i, p in enumerate(view.points):
+        x = x_of(i)
+        if p.masked:
+            out.append(
+                f'<rect class="masked" x="{x - 4:.1f}" y="{TOP + plot_h - 10}" width="8" height="8">'
+                f"<title>{escape(p.label)}: masked (small numbers)</title></rect>"
+            )
+            continue
+        if p.value is None:
+            continue
+        text = f"{p.label}: {fmt(p.value, 2)}{unit}"
+        if p.numerator is not None and p.denominator is not None and measure.type.value in ("proportion", "rate"):
+            text += f" ({fmt(p.numerator, 0)} / {fmt(p.denominator, 0)})"
+        if p.rules:
+            text += " — signal: " + "; ".join(RULE_LABELS[r] for r in p.rules)
+            out.append(
+                f'<circle class="point signal" cx="{x:.1f}" cy="{y_of(p.value):.1f}" '
+                f'r="6"><title>{escape(text)}</title></circle>'
+            )
+        else:
+            out.append(
+                f'<circle class="point" cx="{x:.1f}" cy="{y_of(p.value):.1f}" '
+                f'r="3.5"><title>{escape(text)}</title></circle>'
+            )
+    for number, note in enumerate(annotations or [], start=1):
+        index = annotation_index(view, note.on)
+        if index is None:
+            continue
+        x = x_of(index)
+        out.append(
+            f'<g class="annotation annotation-{note.kind}"><title>'
+            f"{number}. {escape(note.text)} ({note.on.isoformat()})</title>"
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>'
+            f'<circle cx="{x:.1f}" cy="{TOP - 12}" r="9"/>'
+            f'<text x="{x:.1f}" y="{TOP - 8}" text-anchor="middle">{number}</text></g>'
+        )
+    out.append(f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"/>')
+    out.append("</svg>")
+    return Markup("".join(out))  # noqa: S704 - built from numbers and escape()d text only
+
+
+def _description(view: ChartView) -> str:
+    measure = view.measure
+    where = view.site.name if view.site else "all sites (network aggregate)"
+    signals = sorted({s.rule_label for s in view.signals})
+    text = f"{len(view.points)} periods for {where}."
+    text += f" Signals: {'; '.join(signals)}." if signals else " No signals."
+    if measure.target is not None:
+        text += f" Target {fmt(measure.target, 2)}."
+    return text
+
+
+def render_moving_ranges(view: ChartView) -> Markup:
+    """The MR chart under an I chart: moving ranges, their mean and UCL = 3.267·MR̄."""
+    values = [v for v in view.moving_ranges if v is not None] + [u for _, u in view.mr_limits if u is not None]
+    if not values:
+        return Markup("")
+    height, top, bottom = 150, 14, 30
+    high = max(values) * 1.1 or 1.0
+    n = max(len(view.points), 1)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, height - top - bottom
+
+    def x_of(i: int) -> float:
+        return LEFT + (i + 0.5) * plot_w / n
+
+    def y_of(v: float) -> float:
+        return top + plot_h - v / high * plot_h
+
+    out = [
+        f'<svg class="spc-chart mr-chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="Moving range chart" '
+        f'xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for tick in _nice_ticks(0, high, 3):
+        out.append(
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y_of(tick):.1f}" y2="{y_of(tick):.1f}"/>'
+            f'<text class="tick" x="{LEFT - 8}" y="{y_of(tick) + 4:.1f}" '
+            f'text-anchor="end">{escape(fmt(tick, 2))}</text>'
+        )
+    for attr, css in ((1, "limit"), (0, "centre")):
+        segments = [
+            [(x_of(i) - plot_w / n / 2, y_of(lim[attr])), (x_of(i) + plot_w / n / 2, y_of(lim[attr]))]
+            for i, lim in enumerate(view.mr_limits)
+            if lim[attr] is not None
+        ]
+        out.append(f'<path class="{css}" d="{_path(segments)}"/>')
+    segments, current = [], []
+    for i, v in enumerate(view.moving_ranges):
+        if v is None:
+            if current:
+                segments.append(current)
+            current = []
+            continue
+        current.append((x_of(i), y_of(v)))
+        ucl = view.mr_limits[i][1]
+        css = "point signal" if ucl is not None and v > ucl else "point"
+        out.append(
+            f'<circle class="{css}" cx="{x_of(i):.1f}" cy="{y_of(v):.1f}" r="3"><title>'
+            f"{escape(view.points[i].label)}: moving range {escape(fmt(v, 2))}</title></circle>"
+        )
+    if current:
+        segments.append(current)
+    out.append(f'<path class="data-line" d="{_path(segments)}"/></svg>')
+    return Markup("".join(out))  # noqa: S704 - built from numbers and escape()d text only
+
+
+def render_sparkline(view: ChartView) -> Markup:
+    """A small multiple for the dashboard: the data, centre line, target and signals, no axes."""
+    width, height, pad = 260, 76, 6
+    target = view.measure.target
+    low, high = _range(view, target)
+    n = max(len(view.points), 1)
+
+    def x_of(i: int) -> float:
+        return pad + (i + 0.5) * (width - 2 * pad) / n
+
+    def y_of(v: float) -> float:
+        return pad + (height - 2 * pad) - (v - low) / (high - low) * (height - 2 * pad)
+
+    out = [
+        f'<svg class="sparkline" viewBox="0 0 {width} {height}" aria-hidden="true" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    if target is not None:
+        out.append(
+            f'<line class="target" x1="{pad}" x2="{width - pad}" y1="{y_of(target):.1f}" y2="{y_of(target):.1f}"/>'
+        )
+    d = _step_line(view.points, "cl", x_of, y_of)
+    if d:
+        out.append(f'<path class="centre" d="{d}"/>')
+    segments, current = [], []
+    for i, p in enumerate(view.points):
+        if p.value is None:
+            if current:
+                segments.append(current)
+            current = []
+            continue
+        current.append((x_of(i), y_of(p.value)))
+    if current:
+        segments.append(current)
+    out.append(f'<path class="data-line" d="{_path(segments)}"/>')
+    for i, p in enumerate(view.points):
+        if p.value is not None and p.rules:
+            out.append(f'<circle class="point signal" cx="{x_of(i):.1f}" cy="{y_of(p.value):.1f}" r="2.8"/>')
+    out.append("</svg>")
+    return Markup("".join(out))  # noqa: S704 - built from numbers and escape()d text only

@@ -1,0 +1,1 @@
+"""Moderation and trust: flags, one review queue, the public log, sanctions, redaction, audit, my data."""

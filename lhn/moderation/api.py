@@ -1,0 +1,358 @@
+"""Moderation over JSON: flags, the review queue and its actions (409 when stale), the public log, my data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask_login import current_user, logout_user
+
+from lhn.api import bp, created, json_body, page_json, person_json, require_user
+from lhn.api.openapi import CURSOR, op, page_of, path_param, query_param, ref
+from lhn.communities import services as communities
+from lhn.database import transactional, writes
+from lhn.errors import ValidationFailed
+from lhn.limits import user_rate_limited
+from lhn.moderation import actions, queue, sanctions, services
+from lhn.moderation import log as modlog
+from lhn.moderation import mydata as my_data
+from lhn.moderation.models import ModerationLogEntry, Sanction
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def item_json(view: queue.ItemView, *, original: str | None = None) -> dict[str, Any]:
+    item, target = view.item, view.target
+    data: dict[str, Any] = {
+        "id": item.id,
+        "kind": item.kind.value,
+        "status": item.status.value,
+        "version": item.version,
+        "community": item.community.slug if item.community else None,
+        "score": item.score,
+        "flag_count": item.flag_count,
+        "reasons": view.reasons,
+        "flags": [
+            {
+                "reason": f.reason.value,
+                "details": f.details,
+                "weight": f.weight,
+                "flagger": person_json(f.flagger),
+                "created_at": _iso(f.created_at),
+            }
+            for f in item.flags
+        ],
+        "subject": person_json(view.subject) if view.subject else None,
+        "target": None,
+        "actions": view.actions,
+        "created_at": _iso(item.created_at),
+        "resolution": item.resolution or None,
+        "resolved_at": _iso(item.resolved_at),
+        "resolved_by": person_json(item.resolved_by) if item.resolved_by else None,
+    }
+    if target is not None:
+        # Hidden content's original is only in the single-item answer, where reading it is audited.
+        data["target"] = {
+            "type": target.type,
+            "id": target.id,
+            "label": target.label,
+            "url": target.url,
+            "hidden": target.hidden,
+            "hidden_reason": target.hidden_reason or None,
+            "excerpt": target.excerpt if view.shows_original or original is not None else None,
+        }
+    if view.join_request is not None:
+        data["join_request"] = {"id": view.join_request.id, "message": view.join_request.message}
+    if original is not None:
+        data["original"] = original
+        if view.verification is not None:
+            v = view.verification
+            data["verification"] = {
+                "id": v.id,
+                "role": v.role.value,
+                "licence_number": v.licence_number,
+                "licence_issuer": v.licence_issuer,
+                "institutional_email": v.institutional_email,
+                "orcid": v.orcid,
+                "statement": v.statement,
+            }
+    return data
+
+
+def log_json(entry: ModerationLogEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "created_at": _iso(entry.created_at),
+        "action": entry.action,
+        "by": person_json(entry.actor) if entry.actor else None,
+        "automatic": entry.automatic,
+        "target": {
+            "type": entry.target_type,
+            "id": entry.target_id,
+            "label": entry.target_label,
+            "url": entry.target_url or None,
+        },
+        "reason": entry.reason or None,
+        "details": entry.details or None,
+    }
+
+
+def sanction_json(row: Sanction) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind.value,
+        "community": row.community.slug if row.community else None,
+        "reason": row.reason,
+        "created_at": _iso(row.created_at),
+        "ends_at": _iso(row.ends_at),
+        "lifted_at": _iso(row.lifted_at),
+    }
+
+
+def _int(data: dict[str, Any], name: str, *, required: bool = False) -> int | None:
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationFailed({name: "Send a whole number."})
+    return value
+
+
+@bp.post("/flags")
+@user_rate_limited("flag")
+@transactional
+def create_flag():  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    flag = services.flag_target(
+        user,
+        target_type=str(data.get("target_type", "")),
+        target_id=_int(data, "target_id", required=True) or 0,
+        reason=str(data.get("reason", "")),
+        details=str(data.get("details") or ""),
+        community=str(data["community"]) if data.get("community") else None,
+    )
+    return created({"id": flag.id, "reason": flag.reason.value, "created_at": _iso(flag.created_at)})
+
+
+def _queue(community: Any):  # type: ignore[no-untyped-def]
+    page = queue.list_review_queue(
+        by=require_user(),
+        community=community,
+        kind=request.args.get("kind", ""),
+        status=request.args.get("status", "open"),
+        cursor=request.args.get("cursor"),
+    )
+    return jsonify(page_json([item_json(v) for v in page.items], page.next_cursor))
+
+
+@bp.get("/communities/<slug>/review-queue")
+def community_review_queue(slug: str):  # type: ignore[no-untyped-def]
+    return _queue(communities.get_community(slug))
+
+
+@bp.get("/review-queue")
+def review_queue():  # type: ignore[no-untyped-def]
+    return _queue(None)
+
+
+@bp.get("/review-items/<int:item_id>")
+@writes  # reading hidden content or verification evidence is audited
+@transactional
+def review_item(item_id: int):  # type: ignore[no-untyped-def]
+    view, text = queue.view_original(item_id, by=require_user())
+    return jsonify(item_json(view, original=text))
+
+
+@bp.post("/review-items/<int:item_id>/actions")
+@transactional
+def act_on_review_item(item_id: int):  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    fragments = data.get("fragments") or []
+    if not isinstance(fragments, list) or not all(isinstance(f, str) for f in fragments):
+        raise ValidationFailed({"fragments": "Send a list of exact text fragments to remove."})
+    actions.act_on_item(
+        item_id,
+        by=user,
+        action=str(data.get("action", "")),
+        version=_int(data, "version", required=True) or 0,
+        reason=str(data.get("reason") or ""),
+        days=_int(data, "days"),
+        fragments=fragments,
+        revision_id=_int(data, "revision_id"),
+        hide_target=data.get("hide") is True,
+    )
+    return jsonify(item_json(queue.get_item_view(item_id, by=user)))
+
+
+@bp.get("/communities/<slug>/moderation-log")
+def moderation_log(slug: str):  # type: ignore[no-untyped-def]
+    page = modlog.list_moderation_log(
+        communities.get_community(slug), by=current_user, cursor=request.args.get("cursor")
+    )
+    return jsonify(page_json([log_json(e) for e in page.items], page.next_cursor))
+
+
+@bp.get("/me/sanctions")
+def my_sanctions():  # type: ignore[no-untyped-def]
+    return jsonify(items=[sanction_json(s) for s in sanctions.list_my_sanctions(require_user())])
+
+
+@bp.get("/me/export")
+@writes  # exports are audited
+@transactional
+def export_me():  # type: ignore[no-untyped-def]
+    return jsonify(my_data.export_my_data(require_user()))
+
+
+@bp.delete("/me")
+@transactional
+def delete_me():  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    my_data.delete_account(user, password=str(data.get("password", "")), mode=str(data.get("mode", "")))
+    logout_user()
+    return "", 204
+
+
+SLUG = path_param("slug")
+ITEM_ID = path_param("item_id", "integer")
+OPENAPI_SCHEMAS = {
+    "ReviewItem": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {"type": "string"},
+            "status": {"enum": ["open", "resolved"]},
+            "version": {"type": "integer", "description": "Send it back with an action (optimistic lock)"},
+            "community": {"type": ["string", "null"]},
+            "score": {"type": "number"},
+            "flag_count": {"type": "integer"},
+            "target": {"type": ["object", "null"]},
+            "subject": {"type": ["object", "null"]},
+            "actions": {"type": "array", "items": {"type": "string"}},
+            "flags": {"type": "array"},
+            "resolution": {"type": ["string", "null"]},
+        },
+    },
+    "ModerationLogEntry": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "created_at": {"type": "string"},
+            "action": {"type": "string"},
+            "by": {"type": ["object", "null"]},
+            "automatic": {"type": "boolean"},
+            "target": {"type": "object"},
+            "reason": {"type": ["string", "null"]},
+            "details": {"type": ["string", "null"]},
+        },
+    },
+    "Sanction": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {"type": "string"},
+            "reason": {"type": "string"},
+            "ends_at": {"type": ["string", "null"]},
+        },
+    },
+}
+QUEUE_PARAMS = [
+    query_param(
+        "kind", "flagged_content, flagged_user, verification, join_request, answer_vetting, vetted_answer_changed"
+    ),
+    query_param("status", "open (default) or resolved"),
+    CURSOR,
+]
+OPENAPI_PATHS = {
+    "/flags": {
+        "post": op(
+            "Flag a post, answer, comment, chat message or member (rate limited per user)",
+            status="201",
+            body={
+                "type": "object",
+                "required": ["target_type", "target_id", "reason"],
+                "properties": {
+                    "target_type": {"enum": ["user", "post", "answer", "comment", "chat_message"]},
+                    "target_id": {"type": "integer"},
+                    "reason": {"enum": ["misinformation", "phi", "spam", "harassment", "off_topic", "other"]},
+                    "details": {"type": "string", "description": "Required with reason 'other'"},
+                    "community": {"type": "string", "description": "For a member: a community you share"},
+                },
+            },
+        ),
+    },
+    "/communities/{slug}/review-queue": {
+        "get": op(
+            "The community's review queue (its moderators): each item with its allowed actions",
+            params=[SLUG, *QUEUE_PARAMS],
+            response=page_of(ref("ReviewItem")),
+        ),
+    },
+    "/review-queue": {
+        "get": op(
+            "Every item I may review (site-wide for site admins)",
+            params=QUEUE_PARAMS,
+            response=page_of(ref("ReviewItem")),
+        ),
+    },
+    "/review-items/{item_id}": {
+        "get": op(
+            "One item with the original text (reading hidden content or evidence is audited)",
+            params=[ITEM_ID],
+            response=ref("ReviewItem"),
+            errors=("401", "404"),
+        ),
+    },
+    "/review-items/{item_id}/actions": {
+        "post": op(
+            "Act on an item with the version you saw; 409 if someone else handled it first",
+            params=[ITEM_ID],
+            response=ref("ReviewItem"),
+            errors=("401", "403", "404", "409", "422"),
+            body={
+                "type": "object",
+                "required": ["action", "version"],
+                "properties": {
+                    "action": {
+                        "enum": ["dismiss", "hide", "restore", "redact", "warn", "mute", "suspend", "approve", "reject"]
+                    },
+                    "version": {"type": "integer"},
+                    "reason": {"type": "string"},
+                    "days": {"type": "integer", "description": "mute: 1, 3, 7, 30; suspend: 1, 7, 30, 365, 0"},
+                    "fragments": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "redact: exact text to remove",
+                    },
+                    "revision_id": {"type": "integer"},
+                    "hide": {"type": "boolean"},
+                },
+            },
+        ),
+    },
+    "/communities/{slug}/moderation-log": {
+        "get": op(
+            "The community's public moderation log, newest first",
+            auth=False,
+            params=[SLUG, CURSOR],
+            response=page_of(ref("ModerationLogEntry")),
+            errors=("403", "404", "422"),
+        ),
+    },
+    "/me/sanctions": {"get": op("My warnings, mutes and suspensions", errors=("401",))},
+    "/me/export": {"get": op("Everything I wrote and my profile, as JSON (audited)", errors=("401",))},
+    "/me": {
+        "delete": op(
+            "Delete my account: {password, mode: keep|remove}",
+            status="204",
+            errors=("401", "422"),
+            body={
+                "type": "object",
+                "required": ["password", "mode"],
+                "properties": {"password": {"type": "string"}, "mode": {"enum": ["keep", "remove"]}},
+            },
+        ),
+    },
+}

@@ -1,0 +1,69 @@
+"""Moderation forms. The rules live in moderation.services and moderation.sanctions."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    FloatField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from lhn.forms import choices
+from lhn.moderation.models import FlagReason
+from lhn.moderation.mydata import DELETE_MODES
+
+
+class FlagForm(FlaskForm):
+    reason = RadioField(
+        "What is wrong?",
+        choices=choices([(r.value, r.label) for r in FlagReason]),
+        validators=[InputRequired(message="Choose a reason.")],
+    )
+    details = TextAreaField(
+        "Details for the moderators",
+        validators=[Optional(), Length(max=1000)],
+        description="Required for 'Something else'. Only moderators read this.",
+    )
+    community = SelectField("Where did this happen?", validate_choice=False)
+
+
+class ReviewActionForm(FlaskForm):
+    action = HiddenField(validators=[InputRequired()])
+    version = IntegerField(validators=[InputRequired()])
+    reason = TextAreaField("Reason", validators=[Optional(), Length(max=1000)])
+    mute_days = SelectField("Mute for", validate_choice=False)
+    suspend_days = SelectField("Suspend for", validate_choice=False)
+    hide_target = BooleanField("Also hide the content")
+    fragments = SelectMultipleField(
+        "Remove these", option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False), validate_choice=False
+    )
+    other_fragments = TextAreaField(
+        "Other text to remove (one per line, exactly as written)", validators=[Optional(), Length(max=2000)]
+    )
+    revision_id = IntegerField("Revision (leave empty for the current text)", validators=[Optional()])
+
+
+class SettingsForm(FlaskForm):
+    flag_hide_threshold = FloatField(
+        "Hide flagged content when the flags weigh at least",
+        validators=[InputRequired()],
+        description="A member's flag weighs 1, a verified clinician's or researcher's 2; members whose past "
+        "flags were upheld weigh more, those often dismissed less (down to 0.5). Default 3.",
+    )
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField("Your password", validators=[InputRequired()])
+    mode = RadioField(
+        "What you wrote", choices=choices(list(DELETE_MODES.items())), default="keep", validators=[InputRequired()]
+    )
+    confirm = BooleanField(
+        "I understand this can't be undone", validators=[InputRequired(message="Tick the box to confirm.")]
+    )

@@ -1,0 +1,137 @@
+"""My data: download everything I wrote and my profile as JSON; delete my account (keep my posts as
+"former member" or remove them). A registry over signals: every feature exports and erases its own data
+(contract in lhn/signals.py); this module runs them, then deletes the account row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import joinedload
+
+from lhn import signals
+from lhn.accounts import mydata as accounts_data
+from lhn.accounts import passwords
+from lhn.accounts import services as accounts
+from lhn.accounts.models import User
+from lhn.database import utcnow
+from lhn.errors import ValidationFailed
+from lhn.extensions import db
+from lhn.moderation import audit
+from lhn.moderation.models import Flag, PHIConfirmation, ReviewItem, ReviewStatus, Sanction
+
+EXPORT_FORMAT = "lhn-export-1"
+DELETE_MODES = {"keep": 'Keep what I wrote, shown as "Former member"', "remove": "Remove everything I wrote"}
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# --- moderation's own data -------------------------------------------------------------------------------
+
+
+@signals.export_requested.connect
+def export_moderation(user: User, **_: Any) -> dict[str, Any]:
+    flags = db.session.scalars(
+        select(Flag).where(Flag.flagger_id == user.id).options(joinedload(Flag.item)).order_by(Flag.id)
+    )
+    sanctions = db.session.scalars(
+        select(Sanction)
+        .where(Sanction.user_id == user.id)
+        .options(joinedload(Sanction.community))
+        .order_by(Sanction.id)
+    )
+    confirmations = db.session.scalars(
+        select(PHIConfirmation).where(PHIConfirmation.user_id == user.id).order_by(PHIConfirmation.id)
+    )
+    return {
+        "flags": [
+            {
+                "target_type": f.item.target_type,
+                "target_id": f.item.target_id,
+                "reason": f.reason.value,
+                "details": f.details,
+                "created_at": _iso(f.created_at),
+                "outcome": f.outcome.value,
+            }
+            for f in flags
+        ],
+        "sanctions": [
+            {
+                "kind": s.kind.value,
+                "community": s.community.slug if s.community else None,
+                "reason": s.reason,
+                "created_at": _iso(s.created_at),
+                "ends_at": _iso(s.ends_at),
+                "lifted_at": _iso(s.lifted_at),
+            }
+            for s in sanctions
+        ],
+        "phi_confirmations": [
+            {
+                "kinds": c.kinds.split(","),
+                "target_type": c.target_type,
+                "target_id": c.target_id,
+                "created_at": _iso(c.created_at),
+            }
+            for c in confirmations
+        ],
+    }
+
+
+@signals.account_erasing.connect
+def erase_moderation(user: User, **_: Any) -> None:
+    """Their flags, sanctions and PHI confirmations go; open items about them are closed. Moderation log
+    lines they wrote as a moderator stay (public record) and show "former member"."""
+    db.session.execute(delete(Flag).where(Flag.flagger_id == user.id))
+    db.session.execute(delete(Sanction).where(Sanction.user_id == user.id))
+    db.session.execute(delete(PHIConfirmation).where(PHIConfirmation.user_id == user.id))
+    now = utcnow()
+    db.session.execute(
+        update(ReviewItem)
+        .where(ReviewItem.subject_user_id == user.id, ReviewItem.status == ReviewStatus.OPEN)
+        .values(
+            status=ReviewStatus.RESOLVED,
+            version=ReviewItem.version + 1,
+            resolved_at=now,
+            updated_at=now,
+            resolution="account_deleted",
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- the services ------------------------------------------------------------------------------------------
+
+
+def export_my_data(user: User) -> dict[str, Any]:
+    """Everything `user` wrote and their profile, from every feature. Only for themself (the caller
+    passes the signed-in user). Audited. Flushes."""
+    data: dict[str, Any] = {"format": EXPORT_FORMAT, "generated_at": utcnow().isoformat(), "account_id": user.id}
+    for receiver, sections in signals.export_requested.send(user):
+        overlap = set(sections or {}) & set(data)
+        if overlap:
+            raise RuntimeError(f"export sections {sorted(overlap)} from {receiver!r} are already taken")
+        data.update(sections or {})
+    audit.record("data.export", actor=user, object_type="user", object_id=user.id, actor_role="self")
+    return data
+
+
+def delete_account(user: User, *, password: str, mode: str) -> None:
+    """The member deletes their own account, confirming with their password. Every feature erases its
+    data (`mode` "keep": what they wrote stays, by "Former member"; "remove": it is deleted), every session,
+    token and socket ends, and no personal data is left; audit rows keep bare ids. Flushes.
+    Raises ValidationFailed (wrong password, unknown mode, or a feature refused, e.g. sole owner)."""
+    errors: dict[str, str] = {}
+    if not passwords.verify_password(user.password_hash, password or ""):
+        errors["password"] = "That is not your password."
+    if mode not in DELETE_MODES:
+        errors["mode"] = "Choose whether to keep or remove what you wrote."
+    if errors:
+        raise ValidationFailed(errors)
+    audit.record("account.delete", actor=user, actor_role="self", object_type="user", object_id=user.id)
+    former = accounts_data.former_member()
+    accounts.invalidate_sessions(user)  # chat's receiver disconnects their sockets after commit
+    signals.account_erasing.send(user, mode=mode, former=former)
+    accounts_data.erase_account(user)  # the account row goes last, after every feature erased its data

@@ -1,0 +1,331 @@
+"""Moderation pages: flag anything, the review queues and items, the public log, community settings, my
+standing (sanctions), the audit trail for admins, and my data (export, delete my account)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, json, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, logout_user
+
+from lhn.communities import services as communities
+from lhn.database import transaction, writes
+from lhn.errors import Conflict, ValidationFailed
+from lhn.forms import ActionForm, apply_errors, choices
+from lhn.limits import user_rate_limited
+from lhn.moderation import actions, audit, permissions, queue, sanctions, services, targets
+from lhn.moderation import log as modlog
+from lhn.moderation import mydata as my_data
+from lhn.moderation.forms import DeleteAccountForm, FlagForm, ReviewActionForm, SettingsForm
+from lhn.moderation.models import FlagReason, ReviewKind
+
+bp = Blueprint("moderation", __name__)
+
+
+@bp.app_context_processor
+def _sanction_banner() -> dict[str, Any]:
+    def active_sanctions() -> list[Any]:
+        return sanctions.active_sanctions(current_user) if current_user.is_authenticated else []
+
+    return {"active_sanctions": active_sanctions}
+
+
+def _safe_next(default: str) -> str:
+    from lhn.accounts.views import safe_next
+
+    return safe_next(request.values.get("next")) or default
+
+
+# --- flags -------------------------------------------------------------------------------------------
+
+
+@bp.route("/flag/<target_type>/<int:target_id>", methods=["GET", "POST"])
+@login_required
+@user_rate_limited("flag", methods=["POST"])
+def flag(target_type: str, target_id: int):  # type: ignore[no-untyped-def]
+    adapter = targets.get_adapter(target_type)
+    target = adapter.load(target_id) if adapter else None
+    if adapter is None or target is None or not adapter.can_view(current_user, target):
+        abort(404)
+    form = FlagForm()
+    shared = []
+    if target_type == "user":
+        mine = communities.memberships_of(current_user)
+        theirs = communities.memberships_of(target.author)
+        shared = sorted((mine[c].community for c in mine.keys() & theirs.keys()), key=lambda c: c.name)
+    form.community.choices = choices(
+        [("", "Elsewhere on the site (site admins review it)"), *((c.slug, c.name) for c in shared)]
+    )
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.flag_target(
+                    current_user,
+                    target_type=target_type,
+                    target_id=target_id,
+                    reason=form.reason.data,
+                    details=form.details.data or "",
+                    community=form.community.data or None,
+                )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash("Thank you. Moderators will review it; flags are never shown to the person you flagged.", "success")
+            return redirect(target.url)
+    return render_template("moderation/flag.html", form=form, target=target, show_community=bool(shared))
+
+
+# --- the review queue --------------------------------------------------------------------------------
+
+
+def _action_form(view: queue.ItemView) -> ReviewActionForm:
+    form = ReviewActionForm(formdata=None, version=view.item.version)
+    form.mute_days.choices = choices([(str(d), f"{d} day{'s' if d > 1 else ''}") for d in sanctions.MUTE_DAYS])
+    form.suspend_days.choices = choices(
+        [(str(d), f"{d} day{'s' if d > 1 else ''}" if d else "Until lifted") for d in sanctions.SUSPEND_DAYS]
+    )
+    return form
+
+
+def _queue(community: Any) -> str:
+    page = queue.list_review_queue(
+        by=current_user,
+        community=community,
+        kind=request.args.get("kind", ""),
+        status=request.args.get("status", "open"),
+        cursor=request.args.get("cursor"),
+    )
+    return render_template(
+        "moderation/queue.html",
+        community=community,
+        page=page,
+        kinds=list(ReviewKind),
+        kind=request.args.get("kind", ""),
+        status=request.args.get("status", "open"),
+        forms=_action_form,
+        labels=permissions.ACTION_LABELS,
+        reasons={r.value: r.label for r in FlagReason},
+        mutes=sanctions.list_community_mutes(community, by=current_user) if community else [],
+        lift_form=ActionForm(),
+        moderates=community is not None,
+    )
+
+
+@bp.get("/c/<slug>/review")
+@login_required
+def community_queue(slug: str):  # type: ignore[no-untyped-def]
+    return _queue(communities.get_community(slug))
+
+
+@bp.get("/review")
+@login_required
+def site_queue():  # type: ignore[no-untyped-def]
+    return _queue(None)
+
+
+def _render_item(view: queue.ItemView, text: str, form: ReviewActionForm | None = None, status: int = 200) -> Any:
+    adapter = targets.get_adapter(view.item.target_type)
+    revisions = adapter.revision_ids(view.target.id) if adapter and view.target else []
+    form = form or _action_form(view)
+    form.fragments.choices = choices(
+        [(fragment, f"{fragment} ({label})") for fragment, label in queue.phi_fragments(text)]
+    )
+    return render_template(
+        "moderation/item.html",
+        view=view,
+        text=text,
+        form=form,
+        revisions=revisions,
+        labels=permissions.ACTION_LABELS,
+        reasons={r.value: r.label for r in FlagReason},
+    ), status
+
+
+@bp.get("/review/<int:item_id>")
+@login_required
+@writes  # reading hidden content or verification evidence is audited
+def item(item_id: int):  # type: ignore[no-untyped-def]
+    with transaction():
+        view, text = queue.view_original(item_id, by=current_user)
+        page = _render_item(view, text)
+    return page
+
+
+@bp.post("/review/<int:item_id>/actions")
+@login_required
+def act(item_id: int):  # type: ignore[no-untyped-def]
+    form = ReviewActionForm()
+    form.mute_days.choices = form.suspend_days.choices = []
+    if not form.validate_on_submit():
+        abort(400)
+    action = form.action.data
+    days_field = {"mute": form.mute_days, "suspend": form.suspend_days}.get(action)
+    days = int(days_field.data) if days_field is not None and (days_field.data or "").isdigit() else None
+    fragments = list(form.fragments.data or []) + (form.other_fragments.data or "").splitlines()
+    back = _safe_next(url_for("moderation.item", item_id=item_id))
+    try:
+        with transaction():
+            row = actions.act_on_item(
+                item_id,
+                by=current_user,
+                action=action,
+                version=form.version.data,
+                reason=form.reason.data or "",
+                days=days,
+                fragments=fragments,
+                revision_id=form.revision_id.data,
+                hide_target=form.hide_target.data,
+            )
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return redirect(url_for("moderation.item", item_id=item_id))
+    except ValidationFailed as exc:
+        for message in exc.errors.values():
+            flash(message, "error")
+        return redirect(back)
+    flash(f"Done: {row.resolution or 'redacted'}.", "success")
+    return redirect(back)
+
+
+@bp.post("/sanctions/<int:sanction_id>/lift")
+@login_required
+def lift(sanction_id: int):  # type: ignore[no-untyped-def]
+    if ActionForm().validate_on_submit():
+        try:
+            with transaction():
+                sanctions.lift(sanction_id, by=current_user)
+        except ValidationFailed as exc:
+            for message in exc.errors.values():
+                flash(message, "error")
+        else:
+            flash("Lifted.", "success")
+    return redirect(_safe_next(url_for("moderation.site_queue")))
+
+
+# --- the public log and settings -------------------------------------------------------------------
+
+
+@bp.get("/c/<slug>/moderation-log")
+def community_log(slug: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    page = modlog.list_moderation_log(community, by=current_user, cursor=request.args.get("cursor"))
+    membership = communities.find_membership(current_user, community)
+    return render_template(
+        "moderation/log.html",
+        community=community,
+        page=page,
+        verb=modlog.verb,
+        moderates=permissions.can_review(current_user, community, membership),
+        can_edit=permissions.can_edit_settings(current_user, community, membership),
+    )
+
+
+@bp.get("/moderation-log")
+@login_required
+def site_log():  # type: ignore[no-untyped-def]
+    page = modlog.list_moderation_log(None, by=current_user, cursor=request.args.get("cursor"))
+    return render_template("moderation/log.html", community=None, page=page, verb=modlog.verb)
+
+
+@bp.route("/c/<slug>/moderation/settings", methods=["GET", "POST"])
+@login_required
+def settings(slug: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    if not permissions.can_edit_settings(current_user, community, communities.find_membership(current_user, community)):
+        abort(403)
+    form = SettingsForm(obj=community if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.update_settings(community, by=current_user, flag_hide_threshold=form.flag_hide_threshold.data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash("Moderation settings saved.", "success")
+            return redirect(url_for("moderation.community_log", slug=slug))
+    return render_template("moderation/settings.html", community=community, form=form)
+
+
+# --- my standing, audit, my data ---------------------------------------------------------------------
+
+
+@bp.get("/settings/standing")
+@login_required
+def standing():  # type: ignore[no-untyped-def]
+    return render_template("moderation/standing.html", sanctions=sanctions.list_my_sanctions(current_user))
+
+
+def _date_arg(name: str) -> datetime | None:
+    value = request.args.get(name, "")
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC) if value else None
+    except ValueError:
+        raise ValidationFailed({name: "Use a date like 2026-11-30."}) from None
+
+
+@bp.get("/admin/audit")
+@login_required
+def audit_trail():  # type: ignore[no-untyped-def]
+    if not permissions.can_read_audit(current_user):
+        abort(403)
+    args = request.args
+    object_id = args.get("object_id", "")
+    filters = {
+        "action": args.get("action", ""),
+        "actor": args.get("actor", ""),
+        "object_type": args.get("object_type", ""),
+        "object_id": object_id,
+        "since": args.get("since", ""),
+        "until": args.get("until", ""),
+    }
+    page = audit.list_audit_events(
+        by=current_user,
+        action=filters["action"],
+        actor=filters["actor"],
+        object_type=filters["object_type"],
+        object_id=int(object_id) if object_id.isdigit() else None,
+        since=_date_arg("since"),
+        until=_date_arg("until"),
+        cursor=args.get("cursor"),
+    )
+    return render_template("moderation/audit.html", page=page, filters=filters, names=audit.actor_names(page.items))
+
+
+@bp.get("/settings/my-data")
+@login_required
+def my_data_page():  # type: ignore[no-untyped-def]
+    return render_template("moderation/my_data.html", form=DeleteAccountForm(formdata=None))
+
+
+@bp.get("/settings/my-data/export.json")
+@login_required
+@writes  # exports are audited
+def export_json():  # type: ignore[no-untyped-def]
+    with transaction():
+        data = my_data.export_my_data(current_user)
+    body = json.dumps(data, indent=2, ensure_ascii=False)
+    filename = f"lhn-{current_user.username}-{datetime.now(UTC):%Y%m%d}.json"
+    return Response(
+        body, mimetype="application/json", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+@bp.post("/settings/my-data/delete")
+@login_required
+def delete_account():  # type: ignore[no-untyped-def]
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                my_data.delete_account(
+                    current_user._get_current_object(), password=form.password.data, mode=form.mode.data
+                )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            logout_user()
+            session.clear()
+            flash("Your account was deleted. Thank you for being part of LHN.", "info")
+            return redirect(url_for("communities.index"))
+    return render_template("moderation/my_data.html", form=form), 422

@@ -1,0 +1,1 @@
+"""Notifications: in-app notices that listen to domain signals; unread count live in the header."""

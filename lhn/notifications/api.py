@@ -1,0 +1,60 @@
+"""Notifications over JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+
+from lhn.api import bp, json_body, page_json, require_user
+from lhn.api.openapi import CURSOR, op, page_of, query_param
+from lhn.database import transactional
+from lhn.notifications import services as notifications
+from lhn.notifications.models import Notification
+
+
+def notification_json(notice: Notification) -> dict[str, Any]:
+    return {
+        "id": notice.id,
+        "kind": notice.kind,
+        "text": notice.text,
+        "url": notice.url,
+        "actor": notice.actor.username if notice.actor else None,
+        "created_at": notice.created_at.isoformat(),
+        "read": notice.read_at is not None,
+    }
+
+
+@bp.get("/notifications")
+def list_notifications():  # type: ignore[no-untyped-def]
+    user = require_user()
+    page = notifications.list_notifications(
+        user, unread_only=request.args.get("unread") in ("1", "true"), cursor=request.args.get("cursor")
+    )
+    data = page_json([notification_json(n) for n in page.items], page.next_cursor)
+    return jsonify({**data, "unread": notifications.unread_count(user)})
+
+
+@bp.post("/notifications/read")
+@transactional
+def mark_read():  # type: ignore[no-untyped-def]
+    user = require_user()
+    ids = json_body().get("ids") if request.get_data() else None
+    changed = notifications.mark_read(user, ids if isinstance(ids, list) else None)
+    return jsonify(marked=changed, unread=notifications.unread_count(user))
+
+
+NOTIFICATION = {"type": "object", "properties": {"id": {"type": "integer"}, "kind": {"type": "string"},
+                "text": {"type": "string"}, "url": {"type": "string"}, "read": {"type": "boolean"}}}  # fmt: skip
+OPENAPI_SCHEMAS = {"Notification": NOTIFICATION}
+OPENAPI_PATHS = {
+    "/notifications": {
+        "get": op("My notifications, newest first, with the unread count; `unread=1` for unread only",
+                  response=page_of({"$ref": "#/components/schemas/Notification"}), errors=("401", "422"),
+                  params=[query_param("unread", "1 for unread only"), CURSOR]),
+    },
+    "/notifications/read": {
+        "post": op("Mark notifications read: {\"ids\": [...]} or an empty body for all", errors=("401", "422"),
+                   body={"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "integer"}}}}),
+    },
+}  # fmt: skip

@@ -1,0 +1,166 @@
+"""Signal receivers that turn domain events into notifications. Connected once, at import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lhn import signals
+from lhn.accounts.models import User, VerificationRequest, VerificationStatus
+from lhn.notifications.services import notify
+
+
+@signals.verification_decided.connect
+def _verification_decided(applicant: User, *, request: VerificationRequest, **_: Any) -> None:
+    if request.decided_by is None:  # an operator verified directly: nothing to tell
+        return
+    approved = request.status == VerificationStatus.APPROVED
+    text = (f"Your {request.role.value} role is now verified."
+            if approved else f"Your verification request was not approved: {request.decision_note}")  # fmt: skip
+    notify(applicant, kind="verification", text=text, url=f"/u/{applicant.username}", actor=request.decided_by)
+
+
+@signals.join_request_decided.connect
+def _join_request_decided(community: Any, *, request: Any, **_: Any) -> None:
+    approved = request.status.value == "approved"
+    text = (f"Welcome! Your request to join {community.name} was approved."
+            if approved else f"Your request to join {community.name} was declined."
+            + (f" {request.decision_note}" if request.decision_note else ""))  # fmt: skip
+    notify(request.user, kind="join_request", text=text, url=f"/c/{community.slug}", actor=request.decided_by,
+           community_id=community.id)  # fmt: skip
+
+
+# --- measures -------------------------------------------------------------------------------------------
+# The measures feature computes who to tell (owners, a site's team, an invitee); we only deliver.
+
+
+@signals.measure_signal_detected.connect
+def _measure_signal_detected(measure: Any, *, recipients: list[User], text: str, url: str, actor: User | None,
+                             community_id: int, **_: Any) -> None:  # fmt: skip
+    # A signal is what the data shows, not the submitter's own act: the submitter (on the site's team) is told
+    # too, as their teammates are. notify() skips a notice's own actor, so their copy names no actor.
+    for recipient in recipients:
+        own = actor is not None and recipient.id == actor.id
+        notify(recipient, kind="measure_signal", text=text, url=url, actor=None if own else actor,
+               community_id=community_id)  # fmt: skip
+
+
+@signals.measure_owner_invited.connect
+def _measure_owner_invited(measure: Any, *, recipients: list[User], text: str, url: str, actor: User | None,
+                           community_id: int, **_: Any) -> None:  # fmt: skip
+    for recipient in recipients:
+        notify(recipient, kind="measure_owner_invited", text=text, url=url, actor=actor, community_id=community_id)
+
+
+# --- moderation (issue 6) ---------------------------------------------------------------------------------
+# The member learns privately what moderators did and why. Texts stay free of health details: the
+# moderator's reason is their own words, shown to the member concerned only.
+
+
+@signals.sanction_issued.connect
+def _sanction_issued(user: User, *, sanction: Any, **_: Any) -> None:
+    kind = sanction.kind.value
+    where = f" in {sanction.community.name}" if sanction.community is not None else ""
+    if kind == "warning":
+        text = f"A moderator{where} sent you a warning: {sanction.reason}"
+    elif kind == "mute":
+        text = f"You are muted{where} until {sanction.ends_at:%d %b %Y %H:%M} UTC: {sanction.reason}"
+    else:
+        text = f"Your account was suspended: {sanction.reason}"
+    notify(user, kind="sanction", text=text, url="/settings/standing", actor=sanction.issued_by,
+           community_id=sanction.community_id)  # fmt: skip
+
+
+@signals.content_moderated.connect
+def _content_moderated(
+    author: User, *, action: str, label: str, url: str, reason: str, community: Any, by: User | None, **_: Any
+) -> None:
+    verb = {"hidden": "hid", "restored": "restored", "redacted": "edited"}.get(action, action)
+    who = "A moderator" if by is not None else "Members' flags"
+    text = f"{who} {verb} your {label}" + (f": {reason}" if reason else ".")
+    notify(author, kind="moderation", text=text, url=url, actor=by, community_id=community.id if community else None)
+
+
+# --- chat ---------------------------------------------------------------------------------------------
+
+
+@signals.chat_mentioned.connect
+def _chat_mentioned(message: Any, *, recipients: list[User], channel: Any, community: Any, **_: Any) -> None:
+    # No message text: a notification may show on a lock screen, and chat may hold health details.
+    sender = message.sender
+    who = sender.display_name if sender is not None else "Someone"
+    for recipient in recipients:
+        notify(
+            recipient, kind="mention", text=f"{who} mentioned you in #{channel.name} ({community.name})",
+            url=f"/c/{community.slug}/chat/{channel.name}#message-{message.id}", actor=sender,
+            community_id=community.id,
+        )  # fmt: skip
+
+
+# --- posts ----------------------------------------------------------------------------------------------
+# Senders are posts (lhn.posts.models.Post); texts name people and communities, never health details.
+
+
+@signals.answer_posted.connect
+def _answer_posted(post: Any, *, answer: Any, **_: Any) -> None:
+    notify(post.author, kind="answer", text=f"{answer.author.display_name} answered your question in "
+           f"{post.community.name}.", url=f"{post.path}#answer-{answer.id}", actor=answer.author,
+           community_id=post.community_id)  # fmt: skip
+
+
+@signals.comment_posted.connect
+def _comment_posted(post: Any, *, comment: Any, answer: Any = None, **_: Any) -> None:
+    target, what = (answer.author, "answer") if answer is not None else (post.author, post.kind.label.lower())
+    notify(target, kind="comment", text=f"{comment.author.display_name} commented on your {what} in "
+           f"{post.community.name}.", url=f"{post.path}#comment-{comment.id}", actor=comment.author,
+           community_id=post.community_id)  # fmt: skip
+
+
+@signals.answer_vetted.connect
+def _answer_vetted(post: Any, *, answer: Any, vetting: Any, vetted: bool, **_: Any) -> None:
+    who, where = vetting.by.display_name, post.community.name
+    text = (f"{who} vetted your answer in {where}." if vetted
+            else f"{who} removed the vetted mark from your answer in {where}.")  # fmt: skip
+    notify(answer.author, kind="vetted" if vetted else "unvetted", text=text, url=f"{post.path}#answer-{answer.id}",
+           actor=vetting.by, community_id=post.community_id)  # fmt: skip
+
+
+@signals.mentioned.connect
+def _mentioned(post: Any, *, users: list[Any], by: Any, url: str, **_: Any) -> None:
+    for user in users:
+        notify(user, kind="mention", text=f"{by.display_name} mentioned you in {post.community.name}.", url=url,
+               actor=by, community_id=post.community_id)  # fmt: skip
+
+
+@signals.call_interest_expressed.connect
+def _call_interest(post: Any, *, interest: Any, **_: Any) -> None:
+    notify(post.author, kind="call_interest", text=f"{interest.user.display_name} is interested in your call for "
+           "collaborators.", url=f"{post.path}#interested", actor=interest.user,
+           community_id=post.community_id)  # fmt: skip
+
+
+@signals.call_interest_decided.connect
+def _call_interest_decided(post: Any, *, interest: Any, **_: Any) -> None:
+    notify(interest.user, kind="call_decision", text=f"{post.author.display_name} {interest.status.value} your "
+           "interest in their call for collaborators.", url=post.path, actor=post.author,
+           community_id=post.community_id)  # fmt: skip
+
+
+@signals.idea_status_changed.connect
+def _idea_status_changed(post: Any, *, change: Any, voters: list[Any], **_: Any) -> None:
+    seen = set()
+    for user, relation in [(post.author, "you proposed"), *((v, "you voted for") for v in voters)]:
+        if user.id in seen:
+            continue
+        seen.add(user.id)
+        notify(user, kind="idea_status", text=f"An idea {relation} in {post.community.name} is now "
+               f"{change.to_status.label.lower()}.", url=f"{post.path}#timeline", actor=change.by,
+               community_id=post.community_id)  # fmt: skip
+
+
+@signals.content_hidden.connect
+def _content_hidden(post: Any, *, target: str, obj: Any, by: Any, reason: str, hidden: bool, **_: Any) -> None:
+    anchor = "" if target == "post" else f"#{target}-{obj.id}"
+    text = (f"A moderator hid your {target} in {post.community.name}: {reason}" if hidden
+            else f"A moderator restored your {target} in {post.community.name}.")  # fmt: skip
+    notify(obj.author, kind="hidden" if hidden else "restored", text=text, url=post.path + anchor, actor=by,
+           community_id=post.community_id)  # fmt: skip

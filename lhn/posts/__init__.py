@@ -1,0 +1,1 @@
+"""Posts: questions, ideas, experiences and calls for collaborators; answers, comments, votes, vetting."""

@@ -1,0 +1,186 @@
+"""The OpenAPI description of the posts API (lhn/posts/api.py)."""
+
+from __future__ import annotations
+
+from lhn.api.openapi import CURSOR, op, page_of, path_param, query_param, ref
+from lhn.posts import services as posts
+from lhn.posts.models import PostKind
+
+ID = path_param("post_id", "integer")
+ANSWER = path_param("answer_id", "integer")
+SLUG = path_param("slug")
+LIST_PARAMS = [
+    query_param("kind", "question, idea, experience or call"),
+    query_param("tag", "One tag"),
+    query_param("view", "latest (default), unanswered or top"),
+    query_param("period", "For view=top: week (default), month or all"),
+    CURSOR,
+]
+POST_BODY = {
+    "type": "object",
+    "properties": {
+        "kind": {"enum": [k.value for k in PostKind]},
+        "title": {"type": "string", "minLength": 10, "maxLength": 150},
+        "body": {"type": "string", "description": "A question's details (the same as sections.body)"},
+        "sections": {"type": "object", "additionalProperties": {"type": "string"},
+                     "description": "idea: problem, proposal, affected; experience: setting, what_done, "
+                     "what_happened, lessons; call: summary, sites, commitment, ethics"},
+        "tags": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]},
+        "roles": {"type": "array", "items": {"enum": list(posts.CALL_ROLE_LABELS)}},
+        "other_roles": {"type": "string"},
+        "deadline": {"type": "string", "format": "date"},
+        "linked_idea_id": {"type": ["integer", "null"]},
+    },
+}  # fmt: skip
+VALUE = {"type": "object", "required": ["value"], "properties": {"value": {"type": "integer"}}}
+REASON = {"type": "object", "properties": {"reason": {"type": "string"}}}
+OPENAPI_SCHEMAS = {
+    "PostSummary": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "kind": {"type": "string"}, "community": {"type": "string"},
+            "title": {"type": "string"}, "url": {"type": "string"}, "author": ref("Person"),
+            "tags": {"type": "array", "items": {"type": "string"}}, "score": {"type": "integer"},
+            "answer_count": {"type": "integer"}, "comment_count": {"type": "integer"},
+            "vetted_at": {"type": ["string", "null"]}, "idea_status": {"type": ["string", "null"]},
+            "title_html": {"type": "string", "description": "Search results only: the title with <mark>s"},
+            "snippet_html": {"type": "string", "description": "Search results only: escaped text with <mark>s"},
+        },
+    },
+    "Post": {
+        "allOf": [ref("PostSummary"), {"type": "object", "properties": {
+            "body": {"type": ["string", "null"]}, "body_html": {"type": ["string", "null"]},
+            "moderation": {"type": ["object", "null"], "description": "hidden (with reason) or withdrawn"},
+            "answers": {"type": "array", "items": ref("Answer")}, "comments": {"type": "array"},
+            "timeline": {"type": "array"}, "interests": {"type": "array"},
+        }}],
+    },
+    "Answer": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "author": ref("Person"), "body_html": {"type": ["string", "null"]},
+            "score": {"type": "integer"}, "accepted": {"type": "boolean"}, "vetted": {"type": "boolean"},
+            "changed_since_vetting": {"type": "boolean"}, "vetting": {"oneOf": [ref("Vetting"), {"type": "null"}]},
+            "revision": {"type": "integer"},
+        },
+    },
+    "Vetting": {
+        "type": "object",
+        "properties": {
+            "action": {"enum": ["vet", "unvet"]}, "by": ref("Person"), "at": {"type": "string"},
+            "revision": {"type": "integer"}, "note": {"type": "string", "description": "vet: note; unvet: reason"},
+            "evidence": {"type": "array", "items": {"type": "object", "properties": {
+                "type": {"enum": ["doi", "pmid", "url"]}, "value": {"type": "string"}, "url": {"type": "string"}}}},
+            "review_by": {"type": ["string", "null"], "format": "date"},
+        },
+    },
+    "Interest": {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "person": ref("Person"), "message": {"type": "string"},
+                       "status": {"enum": ["pending", "accepted", "declined", "withdrawn"]}},
+    },
+}  # fmt: skip
+OPENAPI_PATHS = {
+    "/communities/{slug}/posts": {
+        "post": op("Write a question, idea, experience or call (members)", status="201", response=ref("Post"),
+                   params=[SLUG], body={**POST_BODY, "required": ["kind", "title"]}),
+    },
+    "/communities/{slug}/vetted": {
+        "get": op("The knowledge base: questions with a currently vetted answer, most recently vetted first",
+                  auth=False, response=page_of(ref("PostSummary")), errors=("403", "404", "422"),
+                  params=[SLUG, query_param("tag", "One tag"), CURSOR]),
+    },
+    "/me/feed": {"get": op("Posts across my communities", response=page_of(ref("PostSummary")),
+                           errors=("401", "422"), params=LIST_PARAMS)},
+    "/me/vetted": {"get": op("Vetted answers across my communities", response=page_of(ref("PostSummary")),
+                             errors=("401", "422"), params=[query_param("tag", "One tag"), CURSOR])},
+    "/posts/{post_id}": {
+        "get": op("A post with its answers (vetted first), comments, timeline or interest", auth=False,
+                  response=ref("Post"), params=[ID], errors=("404",)),
+        "patch": op("Edit my post (a new revision); fields not sent keep their value", response=ref("Post"),
+                    params=[ID], body=POST_BODY),
+        "delete": op("Withdraw my post", status="204", params=[ID], errors=("401", "403", "404")),
+    },
+    "/posts/{post_id}/revisions": {
+        "get": op("Every version of a post, newest first, with word diffs", auth=False, params=[ID], errors=("404",)),
+    },
+    "/posts/{post_id}/vote": {
+        "post": op("Vote for a question or idea: {\"value\": 1}, or 0 to take it back", params=[ID], body=VALUE),
+    },
+    "/posts/{post_id}/answers": {
+        "post": op("Answer a question (members)", status="201", response=ref("Answer"), params=[ID],
+                   body={"type": "object", "required": ["body"], "properties": {"body": {"type": "string"}}}),
+    },
+    "/posts/{post_id}/comments": {
+        "post": op("Comment on an idea, experience or call, or on one of a question's answers (answer_id)",
+                   status="201", params=[ID], body={"type": "object", "required": ["body"], "properties": {
+                       "body": {"type": "string"}, "answer_id": {"type": "integer"}}}),
+    },
+    "/comments/{comment_id}": {
+        "delete": op("Withdraw my comment", status="204", params=[path_param("comment_id", "integer")],
+                     errors=("401", "403", "404")),
+    },
+    "/posts/{post_id}/status": {
+        "post": op("Move an idea to another status, with a reason (moderators)", status="201", params=[ID],
+                   body={"type": "object", "required": ["status", "reason"], "properties": {
+                       "status": {"enum": ["proposed", "under_review", "adopted", "tested", "declined"]},
+                       "reason": {"type": "string"}}}, errors=("401", "403", "404", "409", "422")),
+    },
+    "/posts/{post_id}/interest": {
+        "get": op("Interest in a call: everyone's for its author and moderators, my own for others", auth=False,
+                  response={"type": "object", "properties": {"items": {"type": "array", "items": ref("Interest")}}},
+                  params=[ID], errors=("404",)),
+        "post": op("Say I'm interested in a call, with a short message", status="201", response=ref("Interest"),
+                   params=[ID], body={"type": "object", "required": ["message"],
+                                      "properties": {"message": {"type": "string"}}},
+                   errors=("401", "403", "404", "409", "422")),
+        "delete": op("Withdraw my interest", response=ref("Interest"), params=[ID], errors=("401", "404", "409")),
+    },
+    "/interests/{interest_id}": {
+        "post": op("Accept or decline an interested member (the call's author): {\"decision\": \"accept\"|\"decline\"}",
+                   response=ref("Interest"), params=[path_param("interest_id", "integer")],
+                   body={"type": "object", "required": ["decision"]}, errors=("401", "404", "409", "422")),
+    },
+    "/answers/{answer_id}": {
+        "patch": op("Edit my answer (a new revision; a vetted answer then shows changed_since_vetting)",
+                    response=ref("Answer"), params=[ANSWER],
+                    body={"type": "object", "required": ["body"], "properties": {"body": {"type": "string"}}}),
+        "delete": op("Withdraw my answer", status="204", params=[ANSWER], errors=("401", "403", "404")),
+    },
+    "/answers/{answer_id}/revisions": {
+        "get": op("Every version of an answer, newest first, with word diffs", auth=False, params=[ANSWER],
+                  errors=("404",)),
+    },
+    "/answers/{answer_id}/vote": {
+        "post": op("Vote on an answer: {\"value\": 1 | -1 | 0}", params=[ANSWER], body=VALUE),
+    },
+    "/answers/{answer_id}/accept": {
+        "post": op("Accept this answer to my question", params=[ANSWER], errors=("401", "403", "404", "409")),
+        "delete": op("Take back my acceptance", params=[ANSWER], errors=("401", "403", "404", "409")),
+    },
+    "/answers/{answer_id}/vet": {
+        "post": op("Vet an answer's current revision (moderators, verified clinician members)", status="201",
+                   response=ref("Vetting"), params=[ANSWER], errors=("401", "403", "404", "409", "422"),
+                   body={"type": "object", "required": ["note", "evidence"], "properties": {
+                       "note": {"type": "string", "maxLength": 500},
+                       "evidence": {"type": "array", "items": {"type": "string"}, "maxItems": 5,
+                                    "description": "DOIs, PMIDs or https addresses"},
+                       "review_by": {"type": "string", "format": "date"}}}),
+        "delete": op("Unvet an answer, with a reason (JSON body or ?reason=)", response=ref("Vetting"),
+                     params=[ANSWER, query_param("reason", "Why the mark is removed")],
+                     errors=("401", "403", "404", "409", "422")),
+    },
+    "/answers/{answer_id}/vettings": {
+        "get": op("The append-only vetting history of an answer", auth=False, params=[ANSWER], errors=("404",),
+                  response={"type": "object", "properties": {"items": {"type": "array", "items": ref("Vetting")}}}),
+    },
+    **{
+        f"/{collection}/{{item_id}}/{action}": {
+            "post": op(f"{action.capitalize()} a {collection[:-1]} (community moderators)"
+                       + (", with the reason readers see" if action == "hide" else ""),
+                       params=[path_param("item_id", "integer")], body=REASON,
+                       errors=("401", "403", "404", "409", "422")),
+        }
+        for collection in ("posts", "answers", "comments") for action in ("hide", "restore")
+    },
+}  # fmt: skip

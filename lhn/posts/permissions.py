@@ -1,0 +1,76 @@
+"""Who may do what with posts. Pure predicates over the user, the community or post, and a membership."""
+
+from __future__ import annotations
+
+from lhn.accounts.models import Role, User
+from lhn.communities import permissions as community_permissions
+from lhn.communities.models import Community, Membership
+from lhn.posts.models import Answer, Comment, Post, PostKind
+
+
+def _user(user: object) -> User | None:
+    return user if isinstance(user, User) else None
+
+
+def can_read(user: object, community: Community, membership: Membership | None) -> bool:
+    return community_permissions.can_read(user, community, membership)
+
+
+def can_post(user: object, community: Community, membership: Membership | None) -> bool:
+    """Members write: ask, propose, share, call, answer, comment and vote."""
+    return community_permissions.can_post(user, community, membership)
+
+
+def can_moderate(user: object, community: Community, membership: Membership | None) -> bool:
+    """Community moderators and owners, and site admins: idea status, hiding and restoring."""
+    return community_permissions.can_moderate(user, community, membership)
+
+
+def can_vet(user: object, community: Community, membership: Membership | None) -> bool:
+    """Moderators of the community, and verified clinicians who are its members.
+
+    A clinician's claim that no reviewer has verified grants nothing; neither does activity.
+    """
+    u = _user(user)
+    if u is None:
+        return False
+    if can_moderate(u, community, membership):
+        return True
+    return membership is not None and u.role == Role.CLINICIAN and u.is_verified
+
+
+def can_see_original(user: object, item: Post | Answer | Comment, membership: Membership | None,
+                     community: Community) -> bool:  # fmt: skip
+    """Hidden or withdrawn content: its author and the community's moderators still see the text."""
+    u = _user(user)
+    return u is not None and (u.id == item.author_id or can_moderate(u, community, membership))
+
+
+def is_author(user: object, item: Post | Answer | Comment) -> bool:
+    u = _user(user)
+    return u is not None and u.id == item.author_id
+
+
+def can_edit(user: object, item: Post | Answer) -> bool:
+    """Authors edit their own posts and answers (every edit is kept as a revision)."""
+    return is_author(user, item) and item.withdrawn_at is None
+
+
+def can_answer(user: object, post: Post, membership: Membership | None) -> bool:
+    return (post.kind == PostKind.QUESTION and post.is_visible
+            and can_post(user, post.community, membership))  # fmt: skip
+
+
+def can_comment(user: object, post: Post, membership: Membership | None) -> bool:
+    """Comments go on ideas, experiences and calls, and on answers (questions take answers)."""
+    return post.is_visible and can_post(user, post.community, membership)
+
+
+def can_vote(user: object, item: Post | Answer, membership: Membership | None, community: Community) -> bool:
+    """Members vote once per item, never on their own."""
+    return item.is_visible and can_post(user, community, membership) and not is_author(user, item)
+
+
+def can_accept(user: object, post: Post) -> bool:
+    """The asker accepts one answer ("this helped me")."""
+    return post.kind == PostKind.QUESTION and is_author(user, post) and post.is_visible

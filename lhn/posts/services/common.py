@@ -1,0 +1,280 @@
+"""Helpers the post services share: lookups with the reader's permission, limits, mentions, diffs."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from lhn import signals
+from lhn.accounts.models import User
+from lhn.communities import services as communities
+from lhn.communities.models import Community, CommunityRole, Membership, Visibility
+from lhn.errors import NotFound, ValidationFailed
+from lhn.extensions import db
+from lhn.markup import clean_text, find_mentions
+from lhn.posts import permissions
+from lhn.posts.models import Answer, Comment, Post
+
+TITLE_MIN, TITLE_MAX = 10, 150
+POST_BODY_MAX = 20_000  # the whole post, all sections together
+ANSWER_MAX = 15_000
+COMMENT_MAX = 2_000
+REASON_MAX = 1_000
+MAX_TAGS, TAG_MAX = 5, 30
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,28}[a-z0-9]$|^[a-z0-9]$")
+
+
+@dataclass
+class Access:
+    """What a reader may do with one post, computed once per request."""
+
+    post: Post
+    membership: Membership | None
+    user: User | None
+
+    @property
+    def community(self) -> Community:
+        return self.post.community
+
+    @property
+    def moderates(self) -> bool:
+        return permissions.can_moderate(self.user, self.community, self.membership)
+
+    def sees_original(self, item: Post | Answer | Comment) -> bool:
+        return permissions.can_see_original(self.user, item, self.membership, self.community)
+
+
+# What a badge shows (lhn/templates/_macros/badges.html, lhn.api.person_json): lists of people load only
+# these columns of each person (not their password hash, email or bio).
+BADGE_COLUMNS = (User.id, User.username, User.display_name, User.role, User.verified_at, User.is_admin,
+                 User.institution_id)  # fmt: skip
+
+
+def with_badge(relationship: Any) -> Any:
+    """joinedload of a relationship to a User, loading only what badges show (and the institution)."""
+    return joinedload(relationship).load_only(*BADGE_COLUMNS)
+
+
+def as_user(user: object) -> User | None:
+    return user if isinstance(user, User) else None
+
+
+def find_post(post_id: int) -> Post | None:
+    return db.session.scalar(
+        select(Post).where(Post.id == post_id).options(joinedload(Post.community), with_badge(Post.author))
+    )
+
+
+def get_access(post_id: int, *, by: object) -> Access:
+    """The post with the reader's membership. Raises NotFound when it doesn't exist or the reader may
+    not read its community (the same answer, so restricted posts don't leak by their error)."""
+    post = find_post(post_id)
+    if post is None:
+        raise NotFound("No such post.")
+    membership = communities.find_membership(by, post.community)
+    if not permissions.can_read(by, post.community, membership):
+        raise NotFound("No such post.")
+    return Access(post, membership, as_user(by))
+
+
+def get_post(post_id: int, *, by: object) -> Post:
+    """A post the reader may see (withdrawn or hidden ones too: pages show a placeholder). Raises NotFound."""
+    return get_access(post_id, by=by).post
+
+
+def anonymous_page_key(post_id: int) -> tuple[str, str, int] | None:
+    """(community slug, kind path, page version) of a post that readers who aren't logged in may see,
+    in one light query, so a cached page can be served without loading the post. None otherwise."""
+    row = db.session.execute(
+        select(Community.slug, Community.visibility, Post.kind, Post.page_version)
+        .join(Community, Community.id == Post.community_id).where(Post.id == post_id)
+    ).first()  # fmt: skip
+    if row is None or row.visibility != Visibility.PUBLIC:  # what permissions.can_read allows anonymous readers
+        return None
+    return row.slug, row.kind.path, row.page_version
+
+
+def may_read_post(user: object, post_id: int) -> bool:
+    """For the live layer: may `user` watch the room of this post?"""
+    try:
+        get_access(post_id, by=user)
+    except NotFound:
+        return False
+    return True
+
+
+def get_answer_access(answer_id: int, *, by: object) -> tuple[Answer, Access]:
+    answer = db.session.get(Answer, answer_id)
+    if answer is None:
+        raise NotFound("No such answer.")
+    return answer, get_access(answer.post_id, by=by)
+
+
+def get_comment_access(comment_id: int, *, by: object) -> tuple[Comment, Access]:
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise NotFound("No such comment.")
+    return comment, get_access(comment.post_id, by=by)
+
+
+def readable_community_ids(user: object) -> tuple[list[int], bool]:
+    """(ids of restricted communities the user may read, whether all public ones are readable too)."""
+    u = as_user(user)
+    if u is not None and u.is_admin:
+        return list(db.session.scalars(select(Community.id).where(Community.visibility == Visibility.RESTRICTED))), True
+    if u is None:
+        return [], True
+    stmt = (
+        select(Membership.community_id)
+        .join(Community, Community.id == Membership.community_id)
+        .where(Membership.user_id == u.id, Community.visibility == Visibility.RESTRICTED)
+    )
+    return list(db.session.scalars(stmt)), True
+
+
+def member_community_ids(user: object) -> list[int]:
+    u = as_user(user)
+    if u is None:
+        return []
+    return list(db.session.scalars(select(Membership.community_id).where(Membership.user_id == u.id)))
+
+
+def community_roles(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], CommunityRole]:
+    """Community roles for (community_id, user_id) pairs, in one query (badges in lists and pages)."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    users = {u for _, u in pairs}
+    communities_ = {c for c, _ in pairs}
+    rows = db.session.execute(
+        select(Membership.community_id, Membership.user_id, Membership.role).where(
+            Membership.user_id.in_(users), Membership.community_id.in_(communities_)
+        )
+    )
+    return {(c, u): role for c, u, role in rows if (c, u) in pairs}
+
+
+# --- input ---------------------------------------------------------------------------------------------
+
+
+def clean_title(value: str, errors: dict[str, str]) -> str:
+    title = " ".join(clean_text(value or "").split())
+    if len(title) < TITLE_MIN:
+        errors["title"] = f"Write a title of at least {TITLE_MIN} characters that says what this is about."
+    elif len(title) > TITLE_MAX:
+        errors["title"] = f"Keep the title to {TITLE_MAX} characters or fewer."
+    return title
+
+
+def clean_body(value: str, field: str, errors: dict[str, str], *, limit: int, required: bool = True) -> str:
+    body = clean_text(value or "").strip()
+    if required and not body:
+        errors[field] = "This can't be empty."
+    elif len(body) > limit:
+        errors[field] = f"Use at most {limit:,} characters (this has {len(body):,})."
+    return body
+
+
+def clean_tags(value: str | Iterable[str] | None, errors: dict[str, str]) -> list[str]:
+    """Up to five tags: lowercase letters, digits and hyphens. Accepts "a, b c" or a list."""
+    if value is None:
+        return []
+    raw = re.split(r"[\s,]+", value) if isinstance(value, str) else [str(v) for v in value]
+    tags: list[str] = []
+    for item in raw:
+        tag = clean_text(item).strip().lower().lstrip("#")
+        if not tag:
+            continue
+        if not TAG_RE.match(tag):
+            errors["tags"] = (
+                "Tags use lowercase letters, digits and hyphens (up to 30 characters), e.g. 'school' or 'diet-therapy'."
+            )
+            return []
+        if tag not in tags:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        errors["tags"] = f"Use at most {MAX_TAGS} tags."
+        return []
+    return tags
+
+
+def clean_reason(value: str, errors: dict[str, str], field: str = "reason", *, required: bool = True) -> str:
+    reason = " ".join(clean_text(value or "").split()) if "\n" not in (value or "") else clean_text(value).strip()
+    if required and not reason:
+        errors[field] = "Give a reason; it is shown to the community."
+    elif len(reason) > REASON_MAX:
+        errors[field] = f"Use at most {REASON_MAX} characters."
+    return reason
+
+
+def raise_if(errors: dict[str, str]) -> None:
+    if errors:
+        raise ValidationFailed(errors)
+
+
+# --- mentions -----------------------------------------------------------------------------------------
+
+
+def mentionable(source: str, post: Post) -> list[User]:
+    """People @mentioned in `source` who exist and may read the post (others are left as plain text)."""
+    names = find_mentions(source)
+    if not names:
+        return []
+    users = list(db.session.scalars(select(User).where(User.username.in_(names))))
+    if not post.community.is_restricted:
+        return users
+    members = set(
+        db.session.scalars(
+            select(Membership.user_id).where(
+                Membership.community_id == post.community_id, Membership.user_id.in_([u.id for u in users])
+            )
+        )
+    )
+    return [u for u in users if u.id in members or u.is_admin]
+
+
+def notify_new_mentions(post: Post, source: str, previous: str, *, by: User, url: str) -> list[str]:
+    """Send signals.mentioned for people newly mentioned in `source`. Returns the usernames to link."""
+    people = mentionable(source, post)
+    before = find_mentions(previous)
+    fresh = [u for u in people if u.username not in before and u.id != by.id]
+    if fresh:
+        signals.mentioned.send(post, users=fresh, by=by, url=url)
+    return [u.username for u in people]
+
+
+# --- ranking and diffs ------------------------------------------------------------------------------
+
+
+def wilson_lower_bound(ups: int, downs: int, z: float = 1.96) -> float:
+    """Lower bound of the 95% Wilson score interval for the share of up votes."""
+    n = ups + downs
+    if n == 0:
+        return 0.0
+    p = ups / n
+    return (p + z * z / (2 * n) - z * math.sqrt((p * (1 - p) + z * z / (4 * n)) / n)) / (1 + z * z / n)
+
+
+_TOKENS = re.compile(r"\s+|[^\s]+")
+
+
+def word_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """[(op, text)] with op "same", "add" or "del", word by word (templates escape the text)."""
+    a, b = _TOKENS.findall(old), _TOKENS.findall(new)
+    out: list[tuple[str, str]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out.append(("same", "".join(a[i1:i2])))
+            continue
+        if tag in ("delete", "replace"):
+            out.append(("del", "".join(a[i1:i2])))
+        if tag in ("insert", "replace"):
+            out.append(("add", "".join(b[j1:j2])))
+    return out

@@ -1,0 +1,226 @@
+"""Vetting answers: a revision-pinned mark with a note and evidence, kept as an append-only history."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from lhn import realtime, signals
+from lhn.accounts.models import User
+from lhn.database import utcnow
+from lhn.errors import Conflict, PermissionDenied, ValidationFailed
+from lhn.extensions import db
+from lhn.markup import clean_text
+from lhn.pagination import Page, paginate
+from lhn.posts import permissions
+from lhn.posts.models import Answer, AnswerRevision, Post, Vetting, VettingAction
+from lhn.posts.services.common import clean_reason, get_answer_access, raise_if, with_badge
+
+NOTE_MAX = 500
+MAX_EVIDENCE = 5
+DOI_RE = re.compile(r"^10\.\d{4,9}/[-._;()/:A-Za-z0-9]+$")
+PMID_RE = re.compile(r"^(?:pmid:?\s*)?(\d{1,9})$", re.IGNORECASE)
+_DOI_PREFIX = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.IGNORECASE)
+_URL_FORBIDDEN = re.compile(r"[\s<>\"'`\\]")
+
+
+def parse_evidence(value: str | list[Any] | None) -> list[dict[str, str]]:
+    """Evidence items from text (one per line) or a list: a DOI, a PMID or an http(s) address.
+
+    Each becomes {"type", "value", "url"}, with a link the page can show. Raises ValidationFailed naming
+    the first item that is none of these.
+    """
+    if value is None:
+        items: list[str] = []
+    elif isinstance(value, str):
+        items = [line.strip() for line in clean_text(value).splitlines()]
+    else:
+        items = [clean_text(str(v)).strip() for v in value]
+    items = [i for i in items if i]
+    if not items:
+        raise ValidationFailed({"evidence": "Give at least one source: a DOI, a PMID or a guideline's web address."})
+    if len(items) > MAX_EVIDENCE:
+        raise ValidationFailed({"evidence": f"Give at most {MAX_EVIDENCE} sources."})
+    parsed: list[dict[str, str]] = []
+    for item in items:
+        parsed.append(_parse_one(item))
+    return parsed
+
+
+def _parse_one(item: str) -> dict[str, str]:
+    shown = item if len(item) <= 60 else item[:57] + "…"
+    doi = _DOI_PREFIX.sub("", item)
+    if DOI_RE.match(doi):
+        return {"type": "doi", "value": doi, "url": "https://doi.org/" + quote(doi, safe="/:;()._-")}
+    pmid = PMID_RE.match(item)
+    if pmid:
+        number = str(int(pmid.group(1)))
+        return {"type": "pmid", "value": number, "url": f"https://pubmed.ncbi.nlm.nih.gov/{number}/"}
+    if len(item) <= 500 and not _URL_FORBIDDEN.search(item):
+        parts = urlsplit(item)
+        if parts.scheme in ("http", "https") and parts.hostname and "." in parts.hostname:
+            return {"type": "url", "value": item, "url": item}
+    raise ValidationFailed({"evidence": f"“{shown}” is not a DOI (10.xxxx/…), a PMID (digits) or a web "
+                                        "address starting with https://."})  # fmt: skip
+
+
+def _review_by(value: str | date | None) -> date | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValidationFailed({"review_by": "Use a date like 2027-03-31."}) from None
+    today = utcnow().date()
+    if value <= today:
+        raise ValidationFailed({"review_by": "Choose a date in the future."})
+    if value > today + timedelta(days=10 * 366):
+        raise ValidationFailed({"review_by": "Choose a date within ten years."})
+    return value
+
+
+def _current_revision(answer: Answer) -> AnswerRevision:
+    revision = db.session.scalar(
+        select(AnswerRevision).where(AnswerRevision.answer_id == answer.id, AnswerRevision.number == answer.revision)
+    )
+    assert revision is not None  # noqa: S101 - every answer has its revisions, from the first
+    return revision
+
+
+def vet_answer(
+    answer_id: int, *, by: User, note: str, evidence: str | list[Any] | None, review_by: str | date | None = None
+) -> Vetting:
+    """Vouch for an answer: its current revision, with a short note, evidence and an optional review-by date.
+
+    Who: the community's moderators and verified clinicians who are members, never for their own answer.
+    Re-vetting is how an answer that changed since vetting gets its seal back. Appends to the history.
+    Flushes; sends signals.answer_vetted and signals.post_content_changed; watchers get `answer_vetted`.
+    Raises NotFound, PermissionDenied, Conflict (already vetted as it stands), ValidationFailed.
+    """
+    answer, access = get_answer_access(answer_id, by=by)
+    if not permissions.can_vet(by, access.community, access.membership):
+        raise PermissionDenied("Answers are vetted by the community's moderators and verified clinicians.")
+    if permissions.is_author(by, answer):
+        raise PermissionDenied("You can't vet your own answer; ask another clinician or a moderator.")
+    if not answer.is_visible or not access.post.is_visible:
+        raise Conflict("This answer was withdrawn or hidden.")
+    if answer.vetted_current:
+        raise Conflict("This answer is already vetted as it stands.")
+    errors: dict[str, str] = {}
+    text = " ".join(clean_text(note or "").split())
+    if not text:
+        errors["note"] = "Say briefly why this answer can be trusted."
+    elif len(text) > NOTE_MAX:
+        errors["note"] = f"Keep the note to {NOTE_MAX} characters."
+    try:
+        sources = parse_evidence(evidence)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+        sources = []
+    try:
+        review = _review_by(review_by)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+        review = None
+    raise_if(errors)
+    revision = _current_revision(answer)
+    vetting = Vetting(answer_id=answer.id, post_id=answer.post_id, community_id=answer.community_id,
+                      action=VettingAction.VET, by=by, revision_id=revision.id, revision_number=revision.number,
+                      note=text, evidence=sources, review_by=review)  # fmt: skip
+    db.session.add(vetting)
+    answer.vetted_at, answer.vetted_revision, answer.vetted_current = utcnow(), answer.revision, True
+    db.session.flush()
+    _after(answer, access.post, vetting, vetted=True)
+    return vetting
+
+
+def unvet_answer(answer_id: int, *, by: User, reason: str) -> Vetting:
+    """Take the vetted mark off an answer, with a reason shown in its history and the moderation log.
+
+    Who: as for vet_answer. Flushes; sends signals.answer_vetted (vetted=False).
+    Raises NotFound, PermissionDenied, Conflict (not vetted), ValidationFailed.
+    """
+    answer, access = get_answer_access(answer_id, by=by)
+    if not permissions.can_vet(by, access.community, access.membership):
+        raise PermissionDenied("Answers are unvetted by the community's moderators and verified clinicians.")
+    if answer.vetted_at is None:
+        raise Conflict("This answer is not vetted.")
+    errors: dict[str, str] = {}
+    text = clean_reason(reason, errors)
+    raise_if(errors)
+    revision = _current_revision(answer)
+    vetting = Vetting(answer_id=answer.id, post_id=answer.post_id, community_id=answer.community_id,
+                      action=VettingAction.UNVET, by=by, revision_id=revision.id, revision_number=revision.number,
+                      note=text, evidence=[])  # fmt: skip
+    db.session.add(vetting)
+    answer.vetted_at, answer.vetted_revision, answer.vetted_current = None, None, False
+    db.session.flush()
+    _after(answer, access.post, vetting, vetted=False)
+    return vetting
+
+
+def _after(answer: Answer, post: Post, vetting: Vetting, *, vetted: bool) -> None:
+    refresh_post_vetting(post)
+    signals.answer_vetted.send(post, answer=answer, vetting=vetting, vetted=vetted)
+    signals.post_content_changed.send(post)
+    realtime.emit_after_commit(realtime.EVENT_ANSWER_VETTED,
+                               {"post_id": post.id, "answer_id": answer.id, "vetted": vetted},
+                               to=realtime.post_room(post.id))  # fmt: skip
+
+
+def refresh_post_vetting(post: Post) -> None:
+    """post.vetted_at: the newest still-current vetting among its visible answers (the knowledge base)."""
+    post.vetted_at = db.session.scalar(
+        select(func.max(Answer.vetted_at)).where(
+            Answer.post_id == post.id, Answer.vetted_current.is_(True),
+            Answer.hidden_at.is_(None), Answer.withdrawn_at.is_(None),
+        )
+    )  # fmt: skip
+    db.session.flush()
+
+
+def current_vetting(answer: Answer) -> Vetting | None:
+    if answer.vetted_at is None:
+        return None
+    return db.session.scalar(
+        select(Vetting).where(Vetting.answer_id == answer.id, Vetting.action == VettingAction.VET)
+        .order_by(Vetting.id.desc()).limit(1)
+    )  # fmt: skip
+
+
+def current_vettings(answers: list[Answer]) -> dict[int, Vetting]:
+    """The vetting behind each vetted answer's seal, with its vetter, in one query."""
+    ids = [a.id for a in answers if a.vetted_at is not None]
+    if not ids:
+        return {}
+    newest = (
+        select(func.max(Vetting.id)).where(Vetting.answer_id.in_(ids), Vetting.action == VettingAction.VET)
+        .group_by(Vetting.answer_id)
+    )  # fmt: skip
+    rows = db.session.scalars(select(Vetting).where(Vetting.id.in_(newest)).options(with_badge(Vetting.by)))
+    return {v.answer_id: v for v in rows}
+
+
+def list_vettings(answer_id: int, *, by: object) -> tuple[Answer, list[Vetting]]:
+    """The whole vetting history of an answer, oldest first: who, when, which revision, note, evidence,
+    review-by, and each unvetting with its reason. Public to readers of the post. Raises NotFound."""
+    answer, _access = get_answer_access(answer_id, by=by)
+    rows = db.session.scalars(
+        select(Vetting).where(Vetting.answer_id == answer.id).options(joinedload(Vetting.by)).order_by(Vetting.id)
+    )
+    return answer, list(rows)
+
+
+def list_vetting_log(community_id: int, *, cursor: str | None = None, limit: int = 50) -> Page[Vetting]:
+    """Every vetting and unvetting in a community, newest first (the public moderation log reads this).
+
+    The caller checks that the reader may read the community.
+    """
+    stmt = select(Vetting).where(Vetting.community_id == community_id).options(joinedload(Vetting.by))
+    return paginate(stmt, order_by=[Vetting.id], key=lambda v: (v.id,), cursor=cursor, limit=limit)

@@ -1,0 +1,1 @@
+"""Search: one full-text service over posts and their answers (SQLite FTS5 or PostgreSQL tsvector)."""

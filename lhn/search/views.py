@@ -1,0 +1,52 @@
+"""Search pages: across the communities a reader may read, within one community, and the similar-questions
+suggestion shown while someone types a question's title."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+
+from lhn.communities import services as communities
+from lhn.errors import ValidationFailed
+from lhn.search import services as search
+
+bp = Blueprint("search", __name__)
+
+
+def _query() -> str:
+    q = request.args.get("q", "")
+    if request.args.get("vetted") == "1" and "is:vetted" not in q:
+        q = f"{q} is:vetted".strip()
+    return q
+
+
+def _results(community):  # type: ignore[no-untyped-def]
+    q, sort = _query(), request.args.get("sort", "newest")
+    error = None
+    try:
+        results = search.search(q, by=current_user, community=community, sort=sort, cursor=request.args.get("cursor"))
+    except ValidationFailed as exc:
+        error = " ".join(exc.errors.values())
+        results = search.SearchResults(search.SearchQuery(raw=q), search.Page([], None), "newest")
+    status = 422 if error else 200
+    return render_template("search/results.html", community=community, q=q, sort=sort, results=results,
+                           error=error), status  # fmt: skip
+
+
+@bp.get("/search", endpoint="search")
+def search_page():  # type: ignore[no-untyped-def]
+    return _results(None)
+
+
+@bp.get("/c/<slug>/search")
+def community_search(slug: str):  # type: ignore[no-untyped-def]
+    community, _membership = communities.get_readable_community(current_user, slug)
+    return _results(community)
+
+
+@bp.get("/c/<slug>/similar")
+def similar(slug: str):  # type: ignore[no-untyped-def]
+    """A small HTML fragment: questions whose titles look like `title` (fetched while typing)."""
+    community, _membership = communities.get_readable_community(current_user, slug)
+    found = search.similar_titles(community, request.args.get("title", "")[:200], by=current_user)
+    return render_template("search/_similar.html", questions=found)

@@ -1,0 +1,63 @@
+"""A clinician opens the demo measures dashboard, then Riverside's remission chart: a detected shift after the
+adopted change, its annotation on the timeline, and the same on a phone."""
+
+import re
+
+import pytest
+
+from tests.conftest import login  # noqa: F401 - the live server has its own login form
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+
+def log_in(page, base, username):
+    page.goto(base + "/login")
+    page.get_by_label("Username or email").fill(username)
+    page.get_by_label("Password").fill("lhn-demo-2026")
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_dashboard_and_a_chart_with_a_detected_shift_and_its_annotation(live_server, new_page, shot):
+    page = new_page(width=1280, height=1000)
+    log_in(page, live_server.url, "dr_okafor")
+    page.goto(live_server.url + "/c/pediatric-ibd")
+    page.get_by_role("navigation", name="Pediatric IBD Network").get_by_role("link", name="Measures").click()
+    assert page.get_by_role("heading", name="Outcome measures").is_visible()
+    cards = page.locator(".measure-card")
+    assert cards.count() == 2
+    remission = cards.filter(has_text="Clinical remission")
+    assert remission.locator("svg.sparkline").is_visible()
+    assert "Signal:" in remission.inner_text()
+    shot(page, "1-dashboard")
+
+    remission.get_by_role("link", name="Clinical remission").click()
+    page.get_by_label("Site", exact=True).select_option("riverside-childrens")
+    page.get_by_role("button", name="Show").click()
+    assert "site=riverside-childrens" in page.url
+    assert (
+        "p chart, Shewhart 3σ + Anhøj" in page.locator(".chart-card figcaption").inner_text()
+    )  # the site's own default
+    chart = page.locator("svg.spc-chart").first
+    assert chart.is_visible()
+    signal_points = chart.locator("circle.point.signal")
+    assert signal_points.count() >= 6
+    title = signal_points.last.locator("title").text_content()
+    assert re.search(r"signal: .*(Unusually long run|Outside the 3-sigma)", title)
+    signals = page.locator(".signal-list")
+    assert re.search(r"Unusually long run on one side of the centre line \(Anhøj\): \w+ \d{4} – \w+ \d{4}",
+                     signals.inner_text())  # fmt: skip
+    annotations = page.locator(".annotation-list")
+    assert "Pre-visit planning huddle with text reminders (adopted)" in annotations.inner_text()
+    assert chart.locator("g.annotation-pdsa").count() == 2
+    shot(page, "2-riverside-shift")
+
+    page.get_by_text("Table view of the same data").click()
+    assert page.locator(".table-view tbody tr.row-signal").count() >= 6
+    shot(page, "3-table-view")
+
+    phone = new_page(width=390, height=844)
+    log_in(phone, live_server.url, "dr_okafor")
+    phone.goto(page.url)
+    assert phone.locator("svg.spc-chart").first.is_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
+    shot(phone, "4-chart-phone")

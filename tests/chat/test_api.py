@@ -1,0 +1,120 @@
+"""Chat over JSON: channels, history by keyset, sending (same service as the socket), edits, hides."""
+
+import pytest
+
+from lhn.chat import services as chat
+from lhn.chat.models import GENERAL
+from lhn.communities import services as communities
+from tests import factories
+from tests.api.test_api import assert_error, bearer, token_for
+from tests.conftest import committed
+
+
+@pytest.fixture
+def people(app):
+    with committed(app):
+        doc = factories.user("clinician", username="doc", verified=True)
+        community = factories.community(doc, slug="ibd")
+        factories.member(community, factories.user("patient", username="teen"))
+        factories.member(community, factories.user("caregiver", username="mod"), role="moderator")
+        factories.user("patient", username="intruder")
+        return chat.find_channel(community, GENERAL).id
+
+
+def test_channels_are_for_members(client, people):
+    teen = bearer(token_for(client, "teen"))
+    listed = client.get("/api/v1/communities/ibd/channels", headers=teen)
+    assert listed.status_code == 200
+    assert [c["name"] for c in listed.get_json()["items"]] == ["general"]
+    assert listed.get_json()["items"][0]["unread"] == 0
+    assert_error(client.get("/api/v1/communities/ibd/channels"), 401, "unauthenticated")
+    intruder = bearer(token_for(client, "intruder"))
+    assert_error(client.get("/api/v1/communities/ibd/channels", headers=intruder), 403, "forbidden")
+    assert_error(client.get(f"/api/v1/channels/{people}/messages", headers=intruder), 404, "not_found")
+    sent = client.post(f"/api/v1/channels/{people}/messages", headers=intruder, json={"body": "hi"})
+    assert_error(sent, 404, "not_found")
+
+
+def test_moderators_add_channels(client, people):
+    mod = bearer(token_for(client, "mod"))
+    made = client.post("/api/v1/communities/ibd/channels", headers=mod,
+                       json={"name": "clinicians-only", "topic": "Cases", "roles": ["clinician"]})  # fmt: skip
+    assert made.status_code == 201
+    assert made.get_json()["roles"] == ["clinician"]
+    assert made.get_json()["patient_space"] is False
+    teen = bearer(token_for(client, "teen"))
+    assert_error(client.post("/api/v1/communities/ibd/channels", headers=teen, json={"name": "x"}), 403, "forbidden")
+    bad = client.post("/api/v1/communities/ibd/channels", headers=mod, json={"name": "x", "roles": "clinician"})
+    assert_error(bad, 422, "validation_failed")
+
+
+def test_send_is_idempotent_and_history_pages_by_keyset(client, people):
+    teen = bearer(token_for(client, "teen"))
+    url = f"/api/v1/channels/{people}/messages"
+    first = client.post(url, headers=teen, json={"body": "Hello **there**", "client_id": "api-1"})
+    assert first.status_code == 201
+    assert first.get_json()["body_html"] == "<p>Hello <strong>there</strong></p>"
+    again = client.post(url, headers=teen, json={"body": "Hello **there**", "client_id": "api-1"})
+    assert again.status_code == 200
+    assert again.get_json()["id"] == first.get_json()["id"]
+    for n in range(4):
+        client.post(url, headers=teen, json={"body": f"m{n}"})
+    latest = client.get(url + "?limit=2", headers=teen).get_json()
+    assert [m["body"] for m in latest["items"]] == ["m2", "m3"]
+    assert latest["last_seq"] == 5
+    older = client.get(url + f"?limit=2&before={latest['next_cursor']}", headers=teen).get_json()
+    assert [m["body"] for m in older["items"]] == ["m0", "m1"]
+    after = client.get(url + f"?after={first.get_json()['id']}&limit=10", headers=teen).get_json()
+    assert [m["body"] for m in after["items"]] == ["m0", "m1", "m2", "m3"]
+    assert after["next_cursor"] is None
+    assert_error(client.get(url + "?before=abc", headers=teen), 422, "validation_failed")
+    assert_error(client.get(url + "?before=3&after=1", headers=teen), 422, "validation_failed")
+    assert_error(client.post(url, headers=teen, json={"body": ""}), 422, "validation_failed")
+    assert_error(client.post(url, headers=teen, json={"body": "x" * 4001}), 422, "validation_failed")
+    assert_error(client.post(url, headers=teen, data="nope"), 400, "bad_request")
+
+
+def test_rate_limited_sends_answer_429_with_retry_after(make_app, people):
+    app = make_app(CHAT_RATE_LIMIT="1 per minute")
+    client = app.test_client()
+    teen = bearer(token_for(client, "teen"))
+    url = f"/api/v1/channels/{people}/messages"
+    assert client.post(url, headers=teen, json={"body": "one"}).status_code == 201
+    limited = client.post(url, headers=teen, json={"body": "two"})
+    assert_error(limited, 429, "rate_limited")
+    assert int(limited.headers["Retry-After"]) >= 1
+
+
+def test_edit_delete_hide_and_unhide(client, people):
+    teen, mod = bearer(token_for(client, "teen")), bearer(token_for(client, "mod"))
+    message = client.post(f"/api/v1/channels/{people}/messages", headers=teen, json={"body": "draft"}).get_json()
+    url = f"/api/v1/messages/{message['id']}"
+    assert_error(client.patch(url, headers=mod, json={"body": "not yours"}), 403, "forbidden")
+    edited = client.patch(url, headers=teen, json={"body": "final"})
+    assert edited.get_json()["body"] == "final"
+    assert edited.get_json()["edited_at"]
+    assert_error(client.post(url + "/hide", headers=teen, json={"reason": "x"}), 403, "forbidden")
+    assert_error(client.post(url + "/hide", headers=mod, json={}), 422, "validation_failed")
+    assert client.post(url + "/hide", headers=mod, json={"reason": "Personal details"}).status_code == 200
+    assert_error(client.post(url + "/hide", headers=mod, json={"reason": "again"}), 409, "conflict")
+    with client.application.app_context():
+        doc_view = client.get(f"/api/v1/channels/{people}/messages", headers=teen).get_json()["items"][0]
+    assert doc_view["body"] == "final"  # the author still sees it
+    assert client.delete(url + "/hide", headers=mod).get_json()["hidden"] is None
+    assert client.delete(url, headers=teen).status_code == 204
+    assert_error(client.delete(url, headers=teen), 403, "forbidden")
+    gone = client.get(f"/api/v1/channels/{people}/messages", headers=teen).get_json()["items"][0]
+    assert gone["deleted"]
+    assert gone["body"] is None
+
+
+def test_new_communities_get_general_through_the_api(client, people):
+    doc = bearer(token_for(client, "doc"))
+    made = client.post("/api/v1/communities", headers=doc,
+                       json={"name": "Asthma kids", "condition_name": "Asthma", "guidelines": "Be kind."})  # fmt: skip
+    slug = made.get_json()["slug"]
+    assert [c["name"] for c in client.get(f"/api/v1/communities/{slug}/channels", headers=doc).get_json()["items"]] == [
+        "general"
+    ]
+    with client.application.app_context():
+        assert communities.get_community(slug)

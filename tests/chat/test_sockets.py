@@ -1,0 +1,357 @@
+"""The Socket.IO layer in-process (Flask-SocketIO's test client): connecting, joining after the
+membership check, sending with acks and idempotency, edits/deletes/hides live, typing, presence,
+watchable rooms, errors for bad events, and sockets closed on logout, password change and leaving."""
+
+import pytest
+
+from lhn import realtime
+from lhn.chat import services as chat
+from lhn.chat.models import GENERAL
+from lhn.communities import services as communities
+from lhn.extensions import socketio
+from tests import factories
+from tests.api.test_api import token_for
+from tests.conftest import committed, login
+
+
+@pytest.fixture
+def world(app):
+    with committed(app):
+        doc = factories.user("clinician", username="doc", verified=True)
+        community = factories.community(doc, slug="ibd")
+        factories.member(community, factories.user("patient", username="teen"))
+        factories.member(community, factories.user("caregiver", username="mum"))
+        factories.member(community, factories.user("caregiver", username="mod"), role="moderator")
+        factories.user("patient", username="intruder")
+        families = factories.channel(community, name="families", roles=("patient", "caregiver"))
+        general = chat.find_channel(community, GENERAL)
+        return {"general": general.id, "families": families.id}
+
+
+def connect(app, username=None, **kwargs):
+    client = app.test_client()
+    if username:
+        login(client, username)
+    return socketio.test_client(app, flask_test_client=client, **kwargs), client
+
+
+def events(sock, name):
+    return [e["args"][0] for e in sock.get_received() if e["name"] == name]
+
+
+def test_only_logged_in_sessions_or_tokens_connect(app, world, socket_client):
+    assert not socket_client().is_connected()
+    assert socket_client("teen").is_connected()
+    token = token_for(app.test_client(), "mum")
+    by_token = socketio.test_client(app, auth={"token": token})
+    assert by_token.is_connected()
+    assert not socketio.test_client(app, auth={"token": "lhn_wrong"}).is_connected()
+    assert not socketio.test_client(app, auth={"token": 42}).is_connected()
+
+
+def test_sockets_beyond_the_cap_are_refused_in_threading_mode(make_app, world):
+    app = make_app(MAX_SOCKETS=2)
+    first, second, third = (connect(app, "teen")[0] for _ in range(3))
+    assert first.is_connected()
+    assert second.is_connected()
+    assert not third.is_connected()
+    first.disconnect()
+    assert connect(app, "teen")[0].is_connected()
+
+
+def test_members_chat_and_a_retried_send_is_stored_and_broadcast_once(app, world):
+    teen, _ = connect(app, "teen")
+    mum, _ = connect(app, "mum")
+    for sock in (teen, mum):
+        answer = sock.emit("join_channel", {"channel_id": world["general"]}, callback=True)
+        assert answer["ok"]
+        assert answer["channel"]["name"] == "general"
+        assert answer["messages"] == []
+    mum.get_received()
+    sent = teen.emit("send_message", {"channel_id": world["general"], "client_id": "c-1", "body": "Hi *all*"},
+                     callback=True)  # fmt: skip
+    assert sent["ok"]
+    assert sent["duplicate"] is False
+    retried = teen.emit("send_message", {"channel_id": world["general"], "client_id": "c-1", "body": "Hi *all*"},
+                        callback=True)  # fmt: skip
+    assert (retried["ok"], retried["id"], retried["duplicate"]) == (True, sent["id"], True)
+    received = events(mum, "message_created")
+    assert len(received) == 1
+    message = received[0]
+    assert message["id"] == sent["id"]
+    assert message["seq"] == 1
+    assert message["body_html"] == "<p>Hi <em>all</em></p>"
+    assert message["sender"]["username"] == "teen"
+    assert message["sender"]["role"] == "patient"
+    with app.app_context():
+        stored = chat.list_messages(
+            chat.get_channel(world["general"], by=factories.owner_of(communities.get_community("ibd")))[0]
+        ).items
+        assert [m.id for m in stored] == [sent["id"]]
+
+
+def test_a_non_member_cannot_join_read_or_send(app, world):
+    intruder, _ = connect(app, "intruder")
+    teen, _ = connect(app, "teen")
+    teen.emit("join_channel", {"channel_id": world["general"]}, callback=True)
+    answer = intruder.emit("join_channel", {"channel_id": world["general"]}, callback=True)
+    assert answer == {"ok": False, "error": {"code": "not_found", "message": "No such channel."}}
+    assert events(intruder, "error")[0]["event"] == "join_channel"
+    refused = intruder.emit("send_message", {"channel_id": world["general"], "client_id": "x", "body": "hi"},
+                            callback=True)  # fmt: skip
+    assert refused["ok"] is False
+    assert refused["error"]["code"] == "not_found"
+    teen.emit("send_message", {"channel_id": world["general"], "client_id": "t1", "body": "members only"},
+              callback=True)  # fmt: skip
+    assert events(intruder, "message_created") == []  # never put in the room
+    assert intruder.emit("typing", {"channel_id": world["general"]}, callback=True)["ok"] is False
+    # A caregiver-and-patient channel is closed to a clinician member too.
+    doc, _ = connect(app, "doc")
+    assert doc.emit("join_channel", {"channel_id": world["families"]}, callback=True)["ok"] is True  # owner
+    with committed(app):
+        nurse = factories.user("clinician", username="nurse")
+        factories.member(communities.get_community("ibd"), nurse)
+    nurse_sock, _ = connect(app, "nurse")
+    assert nurse_sock.emit("join_channel", {"channel_id": world["families"]}, callback=True)["ok"] is False
+
+
+@pytest.mark.parametrize(
+    ("event", "data", "code"),
+    [
+        ("send_message", None, "validation_failed"),
+        ("send_message", ["a", "list"], "validation_failed"),
+        ("send_message", {"channel_id": "1", "client_id": "x", "body": "hi"}, "validation_failed"),
+        ("send_message", {"channel_id": 1, "client_id": "x"}, "validation_failed"),
+        ("send_message", {"channel_id": 1, "client_id": "x", "body": "x" * 5000}, "validation_failed"),
+        ("join_channel", {"channel_id": True}, "validation_failed"),
+        ("join_channel", {"channel_id": 10**30}, "validation_failed"),
+        ("edit_message", {"message_id": 99999, "body": "x"}, "not_found"),
+        ("watch", {"room": ["x"]}, "validation_failed"),
+        ("watch", {"room": "nope:1"}, "not_found"),
+        ("no_such_event", {"x": 1}, "unknown_event"),
+    ],
+)
+def test_malformed_and_unknown_events_get_an_error_never_a_crash(app, world, event, data, code):
+    sock, _ = connect(app, "teen")
+    answer = sock.emit(event, data, callback=True)
+    assert answer["ok"] is False
+    assert answer["error"]["code"] == code
+    errors = events(sock, "error")
+    assert errors
+    assert errors[0]["code"] == code
+    assert errors[0]["message"]
+    assert sock.is_connected()
+    assert sock.emit("join_channel", {"channel_id": world["general"]}, callback=True)["ok"]
+
+
+def test_an_unexpected_exception_is_an_internal_error_event(app, world, monkeypatch):
+    sock, _ = connect(app, "teen")
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("database exploded")
+
+    monkeypatch.setattr(chat, "post_message", boom)
+    answer = sock.emit("send_message", {"channel_id": world["general"], "client_id": "x", "body": "hi"}, callback=True)
+    assert answer["error"]["code"] == "internal_error"
+    assert "exploded" not in answer["error"]["message"]
+    assert sock.is_connected()
+
+
+def test_rate_limit_answers_an_error_ack(make_app, world):
+    app = make_app(CHAT_RATE_LIMIT="2 per minute")
+    sock, _ = connect(app, "teen")
+    answers = [
+        sock.emit("send_message", {"channel_id": world["general"], "client_id": f"r{n}", "body": "hi"}, callback=True)
+        for n in range(3)
+    ]
+    assert [a["ok"] for a in answers] == [True, True, False]
+    assert answers[2]["error"]["code"] == "rate_limited"
+
+
+def test_edits_deletes_and_hides_propagate_live(app, world):
+    teen, _ = connect(app, "teen")
+    mum, _ = connect(app, "mum")
+    mod, _ = connect(app, "mod")
+    for sock in (teen, mum, mod):
+        sock.emit("join_channel", {"channel_id": world["general"]}, callback=True)
+    sent = teen.emit("send_message", {"channel_id": world["general"], "client_id": "e1", "body": "typo"},
+                     callback=True)  # fmt: skip
+    assert mum.emit("edit_message", {"message_id": sent["id"], "body": "mine now"}, callback=True)["ok"] is False
+    assert teen.emit("edit_message", {"message_id": sent["id"], "body": "fixed"}, callback=True)["ok"]
+    updated = events(mum, "message_updated")
+    assert updated[-1]["body"] == "fixed"
+    assert updated[-1]["edited_at"]
+    assert updated[-1]["seq"] == 2
+    client = app.test_client()
+    login(client, "mod")
+    hidden = client.post(f"/api/v1/messages/{sent['id']}/hide", json={"reason": "Off topic"})
+    assert hidden.status_code == 200
+    assert hidden.get_json()["body"] == "fixed"
+    live = events(mum, "message_updated")[-1]
+    assert live["hidden"]["reason"] == "Off topic"
+    assert live["body"] is None
+    assert live["body_html"] is None
+    second = teen.emit("send_message", {"channel_id": world["general"], "client_id": "e2", "body": "bye"},
+                       callback=True)  # fmt: skip
+    assert teen.emit("delete_message", {"message_id": second["id"]}, callback=True)["ok"]
+    deleted = events(mum, "message_deleted")
+    assert deleted[-1]["id"] == second["id"]
+    assert deleted[-1]["deleted"]
+    assert deleted[-1]["body"] is None
+    # A late joiner's replay carries the same final state, per viewer.
+    late, _ = connect(app, "mum")
+    answer = late.emit("join_channel", {"channel_id": world["general"], "last_id": 0}, callback=True)
+    states = {m["id"]: m for m in answer["messages"]}
+    assert states[sent["id"]]["hidden"]
+    assert states[sent["id"]]["body"] is None
+    assert states[second["id"]]["deleted"]
+    assert answer["last_seq"] == 5
+
+
+def test_typing_names_people_but_not_in_patient_spaces(app, world):
+    teen, _ = connect(app, "teen")
+    mum, _ = connect(app, "mum")
+    for sock in (teen, mum):
+        sock.emit("join_channel", {"channel_id": world["general"]}, callback=True)
+        sock.emit("join_channel", {"channel_id": world["families"]}, callback=True)
+    mum.get_received()
+    assert teen.emit("typing", {"channel_id": world["general"]}, callback=True)["sent"] is True
+    assert teen.emit("typing", {"channel_id": world["general"]}, callback=True)["sent"] is False  # throttled
+    teen.emit("typing", {"channel_id": world["families"]}, callback=True)
+    typing = events(mum, "typing")
+    assert typing[0]["channel_id"] == world["general"]
+    assert typing[0]["user"]["username"] == "teen"
+    assert typing[1] == {"channel_id": world["families"], "user": None}
+    assert events(teen, "typing") == []  # not echoed to the typist
+
+
+def test_presence_lists_people_counts_patient_spaces_and_respects_the_opt_out(app, world):
+    with committed(app):
+        from lhn.accounts import services as accounts
+
+        accounts.get_user("mum").show_presence = False
+    teen, _ = connect(app, "teen")
+    mum, _ = connect(app, "mum")
+    mum.emit("join_channel", {"channel_id": world["general"]}, callback=True)
+    answer = teen.emit("join_channel", {"channel_id": world["general"]}, callback=True)
+    assert answer["presence"]["count"] == 1  # mum opted out: neither listed nor counted
+    assert [p["username"] for p in answer["presence"]["online"]] == ["teen"]
+    families = teen.emit("join_channel", {"channel_id": world["families"]}, callback=True)
+    assert families["presence"] == {"channel_id": world["families"], "count": 1, "online": None}
+    teen.disconnect()
+    left = app.extensions["lhn_sockets"].state.presence(world["general"])
+    assert len(left) == 1
+    assert not left[0].visible
+
+
+def test_watch_joins_only_rooms_the_feature_authorizes(app, world):
+    realtime.register_watchable("testpage", lambda user, object_id: object_id == 7 and user.username == "teen")
+    teen, _ = connect(app, "teen")
+    intruder, _ = connect(app, "intruder")
+    assert teen.emit("watch", {"room": "testpage:7"}, callback=True) == {"ok": True, "room": "testpage:7"}
+    denied = teen.emit("watch", {"room": "testpage:8"}, callback=True)
+    assert denied["ok"] is False
+    assert denied["error"]["code"] == "not_found"
+    assert intruder.emit("watch", {"room": "testpage:7"}, callback=True)["ok"] is False
+    with app.app_context():
+        socketio.emit("answer_posted", {"id": 1}, to="testpage:7")
+    assert events(teen, "answer_posted") == [{"id": 1}]
+    assert events(intruder, "answer_posted") == []
+    assert teen.emit("unwatch", {"room": "testpage:7"}, callback=True)["ok"]
+    with app.app_context():
+        socketio.emit("answer_posted", {"id": 2}, to="testpage:7")
+    assert events(teen, "answer_posted") == []
+
+
+def test_mentions_push_the_new_unread_count_to_the_person(app, world):
+    teen, _ = connect(app, "teen")
+    mum, _ = connect(app, "mum")
+    teen.emit("send_message", {"channel_id": world["general"], "client_id": "m1", "body": "hey @mum"}, callback=True)
+    notices = events(mum, "notification")
+    assert notices
+    assert notices[-1]["unread"] == 1
+    assert notices[-1]["url"] == "/c/ibd/chat/general#message-1"
+    assert events(teen, "notification") == []
+
+
+def test_logout_password_change_and_leaving_close_the_sockets(app, world):
+    sock, client = connect(app, "teen")
+    other, _ = connect(app, "mum")
+    client.post("/logout")
+    assert not sock.is_connected()
+    assert other.is_connected()
+    sock, client = connect(app, "mum")
+    client.post("/settings/password", data={"current_password": factories.PASSWORD, "new_password": "a new long pw 1"})
+    assert not sock.is_connected()
+    assert not other.is_connected()  # every session of mum ended
+    sock, client = connect(app, "teen")
+    assert sock.emit("join_channel", {"channel_id": world["general"]}, callback=True)["ok"]
+    client.post("/c/ibd/leave")
+    assert not sock.is_connected()
+    again, _ = connect(app, "teen")  # a new socket: still logged in, no longer a member
+    assert again.emit("join_channel", {"channel_id": world["general"]}, callback=True)["ok"] is False
+
+
+def test_a_socket_whose_session_ended_is_refused_on_its_next_event(app, world):
+    sock, _ = connect(app, "teen")
+    with committed(app):
+        from lhn.accounts import services as accounts
+
+        user = accounts.get_user("teen")
+        user.session_version += 1  # as if another process logged them out and its disconnect was lost
+    answer = sock.emit("join_channel", {"channel_id": world["general"]}, callback=True)
+    assert answer["error"]["code"] == "unauthenticated"
+    assert not sock.is_connected()
+
+
+def test_disconnected_client_catches_up_by_last_id(app, world):
+    teen, _ = connect(app, "teen")
+    mum, _ = connect(app, "mum")
+    first = mum.emit("join_channel", {"channel_id": world["general"]}, callback=True)
+    mum.disconnect()
+    ids = [
+        teen.emit(
+            "send_message", {"channel_id": world["general"], "client_id": f"x{n}", "body": f"#{n}"}, callback=True
+        )["id"]
+        for n in range(5)
+    ]
+    back, _ = connect(app, "mum")
+    answer = back.emit("sync", {"channel_id": world["general"], "last_seq": first["last_seq"]}, callback=True)
+    assert [m["id"] for m in answer["messages"]] == ids
+    assert answer["last_seq"] == 5
+    assert not answer["has_more"]
+    assert not answer["reset"]
+
+
+def test_many_events_leave_no_database_connection_checked_out(app, world):
+    from lhn.extensions import db
+
+    sock, _ = connect(app, "teen")
+    for n in range(150):
+        sock.emit("join_channel" if n % 3 else "mark_read", {"channel_id": world["general"]}, callback=True)
+        sock.emit("send_message", {"channel_id": world["general"], "client_id": f"p{n}", "body": "x"}, callback=True)
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0
+
+
+def test_upkeep_revalidation_closes_ended_sessions_and_leaves_lost_channels(app, world):
+    """The safety net for queue messages lost in an outage (scale-out runs it every 20 s)."""
+    ended, _ = connect(app, "teen")
+    removed, _ = connect(app, "mum")
+    removed.emit("join_channel", {"channel_id": world["general"]}, callback=True)
+    with committed(app):
+        from lhn.accounts import services as accounts
+        from lhn.communities.models import Membership
+        from lhn.extensions import db
+
+        accounts.get_user("teen").session_version += 1  # ended elsewhere; the disconnect was lost
+        mum = accounts.get_user("mum")
+        db.session.delete(db.session.scalar(db.select(Membership).where(Membership.user_id == mum.id)))
+    hub = app.extensions["lhn_sockets"]
+    hub.revalidate(hub.snapshot())
+    assert not ended.is_connected()
+    assert removed.is_connected()
+    removed.get_received()
+    teen_again, _ = connect(app, "doc")
+    teen_again.emit("send_message", {"channel_id": world["general"], "client_id": "after", "body": "hi"}, callback=True)
+    assert events(removed, "message_created") == []  # no longer in the channel's room

@@ -1,0 +1,203 @@
+"""Fixtures: an app on its own database (SQLite file, or PostgreSQL when LHN_TEST_DATABASE_URL is set),
+clients, a login helper, and a query counter."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from lhn import create_app
+from lhn.extensions import db as _db
+
+PASSWORD = "correct horse battery"
+PG_URL = os.environ.get("LHN_TEST_DATABASE_URL", "")
+
+BASE_CONFIG: dict[str, Any] = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
+    "WTF_CSRF_ENABLED": False,
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 64,
+    "ARGON2_PARALLELISM": 1,
+    "LOGIN_RATE_LIMIT": "1000 per minute",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "CHAT_RATE_LIMIT": "1000 per minute",  # chat: tests that check the limit set their own
+}
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"LHN test database: {'PostgreSQL ' + make_url(PG_URL).database if PG_URL else 'SQLite (temp files)'}"
+
+
+# --- database per session, reset per test ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database with the full schema: a SQLite file to copy, or a fresh PostgreSQL database."""
+    if PG_URL:
+        server = make_url(PG_URL)
+        name = f"lhn_test_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = server.set(database=name).render_as_string(hide_password=False)
+        _build_schema(url)
+        yield url
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        _build_schema(f"sqlite:///{path}")
+        yield str(path)
+
+
+def _build_schema(url: str) -> None:
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        _db.create_all()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
+    if PG_URL:
+        yield database_template
+        engine = create_engine(database_template)
+        with engine.begin() as conn:
+            tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+    else:
+        path = tmp_path / "lhn.sqlite3"
+        shutil.copy(database_template, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    apps: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+        app.instance_path = str(tmp_path / "instance")
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    """An app context for service tests. Don't use the test client inside it: requests would share it."""
+    with app.app_context():
+        yield
+        _db.session.rollback()
+
+
+@contextmanager
+def committed(app: Flask) -> Iterator[None]:
+    """Set up data through services and commit it, outside any request."""
+    with app.app_context():
+        yield
+        _db.session.commit()
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD, remember: bool = False) -> Any:
+    response = client.post(
+        "/login", data={"login": username, "password": password, "remember": "y" if remember else ""}
+    )
+    assert response.status_code == 302, f"login failed for {username}"
+    return response
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Callable[[], Any]:
+    """`with count_queries() as queries: ...` then `len(queries)`: SQL statements run meanwhile."""
+
+    @contextmanager
+    def counter() -> Iterator[list[str]]:
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, *args):
+            if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT")):
+                statements.append(statement)
+
+        with app.app_context():
+            engine = _db.engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counter
+
+
+# --- the real server --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def demo_database_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.servers import build_demo_database
+
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    build_demo_database(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def live_server(demo_database_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """gunicorn on a loopback port over a copy of the demo database, shared by a session's tests."""
+    from tests.servers import LiveServer
+
+    directory = tmp_path_factory.mktemp("live")
+    shutil.copy(demo_database_template, directory / "lhn.sqlite3")
+    server = LiveServer(f"sqlite:///{directory / 'lhn.sqlite3'}", log_path=directory / "server.log").start()
+    yield server
+    server.stop()
+
+
+# --- real-time (chat) ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def socket_client(app: Flask) -> Callable[..., Any]:
+    """socket_client("username") -> a Flask-SocketIO test client with that user's logged-in session
+    (socket_client() for an anonymous one). `.emit(event, data, callback=True)` returns the ack;
+    `.get_received()` lists the events pushed to it. See tests/chat/test_sockets.py."""
+    from lhn.extensions import socketio
+
+    def factory(username: str | None = None) -> Any:
+        http = app.test_client()
+        if username:
+            login(http, username)
+        return socketio.test_client(app, flask_test_client=http)
+
+    return factory

@@ -1,0 +1,183 @@
+"""The measures API: the endpoints the issue lists, the error JSON for bad input, and OpenAPI coverage."""
+
+from lhn.accounts import services as accounts
+from lhn.communities import services as communities
+from lhn.measures import services as measures
+from tests import factories
+from tests.api.test_api import assert_error, bearer, token_for
+from tests.conftest import committed
+from tests.measures.test_services import IMPROVED, STABLE
+
+
+def test_define_read_patch_and_list(app, client, network):
+    token = token_for(client, "doc")
+    body = {
+        "name": "Admissions",
+        "type": "count",
+        "period": "quarter",
+        "improvement": "down",
+        "unit": "admissions",
+        "target": 3,
+    }
+    made = client.post("/api/v1/communities/ibd/measures", json=body, headers=bearer(token))
+    assert made.status_code == 201
+    measure = made.get_json()
+    assert measure["type"] == "count"
+    assert measure["version"] == 1
+    assert measure["fields"] == ["count"]
+    assert measure["owners"][0]["username"] == "doc"
+    assert measure["co_owned"] is False
+    listed = client.get("/api/v1/communities/ibd/measures").get_json()
+    assert [m["name"] for m in listed["items"]] == ["Admissions"]
+    assert listed["next_cursor"] is None
+    patched = client.patch(f"/api/v1/measures/{measure['id']}", json={"target": 2}, headers=bearer(token))
+    assert patched.get_json()["version"] == 2
+    assert_error(
+        client.patch(f"/api/v1/measures/{measure['id']}", json={"id": 9}, headers=bearer(token)),
+        422,
+        "validation_failed",
+    )
+    error = assert_error(
+        client.post("/api/v1/communities/ibd/measures", json={"type": "x"}, headers=bearer(token)),
+        422,
+        "validation_failed",
+    )
+    assert {"name", "type", "period", "improvement"} <= set(error["fields"])
+    intruder = token_for(client, "intruder")
+    assert_error(client.post("/api/v1/communities/ibd/measures", json=body, headers=bearer(intruder)), 403, "forbidden")
+    assert_error(client.get("/api/v1/measures/999"), 404, "not_found")
+    assert_error(client.post("/api/v1/communities/ibd/measures", data="x", headers=bearer(token)), 400, "bad_request")
+
+
+def test_submit_data_chart_and_signals(app, client, network):
+    with committed(app):
+        measure = factories.measure(communities.get_community("ibd"), accounts.get_user("doc"), baseline_points=12)
+        factories.consent(measure, accounts.get_user("doc"), "north")
+        factories.values(measure, accounts.get_user("doc"), "north", STABLE + IMPROVED[:-1])
+        measure_id = measure.id
+    token = token_for(client, "doc")
+    stored = client.post(
+        f"/api/v1/measures/{measure_id}/data",
+        json={"site": "north", "period": "2024-09", "numerator": 81, "denominator": 100},
+        headers=bearer(token),
+    )
+    assert stored.status_code == 201
+    assert stored.get_json() == {
+        "site": "north",
+        "period": "2024-09",
+        "measure_version": 1,
+        "numerator": 81,
+        "denominator": 100,
+    }
+    error = assert_error(
+        client.post(
+            f"/api/v1/measures/{measure_id}/data",
+            json={"site": "north", "period": "2024-9", "numerator": 101, "denominator": 100},
+            headers=bearer(token),
+        ),
+        422,
+        "validation_failed",
+    )
+    assert set(error["fields"]) == {"period", "numerator"}
+    assert_error(
+        client.post(
+            f"/api/v1/measures/{measure_id}/data", json={"site": "north"}, headers=bearer(token_for(client, "teen"))
+        ),
+        403,
+        "forbidden",
+    )
+    chart = client.get(f"/api/v1/measures/{measure_id}/chart?site=north&chart=p").get_json()
+    assert chart["chart"] == "p"
+    assert chart["rules"] == "shewhart_anhoj"
+    assert chart["multiplier"] == 100
+    first = chart["points"][0]
+    assert first["period"] == "2023-01"
+    assert first["value"] == 60
+    assert first["cl"] is not None
+    assert first["ucl"] > 60
+    assert {"period": "2024-01", "rule": "sigma"} in [{k: s[k] for k in ("period", "rule")} for s in chart["signals"]]
+    network_chart = client.get(f"/api/v1/measures/{measure_id}/chart").get_json()
+    assert network_chart["site"] is None
+    assert network_chart["chart"] == "pp"
+    run = client.get(f"/api/v1/measures/{measure_id}/chart?site=north&chart=run&rules=ihi").get_json()
+    assert "ihi_shift" in {s["rule"] for s in run["signals"]}
+    error = assert_error(
+        client.get(f"/api/v1/measures/{measure_id}/chart?chart=c&rules=nelson"), 422, "validation_failed"
+    )
+    assert set(error["fields"]) == {"chart", "rules"}
+    assert_error(client.get(f"/api/v1/measures/{measure_id}/chart?site=nowhere"), 404, "not_found")
+
+
+def test_csv_and_fhir_over_the_api(app, client, network):
+    with committed(app):
+        measure = factories.measure(communities.get_community("ibd"), accounts.get_user("doc"))
+        factories.consent(measure, accounts.get_user("doc"), "north")
+        measure_id = measure.id
+    token = token_for(client, "doc")
+    bad = client.post(
+        f"/api/v1/measures/{measure_id}/data.csv",
+        headers={**bearer(token), "Content-Type": "text/csv"},
+        data="site,period,numerator,denominator\nnorth,2024-01,5,4\nnorth,2024-02,x,4\n",
+    )
+    error = assert_error(bad, 422, "validation_failed")
+    assert set(error["fields"]) == {"line 2", "line 3"}
+    good = client.post(
+        f"/api/v1/measures/{measure_id}/data.csv",
+        headers={**bearer(token), "Content-Type": "text/csv"},
+        data="site,period,numerator,denominator\nnorth,2024-01,50,80\n",
+    )
+    assert good.status_code == 201
+    assert good.get_json() == {"stored": 1, "replaced": 0}
+    assert "north,2024-01,50,80,1,no" in client.get(f"/api/v1/measures/{measure_id}/data.csv").text
+    bundle = client.get(f"/api/v1/measures/{measure_id}/fhir", headers=bearer(token)).get_json()
+    assert bundle["resourceType"] == "Bundle"
+    assert len(bundle["entry"]) == 2
+    definition = client.get(f"/api/v1/measures/{measure_id}/fhir?resource=Measure").get_json()
+    assert definition["resourceType"] == "Measure"
+    assert definition["url"].endswith(f"/Measure/lhn-measure-{measure_id}")
+    report = bundle["entry"][0]["resource"]
+    report["period"] = {"start": "2024-02-01", "end": "2024-02-29"}
+    report["group"][0]["population"][0]["count"] = 52
+    report["group"][0]["measureScoreQuantity"]["value"] = 52 / 80
+    imported = client.post(
+        f"/api/v1/measures/{measure_id}/fhir", json={**bundle, "entry": [{"resource": report}]}, headers=bearer(token)
+    )
+    assert imported.status_code == 201
+    assert imported.get_json()["stored"] == 1
+    report["group"][0]["measureScoreQuantity"]["value"] = 0.9
+    error = assert_error(
+        client.post(
+            f"/api/v1/measures/{measure_id}/fhir",
+            json={**bundle, "entry": [{"resource": report}]},
+            headers=bearer(token),
+        ),
+        422,
+        "validation_failed",
+    )
+    assert "doesn't match the counts" in error["fields"]["entry 1"]
+    assert_error(
+        client.post(f"/api/v1/measures/{measure_id}/fhir", data="[]", headers=bearer(token)), 422, "validation_failed"
+    )
+
+
+def test_the_submitter_is_notified_too_when_their_own_data_makes_a_rule_fire(app, client, network):
+    with committed(app):
+        doc = accounts.get_user("doc")
+        measure = factories.measure(communities.get_community("ibd"), doc, baseline_points=12)
+        measures.appoint_site_lead(measure, "lead_person", "north", by=doc)
+        factories.consent(measure, doc, "north")
+        factories.values(measure, doc, "north", STABLE)
+        measure_id = measure.id
+    lead = bearer(token_for(client, "lead_person"))
+    stored = client.post(
+        f"/api/v1/measures/{measure_id}/data",
+        json={"site": "north", "period": "2024-01", "numerator": 78, "denominator": 100},  # above the upper limit
+        headers=lead,
+    )
+    assert stored.status_code == 201
+    notices = client.get("/api/v1/notifications", headers=lead).get_json()["items"]
+    assert [n["kind"] for n in notices] == ["measure_signal"]  # the site's chart; the network chart is the owners'
+    assert "North Hospital" in notices[0]["text"]
+    assert notices[0]["actor"] is None
+    owner = client.get("/api/v1/notifications", headers=bearer(token_for(client, "doc"))).get_json()["items"]
+    assert {n["actor"] for n in owner if n["kind"] == "measure_signal"} == {"lead_person"}

@@ -1,0 +1,308 @@
+"""Measure pages work for a real person without JavaScript: dashboard, chart, forms, uploads, owners, PDSA."""
+
+import io
+import json
+import re
+
+from lhn.accounts import services as accounts
+from lhn.communities import services as communities
+from lhn.measures import services as measures
+from tests import factories
+from tests.conftest import committed, login
+from tests.measures.test_services import IMPROVED, STABLE
+
+
+def seed(app, *, restricted=False):
+    with committed(app):
+        community = communities.get_community("ibd")
+        doc = accounts.get_user("doc")
+        measure = factories.measure(community, doc, baseline_points=12)
+        factories.consent(measure, doc, "north")
+        factories.values(measure, doc, "north", STABLE + IMPROVED)
+        south = accounts.get_user("dr_south")
+        factories.consent(measure, south, "south")
+        factories.values(measure, south, "south", [(40, 50), (41, 52), (44, 60)])
+        measure_id = measure.id
+    return measure_id
+
+
+def test_dashboard_shows_small_multiples_and_the_tab(app, client, network, count_queries):
+    measure_id = seed(app)
+    page = client.get("/c/ibd/measures")
+    assert page.status_code == 200
+    assert 'aria-current="page">Measures</a>' in page.text
+    assert f'href="/measures/{measure_id}"' in page.text
+    assert '<svg class="sparkline"' in page.text
+    assert "Signal:" in page.text
+    assert "Target" in page.text
+    assert 'href="/c/ibd/measures"' in client.get("/c/ibd").text  # the community page's tab
+    with count_queries() as queries:
+        client.get("/c/ibd/measures")
+    first = len(queries)
+    with committed(app):
+        factories.values(
+            measures.find_measure(measure_id), accounts.get_user("doc"), "north", [(70, 100)] * 6, start="2025-01"
+        )
+    with count_queries() as queries:
+        client.get("/c/ibd/measures")
+    assert len(queries) == first  # more data doesn't mean more queries
+
+
+def test_chart_page_names_the_rules_on_hover_and_under_the_chart_with_a_table(app, client, network):
+    measure_id = seed(app)
+    login(client, "teen")
+    page = client.get(f"/measures/{measure_id}?site=north&chart=p").text
+    assert '<svg class="spc-chart"' in page
+    assert 'role="img"' in page
+    assert re.search(
+        r'<circle class="point signal"[^>]*><title>[^<]*signal:[^<]*Outside the 3-sigma control limits', page
+    )
+    assert '<h3 id="signals-heading">Signals</h3>' in page
+    assert "Table view of the same data" in page
+    assert '<th scope="row">Jan 2023</th>' in page
+    assert "Not yet co-owned" in page
+    assert (
+        "Idea it tests" not in client.get(f"/measures/{measure_id}/pdsa/new").text
+    )  # no ideas in this community: no picker
+    bad = client.get(f"/measures/{measure_id}?chart=u&rules=nelson")
+    assert bad.status_code == 200
+    assert "Showing the default chart instead" in bad.text
+    assert client.get(f"/measures/{measure_id}?site=nowhere").status_code == 404
+    run = client.get(f"/measures/{measure_id}?chart=run&rules=ihi").text
+    assert "Shift: 6 or more points in a row" in run
+
+
+def test_define_edit_and_see_the_change_log(app, client, network):
+    login(client, "teen")
+    bad = client.post(
+        "/c/ibd/measures/new",
+        data={
+            "name": "",
+            "type": "proportion",
+            "period": "month",
+            "improvement": "up",
+            "rule_set": "shewhart_anhoj",
+            "target": "lots",
+        },
+    )
+    assert bad.status_code == 200
+    assert "Name the measure" in bad.text
+    assert "Enter a number." in bad.text
+    made = client.post(
+        "/c/ibd/measures/new",
+        data={
+            "name": "Feeling well",
+            "type": "continuous",
+            "period": "month",
+            "improvement": "up",
+            "rule_set": "shewhart_anhoj",
+            "unit": "score",
+        },
+    )
+    assert made.status_code == 302
+    measure_url = made.headers["Location"]
+    edit_url = measure_url + "/edit"
+    saved = client.post(
+        edit_url,
+        data={
+            "name": "Feeling well",
+            "type": "continuous",
+            "period": "month",
+            "improvement": "up",
+            "rule_set": "ihi",
+            "unit": "score",
+            "target": "7",
+        },
+        follow_redirects=True,
+    )
+    assert "version 2" in saved.text
+    log = client.get(measure_url + "/changes").text
+    assert "rule set: shewhart_anhoj → ihi" in log
+    assert "target: — → 7.0" in log
+    login(client, "dr_south")
+    assert client.get(edit_url).status_code == 403
+
+
+def test_owner_invites_a_patient_who_accepts_through_the_pages(app, client, network):
+    measure_id = seed(app)
+    owner, patient = app.test_client(), app.test_client()
+    login(owner, "doc")
+    login(patient, "teen")
+    owner.post(f"/measures/{measure_id}/owners/invite", data={"username": "teen"})
+    assert "You're invited to co-own" in patient.get(f"/measures/{measure_id}/owners").text
+    accepted = patient.post(f"/measures/{measure_id}/owners/answer", data={"decision": "accept"}, follow_redirects=True)
+    assert "You now co-own this measure." in accepted.text
+    assert "badge-coowned" in accepted.text
+    error = owner.post(f"/measures/{measure_id}/owners/invite", data={"username": "intruder"}, follow_redirects=True)
+    assert "Invite a member of this community" in error.text
+
+
+def test_an_owner_withdraws_an_open_invitation_on_the_owners_page(app, client, network):
+    measure_id = seed(app)
+    owner, invitee = app.test_client(), app.test_client()
+    login(owner, "doc")
+    login(invitee, "mum")
+    owner.post(f"/measures/{measure_id}/owners/invite", data={"username": "mum"})
+    page = owner.get(f"/measures/{measure_id}/owners").text
+    assert "Open invitations" in page
+    action = re.search(r'action="(/measures/\d+/owners/invitations/\d+/withdraw)"', page).group(1)
+    assert "Open invitations" not in invitee.get(f"/measures/{measure_id}/owners").text  # owners only
+    assert invitee.post(action).status_code == 403  # an invitee declines instead
+    assert "You're invited to co-own" in invitee.get(f"/measures/{measure_id}/owners").text  # not theirs to withdraw
+    done = owner.post(action, follow_redirects=True)
+    assert "Invitation to" in done.text
+    assert "withdrawn" in done.text
+    assert "Open invitations" not in done.text
+    assert "You're invited to co-own" not in invitee.get(f"/measures/{measure_id}/owners").text
+    again = owner.post(action, follow_redirects=True)
+    assert "This invitation was already withdrawn." in again.text
+
+
+def test_submit_a_value_with_consent_and_see_errors_on_the_form(app, client, network):
+    measure_id = seed(app)
+    login(client, "dr_east")
+    form = client.get(f"/measures/{measure_id}/data/new").text
+    assert "East Hospital agrees to contribute aggregate data" in form
+    client.post(f"/measures/{measure_id}/consent", data={"site": "east", "decision": "give", "agree": "y"})
+    bad = client.post(
+        f"/measures/{measure_id}/data/new", data={"site": "east", "period": "2024-13", "first": "9", "second": "5"}
+    )
+    assert bad.status_code == 200
+    assert "Write the month like 2024-01." in bad.text
+    assert "The numerator can&#39;t be larger than the denominator." in bad.text
+    ok = client.post(
+        f"/measures/{measure_id}/data/new",
+        data={"site": "east", "period": "2024-01", "first": "9", "second": "50"},
+        follow_redirects=True,
+    )
+    assert "Saved 2024-01 for East Hospital." in ok.text
+    login(client, "teen")
+    assert "Only a site's team submits its data" in client.get(f"/measures/{measure_id}/data/new").text
+
+
+def test_the_submitter_hears_of_a_signal_their_own_data_made_fire(app, client, network):
+    with committed(app):
+        doc = accounts.get_user("doc")
+        measure = factories.measure(communities.get_community("ibd"), doc, baseline_points=12)
+        factories.consent(measure, doc, "north")
+        factories.values(measure, doc, "north", STABLE)
+        measure_id = measure.id
+    login(client, "doc")
+    client.post(
+        f"/measures/{measure_id}/data/new", data={"site": "north", "period": "2024-01", "first": "78", "second": "100"}
+    )
+    inbox = client.get("/notifications").text
+    assert "New signal on" in inbox
+    assert "at North Hospital" in inbox
+    text = "site,period,numerator,denominator\nnorth,2024-02,80,100\nnorth,2024-03,79,100\n"
+    done = client.post(
+        f"/measures/{measure_id}/data/upload", data={"csv_text": text, "confirm": "1"}, follow_redirects=True
+    )
+    assert "Imported 2 values" in done.text
+    assert "The new data made a rule fire: you, the owners and the site&#39;s team were notified." in done.text
+
+
+def test_csv_upload_previews_and_a_bad_file_changes_nothing(app, client, network):
+    measure_id = seed(app)
+    login(client, "doc")
+    text = "site,period,numerator,denominator\nnorth,2025-01,50,80\nnorth,2025-02,90,80\nsouth,2025-03,5,9\n"
+    page = client.post(
+        f"/measures/{measure_id}/data/upload",
+        data={"file": (io.BytesIO(text.encode()), "data.csv")},
+        content_type="multipart/form-data",
+    )
+    assert "Nothing was imported. 2 problems" in page.text
+    assert "Line 3, numerator" in page.text
+    assert "Line 4, site" in page.text
+    assert "Import 3 rows" not in page.text
+    good = "site,period,numerator,denominator\nnorth,2025-01,50,80\nnorth,2025-02,52,80\n"
+    preview = client.post(
+        f"/measures/{measure_id}/data/upload",
+        data={"file": (io.BytesIO(good.encode()), "data.csv")},
+        content_type="multipart/form-data",
+    )
+    assert "Import 2 rows" in preview.text
+    hidden = re.search(r'name="csv_text" type="hidden" value="([^"]*)"', preview.text).group(1)
+    done = client.post(
+        f"/measures/{measure_id}/data/upload",
+        data={"csv_text": hidden.replace("&#10;", "\n"), "confirm": "1"},
+        follow_redirects=True,
+    )
+    assert "Imported 2 values" in done.text
+    export = client.get(f"/measures/{measure_id}/data.csv")
+    assert export.mimetype == "text/csv"
+    assert "north,2025-02,52,80,1,no" in export.text
+    history = client.get(f"/measures/{measure_id}/sites/north/history")
+    assert history.status_code == 200
+    assert "via csv" in history.text
+
+
+def test_fhir_pages(app, client, network):
+    measure_id = seed(app)
+    login(client, "doc")
+    bundle = client.get(f"/measures/{measure_id}/fhir/reports.json")
+    assert bundle.mimetype == "application/fhir+json"
+    assert '"resourceType": "Bundle"' in bundle.text
+    assert client.get(f"/measures/{measure_id}/fhir/measure.json").get_json()["resourceType"] == "Measure"
+    bad = client.post(
+        f"/measures/{measure_id}/fhir/import",
+        data={"file": (io.BytesIO(b"{nope"), "x.json")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 200
+    assert "Choose a JSON file" in bad.text
+    report = {
+        "resourceType": "MeasureReport",
+        "status": "complete",
+        "type": "individual",
+        "period": {"start": "2025-01-01", "end": "2025-01-31"},
+    }
+    wrong = json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": report}]}).encode()
+    page = client.post(
+        f"/measures/{measure_id}/fhir/import",
+        data={"file": (io.BytesIO(wrong), "x.json")},
+        content_type="multipart/form-data",
+    )
+    assert "Entry 1" in page.text
+    assert "Only summary reports" in page.text
+
+
+def test_pdsa_cycle_notes_and_phases_through_the_pages(app, client, network):
+    measure_id = seed(app)
+    login(client, "doc")
+    started = client.post(
+        f"/measures/{measure_id}/pdsa/new",
+        data={
+            "site": "north",
+            "title": "Clinic reminders",
+            "started_on": "2024-01-05",
+            "prediction": "More patients in remission",
+            "plan": "Text",
+        },
+        follow_redirects=True,
+    )
+    assert "PDSA cycle started" in started.text
+    cycle_url = re.search(r'action="(/measures/\d+/pdsa/\d+)/close"', started.text).group(1)
+    client.post(cycle_url + "/close", data={"act": "adopt", "act_notes": "It worked.", "ended_on": "2024-03-01"})
+    assert "Adopt" in client.get(cycle_url).text
+    client.post(f"/measures/{measure_id}/notes", data={"site": "north", "on": "2023-06-10", "text": "EHR outage"})
+    client.post(f"/measures/{measure_id}/phases", data={"site": "north", "period": "2024-01", "reason": "Reminders"})
+    page = client.get(f"/measures/{measure_id}?site=north&chart=p").text
+    assert "PDSA: Clinic reminders (adopted)" in page
+    assert "EHR outage" in page
+    assert "Phase 2" in page
+    refused = client.post(
+        f"/measures/{measure_id}/phases", data={"site": "north", "period": "soon", "reason": ""}, follow_redirects=True
+    )
+    assert "Phase not started" in refused.text
+
+
+def test_restricted_community_measures_are_hidden_from_outsiders(app, client, network):
+    with committed(app):
+        owner = accounts.get_user("doc")
+        cf = factories.community(owner, slug="cf-care", restricted=True)
+        measure_id = factories.measure(cf, owner).id
+    login(client, "intruder")
+    assert client.get("/c/cf-care/measures").status_code == 403
+    assert client.get(f"/measures/{measure_id}").status_code == 404
+    assert client.get(f"/api/v1/measures/{measure_id}").status_code == 404
