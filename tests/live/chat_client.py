@@ -48,7 +48,8 @@ def cookie_header(session: requests.Session) -> str:
 
 def login_cookie(base_url: str, username: str, password: str = PASSWORD) -> str:
     """Log in; returns a Cookie header value for a socket."""
-    return cookie_header(login_session(base_url, username, password))
+    with login_session(base_url, username, password) as session:  # closed: its pooled socket would leak
+        return cookie_header(session)
 
 
 def logout(base_url: str, session: requests.Session) -> None:

@@ -279,6 +279,7 @@ def test_two_gevent_processes_share_the_redis_queue_and_survive_a_redis_outage(t
         logout(one.url, session)
         assert mum.wait_for(lambda: not browser.connected, 5)
         close(browser)
+        session.close()
     finally:
         for running in servers:
             running.stop()
