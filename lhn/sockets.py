@@ -399,11 +399,16 @@ def _event_name() -> str:
     return str(event.get("message", ""))[:64]
 
 
-def error_event(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
-    """Send `error` to the calling socket and return the matching failed ack."""
+def error_event(
+    code: str, message: str, fields: dict[str, str] | None = None, kinds: list[str] | None = None
+) -> dict[str, Any]:
+    """Send `error` to the calling socket and return the matching failed ack. `kinds`: what the PHI guard
+    found (code phi_confirmation_required), e.g. ["phone"]."""
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
+    if kinds:
+        body["kinds"] = kinds
     emit(EVENT_ERROR, {"event": _event_name(), **body})
     return {"ok": False, "error": body}
 
@@ -416,7 +421,7 @@ def on_error(exc: BaseException) -> dict[str, Any]:
     """Every exception in a handler becomes an `error` event and a failed ack, never a crash."""
     db.session.rollback()
     if isinstance(exc, DomainError):
-        return error_event(exc.code, exc.message, getattr(exc, "errors", None))
+        return error_event(exc.code, exc.message, getattr(exc, "errors", None), getattr(exc, "kinds", None))
     log.exception("error in socket event %r", _event_name(), exc_info=exc)
     return error_event("internal_error", INTERNAL_ERROR)
 
@@ -446,6 +451,13 @@ def _after_commit_disconnect(user_id: int) -> Callable[[], None]:
 
 @signals.sessions_invalidated.connect
 def _sessions_invalidated(user: User, **_: Any) -> None:
+    call_after_commit(_after_commit_disconnect(user.id))
+
+
+@signals.user_suspended.connect
+def _user_suspended(user: User, **_: Any) -> None:
+    # Suspension also invalidates sessions (and so disconnects); this receiver makes the contract explicit
+    # and holds even for a suspension that didn't (disconnecting twice is harmless).
     call_after_commit(_after_commit_disconnect(user.id))
 
 
