@@ -24,6 +24,7 @@ from sqlalchemy import select
 from lhn import signals
 from lhn.accounts import services as accounts
 from lhn.accounts.models import User
+from lhn.accounts.permissions import is_suspended
 from lhn.database import mark_read_only
 from lhn.errors import DomainError, NotFound, Unauthenticated, ValidationFailed
 from lhn.extensions import db, socketio
@@ -327,7 +328,10 @@ def ok(**data: Any) -> dict[str, Any]:
 def _authenticate(auth: Any) -> User | None:
     if isinstance(auth, dict) and "token" in auth:
         token = auth["token"]
-        return accounts.user_for_token(token, record_use=False) if isinstance(token, str) else None
+        user = accounts.user_for_token(token, record_use=False) if isinstance(token, str) else None
+        # A suspended account's tokens stay valid for when the suspension ends, but open no socket now
+        # (the API answers them 403 account_suspended; the session loader refuses suspended cookies).
+        return None if user is None or is_suspended(user) else user
     if current_user.is_authenticated:
         return current_user._get_current_object()  # type: ignore[attr-defined]
     return None
