@@ -100,8 +100,8 @@ def test_members_flag_others_messages_over_the_api_and_from_the_chat_page(app, w
         theirs = factories.chat_message(world["general"], u("teen"), "Ignore your doctor, stop the meds").id
         mine = factories.chat_message(world["general"], u("mum"), "Please don't").id
     client, auth = api(app, "mum")
-    made = client.post("/api/v1/flags", headers=auth,
-                       json={"target_type": "chat_message", "target_id": theirs, "reason": "misinformation"})  # fmt: skip
+    flag = {"target_type": "chat_message", "target_id": theirs, "reason": "misinformation"}
+    made = client.post("/api/v1/flags", headers=auth, json=flag)
     assert made.status_code == 201, made.get_json()
     own = client.post("/api/v1/flags", headers=auth,
                       json={"target_type": "chat_message", "target_id": mine, "reason": "spam"})  # fmt: skip
@@ -139,8 +139,8 @@ def test_a_queue_hide_shows_the_placeholder_live_and_restore_brings_it_back(app,
     queue = mod_client.get("/api/v1/communities/ibd/review-queue", headers=mod_auth).get_json()["items"]
     item = next(i for i in queue if i["target"]["type"] == "chat_message")
     assert item["target"]["label"] == "chat message"
-    acted = mod_client.post(f"/api/v1/review-items/{item['id']}/actions", headers=mod_auth,
-                            json={"action": "hide", "reason": "Medical misinformation", "version": item["version"]})  # fmt: skip
+    hide = {"action": "hide", "reason": "Medical misinformation", "version": item["version"]}
+    acted = mod_client.post(f"/api/v1/review-items/{item['id']}/actions", headers=mod_auth, json=hide)
     assert acted.status_code == 200, acted.get_json()
     live = events(socks["mum"], "message_updated")[-1]
     assert live["id"] == sent["id"]
@@ -396,8 +396,10 @@ def test_the_export_holds_my_chat_messages_and_read_positions(app, world):
 
 def test_deleting_my_account_keeping_my_messages_shows_them_by_former_member(app, world):
     with committed(app):
-        ids = [factories.chat_message(world["general"], u("teen"), f"keep {n}", client_id="same").id
-               if n == 0 else factories.chat_message(world["general"], u("teen"), f"keep {n}").id for n in range(2)]  # fmt: skip
+        ids = [
+            factories.chat_message(world["general"], u("teen"), "keep 0", client_id="same").id,
+            factories.chat_message(world["general"], u("teen"), "keep 1").id,
+        ]
         factories.chat_message(world["general"], u("rdr1"), "to be deleted", client_id="same")
     with committed(app):
         mydata.delete_account(u("teen"), password=PASSWORD, mode="keep")
