@@ -116,7 +116,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Any:
         if wants_json():
-            response = json_error(exc.status, exc.code, exc.message, getattr(exc, "errors", None))
+            body = error_body(exc.code, exc.message, getattr(exc, "errors", None))
+            if getattr(exc, "kinds", None):  # what the PHI guard found (phi.PHIConfirmationRequired)
+                body["error"]["kinds"] = exc.kinds
+            response = jsonify(body)
+            response.status_code = exc.status
         else:
             response = make_response(_page(exc.status, exc.message))
         if getattr(exc, "retry_after", None):

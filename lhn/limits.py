@@ -54,11 +54,13 @@ def _config_days() -> int:
     return int(current_app.config.get("NEW_ACCOUNT_DAYS", NEW_ACCOUNT_DAYS))
 
 
-def limit_for(action: str) -> str:
-    """The limit string for the current user and `action` (new accounts get the lower one)."""
+def limit_for(action: str, user: Any = None) -> str:
+    """The limit string for `user` (default: the current user) and `action` (new accounts get the lower
+    one). Chat passes the sender: its socket events have no Flask-Login user."""
     config = current_app.config
     table = dict(RATE_LIMITS, **config.get("RATE_LIMITS", {}))
-    if current_user.is_authenticated and is_new_account(current_user, days=_config_days()):
+    who = current_user if user is None else user
+    if getattr(who, "is_authenticated", False) and is_new_account(who, days=_config_days()):
         table = dict(NEW_ACCOUNT_RATE_LIMITS, **config.get("NEW_ACCOUNT_RATE_LIMITS", {}))
     return table[action]
 
@@ -97,7 +99,14 @@ def count_links(text: str) -> int:
     return markdown + html + len(_BARE_URL.findall(rest))
 
 
-def link_limit_problem(text: str, *, new_account: bool, max_links: int = NEW_ACCOUNT_MAX_LINKS) -> str | None:
+def is_new_account_now(user: Any) -> bool:
+    """is_new_account with the configured NEW_ACCOUNT_DAYS (needs an app context)."""
+    return is_new_account(user, days=_config_days())
+
+
+def link_limit_problem(
+    text: str, *, new_account: bool, max_links: int = NEW_ACCOUNT_MAX_LINKS, what: str = "a post"
+) -> str | None:
     """The message to show when a new account's text has too many links, else None. Posts call it with
     new_account=is_new_account(author) and raise ValidationFailed({"body": message}). Pure."""
     if not new_account:
@@ -106,6 +115,6 @@ def link_limit_problem(text: str, *, new_account: bool, max_links: int = NEW_ACC
     if links <= max_links:
         return None
     return (
-        f"New accounts can include at most {max_links} links in a post (this has {links}). "
+        f"New accounts can include at most {max_links} links in {what} (this has {links}). "
         "This limit lifts after your first few days."
     )

@@ -28,8 +28,8 @@ EVENT_ERROR = "error"
 # {"ok": false, "error": {"code", "message", "fields"?}}.
 JOIN_CHANNEL = "join_channel"  # {channel_id, last_id?, last_seq?} -> {ok, channel, messages, last_seq, ...}
 LEAVE_CHANNEL = "leave_channel"  # {channel_id}
-SEND_MESSAGE = "send_message"  # {channel_id, client_id, body} -> {ok, id, seq}
-EDIT_MESSAGE = "edit_message"  # {message_id, body} -> {ok, id}
+SEND_MESSAGE = "send_message"  # {channel_id, client_id, body, confirm_phi?} -> {ok, id, seq}
+EDIT_MESSAGE = "edit_message"  # {message_id, body, confirm_phi?} -> {ok, id}
 DELETE_MESSAGE = "delete_message"  # {message_id} -> {ok, id}
 TYPING = "typing"  # {channel_id}; also server -> client {channel_id, user | null}
 SYNC = "sync"  # {channel_id, last_id?, last_seq?} -> same answer as join_channel
@@ -40,6 +40,7 @@ UNWATCH = "unwatch"  # {room}
 MESSAGE_CREATED = "message_created"  # a message payload (below)
 MESSAGE_UPDATED = "message_updated"  # the whole message again: edited, hidden or unhidden
 MESSAGE_DELETED = "message_deleted"  # the message as a tombstone (deleted: true, no body)
+CHANNEL_UPDATED = "channel_updated"  # {channel_id, slow_mode_seconds}: a moderator changed slow mode
 PRESENCE = "presence"  # {channel_id, count, online: [person] | null (patient spaces: count only)}
 RESYNC = "resync"  # {}: the server may have missed deliveries (message queue outage): sync every channel
 

@@ -95,6 +95,14 @@ community_created = _signals.signal("community-created")
 # sender: the chat message; kwargs: recipients (users mentioned with @username who may read the
 # channel, never the author), channel, community. Notifications' receiver tells each of them.
 chat_mentioned = _signals.signal("chat-mentioned")
+# A moderator hid or showed again a chat message from the chat page or its API (the review queue's hides
+# go through moderation's adapter and are logged there). sender: the message; kwargs: by (User), reason
+# (str), hidden (bool). Moderation's receiver logs it publicly, audits it and tells the author.
+chat_message_hidden = _signals.signal("chat-message-hidden")
+# A moderator turned slow mode on, changed it or turned it off for a thread (any feature's: a chat channel,
+# a post). sender: the community; kwargs: target_type (str, "channel"), target_id (int), label (str, e.g.
+# "#general"), url (str, local), seconds (int, 0 = off), by (User). Moderation logs it publicly and audits it.
+slow_mode_changed = _signals.signal("slow-mode-changed")
 
 # --- posts: notifications, search and moderation listen (sender: the post) ----------------------------
 # The post's searchable content or visibility changed (created, edited, answered, vetted, hidden,

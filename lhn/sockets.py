@@ -24,6 +24,7 @@ from sqlalchemy import select
 from lhn import signals
 from lhn.accounts import services as accounts
 from lhn.accounts.models import User
+from lhn.accounts.permissions import is_suspended
 from lhn.database import mark_read_only
 from lhn.errors import DomainError, NotFound, Unauthenticated, ValidationFailed
 from lhn.extensions import db, socketio
@@ -327,7 +328,10 @@ def ok(**data: Any) -> dict[str, Any]:
 def _authenticate(auth: Any) -> User | None:
     if isinstance(auth, dict) and "token" in auth:
         token = auth["token"]
-        return accounts.user_for_token(token, record_use=False) if isinstance(token, str) else None
+        user = accounts.user_for_token(token, record_use=False) if isinstance(token, str) else None
+        # A suspended account's tokens stay valid for when the suspension ends, but open no socket now
+        # (the API answers them 403 account_suspended; the session loader refuses suspended cookies).
+        return None if user is None or is_suspended(user) else user
     if current_user.is_authenticated:
         return current_user._get_current_object()  # type: ignore[attr-defined]
     return None
@@ -399,11 +403,16 @@ def _event_name() -> str:
     return str(event.get("message", ""))[:64]
 
 
-def error_event(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
-    """Send `error` to the calling socket and return the matching failed ack."""
+def error_event(
+    code: str, message: str, fields: dict[str, str] | None = None, kinds: list[str] | None = None
+) -> dict[str, Any]:
+    """Send `error` to the calling socket and return the matching failed ack. `kinds`: what the PHI guard
+    found (code phi_confirmation_required), e.g. ["phone"]."""
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
+    if kinds:
+        body["kinds"] = kinds
     emit(EVENT_ERROR, {"event": _event_name(), **body})
     return {"ok": False, "error": body}
 
@@ -416,7 +425,7 @@ def on_error(exc: BaseException) -> dict[str, Any]:
     """Every exception in a handler becomes an `error` event and a failed ack, never a crash."""
     db.session.rollback()
     if isinstance(exc, DomainError):
-        return error_event(exc.code, exc.message, getattr(exc, "errors", None))
+        return error_event(exc.code, exc.message, getattr(exc, "errors", None), getattr(exc, "kinds", None))
     log.exception("error in socket event %r", _event_name(), exc_info=exc)
     return error_event("internal_error", INTERNAL_ERROR)
 
@@ -446,6 +455,13 @@ def _after_commit_disconnect(user_id: int) -> Callable[[], None]:
 
 @signals.sessions_invalidated.connect
 def _sessions_invalidated(user: User, **_: Any) -> None:
+    call_after_commit(_after_commit_disconnect(user.id))
+
+
+@signals.user_suspended.connect
+def _user_suspended(user: User, **_: Any) -> None:
+    # Suspension also invalidates sessions (and so disconnects); this receiver makes the contract explicit
+    # and holds even for a suspension that didn't (disconnecting twice is harmless).
     call_after_commit(_after_commit_disconnect(user.id))
 
 

@@ -64,8 +64,18 @@ def list_messages(channel_id: int):  # type: ignore[no-untyped-def]
 def post_message(channel_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
     client_id = data.get("client_id") or uuid.uuid4().hex  # send one to make retries safe
-    message, was_created = chat.post_message(channel_id, by=user, client_id=client_id, body=data.get("body"))
+    message, was_created = chat.post_message(
+        channel_id, by=user, client_id=client_id, body=data.get("body"), confirm_phi=data.get("confirm_phi") is True
+    )
     return _message_answer(message, user, 201 if was_created else 200)
+
+
+@bp.put("/channels/<int:channel_id>/slow-mode")
+@transactional
+def set_slow_mode(channel_id: int):  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    seconds = chat.set_channel_slow_mode(channel_id, data.get("seconds"), by=user)
+    return jsonify(channel_id=channel_id, slow_mode_seconds=seconds)
 
 
 def _message_answer(message: Any, user: Any, status: int = 200):  # type: ignore[no-untyped-def]
@@ -78,7 +88,8 @@ def _message_answer(message: Any, user: Any, status: int = 200):  # type: ignore
 @transactional
 def edit_message(message_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    return _message_answer(chat.edit_message(message_id, by=user, body=data.get("body")), user)
+    message = chat.edit_message(message_id, by=user, body=data.get("body"), confirm_phi=data.get("confirm_phi") is True)
+    return _message_answer(message, user)
 
 
 @bp.delete("/messages/<int:message_id>")
@@ -104,7 +115,16 @@ def unhide_message(message_id: int):  # type: ignore[no-untyped-def]
 
 CHANNEL_ID = path_param("channel_id", "integer")
 MESSAGE_ID = path_param("message_id", "integer")
-BODY = {"type": "object", "required": ["body"], "properties": {"body": {"type": "string", "maxLength": 4000}}}
+CONFIRM_PHI = {
+    "type": "boolean",
+    "description": "Publish although the PHI guard found likely identifiers "
+    "(422 phi_confirmation_required with `kinds` otherwise)",
+}
+BODY = {
+    "type": "object",
+    "required": ["body"],
+    "properties": {"body": {"type": "string", "maxLength": 4000}, "confirm_phi": CONFIRM_PHI},
+}
 OPENAPI_SCHEMAS = {
     "Channel": {
         "type": "object",
@@ -149,11 +169,21 @@ OPENAPI_PATHS = {
                   params=[CHANNEL_ID, query_param("before", "Messages older than this id", "integer"),
                           query_param("after", "Messages newer than this id", "integer"),
                           query_param("limit", "Up to 100 (default 50)", "integer")]),
-        "post": op("Send a message (201; 200 with the stored message for a retried client_id)", tag="chat",
-                   status="201", response=ref("ChatMessage"), params=[CHANNEL_ID],
+        "post": op("Send a message (201; 200 with the stored message for a retried client_id). 403 while muted; "
+                   "422 in slow mode, over the new-account link limit, or phi_confirmation_required; 429 too fast",
+                   tag="chat", status="201", response=ref("ChatMessage"), params=[CHANNEL_ID],
+                   errors=("401", "403", "404", "422", "429"),
                    body={"type": "object", "required": ["body"], "properties": {
-                       "body": {"type": "string", "maxLength": 4000},
+                       "body": {"type": "string", "maxLength": 4000}, "confirm_phi": CONFIRM_PHI,
                        "client_id": {"type": "string", "description": "Your id for this message; retries are safe"}}}),
+    },
+    "/channels/{channel_id}/slow-mode": {
+        "put": op("Set slow mode: one message per member every `seconds` (0 = off; moderators)", tag="chat",
+                  response={"type": "object", "properties": {"channel_id": {"type": "integer"},
+                                                             "slow_mode_seconds": {"type": "integer"}}},
+                  params=[CHANNEL_ID], errors=("401", "403", "404", "422"),
+                  body={"type": "object", "required": ["seconds"], "properties": {
+                      "seconds": {"type": "integer", "enum": [0, 10, 30, 60, 120, 300, 900, 3600]}}}),
     },
     "/messages/{message_id}": {
         "patch": op("Edit my message", tag="chat", response=ref("ChatMessage"), params=[MESSAGE_ID], body=BODY),

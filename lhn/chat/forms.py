@@ -5,17 +5,18 @@ from __future__ import annotations
 import uuid
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lhn.accounts.models import Role
-from lhn.forms import choices
+from lhn.forms import PHIConfirmMixin, choices
 
 
-class MessageForm(FlaskForm):
+class MessageForm(PHIConfirmMixin, FlaskForm):
     """Posting without JavaScript. The client id is made when the form is drawn, so a double submit
-    (or the browser resending the form) stores the message once."""
+    (or the browser resending the form) stores the message once. The PHI guard's confirmation box shows
+    only after the guard found something."""
 
     client_id = HiddenField(default=lambda: uuid.uuid4().hex)
     body = TextAreaField("Message", validators=[InputRequired(), Length(max=4000)])
@@ -39,3 +40,21 @@ class ChannelForm(FlaskForm):
 
 class HideForm(FlaskForm):
     reason = StringField("Reason readers will see", validators=[InputRequired(), Length(max=300)])
+
+
+def _slow_mode_label(seconds: int) -> str:
+    if not seconds:
+        return "Off"
+    from lhn.chat.services import describe_seconds
+
+    return f"One message every {describe_seconds(seconds)}"
+
+
+class SlowModeForm(FlaskForm):
+    seconds = SelectField("Slow mode", coerce=int, validators=[InputRequired()])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        from lhn.chat.services import SLOW_MODE_CHOICES
+
+        super().__init__(*args, **kwargs)
+        self.seconds.choices = [(s, _slow_mode_label(s)) for s in SLOW_MODE_CHOICES]

@@ -1,8 +1,10 @@
 """Per-person chat rate limit with `limits`, on the configured storage (Redis in scale-out).
 
 Flask-Limiter only sees HTTP requests, not Socket.IO events, so the chat service asks this module
-itself; socket handlers and the HTTP API share the same buckets. If the shared storage is down,
-the limit falls back to this process's memory rather than refusing every message.
+itself; socket handlers and the HTTP API share the same buckets. The numbers are lhn.limits' "chat"
+row for the sender (lower for new accounts; config RATE_LIMITS / NEW_ACCOUNT_RATE_LIMITS), unless
+CHAT_RATE_LIMIT sets one limit for everybody (load tests). If the shared storage is down, the limit
+falls back to this process's memory rather than refusing every message.
 """
 
 from __future__ import annotations
@@ -16,34 +18,45 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from lhn.accounts.models import User
 from lhn.errors import RateLimited
+from lhn.limits import limit_for
 
 log = logging.getLogger(__name__)
 
 
 class ChatLimiter:
-    def __init__(self, uri: str, rule: str) -> None:
-        self.items: list[RateLimitItem] = parse_many(rule) if rule else []
+    def __init__(self, uri: str, rule: str = "") -> None:
+        self.rule = rule  # one limit for everybody; "" = each sender's limits.limit_for("chat")
+        self._parsed: dict[str, list[RateLimitItem]] = {}
         self._memory = MovingWindowRateLimiter(MemoryStorage())
         options = {"socket_timeout": 1, "socket_connect_timeout": 1} if uri.startswith("redis") else {}
         storage: Storage = storage_from_string(uri, **options) if uri else MemoryStorage()
         self._shared = MovingWindowRateLimiter(storage) if not isinstance(storage, MemoryStorage) else self._memory
 
-    def _hit(self, limiter: MovingWindowRateLimiter, key: str) -> RateLimitItem | None:
-        for item in self.items:
+    def items(self, rule: str) -> list[RateLimitItem]:
+        found = self._parsed.get(rule)
+        if found is None:
+            found = self._parsed[rule] = parse_many(rule) if rule else []
+        return found
+
+    def _hit(self, limiter: MovingWindowRateLimiter, key: str, items: list[RateLimitItem]) -> RateLimitItem | None:
+        for item in items:
             if not limiter.hit(item, "chat", key):
                 return item
         return None
 
-    def hit(self, user_id: int) -> None:
-        """Count one action by `user_id`; raises RateLimited beyond the limit."""
+    def hit(self, user_id: int, rule: str | None = None) -> None:
+        """Count one action by `user_id` against `rule` (default: the configured CHAT_RATE_LIMIT);
+        raises RateLimited beyond the limit."""
         key, limiter = str(user_id), self._shared
+        items = self.items(self.rule if rule is None else rule)
         try:
-            exceeded = self._hit(limiter, key)
+            exceeded = self._hit(limiter, key, items)
         except Exception as exc:  # the shared storage is down: limit per process until it is back
             log.warning("chat rate limit storage unavailable (%s); using this process's memory", exc)
             limiter = self._memory
-            exceeded = self._hit(limiter, key)
+            exceeded = self._hit(limiter, key, items)
         if exceeded is not None:
             try:
                 retry = max(1, math.ceil(limiter.get_window_stats(exceeded, "chat", key).reset_time - time.time()))
@@ -56,6 +69,13 @@ def limiter() -> ChatLimiter:
     app = current_app
     found = app.extensions.get("lhn_chat_limiter")
     if found is None:
-        found = ChatLimiter(app.config.get("RATELIMIT_STORAGE_URI") or "memory://", app.config["CHAT_RATE_LIMIT"])
+        found = ChatLimiter(app.config.get("RATELIMIT_STORAGE_URI") or "memory://", app.config["CHAT_RATE_LIMIT"] or "")
         app.extensions["lhn_chat_limiter"] = found
     return found
+
+
+def hit(user: User) -> None:
+    """Count one chat send or edit by `user`: CHAT_RATE_LIMIT when set, else their limits.limit_for("chat")
+    (lower during an account's first NEW_ACCOUNT_DAYS). Raises RateLimited."""
+    found = limiter()
+    found.hit(user.id, found.rule or limit_for("chat", user))

@@ -1,5 +1,6 @@
-"""Chat rules: channels, sending (idempotent, rate-limited), editing, deleting and hiding messages,
-history by keyset, replay after a reconnect, and read positions.
+"""Chat rules: channels, sending (idempotent; mutes, slow mode, link limit, PHI guard, rate limit),
+editing, deleting and hiding messages, history by keyset, replay after a reconnect, read positions, and
+the moderation hooks the review queue's adapter calls (hide, restore, rewrite for redaction).
 
 Every change to a channel takes the channel's next event number (`Channel.last_seq`) while holding
 the channel row's lock, so events are numbered without gaps in commit order, and a client that knows
@@ -16,11 +17,12 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from lhn import signals
+from lhn import limits, phi, signals
 from lhn.accounts.models import Role, User
+from lhn.chat import limits as chat_limits
 from lhn.chat import permissions
-from lhn.chat.limits import limiter
 from lhn.chat.models import GENERAL, Channel, ChannelRead, ChatMessage
+from lhn.communities import permissions as community_permissions
 from lhn.communities import services as communities
 from lhn.communities.models import Community, CommunityRole, Membership
 from lhn.database import utcnow
@@ -29,6 +31,7 @@ from lhn.extensions import db
 from lhn.markup import clean_text, find_mentions, render_markdown
 from lhn.pagination import Page
 from lhn.realtime import (
+    CHANNEL_UPDATED,
     MESSAGE_CREATED,
     MESSAGE_DELETED,
     MESSAGE_UPDATED,
@@ -359,13 +362,19 @@ def _emit(event: str, message: ChatMessage, role: CommunityRole | None) -> None:
     emit_after_commit(event, message_payload(message, sender_role=role), to=channel_room(message.channel_id))
 
 
-def post_message(channel_id: int, *, by: User, client_id: Any, body: Any) -> tuple[ChatMessage, bool]:
+def post_message(
+    channel_id: int, *, by: User, client_id: Any, body: Any, confirm_phi: bool = False
+) -> tuple[ChatMessage, bool]:
     """`by` sends a message to a channel they may post in. Returns (message, created).
 
     Idempotent: a retry with the same client_id returns the stored message (created=False) and is
-    neither counted by the rate limit nor broadcast again. Flushes; after commit the channel's room
-    gets `message_created`; mentioned members are notified (signals.chat_mentioned).
-    Raises NotFound (no such channel, or not allowed to read it), ValidationFailed, RateLimited.
+    neither checked again, counted by the rate limit nor broadcast again. Before storing: a muted member
+    is refused, the channel's slow mode and the new-account link limit apply, the PHI guard asks the
+    author to confirm likely identifiers (`confirm_phi`), and the per-person rate limit counts it.
+    Flushes; after commit the channel's room gets `message_created`; mentioned members are notified
+    (signals.chat_mentioned); a confirmed PHI finding is recorded (signals.phi_confirmed, never the text).
+    Raises NotFound (no such channel, or not allowed to read it), PermissionDenied (muted),
+    ValidationFailed (phi.PHIConfirmationRequired among them), RateLimited.
     """
     if not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
         raise ValidationFailed({"client_id": "Send a client id of 1–64 letters, digits, '-' or '_'."})
@@ -379,7 +388,10 @@ def post_message(channel_id: int, *, by: User, client_id: Any, body: Any) -> tup
     existing = _find_by_client_id(by, client_id)
     if existing is not None:
         return _retried(existing, channel_id)
-    limiter().hit(by.id)  # after the retry check: a retry is not a new message
+    _check_not_muted(by, channel, membership)
+    _check_slow_mode(channel, by)
+    findings = _check_text(body, by, confirm_phi=confirm_phi)
+    chat_limits.hit(by)  # after the retry check and the guards: a retry or a refused text is not a message
     mentioned = _mentioned(body, channel, exclude=by)
     body_html = _render(body, mentioned)
     channel.last_seq += 1
@@ -391,9 +403,54 @@ def post_message(channel_id: int, *, by: User, client_id: Any, body: Any) -> tup
     db.session.add(message)
     db.session.flush()
     _emit(MESSAGE_CREATED, message, membership.role if membership else None)
+    _phi_confirmed(message, findings)
     if mentioned:
         signals.chat_mentioned.send(message, recipients=mentioned, channel=channel, community=channel.community)
     return message, True
+
+
+def _check_not_muted(by: User, channel: Channel, membership: Membership | None) -> None:
+    """Muted members read but don't chat (communities.permissions.can_post). Moderators who chat
+    without being members (site admins) have no membership to mute."""
+    if membership is not None and not community_permissions.can_post(by, channel.community, membership):
+        until = membership.muted_until
+        when = f" until {until:%d %b %Y %H:%M} UTC" if until is not None else ""
+        raise PermissionDenied(
+            f"You are muted in {channel.community.name}{when}: you can read the chat, but not send or edit "
+            "messages. See your standing at /settings/standing."
+        )
+
+
+def _check_slow_mode(channel: Channel, by: User) -> None:
+    """Slow mode set by the community's moderators on this channel (moderators are exempt)."""
+    if not communities.slow_mode_seconds(SLOW_MODE_TARGET, channel.id):
+        return
+    last = db.session.scalar(
+        select(func.max(ChatMessage.created_at)).where(
+            ChatMessage.channel_id == channel.id, ChatMessage.sender_id == by.id
+        )
+    )
+    try:
+        communities.check_slow_mode(channel.community, SLOW_MODE_TARGET, channel.id, user=by, last_write_at=last)
+    except ValidationFailed as exc:  # say it where the composer shows errors
+        text = " ".join(exc.errors.values()).replace("This thread", f"#{channel.name}")
+        raise ValidationFailed({"body": text}, text) from None
+
+
+def _check_text(body: str, by: User, *, confirm_phi: bool) -> list[phi.Finding]:
+    """The new-account link limit, then the PHI guard. Returns the PHI findings the author confirmed."""
+    problem = limits.link_limit_problem(body, new_account=limits.is_new_account_now(by), what="a message")
+    if problem:
+        raise ValidationFailed({"body": problem}, problem)
+    return phi.check(body, confirm_phi is True)
+
+
+def _phi_confirmed(message: ChatMessage, findings: list[phi.Finding]) -> None:
+    if findings and message.sender is not None:
+        signals.phi_confirmed.send(
+            message.sender, kinds=phi.kinds(findings), target_type="chat_message", target_id=message.id,
+            community_id=message.channel.community_id,
+        )  # fmt: skip
 
 
 def _retried(existing: ChatMessage, channel_id: int) -> tuple[ChatMessage, bool]:
@@ -411,11 +468,12 @@ def get_message(message_id: int, *, by: object) -> tuple[ChatMessage, Membership
     return message, membership
 
 
-def edit_message(message_id: int, *, by: User, body: Any) -> ChatMessage:
-    """Authors edit their own message (not once deleted or hidden). Newly added mentions notify.
+def edit_message(message_id: int, *, by: User, body: Any, confirm_phi: bool = False) -> ChatMessage:
+    """Authors edit their own message (not once deleted or hidden, not while muted). The link limit
+    and the PHI guard apply as when sending. Newly added mentions notify.
 
     Flushes; after commit the room gets `message_updated`. Raises NotFound, PermissionDenied,
-    ValidationFailed, RateLimited.
+    ValidationFailed (phi.PHIConfirmationRequired among them), RateLimited.
     """
     message, membership = get_message(message_id, by=by)
     if not permissions.can_edit(by, message):
@@ -423,8 +481,10 @@ def edit_message(message_id: int, *, by: User, body: Any) -> ChatMessage:
     body = _check_body(body, max_chars=_max_chars())
     if body == message.body:
         return message
-    limiter().hit(by.id)
     channel = message.channel
+    _check_not_muted(by, channel, membership)
+    findings = _check_text(body, by, confirm_phi=confirm_phi)
+    chat_limits.hit(by)
     before = {u.id for u in _mentioned(message.body, channel, exclude=by)}
     mentioned = _mentioned(body, channel, exclude=by)
     message.body, message.body_html = body, _render(body, mentioned)
@@ -432,6 +492,7 @@ def edit_message(message_id: int, *, by: User, body: Any) -> ChatMessage:
     message.change_seq = _next_seq(channel.id)
     db.session.flush()
     _emit(MESSAGE_UPDATED, message, membership.role if membership else None)
+    _phi_confirmed(message, findings)
     added = [u for u in mentioned if u.id not in before]
     if added:
         signals.chat_mentioned.send(message, recipients=added, channel=channel, community=channel.community)
@@ -456,9 +517,10 @@ def delete_message(message_id: int, *, by: User) -> ChatMessage:
 
 def hide_message(message_id: int, *, by: User, reason: str) -> ChatMessage:
     """A community moderator hides a message, with a reason readers see in its place. The author and
-    moderators still see the text. Nothing is erased (issue 6's review queue calls this too).
+    moderators still see the text. Nothing is erased.
 
-    Flushes; after commit the room gets `message_updated` (hidden, without the text).
+    Flushes; after commit the room gets `message_updated` (hidden, without the text);
+    signals.chat_message_hidden lets moderation log it publicly and tell the author.
     Raises NotFound, PermissionDenied, ValidationFailed, Conflict (already hidden).
     """
     message, membership = get_message(message_id, by=by)
@@ -471,20 +533,50 @@ def hide_message(message_id: int, *, by: User, reason: str) -> ChatMessage:
         raise ValidationFailed({"": "This message was deleted by its author."})
     if message.hidden_at is not None:
         raise Conflict("This message is already hidden.")
-    message.hidden_at, message.hidden_reason, message.hidden_by = utcnow(), reason, by
+    set_hidden(message.id, reason=reason, by=by)
+    signals.chat_message_hidden.send(message, by=by, reason=reason, hidden=True)
+    return message
+
+
+def unhide_message(message_id: int, *, by: User) -> ChatMessage:
+    """A community moderator shows a hidden message again. Sends signals.chat_message_hidden
+    (hidden=False). Raises NotFound, PermissionDenied, Conflict."""
+    message, membership = get_message(message_id, by=by)
+    if not permissions.can_moderate(by, message.channel.community, membership):
+        raise PermissionDenied("Only the community's moderators hide and unhide messages.")
+    if message.hidden_at is None:
+        raise Conflict("This message is not hidden.")
+    set_visible(message.id)
+    signals.chat_message_hidden.send(message, by=by, reason="", hidden=False)
+    return message
+
+
+# --- moderation hooks (the review queue's chat_message adapter; it checked who may act) --------------------
+
+
+def set_hidden(message_id: int, *, reason: str, by: User | None) -> ChatMessage | None:
+    """Hide a message (or change the reason of a hidden one) for readers: they see "hidden by a moderator"
+    and the reason, live. `by` None: hidden automatically after flags. No permission check: the caller
+    decided. A deleted message stays as it is. Flushes; after commit the room gets `message_updated`."""
+    message = db.session.get(ChatMessage, message_id)
+    if message is None or message.deleted_at is not None:
+        return message
+    reason = " ".join(clean_text(reason or "").split())[:REASON_MAX] or "Hidden by a moderator."
+    if message.hidden_at is not None and message.hidden_reason == reason:
+        return message
+    message.hidden_at = message.hidden_at or utcnow()
+    message.hidden_reason, message.hidden_by = reason, by
     message.change_seq = _next_seq(message.channel_id)
     db.session.flush()
     _emit(MESSAGE_UPDATED, message, _role_of(message))
     return message
 
 
-def unhide_message(message_id: int, *, by: User) -> ChatMessage:
-    """A community moderator shows a hidden message again. Raises NotFound, PermissionDenied, Conflict."""
-    message, membership = get_message(message_id, by=by)
-    if not permissions.can_moderate(by, message.channel.community, membership):
-        raise PermissionDenied("Only the community's moderators hide and unhide messages.")
-    if message.hidden_at is None:
-        raise Conflict("This message is not hidden.")
+def set_visible(message_id: int) -> ChatMessage | None:
+    """Show a hidden message again, live. No permission check (see set_hidden). Flushes."""
+    message = db.session.get(ChatMessage, message_id)
+    if message is None or message.hidden_at is None:
+        return message
     message.hidden_at, message.hidden_reason, message.hidden_by = None, "", None
     message.change_seq = _next_seq(message.channel_id)
     db.session.flush()
@@ -492,5 +584,66 @@ def unhide_message(message_id: int, *, by: User) -> ChatMessage:
     return message
 
 
+def rewrite_body(message_id: int, body: str) -> ChatMessage | None:
+    """Replace a message's stored text and its HTML (redaction: moderation computed the new text), live;
+    the old text is gone from the database. Not an edit: `edited_at` stays. No permission check. Flushes."""
+    message = db.session.get(ChatMessage, message_id)
+    if message is None or message.deleted_at is not None or body == message.body:
+        return message
+    mentioned = _mentioned(body, message.channel, exclude=message.sender) if message.sender is not None else []
+    message.body, message.body_html = body, _render(body, mentioned)
+    message.change_seq = _next_seq(message.channel_id)
+    db.session.flush()
+    _emit(MESSAGE_UPDATED, message, _role_of(message))
+    return message
+
+
+# --- slow mode -------------------------------------------------------------------------------------------
+
+SLOW_MODE_TARGET = "channel"  # communities.SlowMode.target_type for chat channels
+SLOW_MODE_CHOICES = (0, 10, 30, 60, 120, 300, 900, 3600)
+
+
+def slow_mode_seconds(channel: Channel) -> int:
+    return communities.slow_mode_seconds(SLOW_MODE_TARGET, channel.id)
+
+
+def describe_seconds(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        n, unit = seconds // 3600, "hour"
+    elif seconds % 60 == 0:
+        n, unit = seconds // 60, "minute"
+    else:
+        n, unit = seconds, "second"
+    return f"{n} {unit}{'s' if n != 1 else ''}"
+
+
+def set_channel_slow_mode(channel_id: int, seconds: Any, *, by: User) -> int:
+    """A community moderator sets slow mode on a channel: each member may send one message per `seconds`
+    (0 turns it off; moderators are exempt). Flushes; after commit the room gets `channel_updated`;
+    signals.slow_mode_changed lets moderation log it publicly. Returns the seconds now in force.
+    Raises NotFound, PermissionDenied, ValidationFailed."""
+    channel, membership = get_channel(channel_id, by=by)
+    if not permissions.can_moderate(by, channel.community, membership):
+        raise PermissionDenied("Only the community's moderators set slow mode.")
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds not in SLOW_MODE_CHOICES:
+        raise ValidationFailed(
+            {"seconds": "Choose " + ", ".join(str(s) for s in SLOW_MODE_CHOICES) + " seconds (0 turns it off)."}
+        )
+    old = slow_mode_seconds(channel)
+    if seconds == old:
+        return old
+    communities.set_slow_mode(channel.community, SLOW_MODE_TARGET, channel.id, seconds, by=by)
+    emit_after_commit(CHANNEL_UPDATED, {"channel_id": channel.id, "slow_mode_seconds": seconds},
+                      to=channel_room(channel.id))  # fmt: skip
+    signals.slow_mode_changed.send(
+        channel.community, target_type=SLOW_MODE_TARGET, target_id=channel.id, label=f"chat channel #{channel.name}",
+        url=f"/c/{channel.community.slug}/chat/{channel.name}", seconds=seconds, by=by,
+    )  # fmt: skip
+    return seconds
+
+
 def _role_of(message: ChatMessage) -> CommunityRole | None:
+    if message.sender_id is None:
+        return None
     return sender_roles(message.channel.community_id, [message]).get(message.sender_id or 0)

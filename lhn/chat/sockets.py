@@ -48,7 +48,7 @@ def register(sio: SocketIO) -> None:
     sio.on_event(MARK_READ, on_mark_read)
 
 
-def channel_json(channel: Channel, *, unread: int | None = None) -> dict[str, Any]:
+def channel_json(channel: Channel, *, unread: int | None = None, slow_mode: int | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": channel.id,
         "community": channel.community.slug,
@@ -61,6 +61,8 @@ def channel_json(channel: Channel, *, unread: int | None = None) -> dict[str, An
     }
     if unread is not None:
         data["unread"] = unread
+    if slow_mode is not None:
+        data["slow_mode_seconds"] = slow_mode
     return data
 
 
@@ -88,7 +90,7 @@ def on_join_channel(data: Any) -> dict[str, Any]:
             socket.patient_spaces.add(channel.id)
         presence.joined(socket, request.sid, channel.id, patient_space=channel.is_patient_space)  # type: ignore[attr-defined]
     return ok(
-        channel=channel_json(channel),
+        channel=channel_json(channel, slow_mode=chat.slow_mode_seconds(channel)),
         messages=[chat.message_json(m, viewer=user, membership=membership, roles=roles) for m in result.messages],
         last_seq=result.last_seq,
         has_more=result.has_more,
@@ -119,6 +121,7 @@ def on_send_message(data: Any) -> dict[str, Any]:
             by=load_user(),
             client_id=data["client_id"],
             body=data["body"],  # type: ignore[arg-type]
+            confirm_phi=data.get("confirm_phi") is True,
         )
         answer = ok(id=message.id, seq=message.seq, channel_id=message.channel_id, duplicate=not created)
     return answer
@@ -127,7 +130,12 @@ def on_send_message(data: Any) -> dict[str, Any]:
 def on_edit_message(data: Any) -> dict[str, Any]:
     data = payload(data, "message_id", "body")
     with transaction():
-        message = chat.edit_message(int_field(data, "message_id"), by=load_user(), body=data["body"])  # type: ignore[arg-type]
+        message = chat.edit_message(
+            int_field(data, "message_id"),  # type: ignore[arg-type]
+            by=load_user(),
+            body=data["body"],
+            confirm_phi=data.get("confirm_phi") is True,
+        )
         answer = ok(id=message.id, seq=message.change_seq)
     return answer
 

@@ -8,11 +8,12 @@ from flask_login import current_user, login_required
 
 from lhn.chat import permissions
 from lhn.chat import services as chat
-from lhn.chat.forms import ChannelForm, HideForm, MessageForm
+from lhn.chat.forms import ChannelForm, HideForm, MessageForm, SlowModeForm
 from lhn.communities import services as communities
 from lhn.database import transaction, writes
 from lhn.errors import DomainError, ValidationFailed
-from lhn.forms import ActionForm, apply_errors
+from lhn.forms import ActionForm, apply_errors, flash_errors
+from lhn.phi import PHIConfirmationRequired
 
 bp = Blueprint("chat", __name__)
 
@@ -38,10 +39,14 @@ def channel(slug: str, name: str):  # type: ignore[no-untyped-def]
     channels = chat.list_channels(community, by=current_user)
     current, membership = chat.get_channel_by_name(community, name, by=current_user)
     form = MessageForm()
+    phi = None
     if form.validate_on_submit():
         try:
             with transaction():
-                chat.post_message(current.id, by=current_user, client_id=form.client_id.data, body=form.body.data)
+                chat.post_message(current.id, by=current_user, client_id=form.client_id.data, body=form.body.data,
+                                  confirm_phi=bool(form.confirm_phi.data))  # fmt: skip
+        except PHIConfirmationRequired as exc:  # show what was found, with the box to confirm
+            phi = exc
         except ValidationFailed as exc:
             apply_errors(form, exc)
         except DomainError as exc:  # rate limited: keep the text, say why
@@ -56,9 +61,12 @@ def channel(slug: str, name: str):  # type: ignore[no-untyped-def]
     page = chat.list_messages(current, before=before)
     roles = chat.sender_roles(community.id, page.items)
     moderates = permissions.can_moderate(current_user, community, membership)
+    slow_mode = chat.slow_mode_seconds(current)
+    slow_form = SlowModeForm(formdata=None, seconds=slow_mode) if moderates else None
     return render_template(
         "chat/channel.html", community=community, channels=channels, channel=current, page=page, roles=roles,
-        read_upto=read_upto, form=form, moderates=moderates, before=before,
+        read_upto=read_upto, form=form, moderates=moderates, before=before, phi=phi, slow_mode=slow_mode,
+        slow_form=slow_form, describe_seconds=chat.describe_seconds,
         can_manage=permissions.can_manage_channels(current_user, community, membership),
         hide_form=HideForm(), action_form=ActionForm(), membership=membership,
         max_chars=current_app.config["CHAT_MESSAGE_MAX"],
@@ -130,3 +138,21 @@ def unhide_message(message_id: int):  # type: ignore[no-untyped-def]
             chat.unhide_message(message_id, by=current_user)
         flash("Message shown again.", "info")
     return _back_to(message_id)
+
+
+@bp.post("/c/<slug>/chat/<name>/slow-mode")
+@login_required
+def slow_mode(slug: str, name: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community(slug)
+    current, _ = chat.get_channel_by_name(community, name, by=current_user)
+    form = SlowModeForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                seconds = chat.set_channel_slow_mode(current.id, form.seconds.data, by=current_user)
+        except ValidationFailed as exc:
+            flash_errors(exc)
+        else:
+            flash(f"Slow mode: one message every {chat.describe_seconds(seconds)} per member." if seconds
+                  else "Slow mode is off.", "info")  # fmt: skip
+    return redirect(url_for("chat.channel", slug=slug, name=name))

@@ -10,11 +10,13 @@ from typing import Any
 from lhn import signals
 from lhn.accounts import mydata as _accounts_data  # noqa: F401 - connects its export receiver
 from lhn.accounts.models import User, VerificationRequest, VerificationStatus
+from lhn.chat import mydata as _chat_data  # noqa: F401 - connects chat's export/erase receivers
 from lhn.communities import mydata as _communities_data  # noqa: F401 - connects its export/erase receivers
 from lhn.communities.models import Community, CommunityRole, JoinRequest, Membership
 from lhn.extensions import db
 from lhn.moderation import audit, sanctions, services
 from lhn.moderation import mydata as _moderation_data  # noqa: F401 - connects its export/erase receivers
+from lhn.moderation import targets_chat as _targets_chat  # noqa: F401 - registers "chat_message" (phase 2)
 from lhn.moderation.log import log_action
 from lhn.moderation.models import PHIConfirmation, ReviewKind
 from lhn.notifications import mydata as _notifications_data  # noqa: F401 - connects its export/erase receivers
@@ -172,4 +174,31 @@ def _vetting_recorded(
         target_label=target_type,
         target_url=url,
         reason=reason,
+    )
+
+
+# --- slow mode (chat channels; any feature's threads) -------------------------------------------------
+
+
+@signals.slow_mode_changed.connect
+def _slow_mode_changed(
+    community: Community, *, target_type: str, target_id: int, label: str, url: str, seconds: int, by: User, **_: Any
+) -> None:
+    log_action(
+        "slow_mode_on" if seconds else "slow_mode_off",
+        by=by,
+        community_id=community.id,
+        target_type=target_type,
+        target_id=target_id,
+        target_label=label,
+        target_url=url,
+        details=f"one message every {seconds} seconds per member" if seconds else "",
+    )
+    audit.record(
+        "slow_mode.set" if seconds else "slow_mode.off",
+        actor=by,
+        object_type=target_type,
+        object_id=target_id,
+        community_id=community.id,
+        actor_role="admin" if by.is_admin else "moderator",
     )

@@ -33,6 +33,8 @@ ACTION_VERBS = {
     "unvetted": "withdrew the vetting of",
     "revetted": "confirmed the vetting of",
     "threshold_changed": "changed the flag threshold",
+    "slow_mode_on": "turned on slow mode in",
+    "slow_mode_off": "turned off slow mode in",
 }
 # When the target is the person (a sanction from their profile, or a flagged member).
 PERSON_VERBS = {

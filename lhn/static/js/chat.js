@@ -28,6 +28,11 @@
   var onlineCount = document.getElementById("online-count");
   var onlineList = document.getElementById("online-list");
   var olderLink = document.getElementById("chat-older");
+  var phiPanel = document.getElementById("chat-phi");
+  var phiText = document.getElementById("chat-phi-text");
+  var slowLine = document.getElementById("chat-slow-mode");
+  var slowEvery = document.getElementById("chat-slow-mode-every");
+  var phiHeld = null; // the text the PHI guard stopped, until the author confirms or edits it
   var pending = {}; // client_id -> {body, element, tries}
   var syncing = false;
   var syncAgain = false;
@@ -150,6 +155,12 @@
       actions.appendChild(edit);
       actions.appendChild(del);
     }
+    if (!own && !m.hidden) {
+      var flag = el("a", "link-button chat-flag", "Flag");
+      flag.href = "/flag/chat_message/" + m.id;
+      flag.setAttribute("aria-label", "Flag this message for the moderators");
+      actions.appendChild(flag);
+    }
     if (moderator) {
       var hide = el("button", "link-button chat-hide-button", m.hidden ? "Unhide" : "Hide");
       hide.type = "button";
@@ -221,6 +232,7 @@
       answer.messages.forEach(function (m) { apply(m); });
       lastSeq = Math.max(lastSeq, answer.last_seq);
       if (answer.presence) showPresence(answer.presence);
+      if (answer.channel && "slow_mode_seconds" in answer.channel) showSlowMode(answer.channel.slow_mode_seconds);
       markReadSoon();
       if (answer.has_more || syncAgain) { syncAgain = false; sync(); }
       resendPending();
@@ -275,13 +287,16 @@
     if (!socket.connected) return; // resent on reconnect
     item.inFlight = true;
     item.tries += 1;
-    socket.timeout(8000).emit("send_message", { channel_id: channelId, client_id: id, body: item.body }, function (err, answer) {
+    var payload = { channel_id: channelId, client_id: id, body: item.body };
+    if (item.confirmPhi) payload.confirm_phi = true;
+    socket.timeout(8000).emit("send_message", payload, function (err, answer) {
       item.inFlight = false;
       if (err) { // no ack in time: try again with the same client id (stored once on the server)
         if (item.tries < 5) setTimeout(function () { trySend(id); }, 1000 * item.tries);
         else failed(id, { message: "Not sent: no answer from the server." });
         return;
       }
+      if (!answer.ok && answer.error && answer.error.code === "phi_confirmation_required") { askPhi(id, answer.error); return; }
       if (!answer.ok) { failed(id, answer.error); return; }
       delete pending[id];
       item.element.dataset.id = answer.id;
@@ -315,13 +330,47 @@
     status.appendChild(retry);
   }
 
+  // The PHI guard found something that looks like an identifier: give the text back to its author,
+  // say what was found, and let them edit it or send it as written (confirm_phi; the server records that).
+  function firstSentence(text) {
+    var end = (text || "").indexOf(". ");
+    return end > 0 ? text.slice(0, end + 1) : (text || "This may contain personal details.");
+  }
+
+  function askPhi(id, error) {
+    var item = pending[id];
+    if (!item) return;
+    delete pending[id];
+    item.element.remove();
+    phiHeld = item.body;
+    if (!textarea.value.trim()) { textarea.value = item.body; updateCounter(); }
+    phiText.textContent = firstSentence(error.message);
+    phiPanel.hidden = false;
+    document.getElementById("chat-phi-send").focus();
+  }
+
+  function closePhi() { phiPanel.hidden = true; phiHeld = null; }
+
+  if (phiPanel) {
+    document.getElementById("chat-phi-send").addEventListener("click", function () {
+      var body = textarea.value.trim() || phiHeld;
+      closePhi();
+      if (body) { textarea.value = body; send(true); }
+    });
+    document.getElementById("chat-phi-edit").addEventListener("click", function () {
+      closePhi();
+      textarea.focus();
+    });
+  }
+
   function resendPending() {
     Object.keys(pending).forEach(function (id) { trySend(id); });
   }
 
-  function send() {
+  function send(confirmPhi) {
     var body = textarea.value.trim();
     sendError.hidden = true;
+    if (phiPanel && confirmPhi !== true) closePhi();
     if (!body) return;
     if (body.length > maxChars) { showError({ message: "Messages are limited to " + maxChars + " characters." }); return; }
     var id = clientId();
@@ -336,7 +385,7 @@
     if (empty) empty.remove();
     list.appendChild(echo);
     toBottom();
-    pending[id] = { body: body, element: echo, tries: 0, inFlight: false };
+    pending[id] = { body: body, element: echo, tries: 0, inFlight: false, confirmPhi: confirmPhi === true };
     textarea.value = "";
     updateCounter();
     trySend(id);
@@ -344,7 +393,8 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    send();
+    var box = document.getElementById("confirm_phi"); // the no-JavaScript prompt, after a page round trip
+    send(!!(box && box.checked));
   });
   textarea.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -409,10 +459,34 @@
   }
   socket.on("presence", showPresence);
 
+  // --- slow mode (set by a moderator; the server enforces it) ---------------------------------------------------
+  function showSlowMode(seconds) {
+    if (!slowLine) return;
+    slowLine.hidden = !seconds;
+    if (!seconds) return;
+    var n = seconds, unit = "second";
+    if (seconds % 3600 === 0) { n = seconds / 3600; unit = "hour"; }
+    else if (seconds % 60 === 0) { n = seconds / 60; unit = "minute"; }
+    slowEvery.textContent = n + " " + unit + (n === 1 ? "" : "s");
+  }
+  socket.on("channel_updated", function (data) {
+    if (!data || data.channel_id !== channelId) return;
+    if ("slow_mode_seconds" in data) {
+      showSlowMode(data.slow_mode_seconds);
+      announce(data.slow_mode_seconds ? "Slow mode is on: " + slowEvery.textContent + " between messages." : "Slow mode is off.");
+    }
+  });
+
   // --- editing, deleting, hiding ------------------------------------------------------------------------------------
   function ask(event, data, done) {
     socket.timeout(8000).emit(event, data, function (err, answer) {
       if (err) { showError({ message: "No answer from the server; please try again." }); return; }
+      if (!answer.ok && answer.error.code === "phi_confirmation_required" && !data.confirm_phi) {
+        if (window.confirm(firstSentence(answer.error.message) + " Other members will see it. Save it anyway?")) {
+          ask(event, Object.assign({}, data, { confirm_phi: true }), done);
+        }
+        return;
+      }
       if (!answer.ok) { showError(answer.error); return; }
       if (done) done(answer);
     });
