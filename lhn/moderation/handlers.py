@@ -15,9 +15,11 @@ from lhn.communities.models import Community, CommunityRole, JoinRequest, Member
 from lhn.extensions import db
 from lhn.moderation import audit, sanctions, services
 from lhn.moderation import mydata as _moderation_data  # noqa: F401 - connects its export/erase receivers
+from lhn.moderation import targets_posts as _targets_posts  # noqa: F401 - registers post, answer, comment adapters
 from lhn.moderation.log import log_action
 from lhn.moderation.models import PHIConfirmation, ReviewKind
 from lhn.notifications import mydata as _notifications_data  # noqa: F401 - connects its export/erase receivers
+from lhn.posts import mydata as _posts_data  # noqa: F401 - connects its export/erase receivers
 
 # Phase 2: import lhn.posts.mydata and lhn.chat.mydata here too, so their receivers are connected.
 
