@@ -72,9 +72,19 @@ def user_key() -> str:
     return f"ip:{get_remote_address()}"
 
 
-def user_rate_limited(action: str, *, methods: list[str] | None = None) -> Callable[[Callable[..., Any]], Any]:
+def wrote(response: Any) -> bool:
+    """Did the request write? Created (201), done (204) or redirected after a form was accepted (3xx).
+    A form re-rendered with errors (422), a preview (200) or a refusal doesn't use up the allowance."""
+    status = response.status_code
+    return status in (201, 204) or 300 <= status < 400
+
+
+def user_rate_limited(
+    action: str, *, methods: list[str] | None = None, deduct_when: Callable[[Any], bool] | None = None
+) -> Callable[[Callable[..., Any]], Any]:
     """Decorator: per-user limit for one kind of write ("post", "answer", "comment", "chat", "flag")
-    on the unsafe methods of a view. Over the limit: 429 with Retry-After (page or error JSON)."""
+    on the unsafe methods of a view. Over the limit: 429 with Retry-After (page or error JSON).
+    `deduct_when=wrote` counts only requests that wrote (forms with previews and error re-renders)."""
     if action not in RATE_LIMITS:
         raise ValueError(f"unknown rate-limited action {action!r}")
     return limiter.limit(
@@ -82,6 +92,7 @@ def user_rate_limited(action: str, *, methods: list[str] | None = None) -> Calla
         key_func=user_key,
         scope=f"user-{action}",
         methods=methods or ["POST", "PUT", "PATCH", "DELETE"],
+        deduct_when=deduct_when,
     )
 
 

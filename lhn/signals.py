@@ -100,7 +100,7 @@ chat_mentioned = _signals.signal("chat-mentioned")
 # (str), hidden (bool). Moderation's receiver logs it publicly, audits it and tells the author.
 chat_message_hidden = _signals.signal("chat-message-hidden")
 # A moderator turned slow mode on, changed it or turned it off for a thread (any feature's: a chat channel,
-# a post). sender: the community; kwargs: target_type (str, "channel"), target_id (int), label (str, e.g.
+# a post). sender: the community; kwargs: target_type (str, "channel" or "post"), target_id (int), label (str, e.g.
 # "#general"), url (str, local), seconds (int, 0 = off), by (User). Moderation logs it publicly and audits it.
 slow_mode_changed = _signals.signal("slow-mode-changed")
 

@@ -72,7 +72,7 @@ def post_message(channel_id: int):  # type: ignore[no-untyped-def]
 
 @bp.put("/channels/<int:channel_id>/slow-mode")
 @transactional
-def set_slow_mode(channel_id: int):  # type: ignore[no-untyped-def]
+def set_channel_slow_mode(channel_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
     seconds = chat.set_channel_slow_mode(channel_id, data.get("seconds"), by=user)
     return jsonify(channel_id=channel_id, slow_mode_seconds=seconds)

@@ -17,11 +17,11 @@ from lhn.extensions import db
 from lhn.moderation import audit, sanctions, services
 from lhn.moderation import mydata as _moderation_data  # noqa: F401 - connects its export/erase receivers
 from lhn.moderation import targets_chat as _targets_chat  # noqa: F401 - registers "chat_message" (phase 2)
+from lhn.moderation import targets_posts as _targets_posts  # noqa: F401 - registers post, answer, comment adapters
 from lhn.moderation.log import log_action
 from lhn.moderation.models import PHIConfirmation, ReviewKind
 from lhn.notifications import mydata as _notifications_data  # noqa: F401 - connects its export/erase receivers
-
-# Phase 2: import lhn.posts.mydata and lhn.chat.mydata here too, so their receivers are connected.
+from lhn.posts import mydata as _posts_data  # noqa: F401 - connects its export/erase receivers
 
 
 @signals.join_requested.connect

@@ -13,7 +13,7 @@ from lhn.posts import permissions
 from lhn.posts import services as posts
 from lhn.posts.forms import AnswerForm, ReasonForm, ValueForm, VetForm
 from lhn.posts.models import Answer
-from lhn.posts.views import _access, _int, _to_post, bp
+from lhn.posts.views import _access, _int, _to_post, bp, form_failed
 
 # --- answers -------------------------------------------------------------------------------------------
 
@@ -36,9 +36,10 @@ def edit_answer(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             with transaction():
-                posts.edit_answer(answer_id, form.body.data or "", by=current_user)
+                posts.edit_answer(answer_id, form.body.data or "", by=current_user,
+                                  confirm_phi=bool(form.confirm_phi.data))  # fmt: skip
         except ValidationFailed as exc:
-            apply_errors(form, exc)
+            form_failed(form, exc)
         else:
             flash("Saved. The earlier version stays in the history.", "success")
             return _to_post(access.post, f"#answer-{answer_id}")

@@ -13,6 +13,7 @@ from lhn.communities import services as communities
 from lhn.communities.models import CommunityRole
 from lhn.database import transactional
 from lhn.errors import ValidationFailed
+from lhn.limits import user_rate_limited, wrote
 from lhn.posts import services as posts
 from lhn.posts.models import Answer, CallInterest, Comment, IdeaStatusChange, Post, PostKind, Vetting
 
@@ -170,6 +171,11 @@ def _fields(data: dict[str, Any], post: Post | None = None) -> posts.PostFields:
     )  # fmt: skip
 
 
+def _confirm_phi(data: dict[str, Any]) -> bool:
+    """The PHI guard's confirmation: `confirm_phi: true` (anything else is no)."""
+    return data.get("confirm_phi") is True
+
+
 def _int(data: dict[str, Any], key: str) -> int:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -213,11 +219,13 @@ def my_knowledge_base():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/communities/<slug>/posts")
+@user_rate_limited("post", deduct_when=wrote)
 @transactional
 def create_post(slug: str):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
     community = communities.get_community(slug)
-    post = posts.create_post(community, str(data.get("kind", "")), _fields(data), by=user)
+    post = posts.create_post(community, str(data.get("kind", "")), _fields(data), by=user,
+                             confirm_phi=_confirm_phi(data))  # fmt: skip
     return created(post_json(posts.post_page(post.id, by=user, with_sources=True)))
 
 
@@ -231,7 +239,7 @@ def show_post(post_id: int):  # type: ignore[no-untyped-def]
 def edit_post(post_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
     post = posts.get_post(post_id, by=user)
-    posts.edit_post(post, _fields(data, post), by=user)
+    posts.edit_post(post, _fields(data, post), by=user, confirm_phi=_confirm_phi(data))
     return jsonify(post_json(posts.post_page(post.id, by=user, with_sources=True)))
 
 
@@ -267,13 +275,15 @@ def vote_post(post_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/posts/<int:post_id>/comments")
+@user_rate_limited("comment", deduct_when=wrote)
 @transactional
 def comment(post_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
     answer_id = data.get("answer_id")
     if answer_id is not None:
         answer_id = _int(data, "answer_id")
-    new = posts.post_comment(post_id, str(data.get("body", "")), by=user, answer_id=answer_id)
+    new = posts.post_comment(post_id, str(data.get("body", "")), by=user, answer_id=answer_id,
+                             confirm_phi=_confirm_phi(data))  # fmt: skip
     return created(comment_json(new))
 
 
@@ -282,6 +292,13 @@ def comment(post_id: int):  # type: ignore[no-untyped-def]
 def withdraw_comment(comment_id: int):  # type: ignore[no-untyped-def]
     posts.withdraw_comment(comment_id, by=require_user())
     return "", 204
+
+
+@bp.put("/posts/<int:post_id>/slow-mode")
+@transactional
+def set_post_slow_mode(post_id: int):  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    return jsonify(post_id=post_id, seconds=posts.set_slow_mode(post_id, _int(data, "seconds"), by=user))
 
 
 @bp.post("/posts/<int:post_id>/status")
@@ -296,10 +313,11 @@ def change_status(post_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/posts/<int:post_id>/answers")
+@user_rate_limited("answer", deduct_when=wrote)
 @transactional
 def post_answer(post_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    answer = posts.post_answer(post_id, str(data.get("body", "")), by=user)
+    answer = posts.post_answer(post_id, str(data.get("body", "")), by=user, confirm_phi=_confirm_phi(data))
     return created(answer_json(answer, access=posts.get_access(post_id, by=user)))
 
 
@@ -307,7 +325,7 @@ def post_answer(post_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def edit_answer(answer_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    answer = posts.edit_answer(answer_id, str(data.get("body", "")), by=user)
+    answer = posts.edit_answer(answer_id, str(data.get("body", "")), by=user, confirm_phi=_confirm_phi(data))
     return jsonify(answer_json(answer, access=posts.get_access(answer.post_id, by=user),
                                vetting=posts.current_vetting(answer)))  # fmt: skip
 

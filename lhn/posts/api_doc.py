@@ -16,6 +16,20 @@ LIST_PARAMS = [
     query_param("period", "For view=top: week (default), month or all"),
     CURSOR,
 ]
+PHI_NOTE = (
+    "The PHI guard: text that may hold an email, phone number, date of birth, record number, address or "
+    "ZIP+4 is refused with 422 phi_confirmation_required until sent again with confirm_phi: true "
+    "(the confirmation is recorded, never the text)"
+)
+WRITE_NOTE = (
+    ". New accounts (first days) have lower per-user rate limits (429) and at most two links; a muted "
+    "member gets 403; a thread in slow mode answers 422 with the seconds to wait"
+)
+TEXT_BODY = {
+    "type": "object",
+    "required": ["body"],
+    "properties": {"body": {"type": "string"}, "confirm_phi": {"type": "boolean", "description": PHI_NOTE}},
+}
 POST_BODY = {
     "type": "object",
     "properties": {
@@ -30,6 +44,7 @@ POST_BODY = {
         "other_roles": {"type": "string"},
         "deadline": {"type": "string", "format": "date"},
         "linked_idea_id": {"type": ["integer", "null"]},
+        "confirm_phi": {"type": "boolean", "description": PHI_NOTE},
     },
 }  # fmt: skip
 VALUE = {"type": "object", "required": ["value"], "properties": {"value": {"type": "integer"}}}
@@ -82,7 +97,8 @@ OPENAPI_SCHEMAS = {
 }  # fmt: skip
 OPENAPI_PATHS = {
     "/communities/{slug}/posts": {
-        "post": op("Write a question, idea, experience or call (members)", status="201", response=ref("Post"),
+        "post": op("Write a question, idea, experience or call (members)" + WRITE_NOTE, status="201",
+                   response=ref("Post"),
                    params=[SLUG], body={**POST_BODY, "required": ["kind", "title"]}),
     },
     "/communities/{slug}/vetted": {
@@ -108,13 +124,22 @@ OPENAPI_PATHS = {
         "post": op("Vote for a question or idea: {\"value\": 1}, or 0 to take it back", params=[ID], body=VALUE),
     },
     "/posts/{post_id}/answers": {
-        "post": op("Answer a question (members)", status="201", response=ref("Answer"), params=[ID],
-                   body={"type": "object", "required": ["body"], "properties": {"body": {"type": "string"}}}),
+        "post": op("Answer a question (members)" + WRITE_NOTE, status="201", response=ref("Answer"), params=[ID],
+                   body=TEXT_BODY),
+    },
+    "/posts/{post_id}/slow-mode": {
+        "put": op("Slow mode for a post's thread (moderators): one answer or comment per person per `seconds`; "
+                  "0 turns it off", params=[ID], body={"type": "object", "required": ["seconds"], "properties": {
+                      "seconds": {"type": "integer", "minimum": 0}}},
+                  response={"type": "object", "properties": {"post_id": {"type": "integer"},
+                                                             "seconds": {"type": "integer"}}}),
     },
     "/posts/{post_id}/comments": {
-        "post": op("Comment on an idea, experience or call, or on one of a question's answers (answer_id)",
-                   status="201", params=[ID], body={"type": "object", "required": ["body"], "properties": {
-                       "body": {"type": "string"}, "answer_id": {"type": "integer"}}}),
+        "post": op("Comment on an idea, experience or call, or on one of a question's answers (answer_id)"
+                   + WRITE_NOTE, status="201", params=[ID],
+                   body={"type": "object", "required": ["body"], "properties": {
+                       "body": {"type": "string"}, "answer_id": {"type": "integer"},
+                       "confirm_phi": {"type": "boolean", "description": PHI_NOTE}}}),
     },
     "/comments/{comment_id}": {
         "delete": op("Withdraw my comment", status="204", params=[path_param("comment_id", "integer")],
@@ -143,8 +168,7 @@ OPENAPI_PATHS = {
     },
     "/answers/{answer_id}": {
         "patch": op("Edit my answer (a new revision; a vetted answer then shows changed_since_vetting)",
-                    response=ref("Answer"), params=[ANSWER],
-                    body={"type": "object", "required": ["body"], "properties": {"body": {"type": "string"}}}),
+                    response=ref("Answer"), params=[ANSWER], body=TEXT_BODY),
         "delete": op("Withdraw my answer", status="204", params=[ANSWER], errors=("401", "403", "404")),
     },
     "/answers/{answer_id}/revisions": {

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from lhn.forms import choices
+from lhn.forms import PHIConfirmMixin, choices
 from lhn.posts.models import IdeaStatus, PostKind
 from lhn.posts.services import CALL_ROLES, SECTIONS
 from lhn.posts.services.common import ANSWER_MAX, COMMENT_MAX, POST_BODY_MAX, REASON_MAX, TITLE_MAX
@@ -25,7 +33,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class _PostForm(FlaskForm):
+class _PostForm(PHIConfirmMixin, FlaskForm):
     title = StringField("Title", validators=[Optional(), Length(max=TITLE_MAX + 50)])
     tags = StringField("Tags (optional)", validators=[Optional(), Length(max=300)],
                        description="Up to five, separated by spaces or commas: lowercase letters, digits and "
@@ -55,7 +63,7 @@ def _form_class(kind: PostKind) -> type[_PostForm]:
 POST_FORMS: dict[PostKind, type[_PostForm]] = {kind: _form_class(kind) for kind in PostKind}
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(PHIConfirmMixin, FlaskForm):
     body = TextAreaField("Your answer", validators=[Optional(), Length(max=ANSWER_MAX + 1000)],
                          render_kw={"rows": 8, "data-markdown": "1"},
                          description="Share what you know or did. Cite evidence (a DOI, PMID or guideline link) "
@@ -63,7 +71,7 @@ class AnswerForm(FlaskForm):
     submit = SubmitField("Post answer")
 
 
-class CommentForm(FlaskForm):
+class CommentForm(PHIConfirmMixin, FlaskForm):
     body = TextAreaField("Comment", validators=[Optional(), Length(max=COMMENT_MAX + 500)], render_kw={"rows": 2})
     answer_id = HiddenField()
 
@@ -99,3 +107,9 @@ class ValueForm(FlaskForm):
     """Votes and decisions: one hidden value."""
 
     value = HiddenField(validators=[InputRequired()])
+
+
+class SlowModeForm(FlaskForm):
+    """Moderators: one answer or comment per person per interval on a post's thread (0 turns it off)."""
+
+    seconds = IntegerField("Seconds between writes (0: off)", validators=[InputRequired(), NumberRange(min=0)])

@@ -15,7 +15,9 @@ from lhn.communities import services as communities
 from lhn.database import mark_read_only, transaction
 from lhn.errors import NotFound, ValidationFailed
 from lhn.forms import ActionForm, apply_errors
+from lhn.limits import user_rate_limited, wrote
 from lhn.markup import render_markdown
+from lhn.phi import PHIConfirmationRequired
 from lhn.posts import cache as answers_cache
 from lhn.posts import permissions
 from lhn.posts import services as posts
@@ -25,6 +27,7 @@ from lhn.posts.forms import (
     AnswerForm,
     CommentForm,
     InterestForm,
+    SlowModeForm,
     StatusForm,
     ValueForm,
 )
@@ -48,6 +51,12 @@ def post_url(post: Any, **kwargs: Any) -> str:
 
 def _to_post(post: Any, anchor: str = "") -> Response:
     return redirect(post_url(post) + anchor)
+
+
+def form_failed(form: Any, exc: ValidationFailed) -> None:
+    """Errors onto the form; the PHI guard's findings stay on it for the confirm box (form.phi)."""
+    apply_errors(form, exc)
+    form.phi = exc if isinstance(exc, PHIConfirmationRequired) else None
 
 
 @bp.app_template_global()
@@ -213,6 +222,7 @@ def _preview(form: Any, kind: PostKind) -> str:
 
 @bp.route("/c/<slug>/new/<kind>", methods=["GET", "POST"])
 @login_required
+@user_rate_limited("post", methods=["POST"], deduct_when=wrote)
 def new(slug: str, kind: str):  # type: ignore[no-untyped-def]
     community, membership = communities.get_readable_community(current_user, slug)
     try:
@@ -231,9 +241,10 @@ def new(slug: str, kind: str):  # type: ignore[no-untyped-def]
         else:
             try:
                 with transaction():
-                    post = posts.create_post(community, post_kind, _fields_from(form, post_kind), by=current_user)
+                    post = posts.create_post(community, post_kind, _fields_from(form, post_kind), by=current_user,
+                                             confirm_phi=bool(form.confirm_phi.data))  # fmt: skip
             except ValidationFailed as exc:
-                apply_errors(form, exc)
+                form_failed(form, exc)
             else:
                 flash(f"{post_kind.label} posted.", "success")
                 return _to_post(post)
@@ -266,9 +277,10 @@ def edit(slug: str, post_id: int):  # type: ignore[no-untyped-def]
         else:
             try:
                 with transaction():
-                    posts.edit_post(post, _fields_from(form, post.kind), by=current_user)
+                    posts.edit_post(post, _fields_from(form, post.kind), by=current_user,
+                                    confirm_phi=bool(form.confirm_phi.data))  # fmt: skip
             except ValidationFailed as exc:
-                apply_errors(form, exc)
+                form_failed(form, exc)
             else:
                 flash("Saved. The earlier version stays in the history.", "success")
                 return _to_post(post)
@@ -353,6 +365,11 @@ def _render_main(access: posts.Access, forms: dict[str, Any]) -> str:
             forms[name] = form_class() if wanted else None
     if forms["status_form"] is not None:
         forms["status_form"].status.choices = [(s.value, s.label) for s in posts.next_statuses(post)]
+    if "slow_mode_form" not in forms:
+        forms["slow_mode_form"] = (
+            SlowModeForm(formdata=None, seconds=communities.slow_mode_seconds("post", post.id))
+            if can["moderate"] and post.is_visible else None
+        )  # fmt: skip
     return render_template("posts/_show_main.html", page=page, post=post, community=post.community, can=can,
                            **forms)  # fmt: skip
 
@@ -370,6 +387,8 @@ def _abilities(page: posts.PostPage) -> dict[str, bool]:
         "author": permissions.is_author(user, post),
         "accept": permissions.can_accept(user, post),
         "see_original": access.sees_original(post),
+        # Flag buttons: anyone signed in who can read the page (flag_target checks the rest).
+        "flag": bool(user.is_authenticated),
         "call_open": post.kind == PostKind.CALL and posts.is_open(post),
         "interest": post.kind == PostKind.CALL and posts.is_open(post) and not permissions.is_author(user, post)
         and permissions.can_post(user, access.community, access.membership),
@@ -401,15 +420,17 @@ def answers_fragment(slug: str, post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/c/<slug>/posts/<int:post_id>/answers")
 @login_required
+@user_rate_limited("answer", deduct_when=wrote)
 def answer(slug: str, post_id: int):  # type: ignore[no-untyped-def]
     access = _access(slug, post_id)
     form = AnswerForm()
     if form.validate_on_submit():
         try:
             with transaction():
-                new_answer = posts.post_answer(post_id, form.body.data or "", by=current_user)
+                new_answer = posts.post_answer(post_id, form.body.data or "", by=current_user,
+                                               confirm_phi=bool(form.confirm_phi.data))  # fmt: skip
         except ValidationFailed as exc:
-            apply_errors(form, exc)
+            form_failed(form, exc)
         else:
             flash("Answer posted.", "success")
             return _to_post(access.post, f"#answer-{new_answer.id}")
@@ -436,6 +457,7 @@ def _int(value: Any) -> int:
 
 @bp.post("/c/<slug>/posts/<int:post_id>/comments")
 @login_required
+@user_rate_limited("comment", deduct_when=wrote)
 def comment(slug: str, post_id: int):  # type: ignore[no-untyped-def]
     access = _access(slug, post_id)
     form = CommentForm()
@@ -443,12 +465,32 @@ def comment(slug: str, post_id: int):  # type: ignore[no-untyped-def]
         answer_id = _int(form.answer_id.data) if form.answer_id.data else None
         try:
             with transaction():
-                new_comment = posts.post_comment(post_id, form.body.data or "", by=current_user, answer_id=answer_id)
+                new_comment = posts.post_comment(post_id, form.body.data or "", by=current_user, answer_id=answer_id,
+                                                 confirm_phi=bool(form.confirm_phi.data))  # fmt: skip
         except ValidationFailed as exc:
-            apply_errors(form, exc)
+            form_failed(form, exc)
         else:
             return _to_post(access.post, f"#comment-{new_comment.id}")
     return _show(access, status=422, comment_form=form)
+
+
+@bp.post("/c/<slug>/posts/<int:post_id>/slow-mode")
+@login_required
+def slow_mode(slug: str, post_id: int):  # type: ignore[no-untyped-def]
+    access = _access(slug, post_id)
+    form = SlowModeForm()
+    if not form.validate_on_submit():
+        flash("Give the number of seconds between writes (0 turns slow mode off).", "error")
+        return _to_post(access.post)
+    try:
+        with transaction():
+            seconds = posts.set_slow_mode(post_id, form.seconds.data, by=current_user)
+    except ValidationFailed as exc:
+        flash(" ".join(exc.errors.values()), "error")
+    else:
+        flash(f"Slow mode: one answer or comment per person every {seconds} seconds." if seconds
+              else "Slow mode is off.", "success")  # fmt: skip
+    return _to_post(access.post)
 
 
 @bp.post("/c/<slug>/posts/<int:post_id>/status")

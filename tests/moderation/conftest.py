@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from lhn.accounts import services as accounts
 from lhn.moderation import targets
+from lhn.posts import services as posts
 from tests import factories
 from tests.conftest import committed
 from tests.moderation.fakes import FakeContentAdapter
@@ -48,3 +50,47 @@ def cast(app, fake_content) -> Cast:
         factories.user("other", username="boss", admin=True)
         answer_id = fake_content.add(ibd, author, "Try 5 mg/kg. Call me on 513-555-0134 if you want the diet sheet.")
         return Cast(ibd.id, cf.id, answer_id)
+
+
+# --- posts (phase 2) ----------------------------------------------------------------------------------------
+
+PHONE = "513-555-0134"
+
+
+@dataclass
+class Thread:
+    question_id: int
+    answer_id: int
+    comment_id: int
+    idea_id: int
+
+
+@pytest.fixture
+def thread(app) -> Thread:
+    """ibd (public): owner doc, moderator mod, asker, author, readers rdr1..rdr3; cystic with its own moderator
+    othermod; intruder (no community); site admin boss. A question by asker with an answer by author (whose
+    first revision held a phone number), a comment by rdr1 on the answer, an idea by author."""
+    with committed(app):
+        doc = factories.user("clinician", username="doc", verified=True)
+        ibd = factories.community(doc, slug="ibd", name="Pediatric IBD")
+        factories.member(ibd, factories.user("caregiver", username="mod"), role="moderator")
+        asker = factories.member(ibd, factories.user("caregiver", username="asker")).user
+        author = factories.member(ibd, factories.user("patient", username="author")).user
+        for name in ("rdr1", "rdr2", "rdr3"):
+            factories.member(ibd, factories.user("patient", username=name))
+        cf = factories.community(factories.user("researcher", username="cfowner", verified=True), slug="cystic")
+        factories.member(cf, factories.user("clinician", username="othermod"), role="moderator")
+        factories.user("patient", username="intruder")
+        factories.user("other", username="boss", admin=True)
+        question = factories.question(ibd, asker, title="Which zinc lozenges helped during a flare?")
+        answer = posts.post_answer(
+            question.id, f"Zinc lozenges twice a day. Text me on {PHONE} for the brand.", by=author, confirm_phi=True
+        )
+        posts.edit_answer(
+            answer.id, f"Zinc lozenges twice a day helped. Text me on {PHONE}.", by=author, confirm_phi=True
+        )
+        comment = posts.post_comment(
+            question.id, "Which brand exactly?", by=accounts.get_user("rdr1"), answer_id=answer.id
+        )
+        idea = factories.idea(ibd, author)
+        return Thread(question.id, answer.id, comment.id, idea.id)

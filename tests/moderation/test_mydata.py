@@ -76,15 +76,15 @@ def test_the_export_holds_the_profile_and_everything_they_did(ctx, cast):
 
 
 def test_features_add_their_sections_and_may_not_clash(ctx, cast):
-    def posts_exporter(user: User, **_: Any) -> dict[str, Any]:
-        return {"posts": [{"title": "My first question"}]}
+    def posts_exporter(user: User, **_: Any) -> dict[str, Any]:  # a made-up feature (posts has its own now)
+        return {"garden_notes": [{"title": "My first question"}]}
 
     def clashing(user: User, **_: Any) -> dict[str, Any]:
         return {"profile": {}}
 
     signals.export_requested.connect(posts_exporter)
     try:
-        assert mydata.export_my_data(u("author"))["posts"] == [{"title": "My first question"}]
+        assert mydata.export_my_data(u("author"))["garden_notes"] == [{"title": "My first question"}]
         signals.export_requested.connect(clashing)
         with pytest.raises(RuntimeError, match="profile"):
             mydata.export_my_data(u("author"))

@@ -5,6 +5,7 @@ Importing this registers who may watch a post's live room (`post:<id>`): anyone 
 
 from lhn import realtime
 from lhn.posts.services.answers import (
+    VETTING_SCORE,
     accept_answer,
     add_comment,
     answer_path,
@@ -35,10 +36,11 @@ from lhn.posts.services.common import (
     get_post,
     may_read_post,
     readable_community_ids,
+    set_slow_mode,
     wilson_lower_bound,
     word_diff,
 )
-from lhn.posts.services.hiding import hide_content, restore_content
+from lhn.posts.services.hiding import hide_content, restore_content, set_hidden
 from lhn.posts.services.ideas import (
     TRANSITIONS,
     change_idea_status,
@@ -71,7 +73,9 @@ from lhn.posts.services.posts import (
     list_post_revisions,
     withdraw_post,
 )
+from lhn.posts.services.redaction import redact_content, revision_numbers, stored_text
 from lhn.posts.services.vetting import (
+    confirm_vetting,
     current_vetting,
     current_vettings,
     list_vetting_log,
@@ -89,6 +93,7 @@ __all__ = [
     "PERIODS",
     "SECTIONS",
     "TRANSITIONS",
+    "VETTING_SCORE",
     "VIEWS",
     "Access",
     "PostFields",
@@ -100,6 +105,7 @@ __all__ = [
     "anonymous_page_key",
     "answer_path",
     "change_idea_status",
+    "confirm_vetting",
     "create_post",
     "current_vetting",
     "current_vettings",
@@ -136,7 +142,12 @@ __all__ = [
     "post_comment",
     "post_page",
     "readable_community_ids",
+    "redact_content",
     "restore_content",
+    "revision_numbers",
+    "set_hidden",
+    "set_slow_mode",
+    "stored_text",
     "unvet_answer",
     "vet_answer",
     "vote_answer",

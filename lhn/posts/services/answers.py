@@ -17,16 +17,26 @@ from lhn.posts.services.common import (
     ANSWER_MAX,
     COMMENT_MAX,
     Access,
+    check_links,
+    check_phi,
+    check_slow_mode,
     clean_body,
     get_access,
     get_answer_access,
     get_comment_access,
     notify_new_mentions,
     raise_if,
+    record_phi,
     wilson_lower_bound,
     word_diff,
+    write_denied,
 )
 from lhn.posts.services.posts import RevisionView
+
+# An answer asks for vetting (a review item for the community's moderators) when the asker accepts it or
+# its score reaches this, and it isn't vetted: the answers people rely on are the ones to check first.
+VETTING_SCORE = 3
+VETTING_KINDS = ("answer_vetting", "vetted_answer_changed")
 
 
 def answer_path(answer: Answer) -> str:
@@ -42,21 +52,41 @@ def _lock(post: Post) -> None:
 # --- answers -----------------------------------------------------------------------------------------
 
 
-def post_answer(post_id: int, body: str, *, by: User) -> Answer:
+def ask_for_vetting(answer: Answer) -> None:
+    """Put a visible, unvetted answer in the review queue as "awaiting vetting" (one open item per answer)."""
+    if answer.vetted_at is None and answer.is_visible:
+        signals.review_needed.send("answer", target_id=answer.id, community_id=answer.community_id,
+                                   kind="answer_vetting", subject_user_id=answer.author_id)  # fmt: skip
+
+
+def settle_vetting_reviews(answer: Answer, *, by: User | None, resolution: str) -> None:
+    """Close the answer's open vetting items (vetted, unvetted, withdrawn): a reviewer holding one is told."""
+    for kind in VETTING_KINDS:
+        signals.review_settled.send("answer", target_id=answer.id, kind=kind, by=by, resolution=resolution)
+
+
+def post_answer(post_id: int, body: str, *, by: User, confirm_phi: bool = False) -> Answer:
     """A member answers a question. The asker is notified; the page's watchers get `answer_posted`.
 
-    Flushes; sends signals.answer_posted, signals.mentioned, signals.post_content_changed.
-    Raises NotFound, PermissionDenied (not a member, not a question, withdrawn or hidden), ValidationFailed.
+    Guards: mutes, the thread's slow mode, the new-account link cap and the PHI guard (`confirm_phi`).
+    Flushes; sends signals.answer_posted, signals.mentioned, signals.post_content_changed (and
+    signals.phi_confirmed). Raises NotFound, PermissionDenied (not a member, muted, not a question,
+    withdrawn or hidden), ValidationFailed (slow mode, links, phi.PHIConfirmationRequired).
     """
     access = get_access(post_id, by=by)
     post = access.post
     if post.kind != PostKind.QUESTION:
         raise PermissionDenied("Only questions take answers; comment on this post instead.")
     if not permissions.can_answer(by, post, access.membership):
-        raise PermissionDenied("Join the community to answer." if post.is_visible else "This question is closed.")
+        if not post.is_visible:
+            raise PermissionDenied("This question is closed.")
+        raise write_denied(access.membership, "Join the community to answer.")
     errors: dict[str, str] = {}
     text = clean_body(body, "body", errors, limit=ANSWER_MAX)
     raise_if(errors)
+    check_slow_mode(post, by=by)
+    check_links({"body": text}, by=by)
+    findings = check_phi({"body": text}, confirm_phi)
     answer = Answer(post=post, community_id=post.community_id, author=by, body=text, body_html="")
     db.session.add(answer)
     db.session.flush()
@@ -66,6 +96,7 @@ def post_answer(post_id: int, body: str, *, by: User) -> Answer:
     post.answer_count = Post.answer_count + 1
     db.session.flush()
     db.session.refresh(post, ["answer_count"])
+    record_phi(findings, by=by, target_type="answer", target_id=answer.id, community_id=post.community_id)
     signals.answer_posted.send(post, answer=answer)
     signals.post_content_changed.send(post)
     realtime.emit_after_commit(realtime.EVENT_ANSWER_POSTED, {"post_id": post.id, "answer_id": answer.id},
@@ -73,12 +104,16 @@ def post_answer(post_id: int, body: str, *, by: User) -> Answer:
     return answer
 
 
-def edit_answer(answer_id: int, body: str, *, by: User) -> Answer:
-    """The author edits their answer; the new text becomes a revision. If the answer was vetted, the
-    seal now says "changed since vetting" (the vetting stays pinned to its revision) until re-vetted.
+def edit_answer(answer_id: int, body: str, *, by: User, confirm_phi: bool = False) -> Answer:
+    """The author edits their answer; the new text becomes a revision (always: moderators reviewing a
+    flagged answer see every version). If the answer was vetted, the seal now says "changed since
+    vetting" (the vetting stays pinned to its revision) and the answer enters the review queue as
+    "vetted answer changed" until re-vetted. The PHI guard asks about identifiers the previous version
+    didn't have; new accounts keep the link cap.
 
-    Flushes; sends signals.vetted_answer_changed (if it was vetted), signals.post_content_changed.
-    Raises NotFound, PermissionDenied, ValidationFailed.
+    Flushes; sends signals.vetted_answer_changed and signals.review_needed (if it was vetted),
+    signals.post_content_changed (and signals.phi_confirmed).
+    Raises NotFound, PermissionDenied, ValidationFailed (phi.PHIConfirmationRequired too).
     """
     answer, access = get_answer_access(answer_id, by=by)
     if not permissions.can_edit(by, answer):
@@ -88,6 +123,8 @@ def edit_answer(answer_id: int, body: str, *, by: User) -> Answer:
     raise_if(errors)
     if text == answer.body:
         return answer
+    check_links({"body": text}, by=by)
+    findings = check_phi({"body": text}, confirm_phi, previous=answer.body)
     post = access.post
     linked = notify_new_mentions(post, text, answer.body, by=by, url=answer_path(answer))
     answer.body, answer.body_html = text, str(render_markdown(text, mentions=linked))
@@ -98,6 +135,10 @@ def edit_answer(answer_id: int, body: str, *, by: User) -> Answer:
     was_current = answer.vetted_current
     answer.vetted_current = False
     db.session.flush()
+    record_phi(findings, by=by, target_type="answer", target_id=answer.id, community_id=answer.community_id)
+    if answer.vetted_at is not None:
+        signals.review_needed.send("answer", target_id=answer.id, community_id=answer.community_id,
+                                   kind="vetted_answer_changed", subject_user_id=answer.author_id)  # fmt: skip
     if was_current:
         from lhn.posts.services.vetting import current_vetting, refresh_post_vetting
 
@@ -122,6 +163,7 @@ def withdraw_answer(answer_id: int, *, by: User) -> Answer:
         answer.withdrawn_at = utcnow()
         answer.accepted_at = None
         after_answer_visibility_change(answer, access.post, visible=False)
+        settle_vetting_reviews(answer, by=by, resolution="withdrawn")
     return answer
 
 
@@ -179,6 +221,7 @@ def accept_answer(answer_id: int, *, by: User, accept: bool = True) -> Answer:
         )  # fmt: skip
         if answer.accepted_at is None:
             answer.accepted_at = utcnow()
+            ask_for_vetting(answer)
     else:
         answer.accepted_at = None
     db.session.flush()
@@ -202,6 +245,7 @@ def vote_answer(answer_id: int, value: int, *, by: User) -> Answer:
     """One vote per member on an answer: +1, -1, or 0 to take it back. Not on your own answer.
 
     Keeps ups, downs, score and the Wilson lower bound that orders answers. Watchers get `vote_changed`.
+    An unvetted answer whose score reaches VETTING_SCORE asks for vetting (signals.review_needed).
     Flushes. Raises NotFound, PermissionDenied, ValidationFailed.
     """
     if value not in (-1, 0, 1):
@@ -219,11 +263,14 @@ def vote_answer(answer_id: int, value: int, *, by: User) -> Answer:
         db.session.delete(vote)
     else:
         vote.value = value
+    old_score = answer.score
     answer.ups += (value == 1) - (old == 1)
     answer.downs += (value == -1) - (old == -1)
     answer.score = answer.ups - answer.downs
     answer.wilson = wilson_lower_bound(answer.ups, answer.downs)
     db.session.flush()
+    if old_score < VETTING_SCORE <= answer.score:
+        ask_for_vetting(answer)
     realtime.emit_after_commit(realtime.EVENT_VOTE_CHANGED,
                                {"post_id": answer.post_id, "answer_id": answer.id, "score": answer.score},
                                to=realtime.post_room(answer.post_id))  # fmt: skip
@@ -277,11 +324,15 @@ def my_votes(user: object, post: Post, answer_ids: list[int]) -> tuple[int, dict
 # --- comments ---------------------------------------------------------------------------------------
 
 
-def post_comment(post_id: int, body: str, *, by: User, answer_id: int | None = None) -> Comment:
+def post_comment(
+    post_id: int, body: str, *, by: User, answer_id: int | None = None, confirm_phi: bool = False
+) -> Comment:
     """A member comments on an idea, experience or call, or on an answer. The post's author (and the
-    answer's author) are notified. Flushes; sends signals.comment_posted and signals.mentioned.
+    answer's author) are notified. Guards: mutes, the thread's slow mode, the new-account link cap and
+    the PHI guard (`confirm_phi`). Flushes; sends signals.comment_posted and signals.mentioned (and
+    signals.phi_confirmed).
 
-    Raises NotFound, PermissionDenied, ValidationFailed.
+    Raises NotFound, PermissionDenied (not a member, muted), ValidationFailed (phi.PHIConfirmationRequired too).
     """
     access = get_access(post_id, by=by)
     post = access.post
@@ -295,11 +346,18 @@ def post_comment(post_id: int, body: str, *, by: User, answer_id: int | None = N
     elif post.kind == PostKind.QUESTION:
         raise ValidationFailed({"body": "Questions take answers; comment on an answer instead."})
     if not permissions.can_comment(by, post, access.membership):
-        raise PermissionDenied("Join the community to comment." if post.is_visible else "This post is closed.")
+        if not post.is_visible:
+            raise PermissionDenied("This post is closed.")
+        raise write_denied(access.membership, "Join the community to comment.")
     errors: dict[str, str] = {}
     text = clean_body(body, "body", errors, limit=COMMENT_MAX)
     raise_if(errors)
-    return add_comment(post, text, by=by, answer=answer)
+    check_slow_mode(post, by=by)
+    check_links({"body": text}, by=by)
+    findings = check_phi({"body": text}, confirm_phi)
+    comment = add_comment(post, text, by=by, answer=answer)
+    record_phi(findings, by=by, target_type="comment", target_id=comment.id, community_id=post.community_id)
+    return comment
 
 
 def add_comment(post: Post, text: str, *, by: User, answer: Answer | None = None) -> Comment:

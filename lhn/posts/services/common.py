@@ -9,14 +9,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from lhn import signals
+from lhn import limits, phi, signals
 from lhn.accounts.models import User
+from lhn.communities import permissions as community_permissions
 from lhn.communities import services as communities
 from lhn.communities.models import Community, CommunityRole, Membership, Visibility
-from lhn.errors import NotFound, ValidationFailed
+from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text, find_mentions
 from lhn.posts import permissions
@@ -217,6 +218,94 @@ def clean_reason(value: str, errors: dict[str, str], field: str = "reason", *, r
 def raise_if(errors: dict[str, str]) -> None:
     if errors:
         raise ValidationFailed(errors)
+
+
+# --- abuse and privacy guards (issue 6) --------------------------------------------------------------------
+
+
+def write_denied(membership: Membership | None, default: str) -> PermissionDenied:
+    """Why a person may not write here: muted (until when) or not a member (`default`)."""
+    if community_permissions.is_muted(membership):
+        assert membership is not None  # noqa: S101 - is_muted says so
+        assert membership.muted_until is not None  # noqa: S101
+        return PermissionDenied(
+            f"You are muted in this community until {membership.muted_until:%d %b %Y %H:%M} UTC: you can read, "
+            "not write. See /settings/standing."
+        )
+    return PermissionDenied(default)
+
+
+def check_links(texts: dict[str, str], *, by: User) -> None:
+    """New accounts may put at most two links in what they write (all fields together). Raises ValidationFailed."""
+    if not texts:
+        return
+    problem = limits.link_limit_problem("\n".join(texts.values()), new_account=limits.is_new_account(by))
+    if problem:
+        raise ValidationFailed({next(iter(texts)): problem})
+
+
+def check_phi(texts: dict[str, str], confirmed: bool, *, previous: str = "") -> list[phi.Finding]:
+    """The PHI guard over a text's fields ({field: text}, in form order). Findings whose exact text was
+    already in `previous` (the version the author confirmed or that was published before) don't ask
+    again. Returns the findings to record; raises phi.PHIConfirmationRequired (on the first field with
+    a finding) when there are some and the author hasn't confirmed."""
+    findings: list[phi.Finding] = []
+    first = ""
+    for name, text in texts.items():
+        found = [f for f in phi.scan(text) if not previous or text[f.start : f.end] not in previous]
+        if found and not first:
+            first = name
+        findings += found
+    if findings and not confirmed:
+        raise phi.PHIConfirmationRequired(findings, first)
+    return findings
+
+
+def record_phi(findings: list[phi.Finding], *, by: User, target_type: str, target_id: int, community_id: int) -> None:
+    """After the author confirmed and the text was stored: who, what kinds and where (never the text)."""
+    if findings:
+        signals.phi_confirmed.send(
+            by, kinds=phi.kinds(findings), target_type=target_type, target_id=target_id, community_id=community_id
+        )
+
+
+def last_write_at(post_id: int, user_id: int) -> Any:
+    """When this person last answered or commented on the post (slow mode measures from it)."""
+    answered = db.session.scalar(
+        select(func.max(Answer.created_at)).where(Answer.post_id == post_id, Answer.author_id == user_id)
+    )
+    commented = db.session.scalar(
+        select(func.max(Comment.created_at)).where(Comment.post_id == post_id, Comment.author_id == user_id)
+    )
+    times = [t for t in (answered, commented) if t is not None]
+    return max(times) if times else None
+
+
+def check_slow_mode(post: Post, *, by: User) -> None:
+    """A thread (a post with its answers and comments) in slow mode: one answer or comment per person per
+    interval; moderators are exempt. Raises ValidationFailed saying how long to wait."""
+    if not communities.slow_mode_seconds("post", post.id):
+        return
+    try:
+        communities.check_slow_mode(
+            post.community, "post", post.id, user=by, last_write_at=last_write_at(post.id, by.id)
+        )
+    except ValidationFailed as exc:  # on the text's field, where the form shows it
+        raise ValidationFailed({"body": " ".join(exc.errors.values())}) from None
+
+
+def set_slow_mode(post_id: int, seconds: int, *, by: User) -> int:
+    """A moderator of the post's community puts its thread (answers and comments) in slow mode: one
+    write per person per `seconds` (0 turns it off). Flushes. Raises NotFound, PermissionDenied,
+    ValidationFailed. Returns the seconds now in force."""
+    access = get_access(post_id, by=by)
+    row = communities.set_slow_mode(access.community, "post", access.post.id, seconds, by=by)
+    in_force = row.seconds if row is not None else 0
+    signals.slow_mode_changed.send(  # moderation logs it publicly and audits it
+        access.community, target_type="post", target_id=access.post.id, label=f"the thread \"{access.post.title}\"",
+        url=f"/c/{access.community.slug}/posts/{access.post.id}", seconds=in_force, by=by,
+    )  # fmt: skip
+    return in_force
 
 
 # --- mentions -----------------------------------------------------------------------------------------

@@ -46,10 +46,7 @@ def hide_content(target: Target, item_id: int, *, by: User, reason: str) -> Post
     errors: dict[str, str] = {}
     text = clean_reason(reason, errors)
     raise_if(errors)
-    was_visible = item.is_visible
-    item.hidden_at, item.hidden_reason, item.hidden_by_id = utcnow(), text[:500], by.id
-    db.session.flush()
-    _visibility_changed(target, item, access.post, was_visible=was_visible)
+    set_hidden(target, item, access.post, hidden=True, reason=text, by=by)
     signals.content_hidden.send(access.post, target=target, obj=item, by=by, reason=text, hidden=True)
     return item
 
@@ -67,11 +64,27 @@ def restore_content(target: Target, item_id: int, *, by: User, reason: str = "")
     errors: dict[str, str] = {}
     text = clean_reason(reason, errors, required=False)
     raise_if(errors)
-    item.hidden_at, item.hidden_reason, item.hidden_by_id = None, "", None
-    db.session.flush()
-    _visibility_changed(target, item, access.post, was_visible=False)
+    set_hidden(target, item, access.post, hidden=False, reason="", by=by)
     signals.content_hidden.send(access.post, target=target, obj=item, by=by, reason=text, hidden=False)
     return item
+
+
+def set_hidden(target: Target, item: Post | Answer | Comment, post: Post, *, hidden: bool, reason: str,
+               by: User | None) -> None:  # fmt: skip
+    """Hide (or re-hide with a new reason) or restore `item`, keeping counters, the post's vetted state and
+    search in step. No permission check and no signal: for hide_content/restore_content and for the
+    review queue (moderation's target adapters, which check, log and notify themselves; `by` is None when
+    flags hid it automatically). Flushes."""
+    was_visible = item.is_visible
+    if hidden:
+        item.hidden_reason = (reason or "Hidden by a moderator.")[:500]
+        item.hidden_by_id = by.id if by is not None else None
+        if item.hidden_at is None:
+            item.hidden_at = utcnow()
+    else:
+        item.hidden_at, item.hidden_reason, item.hidden_by_id = None, "", None
+    db.session.flush()
+    _visibility_changed(target, item, post, was_visible=was_visible)
 
 
 def _visibility_changed(target: Target, item: Post | Answer | Comment, post: Post, *, was_visible: bool) -> None:

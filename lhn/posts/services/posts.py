@@ -21,13 +21,17 @@ from lhn.posts import permissions
 from lhn.posts.models import IdeaStatus, IdeaStatusChange, Post, PostKind, PostRevision, PostTag
 from lhn.posts.services.common import (
     POST_BODY_MAX,
+    check_links,
+    check_phi,
     clean_body,
     clean_tags,
     clean_title,
     get_access,
     notify_new_mentions,
     raise_if,
+    record_phi,
     word_diff,
+    write_denied,
 )
 
 
@@ -200,20 +204,37 @@ def _add_revision(post: Post, by: User) -> PostRevision:
     return revision
 
 
-def create_post(community: Community, kind: str | PostKind, fields: PostFields, *, by: User) -> Post:
+def _texts(kind: PostKind, checked: Validated) -> dict[str, str]:
+    """The post's free-text fields in form order (the PHI guard and the link cap read them)."""
+    texts = {"title": checked.title}
+    texts.update({s.name: checked.details.get(s.name, "") for s in SECTIONS[kind]})
+    if checked.details.get("other_roles"):
+        texts["other_roles"] = checked.details["other_roles"]
+    return {k: v for k, v in texts.items() if v}
+
+
+def create_post(
+    community: Community, kind: str | PostKind, fields: PostFields, *, by: User, confirm_phi: bool = False
+) -> Post:
     """A member writes a question, idea, experience or call for collaborators in `community`.
 
     Ideas start as "proposed" (the first entry of their timeline). @mentions of people who may read the
-    post notify them. Flushes; sends signals.mentioned and signals.post_content_changed.
-    Raises PermissionDenied (not a member), ValidationFailed.
+    post notify them. The PHI guard asks the author to confirm likely identifiers (`confirm_phi`); new
+    accounts may include at most two links. Flushes; sends signals.mentioned, signals.post_content_changed
+    and signals.phi_confirmed (when confirmed findings were published).
+    Raises PermissionDenied (not a member, muted), ValidationFailed (phi.PHIConfirmationRequired too).
     """
-    if not permissions.can_post(by, community, communities.find_membership(by, community)):
-        raise PermissionDenied("Join the community to post in it.")
+    membership = communities.find_membership(by, community)
+    if not permissions.can_post(by, community, membership):
+        raise write_denied(membership, "Join the community to post in it.")
     try:
         kind = PostKind(kind)
     except ValueError:
         raise ValidationFailed({"kind": "Choose question, idea, experience or call."}) from None
     checked = _validate(kind, fields, community, existing=None)
+    texts = _texts(kind, checked)
+    check_links(texts, by=by)
+    findings = check_phi(texts, confirm_phi)
     post = Post(community=community, author=by, kind=kind, title=checked.title, body=checked.body,
                 details=checked.details, deadline=checked.deadline, linked_idea=checked.linked_idea,
                 idea_status=IdeaStatus.PROPOSED if kind == PostKind.IDEA else None)  # fmt: skip
@@ -227,15 +248,19 @@ def create_post(community: Community, kind: str | PostKind, fields: PostFields, 
         db.session.add(IdeaStatusChange(post_id=post.id, community_id=community.id, from_status=None,
                                         to_status=IdeaStatus.PROPOSED, reason="", by_id=by.id))  # fmt: skip
     db.session.flush()
+    record_phi(findings, by=by, target_type="post", target_id=post.id, community_id=community.id)
     signals.post_content_changed.send(post)
     return post
 
 
-def edit_post(post: Post, fields: PostFields, *, by: User) -> Post:
-    """The author edits their post; the new version becomes a revision (title, text and tags).
+def edit_post(post: Post, fields: PostFields, *, by: User, confirm_phi: bool = False) -> Post:
+    """The author edits their post; the new version becomes a revision (title, text and tags), always:
+    moderators reviewing a flagged post see every version (Discourse's rule).
 
-    An edit that changes nothing makes no revision. Newly @mentioned people are notified.
-    Flushes; sends signals.post_content_changed. Raises PermissionDenied, ValidationFailed.
+    An edit that changes nothing makes no revision. Newly @mentioned people are notified. The PHI guard
+    asks again only about identifiers the previous version didn't have; new accounts keep the link cap.
+    Flushes; sends signals.post_content_changed (and signals.phi_confirmed).
+    Raises PermissionDenied, ValidationFailed (phi.PHIConfirmationRequired too).
     """
     if not permissions.can_edit(by, post):
         raise PermissionDenied("Only the author can edit this post.")
@@ -246,6 +271,9 @@ def edit_post(post: Post, fields: PostFields, *, by: User) -> Post:
     )  # fmt: skip
     if unchanged:
         return post
+    texts = _texts(post.kind, checked)
+    check_links(texts, by=by)
+    findings = check_phi(texts, confirm_phi, previous=f"{post.title}\n{post.body}")
     previous = post.body
     linked = notify_new_mentions(post, checked.body, previous, by=by, url=post.path)
     post.title, post.body, post.details = checked.title, checked.body, checked.details
@@ -256,6 +284,7 @@ def edit_post(post: Post, fields: PostFields, *, by: User) -> Post:
     _set_tags(post, checked.tags)
     _add_revision(post, by)
     db.session.flush()
+    record_phi(findings, by=by, target_type="post", target_id=post.id, community_id=post.community_id)
     signals.post_content_changed.send(post)
     return post
 

@@ -129,15 +129,44 @@ def vet_answer(
         errors.update(exc.errors)
         review = None
     raise_if(errors)
+    return _vet(answer, access.post, by=by, note=text, evidence=sources, review_by=review)
+
+
+def _vet(answer: Answer, post: Post, *, by: User, note: str, evidence: list[dict[str, str]],
+         review_by: date | None) -> Vetting:  # fmt: skip
+    again = answer.vetted_at is not None  # an answer changed since vetting gets its seal back
     revision = _current_revision(answer)
     vetting = Vetting(answer_id=answer.id, post_id=answer.post_id, community_id=answer.community_id,
                       action=VettingAction.VET, by=by, revision_id=revision.id, revision_number=revision.number,
-                      note=text, evidence=sources, review_by=review)  # fmt: skip
+                      note=note, evidence=evidence, review_by=review_by)  # fmt: skip
     db.session.add(vetting)
     answer.vetted_at, answer.vetted_revision, answer.vetted_current = utcnow(), answer.revision, True
     db.session.flush()
-    _after(answer, access.post, vetting, vetted=True)
+    _after(answer, post, vetting, vetted=True, log_action="revetted" if again else "vetted")
     return vetting
+
+
+def confirm_vetting(answer_id: int, *, by: User, note: str = "") -> Vetting:
+    """Keep the seal of an answer that changed since vetting on its new revision: a re-vetting with the
+    same evidence and review-by date (the review queue's "approve" on a changed vetted answer).
+
+    Who: as for vet_answer. Flushes; as vet_answer. Raises NotFound, PermissionDenied, Conflict (not
+    vetted, or vetted as it stands), ValidationFailed.
+    """
+    answer, access = get_answer_access(answer_id, by=by)
+    if not permissions.can_vet(by, access.community, access.membership):
+        raise PermissionDenied("Answers are vetted by the community's moderators and verified clinicians.")
+    if permissions.is_author(by, answer):
+        raise PermissionDenied("You can't vet your own answer; ask another clinician or a moderator.")
+    if not answer.is_visible or not access.post.is_visible:
+        raise Conflict("This answer was withdrawn or hidden.")
+    previous = current_vetting(answer)
+    if previous is None or answer.vetted_current:
+        raise Conflict("This answer is not waiting for its vetting to be confirmed.")
+    text = " ".join(clean_text(note or "").split())[:NOTE_MAX] or previous.note
+    return _vet(answer, access.post, by=by, note=text, evidence=list(previous.evidence or []),
+                review_by=previous.review_by if previous.review_by and previous.review_by > utcnow().date()
+                else None)  # fmt: skip
 
 
 def unvet_answer(answer_id: int, *, by: User, reason: str) -> Vetting:
@@ -161,14 +190,20 @@ def unvet_answer(answer_id: int, *, by: User, reason: str) -> Vetting:
     db.session.add(vetting)
     answer.vetted_at, answer.vetted_revision, answer.vetted_current = None, None, False
     db.session.flush()
-    _after(answer, access.post, vetting, vetted=False)
+    _after(answer, access.post, vetting, vetted=False, log_action="unvetted")
     return vetting
 
 
-def _after(answer: Answer, post: Post, vetting: Vetting, *, vetted: bool) -> None:
+def _after(answer: Answer, post: Post, vetting: Vetting, *, vetted: bool, log_action: str) -> None:
+    """Keep the post's vetted state, close the answer's vetting review items, write the public log line."""
+    from lhn.posts.services.answers import answer_path, settle_vetting_reviews
+
     refresh_post_vetting(post)
     signals.answer_vetted.send(post, answer=answer, vetting=vetting, vetted=vetted)
     signals.post_content_changed.send(post)
+    settle_vetting_reviews(answer, by=vetting.by, resolution="vetted" if vetted else "unvetted")
+    signals.vetting_recorded.send(post.community, action=log_action, target_type="answer", target_id=answer.id,
+                                  url=answer_path(answer), reason=vetting.note, by=vetting.by)  # fmt: skip
     realtime.emit_after_commit(realtime.EVENT_ANSWER_VETTED,
                                {"post_id": post.id, "answer_id": answer.id, "vetted": vetted},
                                to=realtime.post_room(post.id))  # fmt: skip

@@ -1,0 +1,87 @@
+"""The moderation flow on an answer in Chromium (issue 6, "done when"): a member answers with a dubious claim;
+another member flags the answer as misinformation; a moderator opens the community's queue and hides it
+with a reason; a reader sees the placeholder (not the text); the public log shows the action; a second
+moderator acting on the same item from a stale page is told it was already handled. Screenshots saved."""
+
+import uuid
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+DEMO_PASSWORD = "lhn-demo-2026"
+QUESTION = "How do you handle school trips during a flare?"
+
+
+def log_in(page, base, username, password=DEMO_PASSWORD):
+    page.goto(base + "/login")
+    page.get_by_label("Username or email").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def open_question(page, base):
+    page.goto(base + "/c/pediatric-ibd/posts")
+    page.get_by_role("link", name=QUESTION).click()
+
+
+def test_flag_an_answer_hide_it_from_the_queue_placeholder_log_and_already_handled(live_server, new_page, shot):
+    base = live_server.url
+    claim = f"Skip the steroids for the trip; turmeric tea works just as well ({uuid.uuid4().hex[:6]})."
+
+    writer = new_page()
+    log_in(writer, base, "ibd_teen")
+    open_question(writer, base)
+    writer.get_by_role("textbox", name="Your answer").fill(claim)
+    writer.get_by_role("button", name="Post answer").click()
+    assert writer.get_by_text("Answer posted.").is_visible()
+
+    member = new_page()
+    log_in(member, base, "mum_of_two")
+    open_question(member, base)
+    answer = member.locator("article.answer", has_text=claim)
+    answer.get_by_role("link", name="Flag this answer").click()
+    member.get_by_label("Medical misinformation").check()
+    member.get_by_label("Details for the moderators").fill("Telling children to stop steroids is dangerous.")
+    shot(member, "1-flag-form")
+    member.get_by_role("button", name="Send to the moderators").click()
+    assert member.get_by_text("Moderators will review it").is_visible()
+
+    # Two reviewers open the community's queue at the same time.
+    admin, owner = new_page(), new_page()
+    log_in(admin, base, "admin")
+    log_in(owner, base, "dr_okafor")
+    admin.goto(base + "/c/pediatric-ibd/review")
+    owner.goto(base + "/c/pediatric-ibd/review")
+    item = admin.locator("article.review-item", has=admin.get_by_text("stop steroids is dangerous"))
+    assert item.get_by_text("Medical misinformation").is_visible()
+    assert item.get_by_text("turmeric tea").is_visible()  # the excerpt of the visible answer
+    item.get_by_label("Reason").fill("Advises stopping steroids without a doctor (guideline 2).")
+    shot(admin, "2-queue")
+    item.get_by_role("button", name="Hide with a reason").click()
+    assert admin.get_by_text("Done: hidden.").is_visible()
+
+    reader = new_page()
+    log_in(reader, base, "nurse_priya")
+    open_question(reader, base)
+    hidden = reader.locator("article.answer", has=reader.get_by_text("Advises stopping steroids without a doctor"))
+    assert hidden.get_by_text("This answer was hidden by a moderator.").is_visible()
+    assert reader.get_by_text("turmeric tea").count() == 0
+    shot(reader, "3-placeholder")
+
+    writer.reload()  # the author still sees their text, with the reason
+    mine = writer.locator("article.answer", has_text=claim)
+    assert mine.get_by_text("This answer was hidden by a moderator.").is_visible()
+
+    reader.goto(base + "/c/pediatric-ibd")
+    reader.get_by_role("navigation", name="Pediatric IBD Network").get_by_role("link", name="Moderation log").click()
+    entry = reader.locator(".mod-log li").first
+    assert "Advises stopping steroids" in entry.inner_text()
+    assert "LHN Admin" in entry.inner_text()
+    assert "turmeric" not in reader.content()
+    shot(reader, "4-log")
+
+    late = owner.locator("article.review-item", has=owner.get_by_text("stop steroids is dangerous"))
+    late.get_by_role("button", name="Dismiss (nothing wrong)").click()
+    assert owner.get_by_text("This item was already handled by LHN Admin (hidden).").is_visible()
+    shot(owner, "5-already-handled")
