@@ -282,4 +282,5 @@ def test_slow_mode_on_a_thread_is_in_the_public_log_and_the_audit_trail(client, 
         audited = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "post")))
     assert ("slow_mode_on", "post", ids["idea"], f"/c/ibd/posts/{ids['idea']}") in lines
     assert ("slow_mode_off", "post", ids["idea"], f"/c/ibd/posts/{ids['idea']}") in lines
-    assert audited.count("slow_mode.set") == 1 and audited.count("slow_mode.off") == 1
+    assert audited.count("slow_mode.set") == 1
+    assert audited.count("slow_mode.off") == 1
