@@ -111,7 +111,9 @@ def test_question_page_swaps_in_new_answers_when_the_live_client_reports_them(li
                            "window.__handlers = handlers; }};")  # fmt: skip
     reader.goto(base + "/c/pediatric-ibd/posts?kind=question")
     reader.locator(".post-title a").first.click()
-    reader.wait_for_function("window.__room")  # question.js runs deferred, after the navigation
+    # question.js runs deferred, after the navigation. A function, not an expression: Playwright polls an
+    # expression with eval(), which the page's CSP (script-src 'self') refuses.
+    reader.wait_for_function("() => window.__room")
     question_url = reader.url
     assert reader.evaluate("window.__room").startswith("post:")
     before = reader.locator("article.answer").count()
@@ -128,6 +130,6 @@ def test_question_page_swaps_in_new_answers_when_the_live_client_reports_them(li
     assert reader.get_by_text("A live answer from the ward.").is_visible()
     # question.js empties the live region and fills it 50 ms later, so screen readers announce a repeat.
     reader.wait_for_function(
-        "document.getElementById('answers-status').textContent === 'A new answer was posted.'", timeout=5000
+        "() => document.getElementById('answers-status').textContent === 'A new answer was posted.'", timeout=5000
     )
     shot(reader, "live-answer")
