@@ -19,7 +19,7 @@ from lhn.markup import clean_text
 from lhn.pagination import Page, paginate
 from lhn.posts import permissions
 from lhn.posts.models import Answer, AnswerRevision, Post, Vetting, VettingAction
-from lhn.posts.services.common import clean_reason, get_answer_access, raise_if, with_badge
+from lhn.posts.services.common import Access, clean_reason, get_answer_access, raise_if, with_badge
 
 NOTE_MAX = 500
 MAX_EVIDENCE = 5
@@ -104,12 +104,7 @@ def vet_answer(
     Raises NotFound, PermissionDenied, Conflict (already vetted as it stands), ValidationFailed.
     """
     answer, access = get_answer_access(answer_id, by=by)
-    if not permissions.can_vet(by, access.community, access.membership):
-        raise PermissionDenied("Answers are vetted by the community's moderators and verified clinicians.")
-    if permissions.is_author(by, answer):
-        raise PermissionDenied("You can't vet your own answer; ask another clinician or a moderator.")
-    if not answer.is_visible or not access.post.is_visible:
-        raise Conflict("This answer was withdrawn or hidden.")
+    _check_may_vet(answer, access, by=by)
     if answer.vetted_current:
         raise Conflict("This answer is already vetted as it stands.")
     errors: dict[str, str] = {}
@@ -130,6 +125,16 @@ def vet_answer(
         review = None
     raise_if(errors)
     return _vet(answer, access.post, by=by, note=text, evidence=sources, review_by=review)
+
+
+def _check_may_vet(answer: Answer, access: Access, *, by: User) -> None:
+    """The rules shared by vetting and confirming a vetting."""
+    if not permissions.can_vet(by, access.community, access.membership):
+        raise PermissionDenied("Answers are vetted by the community's moderators and verified clinicians.")
+    if permissions.is_author(by, answer):
+        raise PermissionDenied("You can't vet your own answer; ask another clinician or a moderator.")
+    if not answer.is_visible or not access.post.is_visible:
+        raise Conflict("This answer was withdrawn or hidden.")
 
 
 def _vet(answer: Answer, post: Post, *, by: User, note: str, evidence: list[dict[str, str]],
@@ -154,12 +159,7 @@ def confirm_vetting(answer_id: int, *, by: User, note: str = "") -> Vetting:
     vetted, or vetted as it stands), ValidationFailed.
     """
     answer, access = get_answer_access(answer_id, by=by)
-    if not permissions.can_vet(by, access.community, access.membership):
-        raise PermissionDenied("Answers are vetted by the community's moderators and verified clinicians.")
-    if permissions.is_author(by, answer):
-        raise PermissionDenied("You can't vet your own answer; ask another clinician or a moderator.")
-    if not answer.is_visible or not access.post.is_visible:
-        raise Conflict("This answer was withdrawn or hidden.")
+    _check_may_vet(answer, access, by=by)
     previous = current_vetting(answer)
     if previous is None or answer.vetted_current:
         raise Conflict("This answer is not waiting for its vetting to be confirmed.")
