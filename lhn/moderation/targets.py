@@ -1,8 +1,8 @@
 """Target adapters: how moderation loads, hides, restores and redacts each kind of thing people flag.
 
-Moderation sits on top of the dependency graph, so an adapter may import its feature directly. Phase 1
-registers "user" (a member's profile: flag the person, hide or redact their bio). Phase 2 registers
-"post", "answer", "comment" and "chat_message" adapters here, calling the posts and chat services.
+Moderation sits on top of the dependency graph, so an adapter may import its feature directly. This module
+registers "user" (a member's profile: flag the person, hide or redact their bio); targets_posts.py registers
+"post", "answer" and "comment", targets_chat.py "chat_message", calling the posts and chat services.
 
 Contract for an adapter (subclass TargetAdapter, then `register(MyAdapter())`):
 - `load_many(ids)` returns {id: Target} for the ids that exist (one or two queries, not one per id).
