@@ -1,20 +1,11 @@
 """Two people chat in two Chromium pages: presence, typing, messages both ways, a mention that updates
 the other person's notification count live, an edit propagated, and the page on a phone."""
 
-import re
-
 import pytest
 
+from tests.browser.people import log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.live]
-DEMO_PASSWORD = "lhn-demo-2026"
-
-
-def log_in(page, base_url: str, username: str) -> None:
-    page.goto(base_url + "/login")
-    page.get_by_label("Username or email").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r".*/$"))
 
 
 def test_two_people_chat_with_typing_presence_and_live_badges(live_server, new_page, shot):

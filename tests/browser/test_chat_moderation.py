@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.browser.test_chat import log_in
+from tests.browser.people import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 TEXT = "Our nurse line is 513-555-0199 if anyone needs it"

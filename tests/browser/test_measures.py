@@ -5,16 +5,9 @@ import re
 
 import pytest
 
-from tests.conftest import login  # noqa: F401 - the live server has its own login form
+from tests.browser.people import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
-
-
-def log_in(page, base, username):
-    page.goto(base + "/login")
-    page.get_by_label("Username or email").fill(username)
-    page.get_by_label("Password").fill("lhn-demo-2026")
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_dashboard_and_a_chart_with_a_detected_shift_and_its_annotation(live_server, new_page, shot):

@@ -7,17 +7,11 @@ import uuid
 
 import pytest
 
+from tests.browser.people import log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
-DEMO_PASSWORD = "lhn-demo-2026"
 QUESTION = "How do you handle school trips during a flare?"
-
-
-def log_in(page, base, username, password=DEMO_PASSWORD):
-    page.goto(base + "/login")
-    page.get_by_label("Username or email").fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def open_question(page, base):

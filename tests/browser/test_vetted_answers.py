@@ -5,16 +5,9 @@ import uuid
 
 import pytest
 
+from tests.browser.people import log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.live]
-PASSWORD = "lhn-demo-2026"  # the demo accounts' password (lhn/demo.py)
-
-
-def log_in(page, base, username):
-    page.goto(base + "/login")
-    page.get_by_label("Username or email").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    assert page.get_by_role("link", name="Log out").count() or page.get_by_role("button", name="Log out").count()
 
 
 def test_patient_asks_clinician_answers_moderator_vets_and_an_edit_shows_on_the_seal(live_server, new_page, shot):
