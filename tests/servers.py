@@ -9,7 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +166,30 @@ def create_postgres_database(prefix: str = "lhn_live") -> tuple[str, Any]:
         admin.dispose()
 
     return make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False), drop
+
+
+@contextlib.contextmanager
+def two_gevent_servers(log_dir: Path, **env: str) -> Iterator[tuple[LiveServer, LiveServer, RedisServer]]:
+    """The scale-out deployment: a private Redis queue, a fresh PostgreSQL database with the demo, and two
+    single-worker gevent processes booted at once. Everything is stopped and dropped afterwards."""
+    redis_server = RedisServer().start()
+    database_url, drop_database = create_postgres_database()
+    servers: list[LiveServer] = []
+    try:
+        flask_command(database_url, "db", "upgrade")
+        flask_command(database_url, "lhn", "seed-demo")
+        settings = {"LHN_WORKER_CLASS": "gevent", "LHN_SOCKETIO_ASYNC_MODE": "gevent",
+                    "LHN_SOCKETIO_MESSAGE_QUEUE": redis_server.url, "LHN_RATELIMIT_STORAGE_URI": redis_server.url,
+                    **env}  # fmt: skip
+        servers = [LiveServer(database_url, env=settings, log_path=log_dir / f"server{n}.log") for n in (1, 2)]
+        starting = [threading.Thread(target=s.start) for s in servers]
+        for thread in starting:
+            thread.start()
+        for thread in starting:
+            thread.join()
+        yield servers[0], servers[1], redis_server
+    finally:
+        for running in servers:
+            running.stop()
+        redis_server.stop()
+        drop_database()

@@ -17,10 +17,8 @@ import socketio
 from tests.live.chat_client import ChatClient, api_token, close, cookie_header, login_cookie, login_session, logout
 from tests.servers import (
     LiveServer,
-    RedisServer,
-    create_postgres_database,
-    flask_command,
     postgres_available,
+    two_gevent_servers,
 )
 
 pytestmark = [
@@ -62,14 +60,6 @@ def server(demo_database_template: Path, tmp_path_factory: pytest.TempPathFactor
 @pytest.fixture(scope="module")
 def tokens(server):
     return {name: api_token(server.url, name, "lhn-demo-2026") for name in ("ibd_teen", "mum_of_two", "sugar_runner")}
-
-
-@pytest.fixture
-def clients():
-    made: list[ChatClient] = []
-    yield made
-    for client in made:
-        client.disconnect()
 
 
 def test_two_members_chat(server, tokens, clients):
@@ -231,22 +221,7 @@ def test_server_killed_mid_conversation_loses_nothing(demo_database_template, tm
 @pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
 @pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not reachable (LHN_TEST_PG_SERVER)")
 def test_two_gevent_processes_share_the_redis_queue_and_survive_a_redis_outage(tmp_path, clients):
-    redis_server = RedisServer().start()
-    database_url, drop_database = create_postgres_database()
-    servers: list[LiveServer] = []
-    try:
-        flask_command(database_url, "db", "upgrade")
-        flask_command(database_url, "lhn", "seed-demo")
-        env = {"LHN_WORKER_CLASS": "gevent", "LHN_SOCKETIO_ASYNC_MODE": "gevent",
-               "LHN_SOCKETIO_MESSAGE_QUEUE": redis_server.url, "LHN_RATELIMIT_STORAGE_URI": redis_server.url,
-               "LHN_CHAT_RATE_LIMIT": "1000 per minute"}  # fmt: skip
-        servers = [LiveServer(database_url, env=env, log_path=tmp_path / f"server{n}.log") for n in (1, 2)]
-        starting = [threading.Thread(target=s.start) for s in servers]  # boot both at once
-        for thread in starting:
-            thread.start()
-        for thread in starting:
-            thread.join()
-        one, two = servers
+    with two_gevent_servers(tmp_path, LHN_CHAT_RATE_LIMIT="1000 per minute") as (one, two, redis_server):
         token = api_token(one.url, "ibd_teen", "lhn-demo-2026")
         mum_token = api_token(two.url, "mum_of_two", "lhn-demo-2026")
         general = channel_id(one, token)
@@ -280,11 +255,6 @@ def test_two_gevent_processes_share_the_redis_queue_and_survive_a_redis_outage(t
         assert mum.wait_for(lambda: not browser.connected, 5)
         close(browser)
         session.close()
-    finally:
-        for running in servers:
-            running.stop()
-        redis_server.stop()
-        drop_database()
 
 
 def test_sockets_beyond_the_cap_are_refused_and_pages_keep_answering(demo_database_template, tmp_path, clients):

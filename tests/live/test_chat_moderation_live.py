@@ -6,7 +6,6 @@ and token) and keeps them out. The same across two gevent processes sharing a Re
 from __future__ import annotations
 
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import requests
 import socketio
 
 from tests.live.chat_client import ChatClient, api_token, close, cookie_header, login_session
-from tests.servers import LiveServer, RedisServer, create_postgres_database, flask_command, postgres_available
+from tests.servers import LiveServer, postgres_available, two_gevent_servers
 
 pytestmark = [
     pytest.mark.live,
@@ -117,14 +116,6 @@ def check_suspension(member_url: str, admin_url: str, tokens: dict[str, str], ma
 USERS = ("ibd_teen", "mum_of_two", "sam_mod", "nurse_priya", "data_mika", "admin")
 
 
-@pytest.fixture
-def clients():
-    made: list[ChatClient] = []
-    yield made
-    for client in made:
-        client.disconnect()
-
-
 def test_hides_propagate_live_and_a_suspension_closes_sockets(demo_database_template: Path, tmp_path, clients):
     shutil.copy(demo_database_template, tmp_path / "lhn.sqlite3")
     server = LiveServer(f"sqlite:///{tmp_path / 'lhn.sqlite3'}", log_path=tmp_path / "server.log",
@@ -142,31 +133,9 @@ def test_hides_propagate_live_and_a_suspension_closes_sockets(demo_database_temp
 @pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
 @pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not reachable (LHN_TEST_PG_SERVER)")
 def test_across_two_gevent_processes_with_redis(tmp_path, clients):
-    redis_server = RedisServer().start()
-    database_url, drop_database = create_postgres_database()
-    servers: list[LiveServer] = []
-    try:
-        flask_command(database_url, "db", "upgrade")
-        flask_command(database_url, "lhn", "seed-demo")
-        env = {"LHN_WORKER_CLASS": "gevent", "LHN_SOCKETIO_ASYNC_MODE": "gevent",
-               "LHN_SOCKETIO_MESSAGE_QUEUE": redis_server.url, "LHN_RATELIMIT_STORAGE_URI": redis_server.url,
-               "LHN_CHAT_RATE_LIMIT": "1000 per minute"}  # fmt: skip
-        servers = [LiveServer(database_url, env=env, log_path=tmp_path / f"server{n}.log") for n in (1, 2)]
-        starting = [threading.Thread(target=s.start) for s in servers]
-        for thread in starting:
-            thread.start()
-        for thread in starting:
-            thread.join()
-        one, two = servers
+    with two_gevent_servers(tmp_path, LHN_CHAT_RATE_LIMIT="1000 per minute") as (one, two, _):
         tokens = {name: api_token(one.url, name, DEMO_PASSWORD) for name in USERS}
         # The reader's socket is on process 2; the moderator acts through process 1.
         check_hide_and_restore(one.url, two.url, one.url, tokens, clients)
         # The suspended member's sockets are on process 2; the admin suspends through process 1.
         check_suspension(two.url, one.url, tokens, clients)
-    finally:
-        for client in clients:
-            client.disconnect()
-        for running in servers:
-            running.stop()
-        redis_server.stop()
-        drop_database()
