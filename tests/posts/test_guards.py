@@ -112,7 +112,11 @@ def test_the_phi_guard_on_the_pages_shows_the_confirm_box(client, ids):
     assert response.status_code == 302
     response = client.post(f"/c/ibd/posts/{ids['idea']}/comments", data={"body": "DOB 14/03/2009"})
     assert response.status_code == 422
-    assert "This may contain a date of birth" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "This may contain a date of birth" in html
+    assert 'id="comment-body-post-phi-confirm"' in html  # one comment form per answer: ids stay unique
+    response = client.post(f"/c/ibd/posts/{ids['idea']}/comments", data={"body": "DOB 14/03/2009", "confirm_phi": "y"})
+    assert response.status_code == 302
     response = client.post("/c/ibd/new/question", data={"title": "Which school forms do you use?",
                                                         "body": "Ours are at sam@example.org"})  # fmt: skip
     assert response.status_code == 422
