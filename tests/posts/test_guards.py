@@ -190,6 +190,11 @@ def test_new_accounts_may_include_at_most_two_links(ctx, ids):
     assert posts.post_answer(ids["question"], LINKS, by=u("veteran")).id  # an older account
 
 
+def test_the_link_cap_follows_the_configured_new_account_days(app, ctx, ids):
+    app.config["NEW_ACCOUNT_DAYS"] = 0  # nobody counts as new
+    assert posts.post_answer(ids["question"], LINKS, by=u("member")).id
+
+
 # --- rate limits on each kind of write ------------------------------------------------------------------
 
 

@@ -239,7 +239,7 @@ def check_links(texts: dict[str, str], *, by: User) -> None:
     """New accounts may put at most two links in what they write (all fields together). Raises ValidationFailed."""
     if not texts:
         return
-    problem = limits.link_limit_problem("\n".join(texts.values()), new_account=limits.is_new_account(by))
+    problem = limits.link_limit_problem("\n".join(texts.values()), new_account=limits.is_new_account_now(by))
     if problem:
         raise ValidationFailed({next(iter(texts)): problem})
 
