@@ -21,7 +21,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 from sqlalchemy import select
 
-from lhn import signals
+from lhn import inputs, signals
 from lhn.accounts import services as accounts
 from lhn.accounts.models import User
 from lhn.accounts.permissions import is_suspended
@@ -300,22 +300,13 @@ def load_user() -> User:
 
 
 def payload(data: Any, *fields: str) -> dict[str, Any]:
-    """The event's JSON object, or ValidationFailed (answered with an `error` event)."""
-    if not isinstance(data, dict):
-        raise ValidationFailed({"": "Send a JSON object."}, "Malformed event payload.")
-    missing = [f for f in fields if f not in data]
-    if missing:
-        raise ValidationFailed(dict.fromkeys(missing, "Required."), "Malformed event payload.")
-    return data
+    """The event's JSON object through the input boundary, or ValidationFailed (answered with an `error` event)."""
+    return inputs.payload(data, *fields)
 
 
 def int_field(data: dict[str, Any], name: str, *, required: bool = True) -> int | None:
-    value = data.get(name)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 2**62:
-        raise ValidationFailed({name: "Send a whole number."}, "Malformed event payload.")
-    return value
+    """A whole number (an id, a position) in an event's payload; None when optional and absent."""
+    return inputs.integer(data, name) if required else inputs.integer(data, name, None)
 
 
 def ok(**data: Any) -> dict[str, Any]:

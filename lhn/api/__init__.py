@@ -7,11 +7,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_login import current_user
 
+from lhn import inputs
 from lhn.accounts import permissions as accounts_permissions
 from lhn.accounts import services as accounts
 from lhn.accounts.models import User
 from lhn.database import is_read_only
-from lhn.errors import DomainError, Unauthenticated, json_error
+from lhn.errors import Unauthenticated, json_error
 from lhn.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -48,12 +49,9 @@ def require_user() -> User:
     return current_user._get_current_object()  # type: ignore[attr-defined]
 
 
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400 error."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise DomainError("Send a JSON object with Content-Type: application/json.")
-    return data
+def json_body(*, max_depth: int = inputs.MAX_DEPTH) -> dict[str, Any]:
+    """The request's JSON object, through the input boundary (lhn.inputs.json_object)."""
+    return inputs.json_object(max_depth=max_depth)
 
 
 def created(payload: dict[str, Any], status: int = 201) -> tuple[Response, int]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import jsonify, request
 
+from lhn import inputs
 from lhn.api import bp, json_body, page_json, require_user
 from lhn.api.openapi import CURSOR, op, page_of, query_param
 from lhn.database import transactional
@@ -39,8 +40,8 @@ def list_notifications():  # type: ignore[no-untyped-def]
 @transactional
 def mark_read():  # type: ignore[no-untyped-def]
     user = require_user()
-    ids = json_body().get("ids") if request.get_data() else None
-    changed = notifications.mark_read(user, ids if isinstance(ids, list) else None)
+    ids = inputs.ident_list(json_body(), "ids", None) if request.get_data() else None
+    changed = notifications.mark_read(user, ids)
     return jsonify(marked=changed, unread=notifications.unread_count(user))
 
 

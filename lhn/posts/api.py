@@ -8,6 +8,7 @@ from typing import Any
 from flask import jsonify, request
 from flask_login import current_user
 
+from lhn import inputs
 from lhn.api import bp, created, json_body, page_json, person_json, require_user
 from lhn.communities import services as communities
 from lhn.communities.models import CommunityRole
@@ -172,8 +173,8 @@ def _fields(data: dict[str, Any], post: Post | None = None) -> posts.PostFields:
 
 
 def _confirm_phi(data: dict[str, Any]) -> bool:
-    """The PHI guard's confirmation: `confirm_phi: true` (anything else is no)."""
-    return data.get("confirm_phi") is True
+    """The PHI guard's confirmation: `confirm_phi: true`."""
+    return inputs.boolean(data, "confirm_phi", False)
 
 
 def _int(data: dict[str, Any], key: str) -> int:
@@ -317,7 +318,7 @@ def change_status(post_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def post_answer(post_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    answer = posts.post_answer(post_id, str(data.get("body", "")), by=user, confirm_phi=_confirm_phi(data))
+    answer = posts.post_answer(post_id, inputs.text(data, "body"), by=user, confirm_phi=_confirm_phi(data))
     return created(answer_json(answer, access=posts.get_access(post_id, by=user)))
 
 
@@ -325,7 +326,7 @@ def post_answer(post_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def edit_answer(answer_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    answer = posts.edit_answer(answer_id, str(data.get("body", "")), by=user, confirm_phi=_confirm_phi(data))
+    answer = posts.edit_answer(answer_id, inputs.text(data, "body"), by=user, confirm_phi=_confirm_phi(data))
     return jsonify(answer_json(answer, access=posts.get_access(answer.post_id, by=user),
                                vetting=posts.current_vetting(answer)))  # fmt: skip
 

@@ -1,0 +1,209 @@
+"""The one input boundary: JSON bodies, query strings, form fields and socket payloads become typed values
+here (ids that fit the database, text that is text, bounded nesting, no lone surrogates or direction
+overrides), or a DomainError that answers the documented error format with `fields`."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any, Final
+
+from flask import request
+from werkzeug.routing import IntegerConverter
+
+from lhn.errors import DomainError, ValidationFailed
+
+MAX_INT: Final = 2**63 - 1  # the largest integer both databases store (SQLite INTEGER, PostgreSQL BIGINT)
+MAX_DEPTH: Final = 4  # objects and arrays inside a body: every endpoint needs at most 3 (FHIR passes its own)
+
+# A lone surrogate can't be encoded as UTF-8, so the database driver fails on it. Direction overrides,
+# embeddings and isolates can make text display in a different order from how it reads (CVE-2021-42574,
+# "Trojan Source"): refused in names and messages. The marks U+200E/U+200F that right-to-left writers
+# use are allowed.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+_REQUIRED: Final = object()
+
+
+class BadInput(DomainError):
+    """A body that isn't the JSON the endpoint takes (malformed, too deeply nested, not an object): 400."""
+
+    code = "bad_request"
+    default_message = "Send a JSON object with Content-Type: application/json."
+
+
+def text_problem(value: str) -> str | None:
+    """Why a piece of user text can't be stored, or None when it can."""
+    if _SURROGATE.search(value):
+        return "This contains an invalid character (a lone UTF-16 surrogate); remove it."
+    if _BIDI_CONTROL.search(value):
+        return "This contains invisible text-direction controls (U+202A–U+202E, U+2066–U+2069); remove them."
+    return None
+
+
+def check_strings(value: Any, path: str = "", *, max_depth: int = MAX_DEPTH, _depth: int = 0) -> None:
+    """Walk a parsed payload: refuse nesting beyond `max_depth` (BadInput) and unstorable text anywhere,
+    keys included (ValidationFailed naming the field, e.g. "evidence.0")."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem:
+            raise ValidationFailed({path: problem})
+        return
+    if not isinstance(value, dict | list):
+        return
+    if _depth >= max_depth:
+        raise BadInput(f"The body nests objects or arrays more than {max_depth} levels deep.")
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        name = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and text_problem(key):
+            raise ValidationFailed({name: "This field name contains an invalid character."})
+        check_strings(item, name, max_depth=max_depth, _depth=_depth + 1)
+
+
+def json_object(*, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
+    """The request's JSON object, checked by check_strings. BadInput (400) when the body is not a JSON
+    object (or nests deeper than `max_depth`); ValidationFailed (422) for unstorable text."""
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw) if raw else None
+    except (ValueError, RecursionError):  # RecursionError: "[" * 100000
+        data = None
+    if not isinstance(data, dict):
+        raise BadInput()
+    check_strings(data, max_depth=max_depth)
+    return data
+
+
+def payload(data: Any, *required: str) -> dict[str, Any]:
+    """A socket event's payload: a JSON object holding the `required` keys, checked by check_strings."""
+    if not isinstance(data, dict):
+        raise ValidationFailed({"": "Send a JSON object."}, "Malformed event payload.")
+    check_strings(data)
+    missing = [name for name in required if name not in data]
+    if missing:
+        raise ValidationFailed(dict.fromkeys(missing, "Required."), "Malformed event payload.")
+    return data
+
+
+# --- fields of a parsed object ------------------------------------------------------------------------
+# `default`: the value when the field is absent or null; without one, the field is required and null is
+# refused. Nothing is coerced: a number is not text, "1" is not a number, 1 is not true.
+
+
+def _value(data: dict[str, Any], name: str, default: Any) -> Any:
+    value = data.get(name)
+    if value is None:
+        if default is _REQUIRED:
+            raise ValidationFailed({name: "Required." if name not in data else "This can't be null."})
+        return default
+    return value
+
+
+def text(data: dict[str, Any], name: str, default: Any = _REQUIRED) -> Any:
+    """A string field (its content is the service's to judge)."""
+    value = _value(data, name, default)
+    if value is not default and not isinstance(value, str):
+        raise ValidationFailed({name: "Send text (a JSON string)."})
+    return value
+
+
+def integer(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, minimum: int = 0,
+            maximum: int = MAX_INT) -> Any:  # fmt: skip
+    """A whole number in [minimum, maximum] (JSON numbers only: no strings, no booleans, no 2.0)."""
+    value = _value(data, name, default)
+    if value is default:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed({name: "Send a whole number."})
+    if not minimum <= value <= maximum:
+        raise ValidationFailed({name: f"Send a whole number from {minimum:,} to {maximum:,}."})
+    return value
+
+
+def ident(data: dict[str, Any], name: str, default: Any = _REQUIRED) -> Any:
+    """The id of a stored thing: a whole number from 1 that fits the database."""
+    return integer(data, name, default, minimum=1)
+
+
+def boolean(data: dict[str, Any], name: str, default: Any = _REQUIRED) -> Any:
+    value = _value(data, name, default)
+    if value is not default and not isinstance(value, bool):
+        raise ValidationFailed({name: "Send true or false."})
+    return value
+
+
+def number(data: dict[str, Any], name: str, default: Any = _REQUIRED) -> Any:
+    """A finite JSON number (integer or decimal; not a boolean)."""
+    value = _value(data, name, default)
+    if value is default:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or abs(value) == float("inf"):
+        raise ValidationFailed({name: "Send a number."})
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        raise ValidationFailed({name: "This number is too large."})
+    return value
+
+
+def text_list(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, max_items: int = 100) -> Any:
+    value = _value(data, name, default)
+    if value is default:
+        return value
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationFailed({name: "Send a list of strings."})
+    if len(value) > max_items:
+        raise ValidationFailed({name: f"Send at most {max_items} items."})
+    return value
+
+
+def ident_list(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, max_items: int = 500) -> Any:
+    value = _value(data, name, default)
+    if value is default:
+        return value
+    if not isinstance(value, list):
+        raise ValidationFailed({name: "Send a list of ids."})
+    if len(value) > max_items:
+        raise ValidationFailed({name: f"Send at most {max_items} ids."})
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= MAX_INT:
+            raise ValidationFailed({name: "Send a list of ids (whole numbers from 1)."})
+    return value
+
+
+def choice(data: dict[str, Any], name: str, options: Iterable[str], default: Any = _REQUIRED) -> Any:
+    value = text(data, name, default)
+    allowed = list(options)
+    if value is not default and value not in allowed:
+        raise ValidationFailed({name: f"Choose one of: {', '.join(allowed)}."})
+    return value
+
+
+# --- query strings ------------------------------------------------------------------------------------
+
+
+def arg_text(name: str, default: str = "", *, max_length: int = 500) -> str:
+    """A query-string value (werkzeug already decoded it as UTF-8, replacing what wasn't)."""
+    value = request.args.get(name, default)
+    if len(value) > max_length:
+        raise ValidationFailed({name: f"Use at most {max_length} characters."})
+    return value
+
+
+def arg_int(name: str, default: int | None = None, *, minimum: int = 0, maximum: int = MAX_INT) -> int | None:
+    """A whole number in the query string (digits only), or `default` when absent or empty."""
+    raw = request.args.get(name, "")
+    if raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or not minimum <= int(raw) <= maximum:
+        raise ValidationFailed({name: f"Send a whole number from {minimum:,} to {maximum:,}."})
+    return int(raw)
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` in URLs: a number too large for the database is no such page (404), not an error."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, *args, **kwargs)

@@ -1,0 +1,106 @@
+"""The input boundary (lhn/inputs.py): ids that fit the database, text that is text, bounded nesting,
+no lone surrogates or direction overrides; every failure the documented error JSON, never a 500."""
+
+import pytest
+
+from lhn import inputs
+from lhn.errors import ValidationFailed
+from tests import factories
+from tests.api.test_api import assert_error, bearer, token_for
+from tests.conftest import committed
+
+TOO_BIG = 2**63  # one more than SQLite INTEGER / PostgreSQL BIGINT hold
+
+
+@pytest.fixture
+def api(app, client):
+    """A member's token, a question in a community, and the client."""
+    with committed(app):
+        doc = factories.user("clinician", username="doc", verified=True)
+        ibd = factories.community(doc, slug="ibd", name="Pediatric IBD")
+        factories.member(ibd, factories.user("patient", username="pat"))
+        question = factories.question(ibd, doc)
+        question_id = question.id
+    return client, bearer(token_for(client, "pat")), question_id
+
+
+# --- path, query string and body integers ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [f"/api/v1/posts/{TOO_BIG}", f"/api/v1/answers/{TOO_BIG}/revisions",
+                                  f"/c/ibd/posts/{TOO_BIG}", f"/api/v1/posts/{10**40}"])  # fmt: skip
+def test_an_id_too_large_for_the_database_in_a_path_is_not_found(api, path):
+    client, auth, _ = api
+    response = client.get(path, headers=auth)
+    assert response.status_code == 404
+
+
+def test_an_id_too_large_in_a_body_is_a_validation_error(api):
+    client, auth, _ = api
+    response = client.post("/api/v1/notifications/read", json={"ids": [TOO_BIG]}, headers=auth)
+    assert_error(response, 422, "validation_failed")
+
+
+# --- JSON shape ---------------------------------------------------------------------------------------
+
+
+def test_deeply_nested_json_is_a_bad_request(api):
+    client, auth, question_id = api
+    for body in ("[" * 100_000, '{"body": ' + "[" * 50 + "]" * 50 + "}"):
+        response = client.post(f"/api/v1/posts/{question_id}/answers", data=body, headers=auth,
+                               content_type="application/json")  # fmt: skip
+        assert_error(response, 400, "bad_request")
+
+
+def test_malformed_json_and_non_objects_are_bad_requests(api):
+    client, auth, question_id = api
+    for body in ("{", "[]", '"text"', "null", ""):
+        response = client.post(f"/api/v1/posts/{question_id}/answers", data=body, headers=auth,
+                               content_type="application/json")  # fmt: skip
+        assert_error(response, 400, "bad_request")
+
+
+@pytest.mark.parametrize("value", [None, 12, 1.5, True, ["x"], {"a": "b"}])
+def test_a_text_field_that_is_not_text_is_refused_not_coerced(api, value):
+    client, auth, question_id = api
+    response = client.post(f"/api/v1/posts/{question_id}/answers", json={"body": value}, headers=auth)
+    error = assert_error(response, 422, "validation_failed")
+    assert "body" in error["fields"]
+
+
+@pytest.mark.parametrize("text", ["abc \ud800", "\udfff tail"])
+def test_a_lone_surrogate_is_refused_with_the_field_named(api, text):
+    client, auth, question_id = api
+    response = client.post(f"/api/v1/posts/{question_id}/answers", json={"body": text}, headers=auth)
+    error = assert_error(response, 422, "validation_failed")
+    assert "surrogate" in error["fields"]["body"]
+
+
+def test_direction_overrides_are_refused_in_text(api):
+    client, auth, question_id = api
+    body = "Take the tablet \u202eevif\u202c times a day with food"
+    response = client.post(f"/api/v1/posts/{question_id}/answers", json={"body": body}, headers=auth)
+    error = assert_error(response, 422, "validation_failed")
+    assert "direction" in error["fields"]["body"]
+
+
+# --- the functions themselves -----------------------------------------------------------------------------
+
+
+def test_field_readers_refuse_what_they_would_otherwise_coerce():
+    data = {"n": True, "s": "1", "f": 2.0, "null": None, "big": TOO_BIG, "ok": 7, "flag": "true"}
+    for reader, name in [(inputs.integer, "n"), (inputs.integer, "s"), (inputs.integer, "f"),
+                         (inputs.integer, "big"), (inputs.integer, "null"), (inputs.integer, "missing"),
+                         (inputs.text, "ok"), (inputs.text, "null"), (inputs.boolean, "flag")]:  # fmt: skip
+        with pytest.raises(ValidationFailed) as caught:
+            reader(data, name)
+        assert name in caught.value.errors
+    assert inputs.integer(data, "ok") == 7
+    assert inputs.text(data, "null", "") == ""  # an optional field: null means "not given"
+    assert inputs.ident(data, "missing", None) is None
+
+
+def test_rtl_marks_are_allowed_but_overrides_and_surrogates_are_not():
+    assert inputs.text_problem("שלום\u200f world\u200e") is None
+    assert inputs.text_problem("x\u2067y") is not None
+    assert inputs.text_problem("x\ud83dy") is not None
