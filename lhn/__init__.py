@@ -98,14 +98,6 @@ CSP = (
 def _register_request_hooks(app: Flask) -> None:
     from flask_login import current_user
 
-    from lhn.database import mark_read_only
-
-    @app.before_request
-    def _read_only_for_safe_methods() -> None:
-        view = app.view_functions.get(request.endpoint or "")
-        if request.method in ("GET", "HEAD", "OPTIONS") and not getattr(view, "_lhn_writes", False):
-            mark_read_only()
-
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
         headers = response.headers

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import enum
 import sqlite3
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from flask import g, has_app_context
+from flask import g, has_app_context, has_request_context
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -70,17 +71,34 @@ class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
-# --- SQLite ---------------------------------------------------------------------------------------
-# WAL lets readers run beside the one writer. Write transactions begin with BEGIN IMMEDIATE: a
-# deferred transaction that reads and then writes gets SQLITE_BUSY whatever busy_timeout says.
-# Safe (GET/HEAD) requests are marked read-only and begin deferred, so readers never queue.
+# --- read and write phases ------------------------------------------------------------------------
+# SQLite has one writer at a time. A request or socket event reads in deferred transactions, which never
+# wait for the lock, and writes only inside transaction(), whose transaction begins with BEGIN IMMEDIATE
+# (a deferred transaction that reads and then writes fails at once with SQLITE_BUSY when another writer
+# got in first, whatever busy_timeout says) and commits at the end of the block. Anything slow -- rendering
+# Markdown, the PHI scan, parsing an upload, computing charts -- runs before the write transaction: in a
+# service's `with reading():` block, or in a view before `with transaction():`. So the lock is held for
+# milliseconds and no request slows down the others' writes. PostgreSQL follows the same phases, so its
+# row locks are as short. slow_work() and the statement hook below warn when a path breaks the rule; the
+# test suite turns warnings into errors. Outside requests (CLI, background jobs) every transaction writes
+# unless mark_read_only() says otherwise.
+
+
+class SlowWorkUnderLock(RuntimeWarning):
+    """Rendering, scanning or parsing ran while this request held the database write lock."""
+
+
+class WriteOutsideTransaction(RuntimeWarning):
+    """A request wrote outside transaction(): on SQLite its deferred transaction may fail with SQLITE_BUSY."""
 
 
 def configure_engine(engine: Engine) -> None:
-    if engine.dialect.name != "sqlite":
-        return
-    event.listen(engine, "connect", _sqlite_connect)
-    event.listen(engine, "begin", _sqlite_begin)
+    event.listen(engine, "before_cursor_execute", _note_writes)
+    event.listen(engine, "commit", _transaction_ended)
+    event.listen(engine, "rollback", _transaction_ended)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
 
 
 def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -89,7 +107,7 @@ def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     for pragma in (
         "journal_mode=WAL",
         "synchronous=NORMAL",
-        "busy_timeout=10000",
+        f"busy_timeout={BUSY_TIMEOUT_MS}",
         "foreign_keys=ON",
         "temp_store=MEMORY",
         "cache_size=-32768",
@@ -98,37 +116,75 @@ def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     cursor.close()
 
 
+BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for SQLite's lock before "database is locked"
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN" if is_read_only() else "BEGIN IMMEDIATE")
+    if _writing():
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        _set_flag("_lhn_locked")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _note_writes(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    """A statement that writes or locks rows marks the transaction as holding writes (reading() can't end it)."""
+    if statement.lstrip()[:7].upper().startswith(_WRITE_VERBS) or " FOR UPDATE" in statement:
+        if has_request_context() and not _writing():
+            warnings.warn(f"a write outside transaction(): {statement[:60]}", WriteOutsideTransaction, stacklevel=2)
+        _set_flag("_lhn_locked")
+        _set_flag("_lhn_wrote")
+
+
+def _transaction_ended(_conn: Any) -> None:
+    if has_app_context():
+        g.pop("_lhn_locked", None)
+        g.pop("_lhn_wrote", None)
+
+
+def _set_flag(name: str) -> None:
+    if has_app_context():
+        setattr(g, name, True)
+
+
+def _writing() -> bool:
+    """Whether statements now belong to a write transaction (see the comment above)."""
+    if not has_app_context():
+        return True
+    phase = g.get("_lhn_phase")
+    return not has_request_context() if phase is None else phase == "write"
+
+
+def _set_writing(writing: bool) -> None:
+    g._lhn_phase = "write" if writing else "read"
 
 
 def mark_read_only() -> None:
-    """Say that this request or event only reads, so SQLite may begin deferred transactions."""
-    g._lhn_read_only = True
+    """Say that this context (a background job, the CLI) only reads, so SQLite may begin deferred transactions.
+    Requests and socket events read this way already."""
+    _set_writing(False)
 
 
-def is_read_only() -> bool:
-    return has_app_context() and g.get("_lhn_read_only", False)
+def write_lock_held() -> bool:
+    """Whether this context's transaction holds SQLite's write lock (or, on any database, wrote or locked rows)."""
+    return has_app_context() and bool(g.get("_lhn_locked"))
 
 
-def writes(view: Callable[P, R]) -> Callable[P, R]:
-    """Mark a GET view that writes (e.g. marks notifications read) so it begins IMMEDIATE."""
-    view._lhn_writes = True  # type: ignore[attr-defined]
-    return view
+def slow_work(what: str) -> None:
+    """Called by anything slow (rendering, the PHI scan, parsing uploads): in a request, warns when it runs while
+    the write lock is held. Services and tests that call services directly are not requests."""
+    if has_request_context() and write_lock_held():
+        warnings.warn(f"{what} while holding the database write lock", SlowWorkUnderLock, stacklevel=3)
 
 
-def begin_writing() -> None:
-    """A read-only (GET) request that writes after all -- an audit row for restricted data it showed -- calls this
-    before its first write, then commits with transaction(). It ends the read transaction, so the write begins
-    with BEGIN IMMEDIATE on SQLite instead of upgrading a deferred read transaction (which fails at once with
-    SQLITE_BUSY if another writer got in first, whatever busy_timeout says). Such a request stays deferred, and
-    never queues behind writers, until it knows it must write. Loaded objects are expired, not detached.
-    Does nothing outside a read-only request."""
+def _end_transaction() -> None:
+    """Commit what this context's session holds (only reads, where callers use it) so the next statement begins
+    a new transaction in the current phase. Loaded objects are expired: they reload from the new snapshot."""
     from lhn.extensions import db
 
-    if is_read_only():
-        db.session.commit()  # nothing was written: this only ends the read snapshot
-        g._lhn_read_only = False
+    if db.session().in_transaction():
+        db.session.commit()
 
 
 # --- the transaction boundary ---------------------------------------------------------------------
@@ -139,15 +195,24 @@ R = TypeVar("R")
 
 @contextmanager
 def transaction() -> Iterator[None]:
-    """Commit what the services flushed, or roll it all back if anything raised."""
+    """The write transaction: it begins with the block (ending the request's read snapshot, on SQLite with
+    BEGIN IMMEDIATE) and commits what the services flushed, or rolls it all back if anything raised.
+    Afterwards a request reads again."""
     from lhn.extensions import db
 
+    was_writing = _writing()
+    if not was_writing:
+        _end_transaction()
+        _set_writing(True)
     try:
         yield
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+    finally:
+        if not was_writing:
+            _set_writing(False)
 
 
 def transactional(func: Callable[P, R]) -> Callable[P, R]:
@@ -159,6 +224,31 @@ def transactional(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
 
     return wrapper
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """The slow part of a write service (rendering, the PHI scan, parsing), run without the write lock: ends the
+    write transaction while it holds nothing yet, reads in a snapshot of its own, then the service writes in a
+    new write transaction -- where it must read again anything its writes depend on, since others may have
+    written meanwhile. If the transaction already holds writes (a CLI batch, a test's setup) the block runs
+    inside it."""
+    from lhn.extensions import db
+
+    if not _writing() or g.get("_lhn_wrote") or db.session.new or db.session.dirty or db.session.deleted:
+        yield
+        return
+    _end_transaction()
+    _set_writing(False)
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    else:
+        _end_transaction()
+    finally:
+        _set_writing(True)
 
 
 # --- database objects made by hand-written DDL ----------------------------------------------------------

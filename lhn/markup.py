@@ -17,6 +17,8 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup, escape
 
+from lhn.database import slow_work
+
 ALLOWED_TAGS = frozenset(
     {
         "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -134,6 +136,7 @@ def render_markdown(source: str, *, mentions: Collection[str] = ()) -> Markup:
 
     `mentions`: usernames that exist; `@name` for those becomes a link to their profile.
     """
+    slow_work("rendering Markdown")
     text = clean_text(source)[:MAX_SOURCE_CHARS]
     html = _markdown(mentions).convert(text)
     return Markup(sanitize_html(html))  # noqa: S704 - this IS the sanitiser

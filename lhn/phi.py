@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 # Only the exception classes: this module stays free of Flask and of models (no app context needed).
+from lhn.database import slow_work
 from lhn.errors import ValidationFailed
 
 KIND_LABELS = {
@@ -109,6 +110,7 @@ def _street_is_plausible(match: re.Match[str]) -> bool:
 
 def scan(text: str) -> list[Finding]:
     """Likely identifiers in `text`, in order, without overlaps (the first, longest pattern wins)."""
+    slow_work("the PHI scan")
     found: list[Finding] = []
     for kind, pattern in PATTERNS:
         for match in pattern.finditer(text):

@@ -319,7 +319,8 @@ def ok(**data: Any) -> dict[str, Any]:
 def _authenticate(auth: Any) -> User | None:
     if isinstance(auth, dict) and "token" in auth:
         token = auth["token"]
-        user = accounts.user_for_token(token, record_use=False) if isinstance(token, str) else None
+        row = accounts.find_token(token) if isinstance(token, str) else None
+        user = row.user if row is not None else None
         # A suspended account's tokens stay valid for when the suspension ends, but open no socket now
         # (the API answers them 403 account_suspended; the session loader refuses suspended cookies).
         return None if user is None or is_suspended(user) else user

@@ -466,18 +466,27 @@ def revoke_token(user: User, token_id: int) -> None:
     db.session.flush()
 
 
-def user_for_token(token: str, *, record_use: bool) -> User | None:
-    """The owner of a live token, or None. With record_use, notes the time (at most hourly)."""
+TOKEN_USE_RESOLUTION = timedelta(hours=1)  # a token's "last used" time is noted at most this often
+
+
+def find_token(token: str) -> ApiToken | None:
+    """The live (not revoked) token row for a token string, or None. Reads only."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
-    if row is None or row.revoked_at is not None:
-        return None
-    now = utcnow()
-    if record_use and (row.last_used_at is None or now - row.last_used_at > timedelta(hours=1)):
-        row.last_used_at = now
+    return row if row is not None and row.revoked_at is None else None
+
+
+def token_use_due(row: ApiToken) -> bool:
+    """Whether record_token_use would note a new time (so callers open a write transaction only then)."""
+    return row.last_used_at is None or utcnow() - row.last_used_at > TOKEN_USE_RESOLUTION
+
+
+def record_token_use(row: ApiToken) -> None:
+    """Note that the token was used now, at most once per TOKEN_USE_RESOLUTION. Flushes."""
+    if token_use_due(row):
+        row.last_used_at = utcnow()
         db.session.flush()
-    return row.user
 
 
 def verify_by_operator(user: User, *, note: str = "Verified by a site operator.") -> VerificationRequest:

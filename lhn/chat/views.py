@@ -10,7 +10,7 @@ from lhn.chat import permissions
 from lhn.chat import services as chat
 from lhn.chat.forms import ChannelForm, HideForm, MessageForm, SlowModeForm
 from lhn.communities import services as communities
-from lhn.database import transaction, writes
+from lhn.database import transaction
 from lhn.errors import DomainError, ValidationFailed
 from lhn.forms import ActionForm, apply_errors, flash_errors
 from lhn.phi import PHIConfirmationRequired
@@ -33,7 +33,6 @@ def _int_arg(name: str) -> int | None:
 
 @bp.route("/c/<slug>/chat/<name>", methods=["GET", "POST"])
 @login_required
-@writes  # opening a channel moves the reader's read position
 def channel(slug: str, name: str):  # type: ignore[no-untyped-def]
     community = communities.get_community(slug)
     channels = chat.list_channels(community, by=current_user)

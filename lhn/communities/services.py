@@ -457,7 +457,7 @@ def list_verification_queue(*, by: User) -> list[VerificationRequest]:
     """Pending verification requests `by` may review (none for people who moderate nothing).
 
     Their evidence is restricted data: each one shown is recorded (signals.restricted_data_viewed ->
-    the audit trail), so callers commit (GET views are marked @writes)."""
+    the audit trail), so callers call it inside transaction()."""
     stmt = (
         select(VerificationRequest)
         .where(VerificationRequest.status == VerificationStatus.PENDING, VerificationRequest.user_id != by.id)

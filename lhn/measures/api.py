@@ -11,7 +11,7 @@ from lhn.accounts import services as accounts
 from lhn.api import bp, created, json_body, page_json, person_json, require_user
 from lhn.api.openapi import CURSOR, op, page_of, path_param, query_param, ref
 from lhn.communities import services as communities
-from lhn.database import begin_writing, transaction, transactional, writes
+from lhn.database import transaction, transactional
 from lhn.errors import DomainError, NotFound, ValidationFailed
 from lhn.measures import charts, data, fhir, spc
 from lhn.measures import services as measures
@@ -156,14 +156,12 @@ def measure_chart(measure_id: int):  # type: ignore[no-untyped-def]
     )
     payload = chart_json(view)
     if view.restricted:  # a site's team seeing its withheld data is audited; everyone else stays read-only
-        begin_writing()
         with transaction():
             charts.record_view(view, by=current_user)
     return jsonify(payload)
 
 
 @bp.get("/measures/<int:measure_id>/data.csv")
-@writes  # exports are audited
 @transactional
 def export_csv(measure_id: int):  # type: ignore[no-untyped-def]
     measure = measures.get_measure(measure_id, viewer=current_user)
@@ -183,7 +181,6 @@ def import_csv(measure_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/measures/<int:measure_id>/fhir")
-@writes  # exports are audited
 @transactional
 def export_fhir(measure_id: int):  # type: ignore[no-untyped-def]
     measure = measures.get_measure(measure_id, viewer=current_user)

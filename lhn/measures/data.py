@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Institution, User
-from lhn.database import utcnow
+from lhn.database import slow_work, utcnow
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.measures import charts, periods
@@ -288,6 +288,7 @@ def csv_columns(measure: Measure) -> list[str]:
 def parse_csv(measure: Measure, text: str) -> list[Row]:
     """Rows of a CSV file with a header: site, period, then the type's fields. Raises RowsInvalid for a file
     that can't be read as such (bad header); row problems are left to import_rows, which reports them all."""
+    slow_work("parsing a CSV file")
     text = text.lstrip("\ufeff")
     reader = csv.reader(io.StringIO(text))
     try:

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Institution
 from lhn.communities import services as communities
-from lhn.database import begin_writing, transaction
+from lhn.database import transaction
 from lhn.errors import Conflict, NotFound, ValidationFailed
 from lhn.extensions import db
 from lhn.forms import ActionForm, apply_errors, choices
@@ -173,7 +173,6 @@ def show(measure_id: int):  # type: ignore[no-untyped-def]
         chosen_kind=request.args.get("chart") if not error and request.args.get("chart") else "",
     )
     if view.restricted:  # a site's team seeing its withheld data is audited; everyone else stays read-only
-        begin_writing()
         with transaction():
             charts.record_view(view, by=current_user)
     return page

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from lhn.database import transaction, writes
+from lhn.database import transaction
 from lhn.forms import ActionForm
 from lhn.notifications import services as notifications
 
@@ -22,7 +22,6 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.get("/notifications/<int:notification_id>")
 @login_required
-@writes
 def open_one(notification_id: int):  # type: ignore[no-untyped-def]
     with transaction():
         target = notifications.open_notification(current_user, notification_id)

@@ -174,11 +174,15 @@ def test_tokens_are_stored_hashed_and_stop_working_when_revoked(ctx) -> None:
     row, token = accounts.create_token(user, name="script")
     assert token.startswith("lhn_")
     assert token not in (row.token_hash, row.hint)
-    assert accounts.user_for_token(token, record_use=True) == user
+    assert accounts.find_token(token) == row
+    assert row.user == user
+    assert accounts.token_use_due(row)
+    accounts.record_token_use(row)
     assert row.last_used_at is not None
+    assert not accounts.token_use_due(row)
     accounts.revoke_token(user, row.id)
-    assert accounts.user_for_token(token, record_use=False) is None
-    assert accounts.user_for_token("lhn_wrong", record_use=False) is None
+    assert accounts.find_token(token) is None
+    assert accounts.find_token("lhn_wrong") is None
     with pytest.raises(NotFound):
         accounts.revoke_token(factories.user(), row.id)
 
