@@ -5,14 +5,14 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select, update
 
 from lhn import demo
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Role, User
 from lhn.chat.models import ChatMessage
 from lhn.communities.models import Community
-from lhn.database import transaction
+from lhn.database import mark_read_only, transaction
 from lhn.errors import ValidationFailed
 from lhn.extensions import db
 from lhn.markup import render_markdown
@@ -104,17 +104,40 @@ def create_institution(slug: str, name: str, kind: str, city: str, country: str)
     click.echo(f"Created institution {slug}.")
 
 
+RERENDER_BATCH = 500  # rows rendered without the write lock, then stored in one short write transaction
+
+
 @cli.command("rerender")
 def rerender() -> None:
-    """Re-render every stored Markdown field with the current sanitising policy."""
+    """Re-render every stored Markdown field with the current sanitising policy. Batch by batch: each is read
+    and rendered without the write lock and stored in a short write transaction, so a running site keeps
+    writing; a row edited meanwhile keeps the HTML its edit rendered."""
+    mark_read_only()  # reads begin deferred; each batch's transaction() writes
     total = 0
     for model, source, target in RENDERED_FIELDS:
-        rows = list(db.session.scalars(select(model)))
-        with click.progressbar(rows, label=f"{model.__name__}.{source}") as bar, transaction():
-            for row in bar:
-                text = getattr(row, source)
-                setattr(row, target, str(render_markdown(text)) if text else "")
-                total += 1
+        table = model.__table__
+        rows_in_table = db.session.scalar(select(func.count()).select_from(table)) or 0
+        store = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c[source] == bindparam("b_source"))
+            .values({target: bindparam("b_html")})
+        )
+        with click.progressbar(length=rows_in_table, label=f"{model.__name__}.{source}") as bar:
+            last_id = 0
+            while True:
+                batch = db.session.execute(
+                    select(table.c.id, table.c[source]).where(table.c.id > last_id).order_by(table.c.id)
+                    .limit(RERENDER_BATCH)
+                ).all()  # fmt: skip
+                if not batch:
+                    break
+                rendered = [{"b_id": row_id, "b_source": text, "b_html": str(render_markdown(text)) if text else ""}
+                            for row_id, text in batch]  # fmt: skip
+                with transaction():
+                    db.session.execute(store, rendered)
+                last_id = batch[-1][0]
+                bar.update(len(batch))
+                total += len(batch)
     click.echo(f"Re-rendered {total} fields.")
 
 

@@ -178,6 +178,27 @@ def slow_work(what: str) -> None:
         warnings.warn(f"{what} while holding the database write lock", SlowWorkUnderLock, stacklevel=3)
 
 
+def can_write(*, timeout_ms: int) -> bool:
+    """Whether a writer gets SQLite's write lock within `timeout_ms` (it takes it and gives it back at once).
+    Always true on PostgreSQL, which has no database-wide write lock."""
+    from lhn.extensions import db
+
+    if db.engine.dialect.name != "sqlite":
+        return True
+    raw = db.engine.raw_connection()  # not the session's: this must not end the request's transaction
+    try:
+        raw.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # "database is locked"
+            return False
+        raw.execute("ROLLBACK")
+        return True
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        raw.close()  # back to the pool
+
+
 def _end_transaction() -> None:
     """Commit what this context's session holds (only reads, where callers use it) so the next statement begins
     a new transaction in the current phase. Loaded objects are expired: they reload from the new snapshot."""

@@ -1,9 +1,11 @@
-"""GET /healthz: 200 when the database answers, 503 otherwise."""
+"""GET /healthz: 200 when the database answers and takes writes; 503 when it is down, or "degraded" when a
+write could not get SQLite's write lock in time (a stuck writer stalls everyone's writes)."""
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from lhn import database
 from lhn.extensions import db, limiter
 
 bp = Blueprint("health", __name__)
@@ -17,4 +19,6 @@ def healthz():  # type: ignore[no-untyped-def]
     except SQLAlchemyError:
         db.session.rollback()
         return jsonify(status="unavailable", database="down"), 503
+    if not database.can_write(timeout_ms=current_app.config["HEALTH_WRITE_TIMEOUT_MS"]):
+        return jsonify(status="degraded", database="ok", writes="blocked"), 503
     return jsonify(status="ok", database="ok")

@@ -131,10 +131,11 @@ def _markdown(mentions: Collection[str] = ()) -> markdown.Markdown:
     return md
 
 
-def render_markdown(source: str, *, mentions: Collection[str] = ()) -> Markup:
+def render_markdown(source: str, *, mentions: Collection[str] = (), field: str = "body") -> Markup:
     """Render user Markdown to sanitised HTML, ready to store beside the source.
 
-    `mentions`: usernames that exist; `@name` for those becomes a link to their profile.
+    `mentions`: usernames that exist; `@name` for those becomes a link to their profile. `field`: the form field
+    the source came from, named in errors.
     """
     slow_work("rendering Markdown")
     text = clean_text(source)[:MAX_SOURCE_CHARS]

@@ -10,6 +10,7 @@ the last number it saw can ask for exactly what it missed (`replay`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from lhn.chat.models import GENERAL, Channel, ChannelRead, ChatMessage
 from lhn.communities import permissions as community_permissions
 from lhn.communities import services as communities
 from lhn.communities.models import Community, CommunityRole, Membership
-from lhn.database import utcnow
+from lhn.database import reading, utcnow
 from lhn.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text, find_mentions, render_markdown
@@ -379,21 +380,26 @@ def post_message(
     if not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
         raise ValidationFailed({"client_id": "Send a client id of 1–64 letters, digits, '-' or '_'."})
     body = _check_body(body, max_chars=_max_chars())
-    # Lock the channel row first: writers to a channel queue here, so the duplicate check below
-    # also sees a concurrent retry that committed while we waited.
-    channel = db.session.get(Channel, channel_id, with_for_update=True)
-    membership = communities.find_membership(by, channel.community) if channel is not None else None
-    if channel is None or not permissions.can_post(by, channel, membership):
-        raise NotFound("No such channel.")
+    with reading():  # checks, the PHI guard and Markdown, before the write transaction
+        channel = db.session.get(Channel, channel_id)
+        membership = communities.find_membership(by, channel.community) if channel is not None else None
+        if channel is None or not permissions.can_post(by, channel, membership):
+            raise NotFound("No such channel.")
+        existing = _find_by_client_id(by, client_id)
+        if existing is not None:
+            return _retried(existing, channel_id)
+        _check_not_muted(by, channel, membership)
+        findings = _check_text(body, by, confirm_phi=confirm_phi)
+        mentioned = _mentioned(body, channel, exclude=by)
+        body_html = _render(body, mentioned)
+    # Lock the channel row: writers to a channel queue here, so the duplicate check below also sees a
+    # concurrent retry that committed while we rendered or waited.
+    channel = _lock_channel(channel_id)
     existing = _find_by_client_id(by, client_id)
     if existing is not None:
         return _retried(existing, channel_id)
-    _check_not_muted(by, channel, membership)
     _check_slow_mode(channel, by)
-    findings = _check_text(body, by, confirm_phi=confirm_phi)
     chat_limits.hit(by)  # after the retry check and the guards: a retry or a refused text is not a message
-    mentioned = _mentioned(body, channel, exclude=by)
-    body_html = _render(body, mentioned)
     channel.last_seq += 1
     seq = channel.last_seq
     message = ChatMessage(
@@ -475,21 +481,23 @@ def edit_message(message_id: int, *, by: User, body: Any, confirm_phi: bool = Fa
     Flushes; after commit the room gets `message_updated`. Raises NotFound, PermissionDenied,
     ValidationFailed (phi.PHIConfirmationRequired among them), RateLimited.
     """
-    message, membership = get_message(message_id, by=by)
-    if not permissions.can_edit(by, message):
-        raise PermissionDenied("You can only edit your own messages (not deleted or hidden ones).")
-    body = _check_body(body, max_chars=_max_chars())
-    if body == message.body:
-        return message
-    channel = message.channel
-    _check_not_muted(by, channel, membership)
-    findings = _check_text(body, by, confirm_phi=confirm_phi)
+    with reading():  # checks, the PHI guard and Markdown, before the write transaction
+        message, membership = get_message(message_id, by=by)
+        if not permissions.can_edit(by, message):
+            raise PermissionDenied("You can only edit your own messages (not deleted or hidden ones).")
+        body = _check_body(body, max_chars=_max_chars())
+        if body == message.body:
+            return message
+        channel = message.channel
+        _check_not_muted(by, channel, membership)
+        findings = _check_text(body, by, confirm_phi=confirm_phi)
+        before = {u.id for u in _mentioned(message.body, channel, exclude=by)}
+        mentioned = _mentioned(body, channel, exclude=by)
+        body_html = _render(body, mentioned)
     chat_limits.hit(by)
-    before = {u.id for u in _mentioned(message.body, channel, exclude=by)}
-    mentioned = _mentioned(body, channel, exclude=by)
-    message.body, message.body_html = body, _render(body, mentioned)
+    message.body, message.body_html = body, body_html
     message.edited_at = utcnow()
-    message.change_seq = _next_seq(channel.id)
+    message.change_seq = _next_seq(message.channel_id)
     db.session.flush()
     _emit(MESSAGE_UPDATED, message, membership.role if membership else None)
     _phi_confirmed(message, findings)
@@ -584,18 +592,28 @@ def set_visible(message_id: int) -> ChatMessage | None:
     return message
 
 
-def rewrite_body(message_id: int, body: str) -> ChatMessage | None:
-    """Replace a message's stored text and its HTML (redaction: moderation computed the new text), live;
-    the old text is gone from the database. Not an edit: `edited_at` stays. No permission check. Flushes."""
+def prepare_rewrite(message_id: int, body: str) -> Callable[[], None]:
+    """Replace a message's stored text and its HTML (redaction: moderation computed the new text), live; the old
+    text is gone from the database. Not an edit: `edited_at` stays. No permission check. Renders now (call
+    without the write lock) and returns what stores it in the write transaction, which raises Conflict if the
+    message changed meanwhile and flushes."""
     message = db.session.get(ChatMessage, message_id)
     if message is None or message.deleted_at is not None or body == message.body:
-        return message
+        return lambda: None
+    before = message.body
     mentioned = _mentioned(body, message.channel, exclude=message.sender) if message.sender is not None else []
-    message.body, message.body_html = body, _render(body, mentioned)
-    message.change_seq = _next_seq(message.channel_id)
-    db.session.flush()
-    _emit(MESSAGE_UPDATED, message, _role_of(message))
-    return message
+    body_html = _render(body, mentioned)
+
+    def store() -> None:
+        db.session.refresh(message)
+        if message.body != before:
+            raise Conflict("The message changed while the redaction was prepared; please look again.")
+        message.body, message.body_html = body, body_html
+        message.change_seq = _next_seq(message.channel_id)
+        db.session.flush()
+        _emit(MESSAGE_UPDATED, message, _role_of(message))
+
+    return store
 
 
 # --- slow mode -------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from lhn.communities.models import (
     SlowMode,
     Visibility,
 )
-from lhn.database import utcnow
+from lhn.database import reading, utcnow
 from lhn.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text, render_markdown
@@ -134,22 +134,24 @@ def _validated(fields: CommunityFields, *, existing: Community | None) -> tuple[
     return values, errors
 
 
+RENDERED = ("description", "guidelines")  # Markdown fields, stored beside their HTML
+
+
 def create_community(fields: CommunityFields, *, by: User) -> Community:
     """Site admins and verified clinicians or researchers create a community; they become its owner.
 
     Flushes; sends signals.community_created (chat adds #general). Raises PermissionDenied, ValidationFailed.
     """
-    if not permissions.can_create_community(by):
-        raise PermissionDenied("Communities are created by site admins and verified clinicians or researchers.")
-    values, errors = _validated(fields, existing=None)
-    if errors:
-        raise ValidationFailed(errors)
-    community = Community(
-        **values,
-        description_html=str(render_markdown(values["description"])),
-        guidelines_html=str(render_markdown(values["guidelines"])),
-        created_by_id=by.id,
-    )
+    with reading():  # checks and Markdown before the write transaction
+        if not permissions.can_create_community(by):
+            raise PermissionDenied("Communities are created by site admins and verified clinicians or researchers.")
+        values, errors = _validated(fields, existing=None)
+        if errors:
+            raise ValidationFailed(errors)
+        rendered = {f"{name}_html": str(render_markdown(values[name], field=name)) for name in RENDERED}
+    if find_community(values["slug"]) is not None:  # taken while we rendered
+        raise ValidationFailed({"slug": "That address is taken."})
+    community = Community(**values, **rendered, created_by_id=by.id)
     db.session.add(community)
     db.session.flush()
     _add_member(community, by, role=CommunityRole.OWNER, accepted_version=community.guidelines_version)
@@ -159,17 +161,17 @@ def create_community(fields: CommunityFields, *, by: User) -> Community:
 
 def update_community(community: Community, fields: CommunityFields, *, by: User) -> Community:
     """Owners and site admins edit a community. New guidelines get a new version. Flushes."""
-    if not permissions.can_manage(by, community, find_membership(by, community)):
-        raise PermissionDenied("Only the community's owners can edit it.")
-    values, errors = _validated(fields, existing=community)
-    if errors:
-        raise ValidationFailed(errors)
-    if values["guidelines"] != community.guidelines:
+    with reading():  # checks and Markdown before the write transaction
+        if not permissions.can_manage(by, community, find_membership(by, community)):
+            raise PermissionDenied("Only the community's owners can edit it.")
+        values, errors = _validated(fields, existing=community)
+        if errors:
+            raise ValidationFailed(errors)
+        changed = [name for name in RENDERED if values[name] != getattr(community, name)]
+        rendered = {f"{name}_html": str(render_markdown(values[name], field=name)) for name in changed}
+    if "guidelines" in changed:
         community.guidelines_version += 1
-        community.guidelines_html = str(render_markdown(values["guidelines"]))
-    if values["description"] != community.description:
-        community.description_html = str(render_markdown(values["description"]))
-    for key, value in values.items():
+    for key, value in {**values, **rendered}.items():
         setattr(community, key, value)
     db.session.flush()
     return community

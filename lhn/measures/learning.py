@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from lhn import signals
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Institution, User
-from lhn.database import utcnow
+from lhn.database import reading, utcnow
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text, render_markdown
@@ -174,43 +174,51 @@ def update_cycle(cycle: PdsaCycle, measure: Measure, fields: PdsaFields, *, by: 
 def close_cycle(cycle: PdsaCycle, measure: Measure, *, act: str, act_notes: str, ended_on: Any, by: User) -> PdsaCycle:
     """Act: adopt, adapt or abandon, with what was learned. If the cycle tests an idea, its summary is posted
     on the idea (signals.pdsa_cycle_closed). Raises PermissionDenied, ValidationFailed."""
-    acc = measures.access(measure, by)
-    if not acc.can_annotate(cycle.institution_id):
-        raise PermissionDenied("Only the site's team or the measure's owners close this cycle.")
-    errors: dict[str, str] = {}
-    if cycle.closed_at is not None:
-        errors[""] = "This cycle is already closed."
-    try:
-        decision = PdsaAct(act)
-    except ValueError:
-        decision = None
-        errors["act"] = "Choose adopt, adapt or abandon."
-    notes = clean_text(act_notes or "").strip()
-    if not notes:
-        errors["act_notes"] = "Say what you learned and why you decided so."
-    ended = _parse_day(ended_on, "ended_on", errors, required=True)
-    if ended and ended < cycle.started_on:
-        errors["ended_on"] = "The cycle can't end before it started."
-    if ended and ended > utcnow().date():
-        errors["ended_on"] = "Give the day the cycle ended (not in the future)."
-    if errors:
-        raise ValidationFailed(errors)
-    cycle.act, cycle.act_notes, cycle.ended_on, cycle.closed_at = decision, notes, ended, utcnow()
-    _render(cycle)
+    with reading():  # checks, Markdown and the idea's comment, before the write transaction
+        acc = measures.access(measure, by)
+        if not acc.can_annotate(cycle.institution_id):
+            raise PermissionDenied("Only the site's team or the measure's owners close this cycle.")
+        errors: dict[str, str] = {}
+        if cycle.closed_at is not None:
+            errors[""] = "This cycle is already closed."
+        try:
+            decision = PdsaAct(act)
+        except ValueError:
+            decision = None
+            errors["act"] = "Choose adopt, adapt or abandon."
+        notes = clean_text(act_notes or "").strip()
+        if not notes:
+            errors["act_notes"] = "Say what you learned and why you decided so."
+        ended = _parse_day(ended_on, "ended_on", errors, required=True)
+        if ended and ended < cycle.started_on:
+            errors["ended_on"] = "The cycle can't end before it started."
+        if ended and ended > utcnow().date():
+            errors["ended_on"] = "Give the day the cycle ended (not in the future)."
+        if errors:
+            raise ValidationFailed(errors)
+        notes_html = str(render_markdown(notes))
+        # The idea's receiver renders its comment now and hands back what stores it (signals.pdsa_cycle_closed).
+        summary = cycle_summary(cycle, measure, act=decision, act_notes=notes, ended_on=ended)
+        stores = [] if cycle.idea_id is None else [
+            store for _receiver, store in signals.pdsa_cycle_closed.send(cycle, idea_id=cycle.idea_id, by=by,
+                                                                          summary=summary) if callable(store)
+        ]  # fmt: skip
+    cycle.act, cycle.act_notes, cycle.act_notes_html = decision, notes, notes_html
+    cycle.ended_on, cycle.closed_at = ended, utcnow()
     db.session.flush()
-    if cycle.idea_id is not None:
-        signals.pdsa_cycle_closed.send(cycle, idea_id=cycle.idea_id, by=by, summary=cycle_summary(cycle, measure))
+    for store in stores:
+        store()
     return cycle
 
 
-def cycle_summary(cycle: PdsaCycle, measure: Measure) -> str:
-    """The Markdown posted on the linked idea when a cycle closes."""
-    act = cycle.act.value if cycle.act else "closed"
+def cycle_summary(cycle: PdsaCycle, measure: Measure, *, act: PdsaAct | None, act_notes: str,
+                  ended_on: date | None) -> str:  # fmt: skip
+    """The Markdown posted on the linked idea when a cycle closes with this act, notes and end date."""
     return (
-        f"**PDSA cycle at {cycle.institution.name}: {act}.** {cycle.title}\n\n"
+        f"**PDSA cycle at {cycle.institution.name}: {act.value if act else 'closed'}.** {cycle.title}\n\n"
         f"*Measure:* [{measure.name}](/measures/{measure.id}?site={cycle.institution.slug}) · "
-        f"{cycle.started_on.isoformat()} to {cycle.ended_on.isoformat() if cycle.ended_on else '…'}\n\n"
-        f"*Prediction:* {cycle.prediction}\n\n*What we learned:* {cycle.act_notes}"
+        f"{cycle.started_on.isoformat()} to {ended_on.isoformat() if ended_on else '…'}\n\n"
+        f"*Prediction:* {cycle.prediction}\n\n*What we learned:* {act_notes}"
     )
 
 

@@ -4,6 +4,7 @@ join and verification decisions, phase 2 kind handlers), and redaction by author
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
@@ -12,7 +13,7 @@ from lhn import phi, signals
 from lhn.accounts.models import User
 from lhn.communities import services as communities
 from lhn.communities.models import Community
-from lhn.database import utcnow
+from lhn.database import reading, utcnow
 from lhn.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text
@@ -117,15 +118,21 @@ def act_on_item(
     Raises NotFound, Conflict (someone acted since `version`: "already handled"), PermissionDenied,
     ValidationFailed.
     """
-    view = get_item_view(item_id, by=by)
-    item = view.item
-    if not item.is_open or item.version != version:
-        raise Conflict(_handled_message(item))
-    if action not in view.actions:
-        raise PermissionDenied(f"You can't {action} this item.")
-    reason = _check_input(action, reason, days, fragments)
-    if item.kind == ReviewKind.VERIFICATION and action == "reject" and not reason:
-        raise ValidationFailed({"reason": "Say why, so the applicant knows what to provide."})
+    with reading():  # checks, and a redaction's new text and HTML, before the write transaction
+        view = get_item_view(item_id, by=by)
+        item = view.item
+        if not item.is_open or item.version != version:
+            raise Conflict(_handled_message(item))
+        if action not in view.actions:
+            raise PermissionDenied(f"You can't {action} this item.")
+        reason = _check_input(action, reason, days, fragments)
+        if item.kind == ReviewKind.VERIFICATION and action == "reject" and not reason:
+            raise ValidationFailed({"reason": "Say why, so the applicant knows what to provide."})
+        redaction = (
+            _prepare_redaction(view.target, fragments=fragments or [], revision_id=revision_id)
+            if action == "redact" and view.target is not None
+            else None
+        )
     resolution = "redacted" if action == "redact" else RESOLUTIONS.get(action, action)
     _claim(item, version, by=by, close=action != "redact", resolution=resolution, reason=reason)
     if item.kind == ReviewKind.JOIN_REQUEST:
@@ -139,8 +146,7 @@ def act_on_item(
             by=by,
             reason=reason,
             days=days,
-            fragments=fragments or [],
-            revision_id=revision_id,
+            redaction=redaction,
             hide_target=hide_target,
         )
     else:
@@ -175,8 +181,7 @@ def _act_on_target(
     by: User,
     reason: str,
     days: int | None,
-    fragments: list[str],
-    revision_id: int | None,
+    redaction: PreparedRedaction | None,
     hide_target: bool,
 ) -> None:
     item, target = view.item, view.target
@@ -204,7 +209,8 @@ def _act_on_target(
             community_id=item.community_id,
         )
     if action == "redact":
-        _redact(adapter, target, by=by, fragments=fragments, revision_id=revision_id, review_item=item)
+        assert redaction is not None  # noqa: S101 - prepared for every redact action with a target
+        _redact(target, redaction, by=by, review_item=item)
     elif action in ("warn", "mute", "suspend"):
         subject = view.subject
         assert subject is not None  # noqa: S101 - allowed_actions requires an author
@@ -244,23 +250,36 @@ def describe_kinds(kinds: list[str]) -> str:
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
-def _redact(
-    adapter: targets.TargetAdapter,
-    target: targets.Target,
-    *,
-    by: User,
-    fragments: list[str],
-    revision_id: int | None,
-    review_item: ReviewItem | None,
-) -> int:
+@dataclass
+class PreparedRedaction:
+    """A redaction worked out without the write lock: the target's new text (its store()) and what kinds of
+    personal information the fragments are, for the log."""
+
+    redaction: targets.Redaction
+    kinds: list[str]
+    revision_id: int | None
+
+
+def _prepare_redaction(target: targets.Target, *, fragments: list[str], revision_id: int | None) -> PreparedRedaction:
+    """The slow part of a redaction (the new text's Markdown, the PHI scan of the fragments). Call inside
+    lhn.database.reading(). Raises ValidationFailed (no such revision, fragments not in the text)."""
+    adapter = targets.get_adapter(target.type)
+    assert adapter is not None  # noqa: S101 - targets come from registered adapters
     if revision_id is not None and revision_id not in adapter.revision_ids(target.id):
         raise ValidationFailed({"revision_id": "No such revision of this text."})
     fragments = [f for f in fragments if f.strip()]
-    count = adapter.redact(target.id, fragments=fragments, revision_id=revision_id, by=by)
-    if not count:
+    redaction = adapter.prepare_redaction(target.id, fragments=fragments, revision_id=revision_id)
+    if not redaction.count:
         raise ValidationFailed({"fragments": "That text isn't in it (any more)."})
-    kinds = _redacted_kinds(fragments)
-    where = f"revision {revision_id} of " if revision_id is not None else ""
+    return PreparedRedaction(redaction, _redacted_kinds(fragments), revision_id)
+
+
+def _redact(target: targets.Target, prepared: PreparedRedaction, *, by: User,
+            review_item: ReviewItem | None) -> int:  # fmt: skip
+    """Store a prepared redaction, log it publicly (what kind, not the text), audit it and tell the author."""
+    prepared.redaction.store()
+    kinds = prepared.kinds
+    where = f"revision {prepared.revision_id} of " if prepared.revision_id is not None else ""
     details = f"{describe_kinds(kinds)} from {where}this {target.label}"[:300]
     if review_item is not None:
         review_item.redacted = True
@@ -288,7 +307,7 @@ def _redact(
             community=db.session.get(Community, target.community_id) if target.community_id else None,
             by=by,
         )
-    return count
+    return prepared.redaction.count
 
 
 def redact_target(
@@ -298,21 +317,23 @@ def redact_target(
     information from a target (or one revision of it). Without `fragments`, everything the PHI scanner
     finds is removed. The text is gone from the database; the public log says what kind was removed,
     by whom and when. Flushes. Raises NotFound, PermissionDenied, ValidationFailed."""
-    adapter = targets.get_adapter(target_type)
-    target = adapter.load(target_id) if adapter is not None else None
-    if adapter is None or target is None or not adapter.can_view(by, target):
-        raise NotFound("Nothing to redact here.")
-    community = db.session.get(Community, target.community_id) if target.community_id else None
-    moderates = by.is_admin or (
-        community is not None and permissions.can_review(by, community, communities.find_membership(by, community))
-    )
-    if not (moderates or permissions.can_redact_as_author(by, target.author)):
-        raise PermissionDenied("Only the author and moderators redact this.")
-    if revision_id is not None and revision_id not in adapter.revision_ids(target.id):
-        raise ValidationFailed({"revision_id": "No such revision of this text."})
-    if fragments is None:
-        text = adapter.source_text(target_id, revision_id)
-        fragments = [text[f.start : f.end] for f in phi.scan(text)]
-        if not fragments:
-            raise ValidationFailed({"fragments": "We found nothing that looks like personal information."})
-    return _redact(adapter, target, by=by, fragments=fragments, revision_id=revision_id, review_item=None)
+    with reading():  # checks, the PHI scan and the new text's Markdown, before the write transaction
+        adapter = targets.get_adapter(target_type)
+        target = adapter.load(target_id) if adapter is not None else None
+        if adapter is None or target is None or not adapter.can_view(by, target):
+            raise NotFound("Nothing to redact here.")
+        community = db.session.get(Community, target.community_id) if target.community_id else None
+        moderates = by.is_admin or (
+            community is not None and permissions.can_review(by, community, communities.find_membership(by, community))
+        )
+        if not (moderates or permissions.can_redact_as_author(by, target.author)):
+            raise PermissionDenied("Only the author and moderators redact this.")
+        if fragments is None:
+            if revision_id is not None and revision_id not in adapter.revision_ids(target.id):
+                raise ValidationFailed({"revision_id": "No such revision of this text."})
+            text = adapter.source_text(target_id, revision_id)
+            fragments = [text[f.start : f.end] for f in phi.scan(text)]
+            if not fragments:
+                raise ValidationFailed({"fragments": "We found nothing that looks like personal information."})
+        prepared = _prepare_redaction(target, fragments=fragments, revision_id=revision_id)
+    return _redact(target, prepared, by=by, review_item=None)

@@ -9,21 +9,24 @@ Contract for an adapter (subclass TargetAdapter, then `register(MyAdapter())`):
 - `can_view(viewer, target)`: may this person see the target at all (flagging needs it)?
 - `hide(id, reason=, by=)` / `restore(id, by=)`: hidden content shows a placeholder with the reason
   to readers and the original to moderators and the author. Never delete. Flush, don't commit.
-- `source_text(id, revision_id=None)` and `redact(id, fragments=, revision_id=None, by=)`: replace every
-  occurrence of each fragment with REDACTED_MARK in the stored source AND its rendered HTML (and the
-  search index, and the given revision of the history); return how many were replaced.
+- `source_text(id, revision_id=None)` and `prepare_redaction(id, fragments=, revision_id=None)`: work out,
+  without the write lock (the caller is in lhn.database.reading()), the text with every occurrence of each
+  fragment replaced by REDACTED_MARK and its rendered HTML; return a Redaction whose store() writes the source
+  AND its HTML (and the search index, and the given revision of the history) in the write transaction,
+  raising Conflict if the text changed meanwhile.
 - `revision_ids(id)`: the target's history, oldest first ([] when it has none).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
 from sqlalchemy import select
 
 from lhn.accounts.models import User
+from lhn.errors import Conflict
 from lhn.extensions import db
 from lhn.markup import render_markdown
 
@@ -42,6 +45,14 @@ class Target:
     excerpt: str  # short plain text for moderators; may be hidden content (see queue.view_original)
     hidden: bool
     hidden_reason: str = ""
+
+
+@dataclass
+class Redaction:
+    """A redaction worked out without the write lock: how many fragments it removes, and what stores it."""
+
+    count: int
+    store: Callable[[], None]
 
 
 class TargetAdapter:
@@ -67,7 +78,7 @@ class TargetAdapter:
     def source_text(self, target_id: int, revision_id: int | None = None) -> str:
         raise NotImplementedError
 
-    def redact(self, target_id: int, *, fragments: list[str], revision_id: int | None = None, by: User) -> int:
+    def prepare_redaction(self, target_id: int, *, fragments: list[str], revision_id: int | None = None) -> Redaction:
         raise NotImplementedError
 
     def revision_ids(self, target_id: int) -> list[int]:
@@ -156,15 +167,22 @@ class UserAdapter(TargetAdapter):
         user = db.session.get(User, target_id)
         return user.bio if user is not None else ""
 
-    def redact(self, target_id: int, *, fragments: list[str], revision_id: int | None = None, by: User) -> int:
+    def prepare_redaction(self, target_id: int, *, fragments: list[str], revision_id: int | None = None) -> Redaction:
         user = db.session.get(User, target_id)
         if user is None:
-            return 0
-        bio, count = redact_text(user.bio, fragments)
-        if count:
-            user.bio, user.bio_html = bio, str(render_markdown(bio)) if bio else ""
+            return Redaction(0, lambda: None)
+        before = user.bio
+        bio, count = redact_text(before, fragments)
+        html = str(render_markdown(bio, field="bio")) if bio and count else ""
+
+        def store() -> None:
+            db.session.refresh(user)
+            if user.bio != before:
+                raise Conflict("The text was edited while the redaction was prepared; please look again.")
+            user.bio, user.bio_html = bio, html
             db.session.flush()
-        return count
+
+        return Redaction(count, store if count else lambda: None)
 
 
 register(UserAdapter())

@@ -18,7 +18,7 @@ from lhn.communities import services as communities
 from lhn.extensions import db
 from lhn.moderation import audit
 from lhn.moderation.log import log_action
-from lhn.moderation.targets import Target, TargetAdapter, excerpt, redact_text, register
+from lhn.moderation.targets import Redaction, Target, TargetAdapter, excerpt, redact_text, register
 
 
 def message_url(message: ChatMessage) -> str:
@@ -77,15 +77,15 @@ class ChatMessageAdapter(TargetAdapter):
         message = db.session.get(ChatMessage, target_id)
         return message.body if message is not None else ""
 
-    def redact(self, target_id: int, *, fragments: list[str], revision_id: int | None = None, by: User) -> int:
+    def prepare_redaction(self, target_id: int, *, fragments: list[str], revision_id: int | None = None) -> Redaction:
         # Chat messages keep no history: the stored text (and its HTML) is all there is.
         message = db.session.get(ChatMessage, target_id)
         if message is None:
-            return 0
+            return Redaction(0, lambda: None)
         body, count = redact_text(message.body, fragments)
-        if count:
-            chat.rewrite_body(target_id, body)
-        return count
+        if not count:
+            return Redaction(0, lambda: None)
+        return Redaction(count, chat.prepare_rewrite(target_id, body))
 
 
 register(ChatMessageAdapter())

@@ -95,13 +95,16 @@ class _PostsAdapter(targets.TargetAdapter):
     def source_text(self, target_id: int, revision_id: int | None = None) -> str:
         return posts.stored_text(self.type, target_id, revision_id)  # type: ignore[arg-type]
 
-    def redact(self, target_id: int, *, fragments: list[str], revision_id: int | None = None, by: User) -> int:
-        return posts.redact_content(
+    def prepare_redaction(
+        self, target_id: int, *, fragments: list[str], revision_id: int | None = None
+    ) -> targets.Redaction:
+        count, store = posts.prepare_redaction(
             self.type,  # type: ignore[arg-type]
             target_id,
             lambda text: targets.redact_text(text, fragments),
             revision=revision_id,
         )
+        return targets.Redaction(count, store)
 
     def revision_ids(self, target_id: int) -> list[int]:
         """Revision numbers (1 is the first version): the queue's redaction form and the log name them."""

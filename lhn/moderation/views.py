@@ -145,10 +145,9 @@ def _render_item(view: queue.ItemView, text: str, form: ReviewActionForm | None 
 @bp.get("/review/<int:item_id>")
 @login_required
 def item(item_id: int):  # type: ignore[no-untyped-def]
-    with transaction():
+    with transaction():  # the audit row of reading hidden content; the page (and its PHI scan) after
         view, text = queue.view_original(item_id, by=current_user)
-        page = _render_item(view, text)
-    return page
+    return _render_item(view, text)
 
 
 @bp.post("/review/<int:item_id>/actions")

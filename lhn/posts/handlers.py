@@ -5,6 +5,7 @@ Connected at import; create_app imports this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lhn import signals
@@ -12,7 +13,7 @@ from lhn.accounts.models import User
 from lhn.extensions import db
 from lhn.markup import clean_text
 from lhn.posts.models import Post, PostKind
-from lhn.posts.services import add_comment, ideas_as_dicts
+from lhn.posts.services import add_comment, ideas_as_dicts, prepare_text
 
 SUMMARY_MAX = 10_000
 
@@ -27,11 +28,13 @@ def _ideas_requested(community_id: Any, *, ids: list[int] | None = None, **_: An
 
 @signals.pdsa_cycle_closed.connect
 def _pdsa_cycle_closed(cycle: Any, *, idea_id: int | None = None, by: User | None = None, summary: str = "",
-                       **_: Any) -> int | None:  # fmt: skip
-    """Add the closed cycle's summary to its idea as a comment by the person who closed it.
+                       **_: Any) -> Callable[[], int] | None:  # fmt: skip
+    """Prepare the closed cycle's summary as a comment on its idea by the person who closed it: checked and
+    rendered now (the sender is in lhn.database.reading()), stored by the returned function, which the sender
+    calls in its write transaction and which returns the comment's id.
 
-    Nothing happens when the idea is gone, withdrawn or hidden, or the summary is empty. Returns the
-    comment's id. The comment notifies the idea's author like any comment.
+    None when the idea is gone, withdrawn or hidden, or the summary is empty. The comment notifies the idea's
+    author like any comment.
     """
     if not isinstance(idea_id, int) or not isinstance(by, User):
         return None
@@ -39,4 +42,5 @@ def _pdsa_cycle_closed(cycle: Any, *, idea_id: int | None = None, by: User | Non
     text = clean_text(summary or "").strip()[:SUMMARY_MAX]
     if idea is None or idea.kind != PostKind.IDEA or not idea.is_visible or not text:
         return None
-    return add_comment(idea, text, by=by).id
+    written = prepare_text({}, text, idea.community, by=by, confirm_phi=False)  # the cycle's fields were checked
+    return lambda: add_comment(idea, text, written, by=by).id

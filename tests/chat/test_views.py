@@ -132,4 +132,6 @@ def test_channel_page_query_count_does_not_grow_with_messages(app, client, count
             factories.chat_message(general_id, accounts.get_user(name), f"message {n}")
     with count_queries() as many:
         client.get("/c/ibd/chat/general")
-    assert len(many) == len(few) <= 18
+    # 20: moving the read position is a write transaction of its own, which ends the page's read snapshot, so
+    # the reader and the channel load again from the new one (lhn.database.transaction).
+    assert len(many) == len(few) <= 20

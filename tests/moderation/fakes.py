@@ -70,13 +70,20 @@ class FakeContentAdapter(targets.TargetAdapter):
         row = self.rows[target_id]
         return row.text if revision_id is None else row.revisions[revision_id - 1]
 
-    def redact(self, target_id: int, *, fragments: list[str], revision_id: int | None = None, by: User) -> int:
+    def prepare_redaction(self, target_id: int, *, fragments: list[str], revision_id: int | None = None
+                          ) -> targets.Redaction:  # fmt: skip
         row = self.rows[target_id]
         if revision_id is None:
-            row.text, count = targets.redact_text(row.text, fragments)
+            text, count = targets.redact_text(row.text, fragments)
+
+            def store() -> None:
+                row.text = text
         else:
-            row.revisions[revision_id - 1], count = targets.redact_text(row.revisions[revision_id - 1], fragments)
-        return count
+            text, count = targets.redact_text(row.revisions[revision_id - 1], fragments)
+
+            def store() -> None:
+                row.revisions[revision_id - 1] = text
+        return targets.Redaction(count, store)
 
     def revision_ids(self, target_id: int) -> list[int]:
         return list(range(1, len(self.rows[target_id].revisions) + 1))

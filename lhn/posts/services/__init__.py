@@ -35,6 +35,7 @@ from lhn.posts.services.common import (
     get_comment_access,
     get_post,
     may_read_post,
+    prepare_text,
     readable_community_ids,
     set_slow_mode,
     wilson_lower_bound,
@@ -73,7 +74,7 @@ from lhn.posts.services.posts import (
     list_post_revisions,
     withdraw_post,
 )
-from lhn.posts.services.redaction import redact_content, revision_numbers, stored_text
+from lhn.posts.services.redaction import prepare_redaction, revision_numbers, stored_text
 from lhn.posts.services.vetting import (
     confirm_vetting,
     current_vetting,
@@ -141,8 +142,9 @@ __all__ = [
     "post_answer",
     "post_comment",
     "post_page",
+    "prepare_redaction",
+    "prepare_text",
     "readable_community_ids",
-    "redact_content",
     "restore_content",
     "revision_numbers",
     "set_hidden",

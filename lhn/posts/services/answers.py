@@ -7,24 +7,23 @@ from sqlalchemy.orm import joinedload
 
 from lhn import realtime, signals
 from lhn.accounts.models import User
-from lhn.database import utcnow
+from lhn.database import reading, utcnow
 from lhn.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
-from lhn.markup import render_markdown
 from lhn.posts import permissions
 from lhn.posts.models import Answer, AnswerRevision, AnswerVote, Comment, Post, PostKind, PostVote
 from lhn.posts.services.common import (
     ANSWER_MAX,
     COMMENT_MAX,
     Access,
-    check_links,
-    check_phi,
+    Written,
     check_slow_mode,
     clean_body,
     get_access,
     get_answer_access,
     get_comment_access,
     notify_new_mentions,
+    prepare_text,
     raise_if,
     record_phi,
     wilson_lower_bound,
@@ -73,30 +72,29 @@ def post_answer(post_id: int, body: str, *, by: User, confirm_phi: bool = False)
     signals.phi_confirmed). Raises NotFound, PermissionDenied (not a member, muted, not a question,
     withdrawn or hidden), ValidationFailed (slow mode, links, phi.PHIConfirmationRequired).
     """
-    access = get_access(post_id, by=by)
-    post = access.post
-    if post.kind != PostKind.QUESTION:
-        raise PermissionDenied("Only questions take answers; comment on this post instead.")
-    if not permissions.can_answer(by, post, access.membership):
-        if not post.is_visible:
-            raise PermissionDenied("This question is closed.")
-        raise write_denied(access.membership, "Join the community to answer.")
-    errors: dict[str, str] = {}
-    text = clean_body(body, "body", errors, limit=ANSWER_MAX)
-    raise_if(errors)
-    check_slow_mode(post, by=by)
-    check_links({"body": text}, by=by)
-    findings = check_phi({"body": text}, confirm_phi)
-    answer = Answer(post=post, community_id=post.community_id, author=by, body=text, body_html="")
+    with reading():  # checks, the PHI guard and Markdown, before the write transaction
+        access = get_access(post_id, by=by)
+        post = access.post
+        if post.kind != PostKind.QUESTION:
+            raise PermissionDenied("Only questions take answers; comment on this post instead.")
+        if not permissions.can_answer(by, post, access.membership):
+            if not post.is_visible:
+                raise PermissionDenied("This question is closed.")
+            raise write_denied(access.membership, "Join the community to answer.")
+        errors: dict[str, str] = {}
+        text = clean_body(body, "body", errors, limit=ANSWER_MAX)
+        raise_if(errors)
+        written = prepare_text({"body": text}, text, post.community, by=by, confirm_phi=confirm_phi)
+    check_slow_mode(post, by=by)  # in the write transaction: two quick answers can't both pass
+    answer = Answer(post=post, community_id=post.community_id, author=by, body=text, body_html=written.html)
     db.session.add(answer)
     db.session.flush()
-    linked = notify_new_mentions(post, text, "", by=by, url=answer_path(answer))
-    answer.body_html = str(render_markdown(text, mentions=linked))
+    notify_new_mentions(post, written.mentioned, "", by=by, url=answer_path(answer))
     db.session.add(AnswerRevision(answer_id=answer.id, number=1, body=text, editor_id=by.id, created_at=utcnow()))
     post.answer_count = Post.answer_count + 1
     db.session.flush()
     db.session.refresh(post, ["answer_count"])
-    record_phi(findings, by=by, target_type="answer", target_id=answer.id, community_id=post.community_id)
+    record_phi(written.findings, by=by, target_type="answer", target_id=answer.id, community_id=post.community_id)
     signals.answer_posted.send(post, answer=answer)
     signals.post_content_changed.send(post)
     realtime.emit_after_commit(realtime.EVENT_ANSWER_POSTED, {"post_id": post.id, "answer_id": answer.id},
@@ -115,19 +113,21 @@ def edit_answer(answer_id: int, body: str, *, by: User, confirm_phi: bool = Fals
     signals.post_content_changed (and signals.phi_confirmed).
     Raises NotFound, PermissionDenied, ValidationFailed (phi.PHIConfirmationRequired too).
     """
-    answer, access = get_answer_access(answer_id, by=by)
-    if not permissions.can_edit(by, answer):
-        raise PermissionDenied("Only the author can edit this answer.")
-    errors: dict[str, str] = {}
-    text = clean_body(body, "body", errors, limit=ANSWER_MAX)
-    raise_if(errors)
-    if text == answer.body:
-        return answer
-    check_links({"body": text}, by=by)
-    findings = check_phi({"body": text}, confirm_phi, previous=answer.body)
+    with reading():  # checks, the PHI guard and Markdown, before the write transaction
+        answer, access = get_answer_access(answer_id, by=by)
+        if not permissions.can_edit(by, answer):
+            raise PermissionDenied("Only the author can edit this answer.")
+        errors: dict[str, str] = {}
+        text = clean_body(body, "body", errors, limit=ANSWER_MAX)
+        raise_if(errors)
+        if text == answer.body:
+            return answer
+        previous = answer.body
+        written = prepare_text({"body": text}, text, access.community, by=by, confirm_phi=confirm_phi,
+                               previous=previous)  # fmt: skip
     post = access.post
-    linked = notify_new_mentions(post, text, answer.body, by=by, url=answer_path(answer))
-    answer.body, answer.body_html = text, str(render_markdown(text, mentions=linked))
+    notify_new_mentions(post, written.mentioned, previous, by=by, url=answer_path(answer))
+    answer.body, answer.body_html = text, written.html
     answer.revision += 1
     answer.edited_at = utcnow()
     db.session.add(AnswerRevision(answer_id=answer.id, number=answer.revision, body=text, editor_id=by.id,
@@ -135,7 +135,7 @@ def edit_answer(answer_id: int, body: str, *, by: User, confirm_phi: bool = Fals
     was_current = answer.vetted_current
     answer.vetted_current = False
     db.session.flush()
-    record_phi(findings, by=by, target_type="answer", target_id=answer.id, community_id=answer.community_id)
+    record_phi(written.findings, by=by, target_type="answer", target_id=answer.id, community_id=answer.community_id)
     if answer.vetted_at is not None:
         signals.review_needed.send("answer", target_id=answer.id, community_id=answer.community_id,
                                    kind="vetted_answer_changed", subject_user_id=answer.author_id)  # fmt: skip
@@ -334,40 +334,40 @@ def post_comment(
 
     Raises NotFound, PermissionDenied (not a member, muted), ValidationFailed (phi.PHIConfirmationRequired too).
     """
-    access = get_access(post_id, by=by)
-    post = access.post
-    answer = None
-    if answer_id is not None:
-        answer = db.session.get(Answer, answer_id)
-        if answer is None or answer.post_id != post.id:
-            raise NotFound("No such answer.")
-        if not answer.is_visible:
-            raise PermissionDenied("This answer was withdrawn or hidden.")
-    elif post.kind == PostKind.QUESTION:
-        raise ValidationFailed({"body": "Questions take answers; comment on an answer instead."})
-    if not permissions.can_comment(by, post, access.membership):
-        if not post.is_visible:
-            raise PermissionDenied("This post is closed.")
-        raise write_denied(access.membership, "Join the community to comment.")
-    errors: dict[str, str] = {}
-    text = clean_body(body, "body", errors, limit=COMMENT_MAX)
-    raise_if(errors)
-    check_slow_mode(post, by=by)
-    check_links({"body": text}, by=by)
-    findings = check_phi({"body": text}, confirm_phi)
-    comment = add_comment(post, text, by=by, answer=answer)
-    record_phi(findings, by=by, target_type="comment", target_id=comment.id, community_id=post.community_id)
+    with reading():  # checks, the PHI guard and Markdown, before the write transaction
+        access = get_access(post_id, by=by)
+        post = access.post
+        answer = None
+        if answer_id is not None:
+            answer = db.session.get(Answer, answer_id)
+            if answer is None or answer.post_id != post.id:
+                raise NotFound("No such answer.")
+            if not answer.is_visible:
+                raise PermissionDenied("This answer was withdrawn or hidden.")
+        elif post.kind == PostKind.QUESTION:
+            raise ValidationFailed({"body": "Questions take answers; comment on an answer instead."})
+        if not permissions.can_comment(by, post, access.membership):
+            if not post.is_visible:
+                raise PermissionDenied("This post is closed.")
+            raise write_denied(access.membership, "Join the community to comment.")
+        errors: dict[str, str] = {}
+        text = clean_body(body, "body", errors, limit=COMMENT_MAX)
+        raise_if(errors)
+        written = prepare_text({"body": text}, text, post.community, by=by, confirm_phi=confirm_phi)
+    check_slow_mode(post, by=by)  # in the write transaction: two quick comments can't both pass
+    comment = add_comment(post, text, written, by=by, answer=answer)
+    record_phi(written.findings, by=by, target_type="comment", target_id=comment.id, community_id=post.community_id)
     return comment
 
 
-def add_comment(post: Post, text: str, *, by: User, answer: Answer | None = None) -> Comment:
-    """Store a checked comment (also used for PDSA cycle summaries). Flushes; sends the signals."""
+def add_comment(post: Post, text: str, written: Written, *, by: User, answer: Answer | None = None) -> Comment:
+    """Store a checked comment, rendered beforehand by prepare_text (also used for PDSA cycle summaries).
+    Flushes; sends the signals."""
     comment = Comment(post_id=post.id, answer_id=answer.id if answer else None, community_id=post.community_id,
-                      author=by, body=text, body_html="")  # fmt: skip
+                      author=by, body=text, body_html=written.html)  # fmt: skip
     db.session.add(comment)
     db.session.flush()
-    linked = notify_new_mentions(post, text, "", by=by, url=f"{post.path}#comment-{comment.id}")
-    comment.body_html = str(render_markdown(text, mentions=linked))
+    notify_new_mentions(post, written.mentioned, "", by=by, url=f"{post.path}#comment-{comment.id}")
     if answer is not None:
         answer.comment_count = Answer.comment_count + 1
     else:

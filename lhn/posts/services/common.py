@@ -19,7 +19,7 @@ from lhn.communities import services as communities
 from lhn.communities.models import Community, CommunityRole, Membership, Visibility
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
-from lhn.markup import clean_text, find_mentions
+from lhn.markup import clean_text, find_mentions, render_markdown
 from lhn.posts import permissions
 from lhn.posts.models import Answer, Comment, Post
 
@@ -311,32 +311,50 @@ def set_slow_mode(post_id: int, seconds: int, *, by: User) -> int:
 # --- mentions -----------------------------------------------------------------------------------------
 
 
-def mentionable(source: str, post: Post) -> list[User]:
-    """People @mentioned in `source` who exist and may read the post (others are left as plain text)."""
+def mentionable(source: str, community: Community) -> list[User]:
+    """People @mentioned in `source` who exist and may read the community's posts (others stay plain text)."""
     names = find_mentions(source)
     if not names:
         return []
     users = list(db.session.scalars(select(User).where(User.username.in_(names))))
-    if not post.community.is_restricted:
+    if not community.is_restricted:
         return users
     members = set(
         db.session.scalars(
             select(Membership.user_id).where(
-                Membership.community_id == post.community_id, Membership.user_id.in_([u.id for u in users])
+                Membership.community_id == community.id, Membership.user_id.in_([u.id for u in users])
             )
         )
     )
     return [u for u in users if u.id in members or u.is_admin]
 
 
-def notify_new_mentions(post: Post, source: str, previous: str, *, by: User, url: str) -> list[str]:
-    """Send signals.mentioned for people newly mentioned in `source`. Returns the usernames to link."""
-    people = mentionable(source, post)
+@dataclass
+class Written:
+    """What someone wrote, checked and rendered before the write transaction begins (lhn.database.reading)."""
+
+    html: str
+    mentioned: list[User]  # people @mentioned who may read it: linked, and told when newly mentioned
+    findings: list[phi.Finding]  # what the PHI guard found and the author confirmed
+
+
+def prepare_text(texts: dict[str, str], body: str, community: Community, *, by: User, confirm_phi: bool,
+                 previous: str = "") -> Written:  # fmt: skip
+    """The slow part of writing: the new-account link cap and the PHI guard over `texts` ({field: text}, in
+    form order; `previous` as check_phi), then the people mentioned in `body` and its Markdown. Call inside
+    lhn.database.reading(). Raises ValidationFailed (phi.PHIConfirmationRequired too)."""
+    check_links(texts, by=by)
+    findings = check_phi(texts, confirm_phi, previous=previous)
+    people = mentionable(body, community)
+    return Written(str(render_markdown(body, mentions=[u.username for u in people])), people, findings)
+
+
+def notify_new_mentions(post: Post, people: list[User], previous: str, *, by: User, url: str) -> None:
+    """Send signals.mentioned for the `people` (from prepare_text) not already mentioned in `previous`."""
     before = find_mentions(previous)
     fresh = [u for u in people if u.username not in before and u.id != by.id]
     if fresh:
         signals.mentioned.send(post, users=fresh, by=by, url=url)
-    return [u.username for u in people]
 
 
 # --- ranking and diffs ------------------------------------------------------------------------------

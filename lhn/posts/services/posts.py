@@ -13,21 +13,20 @@ from lhn import signals
 from lhn.accounts.models import User
 from lhn.communities import services as communities
 from lhn.communities.models import Community
-from lhn.database import utcnow
+from lhn.database import reading, utcnow
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
-from lhn.markup import clean_text, render_markdown
+from lhn.markup import clean_text
 from lhn.posts import permissions
 from lhn.posts.models import IdeaStatus, IdeaStatusChange, Post, PostKind, PostRevision, PostTag
 from lhn.posts.services.common import (
     POST_BODY_MAX,
-    check_links,
-    check_phi,
     clean_body,
     clean_tags,
     clean_title,
     get_access,
     notify_new_mentions,
+    prepare_text,
     raise_if,
     record_phi,
     word_diff,
@@ -224,31 +223,30 @@ def create_post(
     and signals.phi_confirmed (when confirmed findings were published).
     Raises PermissionDenied (not a member, muted), ValidationFailed (phi.PHIConfirmationRequired too).
     """
-    membership = communities.find_membership(by, community)
-    if not permissions.can_post(by, community, membership):
-        raise write_denied(membership, "Join the community to post in it.")
-    try:
-        kind = PostKind(kind)
-    except ValueError:
-        raise ValidationFailed({"kind": "Choose question, idea, experience or call."}) from None
-    checked = _validate(kind, fields, community, existing=None)
-    texts = _texts(kind, checked)
-    check_links(texts, by=by)
-    findings = check_phi(texts, confirm_phi)
+    with reading():  # checks, the PHI guard and Markdown, before the write transaction
+        membership = communities.find_membership(by, community)
+        if not permissions.can_post(by, community, membership):
+            raise write_denied(membership, "Join the community to post in it.")
+        try:
+            kind = PostKind(kind)
+        except ValueError:
+            raise ValidationFailed({"kind": "Choose question, idea, experience or call."}) from None
+        checked = _validate(kind, fields, community, existing=None)
+        written = prepare_text(_texts(kind, checked), checked.body, community, by=by, confirm_phi=confirm_phi)
     post = Post(community=community, author=by, kind=kind, title=checked.title, body=checked.body,
-                details=checked.details, deadline=checked.deadline, linked_idea=checked.linked_idea,
+                body_html=written.html, details=checked.details, deadline=checked.deadline,
+                linked_idea=checked.linked_idea,
                 idea_status=IdeaStatus.PROPOSED if kind == PostKind.IDEA else None)  # fmt: skip
     db.session.add(post)
     db.session.flush()
-    linked = notify_new_mentions(post, checked.body, "", by=by, url=post.path)
-    post.body_html = str(render_markdown(checked.body, mentions=linked))
+    notify_new_mentions(post, written.mentioned, "", by=by, url=post.path)
     _set_tags(post, checked.tags)
     _add_revision(post, by)
     if kind == PostKind.IDEA:
         db.session.add(IdeaStatusChange(post_id=post.id, community_id=community.id, from_status=None,
                                         to_status=IdeaStatus.PROPOSED, reason="", by_id=by.id))  # fmt: skip
     db.session.flush()
-    record_phi(findings, by=by, target_type="post", target_id=post.id, community_id=community.id)
+    record_phi(written.findings, by=by, target_type="post", target_id=post.id, community_id=community.id)
     signals.post_content_changed.send(post)
     return post
 
@@ -262,29 +260,29 @@ def edit_post(post: Post, fields: PostFields, *, by: User, confirm_phi: bool = F
     Flushes; sends signals.post_content_changed (and signals.phi_confirmed).
     Raises PermissionDenied, ValidationFailed (phi.PHIConfirmationRequired too).
     """
-    if not permissions.can_edit(by, post):
-        raise PermissionDenied("Only the author can edit this post.")
-    checked = _validate(post.kind, fields, post.community, existing=post)
-    linked_id = checked.linked_idea.id if checked.linked_idea else None
-    unchanged = (checked.title, checked.body, " ".join(checked.tags), linked_id, checked.deadline) == (
-        post.title, post.body, post.tags, post.linked_idea_id, post.deadline
-    )  # fmt: skip
-    if unchanged:
-        return post
-    texts = _texts(post.kind, checked)
-    check_links(texts, by=by)
-    findings = check_phi(texts, confirm_phi, previous=f"{post.title}\n{post.body}")
-    previous = post.body
-    linked = notify_new_mentions(post, checked.body, previous, by=by, url=post.path)
+    with reading():  # checks, the PHI guard and Markdown, before the write transaction
+        if not permissions.can_edit(by, post):
+            raise PermissionDenied("Only the author can edit this post.")
+        checked = _validate(post.kind, fields, post.community, existing=post)
+        linked_id = checked.linked_idea.id if checked.linked_idea else None
+        unchanged = (checked.title, checked.body, " ".join(checked.tags), linked_id, checked.deadline) == (
+            post.title, post.body, post.tags, post.linked_idea_id, post.deadline
+        )  # fmt: skip
+        if unchanged:
+            return post
+        previous = post.body
+        written = prepare_text(_texts(post.kind, checked), checked.body, post.community, by=by,
+                               confirm_phi=confirm_phi, previous=f"{post.title}\n{post.body}")  # fmt: skip
+    notify_new_mentions(post, written.mentioned, previous, by=by, url=post.path)
     post.title, post.body, post.details = checked.title, checked.body, checked.details
-    post.body_html = str(render_markdown(checked.body, mentions=linked))
+    post.body_html = written.html
     post.deadline, post.linked_idea = checked.deadline, checked.linked_idea
     post.revision += 1
     post.edited_at = utcnow()
     _set_tags(post, checked.tags)
     _add_revision(post, by)
     db.session.flush()
-    record_phi(findings, by=by, target_type="post", target_id=post.id, community_id=post.community_id)
+    record_phi(written.findings, by=by, target_type="post", target_id=post.id, community_id=post.community_id)
     signals.post_content_changed.send(post)
     return post
 

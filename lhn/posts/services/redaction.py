@@ -13,6 +13,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 
 from lhn import signals
+from lhn.errors import Conflict
 from lhn.extensions import db
 from lhn.markup import render_markdown
 from lhn.posts.models import Answer, AnswerRevision, Comment, Post, PostRevision
@@ -24,8 +25,111 @@ Target = Literal["post", "answer", "comment"]
 Replace = Callable[[str], tuple[str, int]]
 
 
+# What a prepared redaction hands back: how many fragments it found, and the function that stores it.
+Prepared = tuple[int, Callable[[], None]]
+
+
 def _html(text: str, post: Post) -> str:
-    return str(render_markdown(text, mentions=[u.username for u in mentionable(text, post)]))
+    return str(render_markdown(text, mentions=[u.username for u in mentionable(text, post.community)]))
+
+
+def _unchanged_since(row: Any, revision: int) -> None:
+    """In the write transaction: refuse to store a redaction worked out from a version edited since."""
+    db.session.refresh(row)
+    if row.revision != revision:
+        raise Conflict("The text was edited while the redaction was prepared; please look again.")
+
+
+def prepare_redaction(target: Target, item_id: int, replace: Replace, *, revision: int | None = None) -> Prepared:
+    """Work out a redaction without the write lock (call inside lhn.database.reading()): apply `replace` to the
+    current text (revision None, or the current revision's number: the text and its revision row) or to one
+    older revision, and render the new HTML. Returns (how many fragments go, store): store() writes it in the
+    write transaction, re-indexes search when the current text changed, and raises Conflict if the text was
+    edited meanwhile. No permission check: the caller checks."""
+    if target == "post":
+        return _prepare_post(item_id, replace, revision)
+    if target == "answer":
+        return _prepare_answer(item_id, replace, revision)
+    comment = db.session.get(Comment, item_id)
+    if comment is None:
+        return 0, lambda: None
+    body, count = replace(comment.body)
+    html = _html(body, comment.post) if count else ""
+    before = comment.body
+
+    def store() -> None:
+        db.session.refresh(comment)
+        if comment.body != before:
+            raise Conflict("The text was edited while the redaction was prepared; please look again.")
+        comment.body, comment.body_html = body, html
+        db.session.flush()
+
+    return count, store if count else (lambda: None)
+
+
+def _prepare_post(post_id: int, replace: Replace, revision: int | None) -> Prepared:
+    post = db.session.get(Post, post_id)
+    if post is None:
+        return 0, lambda: None
+    seen = post.revision
+    current = revision is None or revision == seen
+    number = seen if current else revision
+    row = _post_revision(post.id, number)  # type: ignore[arg-type]
+    count = 0
+    if row is not None:
+        row_title, n_title = replace(row.title)
+        row_body, n_body = replace(row.body)
+        count = n_title + n_body
+    changed, title, details, body, html = 0, "", {}, "", ""
+    if current:
+        title, n_title = replace(post.title)
+        details, n_details = _replace_details(post.details or {}, replace)
+        body, n_rest = replace(compose_markdown(post.kind, details))  # anything outside the sections (none)
+        changed = n_title + n_details + n_rest
+        html = _html(body, post) if changed else ""
+        count = max(count, changed)
+
+    def store() -> None:
+        _unchanged_since(post, seen)
+        if row is not None:
+            revision_row = _post_revision(post.id, number)  # type: ignore[arg-type]
+            revision_row.title, revision_row.body = row_title, row_body  # type: ignore[union-attr]
+        if changed:
+            post.title, post.details, post.body, post.body_html = title, details, body, html
+            signals.post_content_changed.send(post)
+        db.session.flush()
+
+    return count, store
+
+
+def _prepare_answer(answer_id: int, replace: Replace, revision: int | None) -> Prepared:
+    answer = db.session.get(Answer, answer_id)
+    if answer is None:
+        return 0, lambda: None
+    seen = answer.revision
+    current = revision is None or revision == seen
+    number = seen if current else revision
+    row = _answer_revision(answer.id, number)  # type: ignore[arg-type]
+    count = 0
+    if row is not None:
+        row_body, count = replace(row.body)
+    changed, body, html = 0, "", ""
+    if current:
+        body, changed = replace(answer.body)
+        html = _html(body, answer.post) if changed else ""
+        count = max(count, changed)
+
+    def store() -> None:
+        _unchanged_since(answer, seen)
+        if row is not None:
+            _answer_revision(answer.id, number).body = row_body  # type: ignore[union-attr]
+        if changed:
+            answer.body, answer.body_html = body, html
+            db.session.flush()
+            signals.post_content_changed.send(answer.post)
+        db.session.flush()
+
+    return count, store
 
 
 def revision_numbers(target: Target, item_id: int) -> list[int]:
@@ -75,66 +179,3 @@ def _replace_details(details: dict[str, Any], replace: Replace) -> tuple[dict[st
             count += n
         out[key] = value
     return out, count
-
-
-def redact_content(target: Target, item_id: int, replace: Replace, *, revision: int | None = None) -> int:
-    """Apply `replace` to the current text (revision None, or the current revision's number: the text and
-    its revision row) or to one older revision. Re-renders the HTML, re-indexes search when the current
-    text changed. No permission check: the caller checks. Flushes. Returns how many fragments went."""
-    if target == "post":
-        count = _redact_post(item_id, replace, revision)
-    elif target == "answer":
-        count = _redact_answer(item_id, replace, revision)
-    else:
-        comment = db.session.get(Comment, item_id)
-        if comment is None:
-            return 0
-        body, count = replace(comment.body)
-        if count:
-            comment.body, comment.body_html = body, _html(body, comment.post)
-    db.session.flush()
-    return count
-
-
-def _redact_post(post_id: int, replace: Replace, revision: int | None) -> int:
-    post = db.session.get(Post, post_id)
-    if post is None:
-        return 0
-    current = revision is None or revision == post.revision
-    row = _post_revision(post.id, post.revision if current else revision)  # type: ignore[arg-type]
-    count = 0
-    if row is not None:
-        row.title, n_title = replace(row.title)
-        row.body, n_body = replace(row.body)
-        count = n_title + n_body
-    if current:
-        post.title, n_title = replace(post.title)
-        details, n_details = _replace_details(post.details or {}, replace)
-        post.details = details
-        body = compose_markdown(post.kind, details)
-        body, n_rest = replace(body)  # anything outside the sections (there should be nothing)
-        changed = n_title + n_details + n_rest
-        if changed:
-            post.body, post.body_html = body, _html(body, post)
-            signals.post_content_changed.send(post)
-        count = max(count, changed)
-    return count
-
-
-def _redact_answer(answer_id: int, replace: Replace, revision: int | None) -> int:
-    answer = db.session.get(Answer, answer_id)
-    if answer is None:
-        return 0
-    current = revision is None or revision == answer.revision
-    row = _answer_revision(answer.id, answer.revision if current else revision)  # type: ignore[arg-type]
-    count = 0
-    if row is not None:
-        row.body, count = replace(row.body)
-    if current:
-        body, changed = replace(answer.body)
-        if changed:
-            answer.body, answer.body_html = body, _html(body, answer.post)
-            db.session.flush()
-            signals.post_content_changed.send(answer.post)
-        count = max(count, changed)
-    return count
