@@ -52,7 +52,7 @@ class DefaultConfig:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
-    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per client address and per login name
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per address and per login name, all ways of logging in
     # Per-user limits on writes (lhn/limits.py has the defaults per action; keys here override them).
     RATE_LIMITS: dict[str, str] = {}
     NEW_ACCOUNT_RATE_LIMITS: dict[str, str] = {}
