@@ -240,6 +240,42 @@ def test_institutions_and_public_profiles(client, app):
     assert_error(client.get("/api/v1/users/ghost"), 404, "not_found")
 
 
+def test_verification_history_and_notes_only_for_the_person_and_site_admins(app, people):
+    from lhn.accounts import services as accounts
+    from lhn.communities import services as communities
+
+    with committed(app):
+        admin = factories.user("other", username="staff", admin=True)
+        applicant = factories.user("researcher", username="rae")
+        request = accounts.submit_verification(applicant, orcid="0000-0002-1825-0097")
+        communities.review_verification(
+            request.id, by=admin, approve=False, note="This ORCID iD belongs to someone else"
+        )
+    anonymous = app.test_client()
+    profile = anonymous.get("/api/v1/users/rae").get_json()
+    assert profile["verification"] == "claimed"  # the public badge
+    assert profile["verification_history"] == []
+    assert "someone else" not in anonymous.get("/u/rae").text
+    for username in ("intruder", "rae", "staff"):
+        client = app.test_client()
+        login(client, username)
+        history = client.get("/api/v1/users/rae").get_json()["verification_history"]
+        page = client.get("/u/rae").text
+        if username == "intruder":
+            assert history == []
+            assert "someone else" not in page
+        else:
+            assert [h["note"] for h in history] == ["This ORCID iD belongs to someone else"]
+            assert history[0]["decided_by"]["username"] == "staff"
+            assert "This ORCID iD belongs to someone else" in page
+
+
+def test_openapi_says_a_profile_needs_no_login(client):
+    operation = client.get("/api/v1/openapi.json").get_json()["paths"]["/users/{username}"]["get"]
+    assert operation["security"] == []
+    assert "401" not in operation["responses"]
+
+
 # --- the OpenAPI document ---------------------------------------------------------------------------
 
 
