@@ -121,6 +121,8 @@ def register_error_handlers(app: Flask) -> None:
                 body["error"]["kinds"] = exc.kinds
             response = jsonify(body)
             response.status_code = exc.status
+            if exc.status == 401:  # a 401 names the scheme that would work (RFC 9110 section 11.6.1)
+                response.headers["WWW-Authenticate"] = "Bearer"
         else:
             response = make_response(_page(exc.status, exc.message))
         if getattr(exc, "retry_after", None):

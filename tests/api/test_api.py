@@ -100,6 +100,24 @@ def test_cookie_sessions_need_the_csrf_header_on_writes_but_tokens_do_not(make_a
     assert app.test_client().post("/api/v1/communities/ibd/join", json=body, headers=bearer(token)).status_code == 200
 
 
+def test_an_anonymous_write_is_401_not_a_csrf_failure(make_app, people):
+    """The README promises 401 to a client that isn't authenticated; a CSRF 403 would send it looking
+    for a header it doesn't need."""
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    response = client.post("/api/v1/communities/ibd/join", json={"accept_guidelines": True})
+    assert_error(response, 401, "unauthenticated")
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert_error(client.delete("/api/v1/tokens/1"), 401, "unauthenticated")
+    assert client.get("/api/v1/me").headers["WWW-Authenticate"] == "Bearer"
+    # Logging in for a token needs no session, and a logged-in cookie session still needs the CSRF header.
+    token_for(client, "intruder")
+    login_page = client.get("/login").text
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+    client.post("/login", data={"login": "intruder", "password": PASSWORD, "csrf_token": csrf})
+    assert_error(client.post("/api/v1/communities/ibd/join", json={"accept_guidelines": True}), 403, "csrf_failed")
+
+
 # --- error JSON --------------------------------------------------------------------------------------
 
 
