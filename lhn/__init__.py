@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -95,10 +96,48 @@ CSP = (
 )
 
 
+def _origin_of(url: str) -> str:
+    """The "scheme://host[:port]" of a URL, as browsers write the Origin header ("" if it has none)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    if not parts.scheme or not parts.hostname:
+        return ""
+    scheme = parts.scheme.lower()
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default_port = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+
+
+def _refuse_writes_from_other_origins(app: Flask) -> None:
+    """A second line behind the CSRF token, for pages and API alike: a browser's write that relies on our
+    cookies must come from our own origin (the request's host, behind LHN_PROXY_FIX's trusted proxies, or
+    LHN_PUBLIC_ORIGIN). Without Origin and Referer it passes: scripts and privacy tools send neither, and the
+    CSRF token still applies. Bearer tokens are exempt: no page on another site can make a browser send one."""
+    from flask_wtf.csrf import CSRFError
+
+    @app.before_request
+    def _same_origin_writes() -> None:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        if request.headers.get("Authorization", "").partition(" ")[0].lower() == "bearer":
+            return
+        sender = request.headers.get("Origin") or request.headers.get("Referer")
+        if sender is None:
+            return
+        own = {_origin_of(request.host_url), _origin_of(app.config["PUBLIC_ORIGIN"] or "")} - {""}
+        if _origin_of(sender) not in own:  # "null" (sandboxed frames) has no origin, so it is refused too
+            raise CSRFError("The request was sent from another site.")
+
+
 def _register_request_hooks(app: Flask) -> None:
     from flask_login import current_user
 
     from lhn.database import mark_read_only
+
+    _refuse_writes_from_other_origins(app)
 
     @app.before_request
     def _read_only_for_safe_methods() -> None:

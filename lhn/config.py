@@ -65,7 +65,7 @@ class DefaultConfig:
 
     SOCKETIO_ASYNC_MODE = "threading"
     SOCKETIO_MESSAGE_QUEUE: str | None = None
-    PUBLIC_ORIGIN: str | None = None  # e.g. https://lhn.example.org; extra allowed Socket.IO origin
+    PUBLIC_ORIGIN: str | None = None  # e.g. https://lhn.example.org; also allowed for sockets and cookie writes
     MAX_SOCKETS = 200  # threading mode: refuse sockets beyond this so pages never starve
     SOCKETIO_CHANNEL = "lhn"  # Redis pub/sub channel; give each deployment sharing a Redis its own
     SOCKETIO_MAX_PAYLOAD = 64 * 1024  # bytes per Socket.IO packet (a chat message is far smaller)
