@@ -141,8 +141,15 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         message = _FRIENDLY.get(status, exc.description or "")
         if wants_json():
-            return json_error(status, _HTTP_CODES.get(status, "error"), message)
-        return _page(status, message)
+            response = json_error(status, _HTTP_CODES.get(status, "error"), message)
+        else:
+            response = make_response(_page(status, message))
+        # Our body replaces werkzeug's, but its headers are part of the answer: Allow on a 405,
+        # WWW-Authenticate on a 401, Retry-After on a 503.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers.add(name, value)
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
