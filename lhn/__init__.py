@@ -94,6 +94,15 @@ CSP = (
     "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
     "form-action 'self'"
 )
+# Powerful browser features LHN never uses, denied to our pages and anything they embed, and the
+# advertising APIs that would tell third parties which health communities someone reads.
+# (FLoC's "interest-cohort" is gone from browsers; naming it only logs a console error.)
+DENIED_FEATURES = (
+    "accelerometer", "attribution-reporting", "bluetooth", "browsing-topics", "camera", "display-capture",
+    "geolocation", "gyroscope", "hid", "idle-detection", "join-ad-interest-group", "magnetometer", "microphone",
+    "midi", "payment", "run-ad-auction", "serial", "usb", "xr-spatial-tracking",
+)  # fmt: skip
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in DENIED_FEATURES)
 
 
 def _origin_of(url: str) -> str:
@@ -152,6 +161,9 @@ def _register_request_hooks(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        # A window we open, or that opens us, gets no handle on the other (window.opener): no tabnabbing.
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config["ENV"] == "production":
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         # Pages for a signed-in person may hold health information: never store them in caches.

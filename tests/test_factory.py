@@ -73,6 +73,14 @@ def test_security_headers_on_pages_and_json(client) -> None:
     assert client.get("/api/v1/communities").content_type == "application/json"
 
 
+@pytest.mark.parametrize("path", ["/", "/api/v1/communities", "/no-such-page", "/api/v1/no-such-thing"])
+def test_pages_api_answers_and_errors_isolate_the_window_and_deny_powerful_features(client, path) -> None:
+    response = client.get(path)
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    denied = {rule.split("=")[0] for rule in response.headers["Permissions-Policy"].split(", ") if rule.endswith("=()")}
+    assert {"camera", "microphone", "geolocation", "payment", "usb", "browsing-topics"} <= denied
+
+
 def test_socketio_async_mode_is_explicit(app) -> None:
     from lhn.extensions import socketio
 
