@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -93,10 +94,57 @@ CSP = (
     "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
     "form-action 'self'"
 )
+# Powerful browser features LHN never uses, denied to our pages and anything they embed, and the
+# advertising APIs that would tell third parties which health communities someone reads.
+# (FLoC's "interest-cohort" is gone from browsers; naming it only logs a console error.)
+DENIED_FEATURES = (
+    "accelerometer", "attribution-reporting", "bluetooth", "browsing-topics", "camera", "display-capture",
+    "geolocation", "gyroscope", "hid", "idle-detection", "join-ad-interest-group", "magnetometer", "microphone",
+    "midi", "payment", "run-ad-auction", "serial", "usb", "xr-spatial-tracking",
+)  # fmt: skip
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in DENIED_FEATURES)
+
+
+def _origin_of(url: str) -> str:
+    """The "scheme://host[:port]" of a URL, as browsers write the Origin header ("" if it has none)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    if not parts.scheme or not parts.hostname:
+        return ""
+    scheme = parts.scheme.lower()
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default_port = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+
+
+def _refuse_writes_from_other_origins(app: Flask) -> None:
+    """A second line behind the CSRF token, for pages and API alike: a browser's write that relies on our
+    cookies must come from our own origin (the request's host, behind LHN_PROXY_FIX's trusted proxies, or
+    LHN_PUBLIC_ORIGIN). Without Origin and Referer it passes: scripts and privacy tools send neither, and the
+    CSRF token still applies. Bearer tokens are exempt: no page on another site can make a browser send one."""
+    from flask_wtf.csrf import CSRFError
+
+    @app.before_request
+    def _same_origin_writes() -> None:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        if request.headers.get("Authorization", "").partition(" ")[0].lower() == "bearer":
+            return
+        sender = request.headers.get("Origin") or request.headers.get("Referer")
+        if sender is None:
+            return
+        own = {_origin_of(request.host_url), _origin_of(app.config["PUBLIC_ORIGIN"] or "")} - {""}
+        if _origin_of(sender) not in own:  # "null" (sandboxed frames) has no origin, so it is refused too
+            raise CSRFError("The request was sent from another site.")
 
 
 def _register_request_hooks(app: Flask) -> None:
     from flask_login import current_user
+
+    _refuse_writes_from_other_origins(app)
 
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
@@ -105,6 +153,9 @@ def _register_request_hooks(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        # A window we open, or that opens us, gets no handle on the other (window.opener): no tabnabbing.
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config["ENV"] == "production":
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         # Pages for a signed-in person may hold health information: never store them in caches.

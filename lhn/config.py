@@ -52,7 +52,7 @@ class DefaultConfig:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
-    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per client address and per login name
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per address and per login name, all ways of logging in
     # Per-user limits on writes (lhn/limits.py has the defaults per action; keys here override them).
     RATE_LIMITS: dict[str, str] = {}
     NEW_ACCOUNT_RATE_LIMITS: dict[str, str] = {}
@@ -65,7 +65,7 @@ class DefaultConfig:
 
     SOCKETIO_ASYNC_MODE = "threading"
     SOCKETIO_MESSAGE_QUEUE: str | None = None
-    PUBLIC_ORIGIN: str | None = None  # e.g. https://lhn.example.org; extra allowed Socket.IO origin
+    PUBLIC_ORIGIN: str | None = None  # e.g. https://lhn.example.org; also allowed for sockets and cookie writes
     MAX_SOCKETS = 200  # threading mode: refuse sockets beyond this so pages never starve
     SOCKETIO_CHANNEL = "lhn"  # Redis pub/sub channel; give each deployment sharing a Redis its own
     SOCKETIO_MAX_PAYLOAD = 64 * 1024  # bytes per Socket.IO packet (a chat message is far smaller)

@@ -142,11 +142,11 @@ def seed_users() -> None:
 def seed_verification_requests() -> None:
     admin = _user("admin")
     priya = _user("nurse_priya")
-    if not accounts.list_verification_history(priya):
+    if not accounts.list_verification_history(priya, viewer=admin):
         accounts.submit_verification(priya, licence_number="RN-448812", licence_issuer="Nursing and Midwifery Council",
                                      institutional_email="priya@northgate-hospital.example")  # fmt: skip
     mika = _user("data_mika")
-    if not accounts.list_verification_history(mika):
+    if not accounts.list_verification_history(mika, viewer=admin):
         request = accounts.submit_verification(mika, orcid="0000-0002-1825-0097")
         accounts.apply_verification_decision(
             request, by=admin, approve=False,

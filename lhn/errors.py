@@ -121,6 +121,8 @@ def register_error_handlers(app: Flask) -> None:
                 body["error"]["kinds"] = exc.kinds
             response = jsonify(body)
             response.status_code = exc.status
+            if exc.status == 401:  # a 401 names the scheme that would work (RFC 9110 section 11.6.1)
+                response.headers["WWW-Authenticate"] = "Bearer"
         else:
             response = make_response(_page(exc.status, exc.message))
         if getattr(exc, "retry_after", None):
@@ -139,8 +141,15 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         message = _FRIENDLY.get(status, exc.description or "")
         if wants_json():
-            return json_error(status, _HTTP_CODES.get(status, "error"), message)
-        return _page(status, message)
+            response = json_error(status, _HTTP_CODES.get(status, "error"), message)
+        else:
+            response = make_response(_page(status, message))
+        # Our body replaces werkzeug's, but its headers are part of the answer: Allow on a 405,
+        # WWW-Authenticate on a 401, Retry-After on a 503.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers.add(name, value)
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:

@@ -32,7 +32,7 @@ def institution_json(row: Institution) -> dict[str, Any]:
 
 
 def decision_json(row: VerificationRequest) -> dict[str, Any]:
-    """A verification decision as the public profile shows it (never the evidence itself)."""
+    """A verification decision as the person and site staff see it on a profile (never the evidence itself)."""
     return {
         "id": row.id,
         "role": row.role.value,
@@ -118,10 +118,11 @@ def submit_verification():  # type: ignore[no-untyped-def]
 @bp.get("/users/<username>")
 def show_user(username: str):  # type: ignore[no-untyped-def]
     user = accounts.get_user(username)
+    history = accounts.list_verification_history(user, viewer=current_user)
     hidden = bool(user.bio_hidden_reason) and not permissions.can_see_private_profile(current_user, user)
     data = {**person_json(user), "bio_html": None if hidden else user.bio_html,
             "bio_hidden_reason": user.bio_hidden_reason or None,
-            "verification_history": [decision_json(r) for r in accounts.list_verification_history(user)]}  # fmt: skip
+            "verification_history": [decision_json(r) for r in history]}  # fmt: skip
     if permissions.can_see_private_profile(current_user, user):
         data["email"] = user.email
     return jsonify(data)
@@ -146,7 +147,39 @@ TOKEN = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"t
          "hint": {"type": "string"}, "created_at": {"type": "string"}, "token": {"type": "string"}}}  # fmt: skip
 INSTITUTION = {"type": "object", "properties": {k: {"type": "string"} for k in ("slug", "name", "kind", "city",
                "country")}}  # fmt: skip
-OPENAPI_SCHEMAS = {"Token": TOKEN, "Institution": INSTITUTION}
+DECISION = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "role": {"type": "string"},
+        "status": {"enum": ["pending", "approved", "rejected"]},
+        "submitted_at": {"type": "string"},
+        "decided_at": {"type": ["string", "null"]},
+        "decided_by": {"anyOf": [ref("Person"), {"type": "null"}]},
+        "note": {"type": ["string", "null"]},
+    },
+}
+PROFILE = {
+    "allOf": [
+        ref("Person"),
+        {
+            "type": "object",
+            "properties": {
+                "bio_html": {"type": ["string", "null"]},
+                "bio_hidden_reason": {"type": ["string", "null"]},
+                "email": {"type": "string", "description": "Only for the person themself and site admins"},
+                "verification_history": {
+                    "type": "array",
+                    "items": DECISION,
+                    "description": "Requests, decisions and reviewers' notes, newest first: for the person "
+                    "themself and site admins. Always empty for everyone else, who see only the badge.",
+                },
+            },
+            "required": ["bio_html", "bio_hidden_reason", "verification_history"],
+        },
+    ]
+}
+OPENAPI_SCHEMAS = {"Token": TOKEN, "Institution": INSTITUTION, "Profile": PROFILE}
 OPENAPI_PATHS = {
     "/tokens": {
         "post": op(
@@ -176,7 +209,8 @@ OPENAPI_PATHS = {
                    body={"type": "object"}, errors=("401", "422")),
     },
     "/users/{username}": {
-        "get": op("A member's profile and verification decisions", response=ref("Person"),
+        "get": op("A member's profile and badge; their email and verification history only for themself and "
+                  "site admins (no login needed)", response=ref("Profile"), auth=False,
                   params=[path_param("username")], errors=("404",)),
     },
     "/institutions": {

@@ -23,6 +23,7 @@ def _login_name() -> str:
 
 def login_rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:
     """Both limits apply to POSTs, so one address can't spray names and names can't be sprayed
-    from many addresses faster than the per-name limit."""
-    view = limiter.limit(_login_limit, key_func=_login_name, methods=["POST"], scope="login-name")(view)
-    return limiter.limit(_login_limit, key_func=get_remote_address, methods=["POST"], scope="login-ip")(view)
+    from many addresses faster than the per-name limit. The limits are shared (not per endpoint):
+    the login page and POST /api/v1/tokens draw on one budget, so a second way in doesn't double it."""
+    view = limiter.shared_limit(_login_limit, scope="login-name", key_func=_login_name, methods=["POST"])(view)
+    return limiter.shared_limit(_login_limit, scope="login-ip", key_func=get_remote_address, methods=["POST"])(view)

@@ -21,6 +21,12 @@ def can_see_private_profile(viewer: object, owner: User) -> bool:
     return isinstance(viewer, User) and (viewer.id == owner.id or viewer.is_admin)
 
 
+def can_see_verification_history(viewer: object, owner: User) -> bool:
+    """Past verification requests, decisions and the reviewers' notes ("This ORCID iD belongs to someone
+    else"): the person themself and site staff (admins). Everyone else sees only the badge they produced."""
+    return can_see_private_profile(viewer, owner)
+
+
 def is_suspended(user: object, now: datetime | None = None) -> bool:
     """A site suspension is running (it lapses by itself at `suspended_until`)."""
     if not isinstance(user, User) or user.suspended_until is None:

@@ -406,7 +406,11 @@ def pending_verification(user: User) -> VerificationRequest | None:
     )
 
 
-def list_verification_history(user: User) -> list[VerificationRequest]:
+def list_verification_history(user: User, *, viewer: object) -> list[VerificationRequest]:
+    """`user`'s verification requests, newest first, as `viewer` may see them: all of them for the person
+    and site staff, none for anyone else (permissions.can_see_verification_history). Reads only."""
+    if not permissions.can_see_verification_history(viewer, user):
+        return []
     return list(
         db.session.scalars(
             select(VerificationRequest)

@@ -100,7 +100,7 @@ def profile(username: str):  # type: ignore[no-untyped-def]
     return render_template(
         "accounts/profile.html",
         user=user,
-        history=accounts.list_verification_history(user),
+        history=accounts.list_verification_history(user, viewer=current_user),
         is_self=current_user.is_authenticated and current_user.id == user.id,
         can_see_private=permissions.can_see_private_profile(current_user, user),
     )
@@ -178,7 +178,7 @@ def verification():  # type: ignore[no-untyped-def]
         "accounts/verification.html",
         form=form,
         pending=accounts.pending_verification(user),
-        history=accounts.list_verification_history(user),
+        history=accounts.list_verification_history(user, viewer=user),
     )
 
 

@@ -17,8 +17,8 @@ from lhn.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-# Endpoints that authenticate by the password in their body, so a CSRF token adds nothing.
-_CSRF_FREE = {"api.create_token"}
+# Endpoints that authenticate by the password in their body: they need no session, and a CSRF token adds nothing.
+_AUTHENTICATED_BY_BODY = {"api.create_token"}
 
 
 @bp.before_request
@@ -40,8 +40,12 @@ def _authenticate() -> Response | None:
         g._login_user = user  # Flask-Login's slot for the current user; the token wins over any cookie
         g.api_token_auth = True
         return None
-    unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
-    if unsafe and request.endpoint not in _CSRF_FREE and current_app.config["WTF_CSRF_ENABLED"]:
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in _AUTHENTICATED_BY_BODY:
+        return None
+    # A write with neither token nor session is 401 before any CSRF check: a 403 csrf_failed would send the
+    # client looking for a CSRF header when what it lacks is a login.
+    require_user()
+    if current_app.config["WTF_CSRF_ENABLED"]:
         csrf.protect()  # a cookie session must prove the request came from our own pages
     return None
 

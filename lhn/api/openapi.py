@@ -8,7 +8,7 @@ from typing import Any
 ERROR_RESPONSES = {
     "400": "Malformed request (not a JSON object)",
     "401": "Not authenticated, or the bearer token is revoked or wrong",
-    "403": "Not allowed, or a missing CSRF header on a cookie session",
+    "403": "Not allowed, or a cookie-session write without the CSRF header or from another site's page",
     "404": "Not found (also for things the caller may not see)",
     "409": "Conflict: already handled by someone else",
     "422": "Validation failed; `fields` names each bad field",

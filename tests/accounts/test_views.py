@@ -89,6 +89,33 @@ def test_login_rate_limit_per_login_name_across_addresses(make_app) -> None:
     assert codes[-1] == 429
 
 
+@pytest.mark.parametrize("eleventh", ["form", "api"])
+def test_one_login_budget_across_the_form_and_the_api(make_app, eleventh) -> None:
+    """The documented 10 a minute holds whichever way one logs in: the page and POST /api/v1/tokens
+    draw on one budget per client address and one per login name."""
+    from lhn.config import DefaultConfig
+
+    app = make_app(LOGIN_RATE_LIMIT=DefaultConfig.LOGIN_RATE_LIMIT)
+    with committed(app):
+        factories.user(username="alice")
+    client = app.test_client()
+
+    def attempt(way: str, login: str, address: str = "10.0.0.1"):
+        where = {"environ_base": {"REMOTE_ADDR": address}}
+        if way == "form":
+            return client.post("/login", data={"login": login, "password": "wrong"}, **where)
+        return client.post("/api/v1/tokens", json={"login": login, "password": "wrong", "name": "x"}, **where)
+
+    codes = [attempt("form" if i % 2 else "api", "alice").status_code for i in range(10)]
+    assert codes == [401, 200] * 5
+    refused = attempt(eleventh, "alice")
+    assert refused.status_code == 429
+    assert "Too many attempts" in refused.get_data(as_text=True)  # the same words whether alice exists or not
+    assert attempt(eleventh, "ghost").status_code == 429  # the address's budget is spent
+    assert attempt(eleventh, "alice", address="10.0.0.2").status_code == 429  # and so is alice's
+    assert attempt(eleventh, "bob", address="10.0.0.3").status_code in (200, 401)  # others are unaffected
+
+
 def test_forms_refuse_posts_without_a_csrf_token(make_app) -> None:
     app = make_app(WTF_CSRF_ENABLED=True)
     with committed(app):

@@ -100,6 +100,24 @@ def test_cookie_sessions_need_the_csrf_header_on_writes_but_tokens_do_not(make_a
     assert app.test_client().post("/api/v1/communities/ibd/join", json=body, headers=bearer(token)).status_code == 200
 
 
+def test_an_anonymous_write_is_401_not_a_csrf_failure(make_app, people):
+    """The README promises 401 to a client that isn't authenticated; a CSRF 403 would send it looking
+    for a header it doesn't need."""
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    response = client.post("/api/v1/communities/ibd/join", json={"accept_guidelines": True})
+    assert_error(response, 401, "unauthenticated")
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert_error(client.delete("/api/v1/tokens/1"), 401, "unauthenticated")
+    assert client.get("/api/v1/me").headers["WWW-Authenticate"] == "Bearer"
+    # Logging in for a token needs no session, and a logged-in cookie session still needs the CSRF header.
+    token_for(client, "intruder")
+    login_page = client.get("/login").text
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+    client.post("/login", data={"login": "intruder", "password": PASSWORD, "csrf_token": csrf})
+    assert_error(client.post("/api/v1/communities/ibd/join", json={"accept_guidelines": True}), 403, "csrf_failed")
+
+
 # --- error JSON --------------------------------------------------------------------------------------
 
 
@@ -238,6 +256,42 @@ def test_institutions_and_public_profiles(client, app):
     profile = client.get("/api/v1/users/alice").get_json()
     assert "email" not in profile
     assert_error(client.get("/api/v1/users/ghost"), 404, "not_found")
+
+
+def test_verification_history_and_notes_only_for_the_person_and_site_admins(app, people):
+    from lhn.accounts import services as accounts
+    from lhn.communities import services as communities
+
+    with committed(app):
+        admin = factories.user("other", username="staff", admin=True)
+        applicant = factories.user("researcher", username="rae")
+        request = accounts.submit_verification(applicant, orcid="0000-0002-1825-0097")
+        communities.review_verification(
+            request.id, by=admin, approve=False, note="This ORCID iD belongs to someone else"
+        )
+    anonymous = app.test_client()
+    profile = anonymous.get("/api/v1/users/rae").get_json()
+    assert profile["verification"] == "claimed"  # the public badge
+    assert profile["verification_history"] == []
+    assert "someone else" not in anonymous.get("/u/rae").text
+    for username in ("intruder", "rae", "staff"):
+        client = app.test_client()
+        login(client, username)
+        history = client.get("/api/v1/users/rae").get_json()["verification_history"]
+        page = client.get("/u/rae").text
+        if username == "intruder":
+            assert history == []
+            assert "someone else" not in page
+        else:
+            assert [h["note"] for h in history] == ["This ORCID iD belongs to someone else"]
+            assert history[0]["decided_by"]["username"] == "staff"
+            assert "This ORCID iD belongs to someone else" in page
+
+
+def test_openapi_says_a_profile_needs_no_login(client):
+    operation = client.get("/api/v1/openapi.json").get_json()["paths"]["/users/{username}"]["get"]
+    assert operation["security"] == []
+    assert "401" not in operation["responses"]
 
 
 # --- the OpenAPI document ---------------------------------------------------------------------------

@@ -136,7 +136,10 @@ def test_verification_review_page(app):
     reviewer.post(f"/verification/{request_id}", data={"decision": "approve", "note": "On the register"})
     profile = reviewer.get("/u/newdoc").text
     assert "✓ Verified" in profile
-    assert "On the register" in profile
+    assert "On the register" not in profile  # the decision's note: for the person and site admins only
+    applicant_client = app.test_client()
+    login(applicant_client, "newdoc")
+    assert "On the register" in applicant_client.get("/u/newdoc").text
     outsider = app.test_client()
     login(outsider, "intruder")
     assert "12345" not in outsider.get("/verification").text
