@@ -27,6 +27,7 @@ from lhn.measures.core import log_change as log_change
 from lhn.measures.core import record_export as record_export
 from lhn.measures.core import record_restricted_view as record_restricted_view
 from lhn.measures.core import site_team as site_team
+from lhn.measures.core import site_teams as site_teams
 from lhn.measures.core import team_sites as team_sites
 from lhn.measures.models import (
     DataPoint,
