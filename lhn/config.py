@@ -46,6 +46,9 @@ class DefaultConfig:
     REMEMBER_COOKIE_DURATION = timedelta(days=14)
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    # A form field may be as large as the request (Flask's default is 500 kB): the CSV upload hands its file from
+    # the preview to the import in a hidden field, and a file may be 2 MB (lhn.measures.data.MAX_IMPORT_BYTES).
+    MAX_FORM_MEMORY_SIZE = MAX_CONTENT_LENGTH
 
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, so long forms don't expire
 

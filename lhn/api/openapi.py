@@ -11,6 +11,7 @@ ERROR_RESPONSES = {
     "403": "Not allowed, or a cookie-session write without the CSRF header or from another site's page",
     "404": "Not found (also for things the caller may not see)",
     "409": "Conflict: already handled by someone else",
+    "413": "Payload too large: over a documented cap; `fields` says which",
     "422": "Validation failed; `fields` names each bad field",
     "429": "Rate limited; see Retry-After",
 }

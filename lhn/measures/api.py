@@ -12,7 +12,7 @@ from lhn.api import bp, created, json_body, page_json, person_json, require_user
 from lhn.api.openapi import CURSOR, op, page_of, path_param, query_param, ref
 from lhn.communities import services as communities
 from lhn.database import transaction, transactional
-from lhn.errors import DomainError, NotFound, ValidationFailed
+from lhn.errors import NotFound, ValidationFailed
 from lhn.measures import charts, data, fhir, spc
 from lhn.measures import services as measures
 from lhn.measures.models import Measure
@@ -169,15 +169,13 @@ def export_csv(measure_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/measures/<int:measure_id>/data.csv")
-@transactional
 def import_csv(measure_id: int):  # type: ignore[no-untyped-def]
     user = require_user()
     measure = measures.get_measure(measure_id, viewer=user)
-    if request.content_length and request.content_length > 2 * 1024 * 1024:
-        raise DomainError("Send at most 2 MB of CSV.")
-    rows = data.parse_csv(measure, request.get_data(as_text=True))
-    result = data.import_rows(measure, rows, by=user, source="csv")
-    return created({"stored": len(result.stored), "replaced": result.replaced})
+    data.check_upload_size(request.content_length)
+    with transaction():  # the service parses and checks the file before its write begins
+        result = data.import_csv(measure, request.get_data(as_text=True), by=user)
+    return created({"stored": result.stored, "replaced": result.replaced})
 
 
 @bp.get("/measures/<int:measure_id>/fhir")
@@ -194,13 +192,14 @@ def export_fhir(measure_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/measures/<int:measure_id>/fhir")
-@transactional
 def import_fhir(measure_id: int):  # type: ignore[no-untyped-def]
     user = require_user()
     measure = measures.get_measure(measure_id, viewer=user)
+    data.check_upload_size(request.content_length)
     payload = request.get_json(silent=True, force=True)
-    result = fhir.import_bundle(measure, payload, by=user)
-    return created({"stored": len(result.stored), "replaced": result.replaced})
+    with transaction():  # the service validates the Bundle before its write begins
+        result = fhir.import_bundle(measure, payload, by=user)
+    return created({"stored": result.stored, "replaced": result.replaced})
 
 
 MEASURE_BODY = {
@@ -231,6 +230,12 @@ DATA_BODY = {
     | {"site": {"type": "string"}, "period": {"type": "string"}},
 }
 MEASURE_ID = path_param("measure_id", "integer")
+# Imports and the CSV preview (api_teams) answer 413 for a file over the caps, `fields.file` saying which.
+IMPORT_ERRORS = ("401", "403", "404", "413", "422")
+IMPORT_DESCRIPTION = (
+    f"A file takes {data.IMPORT_CAPS}; a larger one is refused whole with 413 `payload_too_large`, "
+    "`fields.file` saying which cap. Nothing is stored unless every row passes."
+)
 OPENAPI_SCHEMAS = {
     "Measure": {
         "type": "object",
@@ -354,8 +359,10 @@ OPENAPI_PATHS = {
             "CSV import (text/csv, header site,period,<fields>): all or nothing, every bad line reported",
             status="201",
             params=[MEASURE_ID],
+            errors=IMPORT_ERRORS,
             tag="measures",
-        ),
+        )
+        | {"description": IMPORT_DESCRIPTION},
     },
     "/measures/{measure_id}/fhir": {
         "get": op(
@@ -371,8 +378,10 @@ OPENAPI_PATHS = {
             status="201",
             params=[MEASURE_ID],
             body={"type": "object"},
+            errors=IMPORT_ERRORS,
             tag="measures",
-        ),
+        )
+        | {"description": IMPORT_DESCRIPTION.replace("rows", "entries (site reports)", 1)},
     },
 }
 

@@ -13,12 +13,11 @@ from lhn.accounts.models import Institution
 from lhn.api import bp, created, json_body, page_json, person_json, require_user
 from lhn.api.openapi import CURSOR, op, page_of, path_param, ref
 from lhn.database import transactional
-from lhn.errors import DomainError, NotFound
+from lhn.errors import NotFound
 from lhn.measures import data, periods
 from lhn.measures import services as measures
 from lhn.measures.models import DataConsent, DataPoint, MeasureChange, OwnerInvitation, SiteDataLead
 
-MAX_CSV = 2 * 1024 * 1024
 MEASURE_ID = path_param("measure_id", "integer")
 
 
@@ -245,9 +244,8 @@ def list_changes(measure_id: int):  # type: ignore[no-untyped-def]
 def preview_csv(measure_id: int):  # type: ignore[no-untyped-def]
     user = require_user()
     measure = measures.get_measure(measure_id, viewer=user)
-    if request.content_length and request.content_length > MAX_CSV:
-        raise DomainError("Send at most 2 MB of CSV.")
-    rows = data.preview_rows(measure, data.parse_csv(measure, request.get_data(as_text=True)), by=user)
+    data.check_upload_size(request.content_length)
+    rows = data.preview_csv(measure, request.get_data(as_text=True), by=user)  # reads only: no write lock
     return jsonify(
         valid=bool(rows) and not any(errors for _, errors in rows),
         rows=[
@@ -484,7 +482,12 @@ OPENAPI_PATHS = {
                 },
             },
             params=[MEASURE_ID],
+            errors=("401", "404", "413", "422"),
             tag="measures",
-        ),
+        )
+        | {
+            "description": f"The file the import takes: {data.IMPORT_CAPS}; a larger one is refused whole with 413 "
+            "`payload_too_large`, `fields.file` saying which cap."
+        },
     },
 }

@@ -69,6 +69,13 @@ class MeasureData:
                 out[start] = Cell(num, den, self.measure.version)
         return out
 
+    def with_cells(self, cells: dict[tuple[int, date], Cell]) -> MeasureData:
+        """The data once `cells` (new values of consenting sites, by site and period) are stored."""
+        merged = {site_id: dict(by_period) for site_id, by_period in self.cells.items()}
+        for (site_id, start), cell in cells.items():
+            merged.setdefault(site_id, {})[start] = cell
+        return MeasureData(self.measure, merged, self.sites, self.consenting | {site_id for site_id, _ in cells})
+
     def suppression(self, known_sites: set[int]) -> privacy.Suppression:
         kind = self.measure.type.value
         counts = {
@@ -399,32 +406,46 @@ def signal_keys(measure: Measure, data: MeasureData, site_id: int | None) -> set
     return {(periods.label(starts[s.index], measure.period.value), s.rule) for s in chart.signals}
 
 
-def snapshot(measure: Measure, site_ids: set[int]) -> dict[int | None, set[tuple[str, str]]]:
+# Per chart scope (a site id, or None for the network): the (period, rule) of signals new data made fire.
+NewSignals = dict[int | None, list[tuple[str, str]]]
+
+
+def new_signals(measure: Measure, cells: dict[tuple[int, date], Cell]) -> NewSignals:
+    """The signals that storing `cells` (new values by site and period) will newly make fire on the measure's own
+    charts of their sites and of the network, computed in memory from the data as it is now. Slow: imports call
+    it before their write transaction, and notify_new_signals() sends what it found."""
     database.slow_work("computing charts")
-    data = load_data(measure)
-    return {scope: signal_keys(measure, data, scope) for scope in (*site_ids, None)}
+    before = load_data(measure)
+    after = before.with_cells(cells)
+    out: NewSignals = {}
+    for scope in (*sorted({site_id for site_id, _ in cells}), None):
+        new = sorted(signal_keys(measure, after, scope) - signal_keys(measure, before, scope))
+        if new:
+            out[scope] = new
+    return out
 
 
-def notify_new_signals(measure: Measure, before: dict[int | None, set[tuple[str, str]]], *, by: User) -> int:
-    """Compare signals now with `before` and tell the owners (and the site's team) about rules that newly fired.
+def notify_new_signals(measure: Measure, new: NewSignals, *, by: User) -> int:
+    """Tell the owners (and the site's team) about rules that newly fired (from new_signals()). Cheap: a few
+    queries for the recipients, so imports call it in their write transaction.
 
     Sends signals.measure_signal_detected once per site (and once for the network). Returns how many sent.
     """
-    after = snapshot(measure, {s for s in before if s is not None})
+    if not new:
+        return 0
     owners = [o.user for o in measures.list_owners(measure)]
+    site_ids = {scope for scope in new if scope is not None}
+    sites = {s.id: s for s in db.session.scalars(select(Institution).where(Institution.id.in_(site_ids)))}
+    teams = measures.site_teams(measure, set(sites))
     sent = 0
-    for scope, keys in after.items():
-        new = sorted(keys - before.get(scope, set()))
-        if not new:
-            continue
-        rules = sorted({spc.RULE_LABELS[rule].split(" (")[0] for _, rule in new})
+    for scope, keys in new.items():
+        rules = sorted({spc.RULE_LABELS[rule].split(" (")[0] for _, rule in keys})
+        site = sites.get(scope)  # type: ignore[arg-type]  # None (the network) finds nothing
         if scope is None:
             where, recipients, url = "the network", owners, f"/measures/{measure.id}"
         else:
-            site = db.session.get(Institution, scope)
             where = site.name if site else "a site"
-            team = measures.site_team(measure, site) if site else []
-            recipients = list({u.id: u for u in [*owners, *team]}.values())
+            recipients = list({u.id: u for u in [*owners, *teams.get(scope, [])]}.values())
             url = f"/measures/{measure.id}?site={site.slug}" if site else f"/measures/{measure.id}"
         text = f"New signal on “{measure.name}” at {where}: {'; '.join(rules)}."
         signals.measure_signal_detected.send(

@@ -82,21 +82,29 @@ def team_sites(measure: Measure, user: object, *, membership: Membership | None 
 def site_team(measure: Measure, site: Institution) -> list[User]:
     """Everyone on the site's team for this measure: verified clinicians and researchers of the site who are
     community members, and the appointed site data leads who are members."""
+    return site_teams(measure, {site.id})[site.id]
+
+
+def site_teams(measure: Measure, site_ids: set[int]) -> dict[int, list[User]]:
+    """site_team() of many sites in two queries, by site id."""
     members = select(Membership.user_id).where(Membership.community_id == measure.community_id)
     affiliated = select(User).where(
         User.id.in_(members),
-        User.institution_id == site.id,
+        User.institution_id.in_(site_ids),
         User.verified_at.is_not(None),
         User.role.in_([Role.CLINICIAN, Role.RESEARCHER]),
     )
     leads = (
-        select(User)
+        select(SiteDataLead.institution_id, User)
         .join(SiteDataLead, SiteDataLead.user_id == User.id)
-        .where(SiteDataLead.measure_id == measure.id, SiteDataLead.institution_id == site.id, User.id.in_(members))
+        .where(SiteDataLead.measure_id == measure.id, SiteDataLead.institution_id.in_(site_ids), User.id.in_(members))
     )
-    people = {u.id: u for u in db.session.scalars(affiliated)}
-    people.update({u.id: u for u in db.session.scalars(leads)})
-    return sorted(people.values(), key=lambda u: u.display_name.lower())
+    people: dict[int, dict[int, User]] = {site_id: {} for site_id in site_ids}
+    for user in db.session.scalars(affiliated):
+        people[user.institution_id][user.id] = user  # type: ignore[index]  # in site_ids, so not None
+    for site_id, user in db.session.execute(leads):
+        people[site_id][user.id] = user
+    return {site_id: sorted(team.values(), key=lambda u: u.display_name.lower()) for site_id, team in people.items()}
 
 
 # --- the change log ------------------------------------------------------------------------------------

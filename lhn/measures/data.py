@@ -1,20 +1,26 @@
-"""Site data: submit a period's value, import many (CSV, FHIR) all-or-nothing, history, CSV export."""
+"""Site data: submit a period's value, import many (CSV, FHIR) all-or-nothing, history, CSV export.
+
+An import is checked whole before it writes: in reading(), without the write lock, the file is parsed, every row
+validated, the sites' consent checked and the signals the new data will make fire computed in memory. The write
+transaction then only re-reads what the writes depend on, supersedes and inserts rows in bulk and sends the
+signals, so the largest accepted file holds SQLite's write lock well under a second (bench/imports.py measures it).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import joinedload
 
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Institution, User
-from lhn.database import slow_work, utcnow
+from lhn.database import reading, slow_work, utcnow
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.measures import charts, periods
@@ -23,7 +29,12 @@ from lhn.measures.core import record_export, record_restricted_view
 from lhn.measures.models import DataPoint, Measure, MeasureType
 from lhn.pagination import Page, paginate
 
-MAX_ROWS = 5000
+# The caps of one import, CSV or FHIR: pages, the API's OpenAPI description and docs/measures.md quote IMPORT_CAPS.
+# Parsing and checking cost time linear in the file, outside the write lock; the rows cap bounds the write itself.
+# The request cap (MAX_CONTENT_LENGTH, 2 MiB) leaves room for the form around a file at the byte cap.
+MAX_IMPORT_ROWS = 5000  # rows of a CSV file, site reports of a FHIR Bundle
+MAX_IMPORT_BYTES = 2_000_000  # of the file ("2 MB")
+IMPORT_CAPS = f"at most {MAX_IMPORT_ROWS:,} rows and {MAX_IMPORT_BYTES // 1_000_000} MB per file"
 MAX_EXPOSURE = 1e12
 
 
@@ -47,26 +58,56 @@ class RowError:
     where: str = "Line"
 
     def __str__(self) -> str:
-        where = f"{self.where} {self.line}" if self.line is not None else "Row"
+        if self.line is None:
+            return self.message  # about the whole file or the submission
+        where = f"{self.where} {self.line}"
         return f"{where}, {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
 class RowsInvalid(ValidationFailed):
     """Some rows are bad: nothing was stored. `row_errors` lists every problem, with its line."""
 
-    def __init__(self, row_errors: list[RowError]) -> None:
+    def __init__(self, row_errors: list[RowError], message: str | None = None) -> None:
         fields: dict[str, str] = {}
         for error in row_errors:
             key = f"{error.where.lower()} {error.line}" if error.line is not None else (error.field or "")
             fields[key] = f"{fields[key]} {error.message}" if key in fields else str(error)
         count = len({e.line for e in row_errors})
-        super().__init__(fields, f"Nothing was imported: {count} row{'s' if count != 1 else ''} need fixing.")
+        message = message or f"Nothing was imported: {count} row{'s' if count != 1 else ''} need fixing."
+        super().__init__(fields, message)
         self.row_errors = row_errors
+
+
+class ImportTooLarge(RowsInvalid):
+    """A file over the caps (IMPORT_CAPS): refused whole, before its rows are checked. 413 over the API."""
+
+    status = 413
+    code = "payload_too_large"
+
+    def __init__(self, message: str) -> None:
+        super().__init__([RowError(None, "file", message)], message)
+
+
+def check_upload_size(size: int | None) -> None:
+    """Refuse a file (or request body) of `size` bytes over the byte cap, before it is read. Raises ImportTooLarge."""
+    if size is not None and size > MAX_IMPORT_BYTES:
+        raise ImportTooLarge(
+            f"The file is larger than {MAX_IMPORT_BYTES // 1_000_000} MB: import {IMPORT_CAPS} (split it)."
+        )
+
+
+def check_row_count(count: int, what: str = "rows") -> None:
+    """Refuse a file of more than MAX_IMPORT_ROWS rows (or `what`). Raises ImportTooLarge."""
+    if count > MAX_IMPORT_ROWS:
+        raise ImportTooLarge(f"The file has more than {MAX_IMPORT_ROWS:,} {what}: import {IMPORT_CAPS} (split it).")
 
 
 @dataclass
 class Parsed:
-    site: Institution
+    """A row that passed every check: ids and numbers only, so it stays valid after reading()'s snapshot ends."""
+
+    site_id: int
+    site_name: str
     start: date
     numerator: float
     denominator: float | None
@@ -75,9 +116,18 @@ class Parsed:
 
 
 @dataclass
+class CheckedImport:
+    """An import that passed every check, made in reading() (check_import) and stored by store_import."""
+
+    rows: list[Parsed]
+    measure_version: int  # the definition the rows were checked against
+    new_signals: charts.NewSignals
+
+
+@dataclass
 class ImportResult:
-    stored: list[DataPoint] = field(default_factory=list)
-    replaced: int = 0
+    stored: int = 0  # values stored (a period sent again with the same value is not stored again)
+    replaced: int = 0  # of them, values that superseded an earlier one
     signals_sent: int = 0
 
 
@@ -103,13 +153,17 @@ def _err(row: Row, field_name: str, message: str) -> RowError:
     return RowError(row.line, field_name, message, row.where)
 
 
+INTEGER_FIELDS = {"numerator", "denominator", "events", "exposure", "count", "n"}  # "value" (a mean) needn't be
+
+
 def validate_row(
-    measure: Measure, row: Row, *, allowed_sites: set[int], today: date
+    measure: Measure, row: Row, *, sites: dict[str, Institution], allowed_sites: set[int], today: date
 ) -> tuple[Parsed | None, list[RowError]]:
-    """Check one row against the measure's type and period and the submitter's sites. No database writes."""
+    """Check one row against the measure's type and period and the submitter's sites (`sites` by slug: the
+    institutions the rows name, loaded once). No database access."""
     errors: list[RowError] = [_err(row, "", row.problem)] if row.problem else []
     kind = measure.type
-    site = accounts.find_institution(str(row.site or "").strip())
+    site = sites.get(str(row.site or "").strip())
     if site is None:
         errors.append(_err(row, "site", f"No site “{row.site}”: use an institution's short name (slug)."))
     elif site.id not in allowed_sites:
@@ -122,21 +176,13 @@ def validate_row(
     if start is not None and start > periods.start_of(today, measure.period.value):
         errors.append(_err(row, "period", "That period hasn't started yet: data can't be from the future."))
     names = kind.fields
-    integer = {
-        "numerator": True,
-        "denominator": True,
-        "events": True,
-        "exposure": True,
-        "count": True,
-        "value": False,
-        "n": True,
-    }
     values: dict[str, float] = {}
     for name in names:
         raw = row.values.get(name)
-        number = _number(raw, integer=integer[name])
+        integer = name in INTEGER_FIELDS
+        number = _number(raw, integer=integer)
         if number is None:
-            what = "a whole number" if integer[name] else "a number"
+            what = "a whole number" if integer else "a number"
             errors.append(_err(row, name, f"Give {name} as {what}."))
         elif number < 0 and name != "value":
             errors.append(_err(row, name, f"{name.capitalize()} can't be negative."))
@@ -159,44 +205,62 @@ def validate_row(
     if errors or site is None or start is None:
         return None, errors
     a, b = (values[names[0]], values[names[1]]) if len(names) == 2 else (values[names[0]], None)
-    return Parsed(site, start, a, b, row.line, row.where), []
+    return Parsed(site.id, site.name, start, a, b, row.line, row.where), []
+
+
+SLUG_MAX = Institution.__table__.c.slug.type.length  # longer text can't name a site: no need to look it up
+
+
+def _sites_named(rows: list[Row]) -> dict[str, Institution]:
+    """The institutions the rows name, by slug, in one query (a file names few sites, however many rows)."""
+    slugs = {str(row.site or "").strip() for row in rows}
+    slugs = {slug for slug in slugs if 0 < len(slug) <= SLUG_MAX}
+    if not slugs:
+        return {}
+    return {site.slug: site for site in db.session.scalars(select(Institution).where(Institution.slug.in_(slugs)))}
 
 
 def check_rows(measure: Measure, rows: list[Row], *, allowed_sites: set[int]) -> tuple[list[Parsed], list[RowError]]:
-    """Every row's problems (values, periods, sites, duplicates, consent) without storing anything."""
+    """Every row's problems (values, periods, sites, duplicates, consent) without storing anything. A few queries,
+    however many rows."""
     today = utcnow().date()
+    sites = _sites_named(rows)
     parsed: list[Parsed] = []
     errors: list[RowError] = []
     seen: dict[tuple[int, date], int | None] = {}
     for row in rows:
-        item, problems = validate_row(measure, row, allowed_sites=allowed_sites, today=today)
+        item, problems = validate_row(measure, row, sites=sites, allowed_sites=allowed_sites, today=today)
         errors += problems
         if item is None:
             continue
-        key = (item.site.id, item.start)
+        key = (item.site_id, item.start)
         if key in seen:
             first = f"{row.where.lower()} {seen[key]}" if seen[key] is not None else "another row"
-            errors.append(_err(row, "period", f"{item.site.name} {row.period} is also on {first}."))
+            errors.append(_err(row, "period", f"{item.site_name} {row.period} is also on {first}."))
             continue
         seen[key] = row.line
         parsed.append(item)
-    for site_id in {p.site.id for p in parsed}:
-        if measures.active_consent(measure.community_id, site_id) is None:
-            site = next(p.site for p in parsed if p.site.id == site_id)
-            line = next(p.line for p in parsed if p.site.id == site_id)
-            where = next(p.where for p in parsed if p.site.id == site_id)
-            errors.append(
-                RowError(line, "site", f"{site.name} hasn't recorded its consent to contribute data yet.", where)
-            )
+    errors += _consent_errors(measure, parsed, measures.consenting_sites(measure.community_id))
     return parsed, errors
 
 
-def import_rows(measure: Measure, rows: list[Row], *, by: User, source: str) -> ImportResult:
-    """Store many periods' values, all or nothing: if any row is bad nothing is stored and every bad row is
-    reported with its line. A resubmitted period supersedes the earlier value, which stays in the history.
+def _consent_errors(measure: Measure, parsed: list[Parsed], consenting: set[int]) -> list[RowError]:
+    """One error per site without active consent, on its first row."""
+    first: dict[int, Parsed] = {}
+    for item in parsed:
+        first.setdefault(item.site_id, item)
+    return [
+        RowError(item.line, "site", f"{item.site_name} hasn't recorded its consent to contribute data yet.", item.where)
+        for site_id, item in first.items()
+        if site_id not in consenting
+    ]
 
-    Sites must have active consent (recorded once by their team). Notifies owners and site teams of SPC
-    signals the new data made fire. Flushes. Raises RowsInvalid, PermissionDenied.
+
+def check_import(measure: Measure, rows: list[Row], *, by: User) -> CheckedImport:
+    """Everything an import checks and computes before it writes: the submitter's sites, the caps, every row, the
+    sites' consent, and the signals the new data will make fire (computed in memory). Reads only: call it in
+    reading(), then store_import(). Raises RowsInvalid (every bad row, with its line), ImportTooLarge,
+    PermissionDenied.
     """
     acc = measures.access(measure, by)
     if not acc.team_site_ids:
@@ -206,52 +270,87 @@ def import_rows(measure: Measure, rows: list[Row], *, by: User, source: str) -> 
         )
     if not rows:
         raise RowsInvalid([RowError(None, "", "There are no rows to import.")])
-    if len(rows) > MAX_ROWS:
-        raise RowsInvalid([RowError(None, "", f"Import at most {MAX_ROWS} rows at a time.")])
+    check_row_count(len(rows))
     parsed, errors = check_rows(measure, rows, allowed_sites=acc.team_site_ids)
     if errors:
         raise RowsInvalid(sorted(errors, key=lambda e: (e.line or 0, e.field)))
-    before = charts.snapshot(measure, {p.site.id for p in parsed})
-    result = ImportResult()
-    now = utcnow()
+    cells = {(p.site_id, p.start): charts.Cell(p.numerator, p.denominator, measure.version) for p in parsed}
+    return CheckedImport(parsed, measure.version, charts.new_signals(measure, cells))
+
+
+def store_import(measure: Measure, checked: CheckedImport, *, by: User, source: str) -> ImportResult:
+    """Write a checked import in the write transaction: re-read what the writes depend on (the definition, the
+    submitter's sites, consent and the current values, which others may have changed since the check), supersede
+    changed values, insert the new ones in bulk and notify of the new signals. Nothing slow, nothing per row.
+
+    Flushes. Raises RowsInvalid (the definition or a site's consent changed meanwhile: nothing stored),
+    PermissionDenied.
+    """
+    site_ids = {p.site_id for p in checked.rows}
+    if measure.version != checked.measure_version:
+        raise RowsInvalid(
+            [RowError(None, "", "The measure's definition changed while your data was checked: please send it again.")]
+        )
+    if not site_ids <= measures.team_sites(measure, by):
+        raise PermissionDenied("You are no longer on the team of every site in this data: nothing was imported.")
+    errors = _consent_errors(measure, checked.rows, measures.consenting_sites(measure.community_id))
+    if errors:
+        raise RowsInvalid(errors)
+    cell = (DataPoint.id, DataPoint.institution_id, DataPoint.period_start, DataPoint.numerator, DataPoint.denominator)
     current = {
-        (d.institution_id, d.period_start): d
-        for d in db.session.scalars(
-            select(DataPoint).where(
+        (row.institution_id, row.period_start): row
+        for row in db.session.execute(
+            select(*cell).where(
                 DataPoint.measure_id == measure.id,
                 DataPoint.superseded_at.is_(None),
-                DataPoint.institution_id.in_({p.site.id for p in parsed}),
+                DataPoint.institution_id.in_(site_ids),
             )
         )
     }
-    for item in parsed:
-        old = current.get((item.site.id, item.start))
+    now = utcnow()
+    superseded, new = [], []
+    for item in checked.rows:
+        old = current.get((item.site_id, item.start))
+        if old is not None and (old.numerator, old.denominator) == (item.numerator, item.denominator):
+            continue  # the same value again: nothing to supersede
         if old is not None:
-            if old.numerator == item.numerator and old.denominator == item.denominator:
-                continue  # the same value again: nothing to supersede
-            old.superseded_at = now
-            result.replaced += 1
-    db.session.flush()  # superseded rows leave the unique "current cell" index before the new ones arrive
-    for item in parsed:
-        old = current.get((item.site.id, item.start))
-        if old is not None and old.superseded_at is None:
-            continue
-        point = DataPoint(
-            measure_id=measure.id,
-            institution_id=item.site.id,
-            period_start=item.start,
-            numerator=item.numerator,
-            denominator=item.denominator,
-            measure_version=measure.version,
-            source=source,
-            submitted_by_id=by.id,
-            submitted_at=now,
+            superseded.append(old.id)
+        new.append(
+            {
+                "measure_id": measure.id,
+                "institution_id": item.site_id,
+                "period_start": item.start,
+                "numerator": item.numerator,
+                "denominator": item.denominator,
+                "measure_version": measure.version,
+                "source": source,
+                "submitted_by_id": by.id,
+                "submitted_at": now,
+            }
         )
-        db.session.add(point)
-        result.stored.append(point)
-    db.session.flush()
-    result.signals_sent = charts.notify_new_signals(measure, before, by=by)
-    return result
+    # Core statements, not ORM objects: several times cheaper per row, and this is the part that holds the lock.
+    # Superseded rows leave the unique "current cell" index before the new ones arrive; at most MAX_IMPORT_ROWS
+    # ids, well within SQLite's 32,766 parameters.
+    table = DataPoint.__table__
+    if superseded:
+        db.session.execute(update(table).where(table.c.id.in_(superseded)).values(superseded_at=now))
+    if new:
+        db.session.execute(insert(table), new)  # one executemany
+    signals_sent = charts.notify_new_signals(measure, checked.new_signals, by=by)
+    return ImportResult(stored=len(new), replaced=len(superseded), signals_sent=signals_sent)
+
+
+def import_rows(measure: Measure, rows: list[Row], *, by: User, source: str) -> ImportResult:
+    """Store many periods' values, all or nothing: if any row is bad nothing is stored and every bad row is
+    reported with its line. A resubmitted period supersedes the earlier value, which stays in the history.
+
+    Sites must have active consent (recorded once by their team). Notifies owners and site teams of SPC
+    signals the new data made fire. Checks in reading() (no write lock), then writes: call it in transaction().
+    Flushes. Raises RowsInvalid, ImportTooLarge, PermissionDenied.
+    """
+    with reading():
+        checked = check_import(measure, rows, by=by)
+    return store_import(measure, checked, by=by, source=source)
 
 
 def record_value(
@@ -259,13 +358,11 @@ def record_value(
 ) -> DataPoint:
     """One site's value for one period (the form and the API); returns the current value of that cell.
 
-    Raises ValidationFailed with field messages, PermissionDenied."""
+    Call in transaction(). Raises ValidationFailed with field messages, PermissionDenied."""
     try:
-        result = import_rows(measure, [Row(site=site, period=period, values=values)], by=by, source=source)
+        import_rows(measure, [Row(site=site, period=period, values=values)], by=by, source=source)
     except RowsInvalid as exc:
         raise ValidationFailed({e.field or "": e.message for e in exc.row_errors}) from None
-    if result.stored:
-        return result.stored[0]
     institution = accounts.find_institution(site.strip())
     start = periods.parse(period, measure.period.value)
     return db.session.scalar(
@@ -285,10 +382,18 @@ def csv_columns(measure: Measure) -> list[str]:
     return ["site", "period", *measure.type.fields]
 
 
+def _size(text: str) -> int:
+    """The bytes of a file's text, a line break counting one: browsers send the text a preview hands over (the
+    upload form's hidden field) with CRLF line breaks, and the file must pass the cap the same way twice."""
+    return len(text.encode("utf-8", "surrogatepass")) - text.count("\r\n")
+
+
 def parse_csv(measure: Measure, text: str) -> list[Row]:
-    """Rows of a CSV file with a header: site, period, then the type's fields. Raises RowsInvalid for a file
-    that can't be read as such (bad header); row problems are left to import_rows, which reports them all."""
+    """Rows of a CSV file with a header: site, period, then the type's fields. Raises ImportTooLarge for a file over
+    the caps (reading stops at the first row over), RowsInvalid for a file that can't be read as such (bad header);
+    row problems are left to check_rows, which reports them all."""
     slow_work("parsing a CSV file")
+    check_upload_size(_size(text))
     text = text.lstrip("\ufeff")
     reader = csv.reader(io.StringIO(text))
     try:
@@ -315,6 +420,7 @@ def parse_csv(measure: Measure, text: str) -> list[Row]:
             line = reader.line_num
             if not any(cell.strip() for cell in record):
                 continue
+            check_row_count(len(rows) + 1)
             data = dict(zip(header, [c.strip() for c in record], strict=False))
             problem = (
                 "" if len(record) == len(header) else f"It has {len(record)} columns; the header has {len(header)}."
@@ -333,11 +439,24 @@ def parse_csv(measure: Measure, text: str) -> list[Row]:
     return rows
 
 
-def preview_rows(measure: Measure, rows: list[Row], *, by: User) -> list[tuple[Row, list[RowError]]]:
-    """Each row with its problems, without storing anything (the upload preview)."""
-    acc = measures.access(measure, by)
-    today = utcnow().date()
-    return [(row, validate_row(measure, row, allowed_sites=acc.team_site_ids, today=today)[1]) for row in rows]
+def preview_csv(measure: Measure, text: str, *, by: User) -> list[tuple[Row, list[RowError]]]:
+    """Each row of a CSV file with the problems an import would report on it (the upload preview). Reads only:
+    call it outside transaction(), so it takes no write lock. Raises ImportTooLarge, RowsInvalid (a file that
+    can't be read)."""
+    rows = parse_csv(measure, text)
+    errors = check_rows(measure, rows, allowed_sites=measures.access(measure, by).team_site_ids)[1]
+    by_line: dict[int | None, list[RowError]] = {}
+    for error in errors:
+        by_line.setdefault(error.line, []).append(error)
+    return [(row, by_line.get(row.line, [])) for row in rows]
+
+
+def import_csv(measure: Measure, text: str, *, by: User) -> ImportResult:
+    """Import a CSV file as import_rows does, parsed and checked in reading(). Call in transaction().
+    Raises ImportTooLarge, RowsInvalid, PermissionDenied."""
+    with reading():
+        checked = check_import(measure, parse_csv(measure, text), by=by)
+    return store_import(measure, checked, by=by, source="csv")
 
 
 def export_csv(measure: Measure, *, viewer: object) -> str:

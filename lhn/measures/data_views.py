@@ -16,7 +16,7 @@ from lhn.measures import data, fhir, periods, svg
 from lhn.measures import services as measures
 from lhn.measures.forms import ConsentForm, DataForm, FhirImportForm, UploadForm
 from lhn.measures.models import Measure
-from lhn.measures.views import MAX_UPLOAD, _measure, _site_choices, _team_sites, bp
+from lhn.measures.views import _measure, _site_choices, _team_sites, bp
 
 # --- data ----------------------------------------------------------------------------------------
 
@@ -110,31 +110,25 @@ def consent(measure_id: int):  # type: ignore[no-untyped-def]
 def upload(measure_id: int):  # type: ignore[no-untyped-def]
     measure, acc = _measure(measure_id)
     form = UploadForm()
-    preview, error_list, text = None, [], ""
+    preview, error_list = None, []
     if request.method == "POST" and form.validate_on_submit():
         upload_file = request.files.get("file")
-        if upload_file and upload_file.filename:
-            raw = upload_file.read(MAX_UPLOAD + 1)
-            text = raw.decode("utf-8", errors="replace") if len(raw) <= MAX_UPLOAD else ""
-            if not text:
-                error_list = [data.RowError(None, "", "The file is empty or larger than 2 MB.")]
-        else:
+        try:
+            if upload_file and upload_file.filename:  # one byte past the cap is enough to refuse a larger file
+                raw = upload_file.read(data.MAX_IMPORT_BYTES + 1)
+                data.check_upload_size(len(raw))  # before anything is cut off
+                form.csv_text.data = raw.decode("utf-8", errors="replace")
             text = form.csv_text.data or ""
-        confirm = request.form.get("confirm") == "1"
-        if text:
-            try:
-                rows = data.parse_csv(measure, text)
-                if confirm:
-                    with transaction():
-                        result = data.import_rows(measure, rows, by=current_user, source="csv")
-                    flash(f"Imported {len(result.stored)} values ({result.replaced} replaced earlier ones).", "success")
-                    _flash_signals(result)
-                    return redirect(url_for("measures.show", measure_id=measure.id))
-                preview = data.preview_rows(measure, rows, by=current_user)
-                error_list = [e for _, errors in preview for e in errors]
-            except data.RowsInvalid as exc:
-                error_list = exc.row_errors
-        form.csv_text.data = text
+            if request.form.get("confirm") == "1":
+                with transaction():
+                    result = data.import_csv(measure, text, by=current_user)
+                flash(f"Imported {result.stored} values ({result.replaced} replaced earlier ones).", "success")
+                _flash_signals(result)
+                return redirect(url_for("measures.show", measure_id=measure.id))
+            preview = data.preview_csv(measure, text, by=current_user)  # reads only: no write lock
+            error_list = [e for _, errors in preview for e in errors]
+        except data.RowsInvalid as exc:
+            error_list = exc.row_errors
     return render_template(
         "measures/upload.html",
         measure=measure,
@@ -145,6 +139,7 @@ def upload(measure_id: int):  # type: ignore[no-untyped-def]
         errors=error_list,
         columns=data.csv_columns(measure),
         example=periods.EXAMPLES[measure.period.value],
+        caps=data.IMPORT_CAPS,
     )
 
 
@@ -211,23 +206,22 @@ def fhir_import(measure_id: int):  # type: ignore[no-untyped-def]
     error_list: list[data.RowError] = []
     if request.method == "POST" and form.validate_on_submit():
         upload_file = request.files.get("file")
-        raw = upload_file.read(MAX_UPLOAD + 1) if upload_file else b""
         try:
-            payload = json.loads(raw) if raw and len(raw) <= MAX_UPLOAD else None
-        except ValueError:
-            payload = None
-        if payload is None:
-            error_list = [data.RowError(None, "", "Choose a JSON file (a FHIR Bundle) of at most 2 MB.")]
+            payload = fhir.read_bundle(upload_file.read(data.MAX_IMPORT_BYTES + 1) if upload_file else b"")
+            with transaction():
+                result = fhir.import_bundle(measure, payload, by=current_user)
+        except data.RowsInvalid as exc:
+            error_list = exc.row_errors
         else:
-            try:
-                with transaction():
-                    result = fhir.import_bundle(measure, payload, by=current_user)
-            except data.RowsInvalid as exc:
-                error_list = exc.row_errors
-            else:
-                flash(f"Imported {len(result.stored)} values from FHIR ({result.replaced} replaced).", "success")
-                _flash_signals(result)
-                return redirect(url_for("measures.show", measure_id=measure.id))
+            flash(f"Imported {result.stored} values from FHIR ({result.replaced} replaced).", "success")
+            _flash_signals(result)
+            return redirect(url_for("measures.show", measure_id=measure.id))
     return render_template(
-        "measures/fhir_import.html", measure=measure, community=measure.community, acc=acc, form=form, errors=error_list
+        "measures/fhir_import.html",
+        measure=measure,
+        community=measure.community,
+        acc=acc,
+        form=form,
+        errors=error_list,
+        caps=data.IMPORT_CAPS,
     )

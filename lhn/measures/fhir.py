@@ -10,6 +10,7 @@ Masked counts are omitted and carry data-absent-reason = masked; they can be exp
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import date
@@ -20,7 +21,7 @@ from fhir.resources.measure import Measure as FhirMeasure
 from pydantic import ValidationError
 
 from lhn.accounts.models import User
-from lhn.database import utcnow
+from lhn.database import reading, slow_work, utcnow
 from lhn.measures import charts, data, periods
 from lhn.measures import services as measures
 from lhn.measures.core import record_export
@@ -298,12 +299,17 @@ def _score_problems(measure: Measure, counts: dict[str, float], score: Any) -> l
 def _row(report: dict[str, Any], measure: Measure, entry: int) -> data.Row:
     counts, _masked, _problems = _counts(report["group"][0])
     period = report.get("period") or {}
-    start = date.fromisoformat(str(period.get("start"))[:10])
     reporter = (report.get("reporter") or {}).get("identifier") or {}
     site = reporter.get("value", "") if reporter.get("system") == SITE_SYSTEM else ""
     kind = measure.period.value
+    try:
+        start = date.fromisoformat(str(period.get("start"))[:10])
+    except ValueError:  # FHIR allows a year or a month alone; a report covers whole days
+        start = None
     problem = ""
-    if (
+    if start is None:
+        problem = f"The period must be one whole {kind}, its start and end full dates (YYYY-MM-DD)."
+    elif (
         not periods.is_aligned(start, kind)
         or str(period.get("end", ""))[:10] != periods.end_of(start, kind).isoformat()
     ):
@@ -322,7 +328,7 @@ def _row(report: dict[str, Any], measure: Measure, entry: int) -> data.Row:
         values = {"value": report["group"][0]["measureScoreQuantity"]["value"], "n": counts["measure-population"]}
     return data.Row(
         site=site or "(no site identifier)",
-        period=periods.label(periods.start_of(start, kind), kind),
+        period=periods.label(periods.start_of(start, kind), kind) if start else "",
         values=values,
         line=entry,
         problem=problem,
@@ -330,19 +336,36 @@ def _row(report: dict[str, Any], measure: Measure, entry: int) -> data.Row:
     )
 
 
-def import_bundle(measure: Measure, payload: Any, *, by: User) -> data.ImportResult:
-    """Import a Bundle of MeasureReports with the same rules as a CSV file: all or nothing, every problem
-    reported with its entry number. Network-aggregate reports (reporter urn:lhn:network) are skipped: the
-    aggregate is always recomputed. Raises data.RowsInvalid, PermissionDenied."""
+def read_bundle(raw: bytes) -> Any:
+    """The JSON of an uploaded Bundle file (the import page). Raises data.ImportTooLarge over the byte cap,
+    data.RowsInvalid for a file that isn't JSON."""
+    data.check_upload_size(len(raw))
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise data.RowsInvalid(
+            [data.RowError(None, "", f"Choose a JSON file (a FHIR Bundle): {data.IMPORT_CAPS}.")]
+        ) from None
+
+
+def bundle_rows(measure: Measure, payload: Any, *, by: User) -> list[data.Row]:
+    """The site reports of a Bundle as rows to import, after fhir.resources' checks and ours. Slow (the library
+    validates every element): import_bundle calls it in reading(). Network-aggregate reports (reporter
+    urn:lhn:network) and Measure definitions are skipped. Raises data.ImportTooLarge (more entries than the rows
+    cap), data.RowsInvalid (every problem, by entry)."""
     if not isinstance(payload, dict) or payload.get("resourceType") != "Bundle":
         raise data.RowsInvalid([data.RowError(None, "", "Send a FHIR R5 Bundle of MeasureReport resources.")])
+    entries = payload.get("entry") or []
+    if isinstance(entries, list):  # the library reports anything else
+        data.check_row_count(len(entries), "entries")
+    slow_work("validating a FHIR Bundle")
     try:
         Bundle.model_validate(payload)
     except ValidationError as exc:
         raise data.RowsInvalid(_library_errors(exc)) from None
     errors: list[data.RowError] = []
     rows = []
-    for number, entry in enumerate(payload.get("entry") or [], start=1):
+    for number, entry in enumerate(entries, start=1):
         resource = (entry or {}).get("resource") or {}
         if resource.get("resourceType") == "Measure":
             continue  # a definition travelling with its data; ours is the one that counts
@@ -361,7 +384,16 @@ def import_bundle(measure: Measure, payload: Any, *, by: User) -> data.ImportRes
         raise data.RowsInvalid(sorted(errors, key=lambda e: (e.line or 0, e.field)))
     if not rows:
         raise data.RowsInvalid([data.RowError(None, "", "The Bundle has no site MeasureReports to import.")])
-    return data.import_rows(measure, rows, by=by, source="fhir")
+    return rows
+
+
+def import_bundle(measure: Measure, payload: Any, *, by: User) -> data.ImportResult:
+    """Import a Bundle of MeasureReports with the same rules as a CSV file: all or nothing, every problem
+    reported with its entry number; the aggregate is always recomputed. Checks in reading() (no write lock), then
+    writes: call it in transaction(). Flushes. Raises data.ImportTooLarge, data.RowsInvalid, PermissionDenied."""
+    with reading():
+        checked = data.check_import(measure, bundle_rows(measure, payload, by=by), by=by)
+    return data.store_import(measure, checked, by=by, source="fhir")
 
 
 def _library_errors(exc: ValidationError) -> list[data.RowError]:

@@ -126,21 +126,39 @@ def _pdsa_values(measure: Measure, fields: PdsaFields) -> tuple[dict[str, Any], 
     return values, site
 
 
-def _render(cycle: PdsaCycle) -> None:
-    for name in PDSA_TEXT_FIELDS:
-        text = getattr(cycle, name)
-        setattr(cycle, f"{name}_html", str(render_markdown(text)) if text else "")
+def _rendered(values: dict[str, Any]) -> dict[str, str]:
+    """The stored HTML of the Markdown fields among `values`. Slow: services render in reading(), before their
+    write transaction."""
+    return {
+        f"{name}_html": str(render_markdown(values[name])) if values[name] else ""
+        for name in PDSA_TEXT_FIELDS
+        if name in values
+    }
+
+
+def _check_can_annotate(measure: Measure, site_id: int, by: User, message: str) -> None:
+    if not measures.access(measure, by).can_annotate(site_id):
+        raise PermissionDenied(message)
+
+
+def _check_open(cycle: PdsaCycle, errors: dict[str, str], message: str = "This cycle is closed.") -> None:
+    if cycle.closed_at is not None:
+        errors[""] = message
 
 
 def create_cycle(measure: Measure, fields: PdsaFields, *, by: User) -> PdsaCycle:
-    """The site's team (or an owner) starts a PDSA cycle at a site. Flushes. Raises PermissionDenied,
-    ValidationFailed."""
-    acc = measures.access(measure, by)
-    values, site = _pdsa_values(measure, fields)
-    if not acc.can_annotate(site.id):  # type: ignore[union-attr]
-        raise PermissionDenied("PDSA cycles are run by a site's team or the measure's owners.")
-    cycle = PdsaCycle(measure_id=measure.id, institution=site, created_by=by, **values)
-    _render(cycle)
+    """The site's team (or an owner) starts a PDSA cycle at a site. Checks and renders in reading() (no write
+    lock), then writes. Flushes. Raises PermissionDenied, ValidationFailed."""
+    refused = "PDSA cycles are run by a site's team or the measure's owners."
+    with reading():
+        acc = measures.access(measure, by)
+        values, site = _pdsa_values(measure, fields)
+        site_id = site.id  # type: ignore[union-attr]  # _pdsa_values raises without a site
+        if not acc.can_annotate(site_id):
+            raise PermissionDenied(refused)
+        html = _rendered(values)
+    _check_can_annotate(measure, site_id, by, refused)  # again: the write depends on it and others write meanwhile
+    cycle = PdsaCycle(measure_id=measure.id, institution_id=site_id, created_by=by, **values, **html)
     db.session.add(cycle)
     db.session.flush()
     return cycle
@@ -155,32 +173,38 @@ def get_cycle(measure: Measure, cycle_id: int, *, viewer: object) -> PdsaCycle:
 
 
 def update_cycle(cycle: PdsaCycle, measure: Measure, fields: PdsaFields, *, by: User) -> PdsaCycle:
-    """Record the do and study as the cycle goes. Closed cycles don't change. Raises PermissionDenied,
-    ValidationFailed."""
-    acc = measures.access(measure, by)
-    if not acc.can_annotate(cycle.institution_id):
-        raise PermissionDenied("Only the site's team or the measure's owners update this cycle.")
-    if cycle.closed_at is not None:
-        raise ValidationFailed({"": "This cycle is closed."})
-    fields.site = cycle.institution.slug
-    values, _site_unused = _pdsa_values(measure, fields)
-    for key, value in values.items():
+    """Record the do and study as the cycle goes. Closed cycles don't change. Checks and renders in reading() (no
+    write lock), then writes. Flushes. Raises PermissionDenied, ValidationFailed."""
+    refused = "Only the site's team or the measure's owners update this cycle."
+    with reading():
+        _check_can_annotate(measure, cycle.institution_id, by, refused)
+        closed: dict[str, str] = {}
+        _check_open(cycle, closed)
+        if closed:
+            raise ValidationFailed(closed)
+        fields.site = cycle.institution.slug
+        values, _site_unused = _pdsa_values(measure, fields)
+        html = _rendered(values)
+    # Again in the write transaction, which depends on them: someone may have closed the cycle meanwhile.
+    _check_can_annotate(measure, cycle.institution_id, by, refused)
+    _check_open(cycle, closed)
+    if closed:
+        raise ValidationFailed(closed)
+    for key, value in {**values, **html}.items():
         setattr(cycle, key, value)
-    _render(cycle)
     db.session.flush()
     return cycle
 
 
 def close_cycle(cycle: PdsaCycle, measure: Measure, *, act: str, act_notes: str, ended_on: Any, by: User) -> PdsaCycle:
     """Act: adopt, adapt or abandon, with what was learned. If the cycle tests an idea, its summary is posted
-    on the idea (signals.pdsa_cycle_closed). Raises PermissionDenied, ValidationFailed."""
-    with reading():  # checks, Markdown and the idea's comment, before the write transaction
-        acc = measures.access(measure, by)
-        if not acc.can_annotate(cycle.institution_id):
-            raise PermissionDenied("Only the site's team or the measure's owners close this cycle.")
+    on the idea (signals.pdsa_cycle_closed). Checks and renders in reading() (no write lock), then writes.
+    Flushes. Raises PermissionDenied, ValidationFailed."""
+    refused = "Only the site's team or the measure's owners close this cycle."
+    with reading():
+        _check_can_annotate(measure, cycle.institution_id, by, refused)
         errors: dict[str, str] = {}
-        if cycle.closed_at is not None:
-            errors[""] = "This cycle is already closed."
+        _check_open(cycle, errors, "This cycle is already closed.")
         try:
             decision = PdsaAct(act)
         except ValueError:
@@ -196,15 +220,20 @@ def close_cycle(cycle: PdsaCycle, measure: Measure, *, act: str, act_notes: str,
             errors["ended_on"] = "Give the day the cycle ended (not in the future)."
         if errors:
             raise ValidationFailed(errors)
-        notes_html = str(render_markdown(notes))
+        html = _rendered({"act_notes": notes})
         # The idea's receiver renders its comment now and hands back what stores it (signals.pdsa_cycle_closed).
         summary = cycle_summary(cycle, measure, act=decision, act_notes=notes, ended_on=ended)
         stores = [] if cycle.idea_id is None else [
             store for _receiver, store in signals.pdsa_cycle_closed.send(cycle, idea_id=cycle.idea_id, by=by,
                                                                           summary=summary) if callable(store)
         ]  # fmt: skip
-    cycle.act, cycle.act_notes, cycle.act_notes_html = decision, notes, notes_html
-    cycle.ended_on, cycle.closed_at = ended, utcnow()
+    # Again in the write transaction, which depends on them: someone may have closed the cycle meanwhile.
+    _check_can_annotate(measure, cycle.institution_id, by, refused)
+    _check_open(cycle, errors, "This cycle is already closed.")
+    if errors:
+        raise ValidationFailed(errors)
+    cycle.act, cycle.act_notes, cycle.ended_on, cycle.closed_at = decision, notes, ended, utcnow()
+    cycle.act_notes_html = html["act_notes_html"]
     db.session.flush()
     for store in stores:
         store()

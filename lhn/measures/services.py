@@ -16,7 +16,7 @@ from lhn.accounts import services as accounts
 from lhn.accounts.models import Role, User
 from lhn.communities import services as communities
 from lhn.communities.models import Community
-from lhn.database import utcnow
+from lhn.database import reading, utcnow
 from lhn.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text, render_markdown
@@ -27,6 +27,7 @@ from lhn.measures.core import log_change as log_change
 from lhn.measures.core import record_export as record_export
 from lhn.measures.core import record_restricted_view as record_restricted_view
 from lhn.measures.core import site_team as site_team
+from lhn.measures.core import site_teams as site_teams
 from lhn.measures.core import team_sites as team_sites
 from lhn.measures.models import (
     DataPoint,
@@ -160,17 +161,29 @@ def definition_of(measure: Measure) -> dict[str, Any]:
     return {name: _plain(getattr(measure, name)) for name in DEFINITION_FIELDS}
 
 
+def _description_html(text: str) -> str:
+    """The stored HTML of a description. Slow: services render in reading(), before their write transaction."""
+    return str(render_markdown(text)) if text else ""
+
+
+def _check_can_create(community: Community, by: User) -> None:
+    if not permissions.can_create_measure(by, community, communities.find_membership(by, community)):
+        raise PermissionDenied("Join the community to propose a measure.")
+
+
 def create_measure(community: Community, fields: MeasureFields, *, by: User) -> Measure:
-    """A community member defines a measure and becomes its first owner (version 1 is logged).
+    """A community member defines a measure and becomes its first owner (version 1 is logged). Checks and renders
+    in reading() (no write lock), then writes.
 
     Flushes. Raises PermissionDenied (not a member), ValidationFailed.
     """
-    membership = communities.find_membership(by, community)
-    if not permissions.can_create_measure(by, community, membership):
-        raise PermissionDenied("Join the community to propose a measure.")
-    values = _validated(fields, existing=None)
+    with reading():  # checks and rendering without the write lock
+        _check_can_create(community, by)
+        values = _validated(fields, existing=None)
+        description_html = _description_html(values["description"])
+    _check_can_create(community, by)  # again: the write depends on it and others write meanwhile
     measure = Measure(community=community, created_by_id=by.id, version=1, **values)
-    measure.description_html = str(render_markdown(values["description"])) if values["description"] else ""
+    measure.description_html = description_html
     db.session.add(measure)
     db.session.flush()
     db.session.add(MeasureOwner(measure_id=measure.id, user_id=by.id))
@@ -182,8 +195,38 @@ def create_measure(community: Community, fields: MeasureFields, *, by: User) -> 
 def update_measure(measure: Measure, changes: dict[str, Any], *, by: User) -> Measure:
     """Owners change the definition. A real change bumps the version and logs what changed and who did it.
 
-    `changes` holds only the fields to change. Flushes. Raises PermissionDenied, ValidationFailed.
+    `changes` holds only the fields to change. Checks and renders a new description in reading() (no write lock),
+    then checks again (cheap) and writes. Flushes. Raises PermissionDenied, ValidationFailed.
     """
+    with reading():
+        values = _validated_changes(measure, changes, by=by)
+        text = values["description"]
+        rendered = (text, _description_html(text)) if text != measure.description else None
+    # Again in the write transaction: others may have changed the measure (or its data, or its owners) meanwhile.
+    values = _validated_changes(measure, changes, by=by)
+    if values["description"] == measure.description:
+        description_html = measure.description_html
+    elif rendered is not None and values["description"] == rendered[0]:
+        description_html = rendered[1]
+    else:  # someone else's edit in between changed what we would store: never render under the lock
+        raise ValidationFailed({"description": "Someone changed the description meanwhile: check it and save again."})
+    before = definition_of(measure)
+    for key, value in values.items():
+        setattr(measure, key, value)
+    after = definition_of(measure)
+    diff = [key for key in DEFINITION_FIELDS if before[key] != after[key]]
+    if not diff:
+        return measure
+    measure.description_html = description_html
+    measure.version += 1
+    measure.updated_at = utcnow()
+    summary = "; ".join(_change_text(key, before[key], after[key]) for key in diff)
+    log_change(measure, "definition", summary, by=by, definition=after)
+    db.session.flush()
+    return measure
+
+
+def _validated_changes(measure: Measure, changes: dict[str, Any], *, by: User) -> dict[str, Any]:
     if not access(measure, by).can_edit:
         raise PermissionDenied("Only the measure's owners change its definition.")
     unknown = set(changes) - set(MeasureFields.__dataclass_fields__)
@@ -192,22 +235,7 @@ def update_measure(measure: Measure, changes: dict[str, Any], *, by: User) -> Me
     merged = MeasureFields.of(measure)
     for key, value in changes.items():
         setattr(merged, key, value)
-    values = _validated(merged, existing=measure)
-    before = definition_of(measure)
-    for key, value in values.items():
-        setattr(measure, key, value)
-    after = definition_of(measure)
-    diff = [key for key in DEFINITION_FIELDS if before[key] != after[key]]
-    if not diff:
-        return measure
-    if "description" in diff:
-        measure.description_html = str(render_markdown(measure.description)) if measure.description else ""
-    measure.version += 1
-    measure.updated_at = utcnow()
-    summary = "; ".join(_change_text(key, before[key], after[key]) for key in diff)
-    log_change(measure, "definition", summary, by=by, definition=after)
-    db.session.flush()
-    return measure
+    return _validated(merged, existing=measure)
 
 
 def _change_text(key: str, old: Any, new: Any) -> str:

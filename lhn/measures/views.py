@@ -29,7 +29,6 @@ from lhn.measures.forms import (
 from lhn.measures.models import Measure
 
 bp = Blueprint("measures", __name__)
-MAX_UPLOAD = 2 * 1024 * 1024
 
 
 def _measure(measure_id: int) -> tuple[Measure, measures.Access]:

@@ -181,3 +181,20 @@ def test_the_submitter_is_notified_too_when_their_own_data_makes_a_rule_fire(app
     assert notices[0]["actor"] is None
     owner = client.get("/api/v1/notifications", headers=bearer(token_for(client, "doc"))).get_json()["items"]
     assert {n["actor"] for n in owner if n["kind"] == "measure_signal"} == {"lead_person"}
+
+
+def test_a_description_is_rendered_before_the_write_lock_is_taken(app, client, network):
+    # Rendering under the lock would raise SlowWorkUnderLock (warnings are errors in tests): a 500.
+    doc = bearer(token_for(client, "doc"))
+    body = {"name": "Remission", "type": "proportion", "period": "month", "improvement": "up"}
+    made = client.post(
+        "/api/v1/communities/ibd/measures", json={**body, "description": "In **remission**"}, headers=doc
+    )
+    assert made.status_code == 201
+    assert "<strong>remission</strong>" in made.get_json()["description_html"]
+    url = f"/api/v1/measures/{made.get_json()['id']}"
+    patched = client.patch(url, json={"description": "Steroid-free *remission*"}, headers=doc).get_json()
+    assert "<em>remission</em>" in patched["description_html"]
+    assert patched["version"] == 2
+    target_only = client.patch(url, json={"target": 75}, headers=doc).get_json()
+    assert target_only["description_html"] == patched["description_html"]

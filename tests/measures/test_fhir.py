@@ -6,6 +6,7 @@ import pytest
 from fhir.resources.bundle import Bundle
 from fhir.resources.measure import Measure as FhirMeasure
 from fhir.resources.measurereport import MeasureReport
+from sqlalchemy import select
 
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
@@ -106,9 +107,9 @@ def test_import_round_trip_and_exclusions_follow_hl7_proportion_scoring(ctx, net
     ]
     report["group"][0]["measureScoreQuantity"]["value"] = 68 / 94
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": report}]}
-    result = fhir.import_bundle(measure, bundle, by=user("doc"))
-    stored = result.stored[0]
-    assert (stored.numerator, stored.denominator, stored.source) == (68, 94, "fhir")
+    assert fhir.import_bundle(measure, bundle, by=user("doc")).stored == 1
+    stored = db.session.scalar(select(DataPoint).where(DataPoint.superseded_at.is_(None), DataPoint.source == "fhir"))
+    assert (stored.numerator, stored.denominator) == (68, 94)
     own = fhir.report_bundle(measure, viewer=user("doc"), base_url=BASE)  # our own export imports again
     north_only = {
         **own,
@@ -119,7 +120,7 @@ def test_import_round_trip_and_exclusions_follow_hl7_proportion_scoring(ctx, net
             or e["resource"]["reporter"]["identifier"]["system"] == fhir.NETWORK_SYSTEM
         ],
     }
-    assert fhir.import_bundle(measure, north_only, by=user("doc")).stored == []  # the same values: nothing new
+    assert fhir.import_bundle(measure, north_only, by=user("doc")).stored == 0  # the same values: nothing new
 
 
 def test_import_with_bad_entries_stores_nothing_and_reports_every_problem(ctx, network):
@@ -137,14 +138,15 @@ def test_import_with_bad_entries_stores_nothing_and_reports_every_problem(ctx, n
     masked["group"][0]["population"][0]["_count"] = fhir.MASKED
     other_site = _report(measure, site="south", period=("2024-12-01", "2024-12-31"))
     half_month = _report(measure, period=("2024-05-01", "2024-05-15"))
-    entries = [good, bad_status, bad_type, too_many, bad_score, bad_code, masked, other_site, half_month]
+    a_year = _report(measure, period=("2024", "2024"))  # a valid FHIR dateTime, but no whole month
+    entries = [good, bad_status, bad_type, too_many, bad_score, bad_code, masked, other_site, half_month, a_year]
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in entries]}
     with pytest.raises(data.RowsInvalid) as exc:
         fhir.import_bundle(measure, bundle, by=user("doc"))
     by_entry = {}
     for error in exc.value.row_errors:
         by_entry.setdefault(error.line, []).append(error.message)
-    assert sorted(by_entry) == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert sorted(by_entry) == [2, 3, 4, 5, 6, 7, 8, 9, 10]
     assert any("status" in m for m in by_entry[2])
     assert any("type" in m for m in by_entry[3])
     assert any("can't exceed" in m for m in by_entry[4])
@@ -153,6 +155,7 @@ def test_import_with_bad_entries_stores_nothing_and_reports_every_problem(ctx, n
     assert any("Masked" in m for m in by_entry[7])
     assert any("own team" in m for m in by_entry[8])
     assert any("one whole month" in m for m in by_entry[9])
+    assert any("full dates (YYYY-MM-DD)" in m for m in by_entry[10])
     assert str(exc.value.row_errors[0]).startswith("Entry ")
     assert db.session.query(DataPoint).count() == before
 
