@@ -36,8 +36,10 @@ def test_a_patients_new_measure_without_data_breaks_no_page(app, client, network
     member = app.test_client()
     login(member, "mum")
     for reader in (member, client):  # a member, and anyone: the community is public
-        assert "No data yet." in reader.get(f"/measures/{measure_id}").text
-        assert "Fatigue score" in reader.get("/c/ibd/measures").text
+        assert "No data yet, so no signals." in reader.get(f"/measures/{measure_id}").text
+        dashboard = reader.get("/c/ibd/measures").text
+        assert "Fatigue score" in dashboard
+        assert "common-cause" not in dashboard  # there is no variation to judge yet
         chart = reader.get(f"/api/v1/measures/{measure_id}/chart")
         assert chart.status_code == 200
         assert chart.json["points"] == []
@@ -110,7 +112,9 @@ SHAPES = {
         phases=("2023-03", "2023-11"),  # March to October has no value at all
     ),
     "a long series": Shape(lambda kind: {"north": [("2010-01", [usual(kind, i * i % 11) for i in range(100)])]}),
-    "values a float apart": Shape(lambda kind: north(A_FLOAT_APART[kind] * 6)),
+    "values a float apart": Shape(
+        lambda kind: north(A_FLOAT_APART[kind] * 6), definition=lambda kind: {"target": None}
+    ),
     "the largest numbers": Shape(
         lambda kind: {site: [("2023-01", [LARGEST[kind], FAR_END[kind]] * 3)] for site in ("north", "south")},
         definition=lambda kind: {"multiplier": HUGE, "target": HUGE if kind == "proportion" else -HUGE},
