@@ -125,7 +125,10 @@ def app(make_app: Callable[..., Flask]) -> Flask:
 @pytest.fixture(scope="module")
 def module_app(database_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """One app and database shared by a module's tests: for a large parametrised matrix whose cells each
-    build their own data (a community per cell), where a fresh database per cell would dominate the time."""
+    build their own data (a community per cell), where a fresh database per cell would dominate the time.
+
+    Give it a module of its own: on PostgreSQL every app uses the one test database, which the function-scoped
+    `app` empties after each test."""
     directory = tmp_path_factory.mktemp("module")
     with empty_database(database_template, directory) as url, _apps(url, directory) as factory:
         yield factory()
