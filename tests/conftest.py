@@ -71,28 +71,36 @@ def _build_schema(url: str) -> None:
         _db.engine.dispose()
 
 
-@pytest.fixture
-def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def empty_database(template: str, directory: Path) -> Iterator[str]:
+    """A database with the schema and no rows: a copy of the SQLite template in `directory`, or the PostgreSQL
+    template database itself, emptied afterwards (tests run one at a time, so they take turns)."""
     if PG_URL:
-        yield database_template
-        engine = create_engine(database_template)
+        yield template
+        engine = create_engine(template)
         with engine.begin() as conn:
             tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         engine.dispose()
     else:
-        path = tmp_path / "lhn.sqlite3"
-        shutil.copy(database_template, path)
+        path = directory / "lhn.sqlite3"
+        shutil.copy(template, path)
         yield f"sqlite:///{path}"
 
 
 @pytest.fixture
-def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
+    with empty_database(database_template, tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def _apps(database_url: str, directory: Path) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
 
     def factory(**overrides: Any) -> Flask:
         app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
-        app.instance_path = str(tmp_path / "instance")
+        app.instance_path = str(directory / "instance")
         apps.append(app)
         return app
 
@@ -104,8 +112,26 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]
 
 
 @pytest.fixture
+def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    with _apps(database_url, tmp_path) as factory:
+        yield factory
+
+
+@pytest.fixture
 def app(make_app: Callable[..., Flask]) -> Flask:
     return make_app()
+
+
+@pytest.fixture(scope="module")
+def module_app(database_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One app and database shared by a module's tests: for a large parametrised matrix whose cells each
+    build their own data (a community per cell), where a fresh database per cell would dominate the time.
+
+    Give it a module of its own: on PostgreSQL every app uses the one test database, which the function-scoped
+    `app` empties after each test."""
+    directory = tmp_path_factory.mktemp("module")
+    with empty_database(database_template, directory) as url, _apps(url, directory) as factory:
+        yield factory()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from is masked for them. The network aggregate is Σ numerators / Σ denominator
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -49,7 +50,9 @@ class MeasureData:
     consenting: set[int]
 
     def network(self) -> dict[date, Cell]:
-        """Σ over consenting sites: numerators and denominators (continuous: the n-weighted mean, and Σn)."""
+        """Σ over consenting sites: numerators and denominators (continuous: the n-weighted mean, and Σn).
+
+        A period whose sums overflow (values near the largest float) is left out: missing, never inf or NaN."""
         totals: dict[date, list[float]] = {}
         for site_id in self.consenting:
             for start, cell in self.cells.get(site_id, {}).items():
@@ -61,6 +64,8 @@ class MeasureData:
                 row[1] += cell.denominator or 0
         out = {}
         for start, (num, den) in sorted(totals.items()):
+            if not (math.isfinite(num) and math.isfinite(den)):
+                continue
             if self.measure.type == MeasureType.CONTINUOUS:
                 out[start] = Cell(num / den if den else 0.0, den, self.measure.version)
             elif self.measure.type == MeasureType.COUNT:
@@ -120,9 +125,7 @@ def default_kind(measure: Measure, *, network: bool) -> str:
 def _series(
     measure: Measure, cells: dict[date, Cell]
 ) -> tuple[list[date], list[float | None], list[float | None] | None]:
-    if not cells:
-        return [], [], None
-    starts = periods.span(min(cells), max(cells), measure.period.value)
+    starts = periods.span(min(cells), max(cells), measure.period.value) if cells else []
     num = [cells[s].numerator if s in cells else None for s in starts]
     if measure.type in (MeasureType.PROPORTION, MeasureType.RATE):
         return starts, num, [cells[s].denominator if s in cells else None for s in starts]
@@ -314,18 +317,21 @@ def chart_view(
         masked = i in masked_at
         hide_lines = masked or point.phase in hidden_phases
         cell = cells.get(start)
+        lcl, ucl = (None, None) if hide_lines else (_in_units(point.lcl, scale), _in_units(point.ucl, scale))
+        if lcl is None or ucl is None:  # limits come in pairs
+            lcl = ucl = None
         points.append(
             PointView(
                 start=start,
                 period=periods.label(start, measure.period.value),
                 label=periods.short_label(start, measure.period.value),
-                value=None if masked or point.y is None else point.y * scale,
+                value=None if masked else _in_units(point.y, scale),
                 numerator=None if masked or cell is None else cell.numerator,
                 denominator=None if masked or cell is None else cell.denominator,
                 masked=masked,
-                cl=None if hide_lines or point.cl is None else point.cl * scale,
-                lcl=None if hide_lines or point.lcl is None else point.lcl * scale,
-                ucl=None if hide_lines or point.ucl is None else point.ucl * scale,
+                cl=None if hide_lines else _in_units(point.cl, scale),
+                lcl=lcl,
+                ucl=ucl,
                 rules=chart.rules_at(i),
                 version=cell.version if cell and not masked else None,
                 phase=point.phase,
@@ -346,7 +352,7 @@ def chart_view(
             {
                 "number": ph.number,
                 "start": points[ph.start].period if points else "",
-                "cl": None if ph.number in hidden_phases or ph.cl is None else ph.cl * scale,
+                "cl": None if ph.number in hidden_phases else _in_units(ph.cl, scale),
                 "hidden": ph.number in hidden_phases,
                 "n_useful": ph.n_useful,
                 "longest_run": ph.longest_run,
@@ -374,6 +380,13 @@ def chart_view(
                 (None, None) if chart.points[i].phase in hidden_phases else (phase.mr_cl, phase.mr_ucl)
             )
     return view
+
+
+def _in_units(value: float | None, scale: float) -> float | None:
+    """A chart value in display units (× the measure's multiplier); None if missing or too large to show."""
+    if value is None or not math.isfinite(value * scale):
+        return None
+    return value * scale
 
 
 def record_view(view: ChartView, *, by: object) -> bool:

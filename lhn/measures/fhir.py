@@ -63,6 +63,10 @@ POPULATIONS = {
     MeasureType.CONTINUOUS: (None, "measure-population"),  # the value is the score (a mean), n its population
 }
 MASKED = {"extension": [{"url": DATA_ABSENT, "valueCode": "masked"}]}
+# A population count is a FHIR integer (32 bits): a larger one (a rate's exposure in patient-days, a network total)
+# is omitted with data-absent-reason "unsupported", and the score still carries the value.
+INTEGER_MAX = 2**31 - 1
+TOO_LARGE = {"extension": [{"url": DATA_ABSENT, "valueCode": "unsupported"}]}
 
 
 def _code(system: str, code: str) -> dict[str, Any]:
@@ -132,6 +136,8 @@ def _report(
         entry: dict[str, Any] = {"code": _code(POPULATION_SYSTEM, code)}
         if masked:
             entry["_count"] = MASKED
+        elif value is not None and value > INTEGER_MAX:
+            entry["_count"] = TOO_LARGE
         else:
             entry["count"] = int(value)  # type: ignore[arg-type]
         population.append(entry)

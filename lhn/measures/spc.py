@@ -15,6 +15,9 @@ Conventions that published tools disagree on, chosen here and pinned by tests:
   Comparisons allow a relative 1e-9 so that floating rounding never turns "exactly on the limit" into a signal.
 - Points on the centre line are not useful: they neither add to nor break a run (IHI, Anhøj, Life QI).
 - In a trend, equal neighbours count once and neither make nor break it (Perla, Provost & Murray 2011).
+- Limits are drawn only where there is spread to draw them from: σ = 0 (every value alike, p̄ or ū of 0 or 1, c̄ = 0,
+  MR̄ = 0) draws none and so flags nothing, and a chart with no points has no phases. A number too large to compute
+  with (a sum or a span that overflows) is missing, like a value never submitted: it never becomes inf or NaN.
 - Limits come from the first ``baseline`` points of each phase (all of the phase if None) and are frozen after
   it. A phase starts only where the caller says (a deliberate change with a reason): never automatically.
 - Rules that describe a whole phase (too few crossings, too few or too many runs) are reported once, at the
@@ -38,7 +41,6 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from math import comb
 
 RUN, P, PP, U, UP, C, I = "run", "p", "pp", "u", "up", "c", "i"  # noqa: E741 - "i" is the chart's usual name
 CHARTS = (RUN, P, PP, U, UP, C, I)
@@ -218,6 +220,21 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-12)
 
 
+def _finite(value: float | None) -> float | None:
+    """The value, or None for an overflow (inf) or NaN: a number that can't be drawn or written as JSON."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _sd(variance: float) -> float | None:
+    """√variance, or None where there is no spread to draw limits from (zero, or not a finite positive number)."""
+    return math.sqrt(variance) if variance > 0 and math.isfinite(variance) else None
+
+
+def _log_comb(n: int, k: int) -> float:
+    """log C(n, k)."""
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
 def beyond(y: float, lcl: float | None, ucl: float | None) -> bool:
     """Strictly outside the limits; a point on a limit (up to floating rounding) is inside."""
     above = ucl is not None and y > ucl and not _close(y, ucl)
@@ -231,13 +248,15 @@ def longest_run_max(n_useful: int) -> int:
 
 
 def crossings_min(n_useful: int) -> int:
-    """Anhøj: the 5% quantile of Binomial(n − 1, ½), i.e. R's qbinom(0.05, n − 1, 0.5), computed exactly."""
+    """Anhøj: the 5% quantile of Binomial(n − 1, ½), i.e. R's qbinom(0.05, n − 1, 0.5).
+
+    In logarithms (lgamma), so that a long series costs linear time; P(X ≤ k) is never exactly 5% (2ⁿ⁻¹ / 20 is
+    not a whole number), so floating rounding can't move the quantile."""
     trials = max(n_useful - 1, 0)
-    total = 2**trials
-    cumulative = 0
+    cumulative = 0.0
     for k in range(trials + 1):
-        cumulative += comb(trials, k)
-        if cumulative * 20 >= total:  # P(X <= k) >= 0.05, in integers
+        cumulative += math.exp(_log_comb(trials, k) - trials * math.log(2))
+        if cumulative >= 0.05:  # P(X <= k) >= 0.05
             return k
     return trials
 
@@ -248,26 +267,33 @@ def swed_eisenhart_limits(above: int, below: int, tail: float = 0.025) -> tuple[
     n = above + below
     if above == 0 or below == 0:
         return 1, 1
-    total = comb(n, above)
+    # In logarithms (lgamma), so that a long series costs linear time: exact binomials of thousands of points
+    # took seconds on every chart view.
+    log_total = _log_comb(n, above)
+
+    def term(k_above: int, k_below: int) -> float:
+        if not (0 <= k_above <= above - 1 and 0 <= k_below <= below - 1):
+            return 0.0
+        return math.exp(_log_comb(above - 1, k_above) + _log_comb(below - 1, k_below) - log_total)
 
     def probability(runs: int) -> float:
         k, odd = divmod(runs, 2)
         if not odd:
-            return 2 * comb(above - 1, k - 1) * comb(below - 1, k - 1) / total
-        return (comb(above - 1, k - 1) * comb(below - 1, k) + comb(above - 1, k) * comb(below - 1, k - 1)) / total
+            return 2 * term(k - 1, k - 1)
+        return term(k - 1, k) + term(k, k - 1)
 
     most = 2 * min(above, below) + (1 if above != below else 0)
     dist = {r: probability(r) for r in range(2, most + 1)}
     low, cumulative = 2, 0.0
     for r in range(2, most + 1):
         cumulative += dist[r]
-        if cumulative > tail:
+        if cumulative > tail * (1 + REL_TOL):  # a tail of exactly 2.5% (as 2/80) is not more than 2.5%
             low = r
             break
     high, cumulative = most, 0.0
     for r in range(most, 1, -1):
         cumulative += dist[r]
-        if cumulative > tail:
+        if cumulative > tail * (1 + REL_TOL):
             high = r
             break
     return low, high
@@ -350,30 +376,30 @@ def _phase_limits(
     if not base:
         return None, sigmas, stats
     if kind == RUN:
-        return statistics.median(y[i] for i in base), sigmas, stats  # type: ignore[type-var]
+        return _finite(statistics.median(y[i] for i in base)), sigmas, stats  # type: ignore[type-var]
     if kind in (P, PP, U, UP):
-        total = sum(den[i] for i in base)  # type: ignore[misc]
-        cl = sum(num[i] for i in base) / total if total else None  # type: ignore[misc]
+        total = _finite(sum(den[i] for i in base))  # type: ignore[misc]
+        cl = _finite(sum(num[i] for i in base) / total) if total else None  # type: ignore[misc]
         if cl is None:
             return None, sigmas, stats
         for i, n in enumerate(den):
             if n:
-                sigmas[i] = math.sqrt(cl * (1 - cl) / n) if kind in (P, PP) else math.sqrt(cl / n)
+                sigmas[i] = _sd(cl * (1 - cl) / n) if kind in (P, PP) else _sd(cl / n)
         if kind in (PP, UP):
             span = range(base[0], base[-1] + 1)  # neighbours only: a missing point breaks the moving range
             z = [(y[i] - cl) / sigmas[i] if y[i] is not None and sigmas[i] else None for i in span]  # type: ignore[operator]
             mr = _mean_moving_range(z)
-            stats.sigma_z = mr / D2 if mr is not None else None
+            stats.sigma_z = _finite(mr / D2) if mr is not None else None
             sigmas = [s * stats.sigma_z if s is not None and stats.sigma_z is not None else None for s in sigmas]
         return cl, sigmas, stats
     if kind == C:
-        cl = sum(y[i] for i in base) / len(base)  # type: ignore[misc]
-        return cl, [math.sqrt(cl)] * len(y), stats
+        cl = _finite(sum(y[i] for i in base) / len(base))  # type: ignore[misc]
+        return cl, [_sd(cl) if cl is not None else None] * len(y), stats
     if kind == I:
-        cl = sum(y[i] for i in base) / len(base)  # type: ignore[misc]
-        mr = _mean_moving_range([y[i] for i in range(base[0], base[-1] + 1)])
+        cl = _finite(sum(y[i] for i in base) / len(base))  # type: ignore[misc]
+        mr = _finite(_mean_moving_range([y[i] for i in range(base[0], base[-1] + 1)]))
         stats.mr_cl = mr
-        stats.mr_ucl = D4 * mr if mr is not None else None
+        stats.mr_ucl = _finite(D4 * mr) if mr else None  # MR̄ = 0: no spread, no limit
         return cl, [mr / D2 if mr is not None else None] * len(y), stats
     raise ValueError(f"unknown chart {kind!r}")
 
@@ -420,14 +446,15 @@ def compute(
         if a is None or (den is not None and not b):
             values.append(None)
         else:
-            values.append(a / b if den is not None else float(a))
-    starts = sorted({0, *(p for p in phases if 0 < p < n)})
+            values.append(_finite(a / b if den is not None else float(a)))
+    starts = sorted({0, *(p for p in phases if 0 < p < n)}) if n else []
     points = [Point(index=i, y=values[i]) for i in range(n)]
     chart = Chart(kind=kind, rules=rules, points=points, phases=[])
-    if kind == I:
-        chart.moving_ranges = [None] + [
-            abs(b - a) if a is not None and b is not None else None for a, b in itertools.pairwise(values)
+    if kind == I:  # one per point: the first has no neighbour before it
+        ranges = [
+            _finite(abs(b - a)) if a is not None and b is not None else None for a, b in itertools.pairwise(values)
         ]
+        chart.moving_ranges = [None, *ranges][:n]
     for number, start in enumerate(starts):
         end = (starts[number + 1] if number + 1 < len(starts) else n) - 1
         chart.phases.append(_phase(chart, number, start, end, values, num, denominators, baseline))
@@ -452,13 +479,15 @@ def _phase(
     cl, sigmas, stats = _phase_limits(kind, y, list(num[start : end + 1]), den[start : end + 1], base)
     stats.number, stats.start, stats.end, stats.cl = number, start, end, cl
     stats.baseline_end = start + base[-1] if base else None
+    in_base = set(base)  # a set: `in` on the list made long series quadratic
     for offset in range(len(y)):
         point = chart.points[start + offset]
-        point.phase, point.cl, point.baseline = number, cl, offset in base
-        sigma = sigmas[offset]
-        if cl is not None and sigma is not None and kind != RUN:
-            point.sigma = sigma
-            point.lcl, point.ucl = _clip(kind, cl - 3 * sigma, cl + 3 * sigma)
+        point.phase, point.cl, point.baseline = number, cl, offset in in_base
+        sigma = _finite(sigmas[offset])
+        if cl is not None and sigma and kind != RUN:  # σ = 0: no limits, so no point can be beyond them
+            lcl, ucl = _clip(kind, cl - 3 * sigma, cl + 3 * sigma)
+            if math.isfinite(lcl) and math.isfinite(ucl):
+                point.sigma, point.lcl, point.ucl = sigma, lcl, ucl
     _apply_rules(chart, stats, start, end)
     return stats
 

@@ -8,6 +8,7 @@ readers; the page beside the chart lists the same signals and has a table of the
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
 from datetime import date
 
@@ -17,6 +18,7 @@ from lhn.measures.charts import Annotation, ChartView, PointView
 from lhn.measures.spc import RULE_LABELS
 
 WIDTH, HEIGHT = 760, 320
+LARGEST = sys.float_info.max
 LEFT, RIGHT, TOP, BOTTOM = 58, 18, 26, 46
 
 
@@ -31,17 +33,31 @@ def fmt(value: float | None, digits: int = 1) -> str:
 def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     if high <= low:
         high = low + 1
-    raw = (high - low) / count
-    magnitude = 10 ** math.floor(math.log10(raw))
+    raw = _half_span(low, high) / count * 2
+    magnitude = 10.0 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     start = math.floor(low / step) * step
+    if not math.isfinite(start):  # the tick below the lowest float: start from the one above it
+        start = math.ceil(low / step) * step
     ticks = []
     value = start
-    while value <= high + step * 1e-9:
-        if value >= low - step * 1e-9:
+    for _ in range(count + 3):  # step ≥ (high − low) / count: no more fit, even where a sum overflows to inf
+        if value > high + step * 1e-9:
+            break
+        if value >= low - step * 1e-9 and math.isfinite(value):
             ticks.append(round(value, 10))
         value += step
     return ticks
+
+
+def _half_span(low: float, high: float) -> float:
+    """(high − low) / 2, exactly, without overflowing where they are the largest floats of opposite signs."""
+    return high / 2 - low / 2
+
+
+def _fraction(value: float, low: float, high: float) -> float:
+    """Where `value` sits from `low` (0) to `high` (1); in halves, so the span never overflows."""
+    return (value / 2 - low / 2) / _half_span(low, high)
 
 
 def _range(view: ChartView, target: float | None) -> tuple[float, float]:
@@ -53,11 +69,11 @@ def _range(view: ChartView, target: float | None) -> tuple[float, float]:
     if not values:
         return 0.0, 1.0
     low, high = min(values), max(values)
-    pad = (high - low) * 0.08 or abs(high) * 0.1 or 1.0
-    low = low - pad
+    pad = _half_span(low, high) * 0.16 or abs(high) * 0.1 or 1.0
+    low = max(low - pad, -LARGEST)
     if min(values) >= 0 > low:
         low = 0.0
-    return low, high + pad
+    return low, min(high + pad, LARGEST)
 
 
 def _path(segments: Iterable[list[tuple[float, float]]]) -> str:
@@ -110,7 +126,7 @@ def render_chart(view: ChartView, *, title: str, annotations: list[Annotation] |
         return LEFT + (i + 0.5) * plot_w / n
 
     def y_of(v: float) -> float:
-        return TOP + plot_h - (v - low) / (high - low) * plot_h
+        return TOP + plot_h - _fraction(v, low, high) * plot_h
 
     unit = "%" if measure.type.value == "proportion" and measure.multiplier == 100 else ""
     out = [
@@ -232,7 +248,7 @@ def render_moving_ranges(view: ChartView) -> Markup:
     if not values:
         return Markup("")
     height, top, bottom = 150, 14, 30
-    high = max(values) * 1.1 or 1.0
+    high = min(max(values) * 1.1, LARGEST) or 1.0
     n = max(len(view.points), 1)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, height - top - bottom
 
@@ -290,7 +306,7 @@ def render_sparkline(view: ChartView) -> Markup:
         return pad + (i + 0.5) * (width - 2 * pad) / n
 
     def y_of(v: float) -> float:
-        return pad + (height - 2 * pad) - (v - low) / (high - low) * (height - 2 * pad)
+        return pad + (height - 2 * pad) - _fraction(v, low, high) * (height - 2 * pad)
 
     out = [
         f'<svg class="sparkline" viewBox="0 0 {width} {height}" aria-hidden="true" xmlns="http://www.w3.org/2000/svg">'

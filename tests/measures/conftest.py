@@ -10,6 +10,11 @@ SITES = ("north", "south", "east", "west")
 
 @pytest.fixture
 def network(app):
+    return make_network(app)
+
+
+def make_network(app):
+    """Build the network in `app`'s database; returns the community's id."""
     with committed(app):
         for slug in SITES:
             factories.institution(slug=slug, name=f"{slug.capitalize()} Hospital")

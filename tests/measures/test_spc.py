@@ -11,6 +11,7 @@ Sources (published numbers, to the precision printed):
 """
 
 import itertools
+import math
 
 import pytest
 
@@ -361,3 +362,87 @@ def test_missing_points_and_bad_input():
         spc.compute(spc.P, [1, 2])
     with pytest.raises(ValueError, match="rule set"):
         spc.compute(spc.C, [1, 2], rules="nelson")
+
+
+# --- any stored data: no points, no spread, too few points, numbers that overflow (issue 9) ------------------
+
+
+@pytest.mark.parametrize("kind", spc.CHARTS)
+@pytest.mark.parametrize("rules", spc.RULESETS)
+def test_no_points_make_an_empty_chart(kind, rules):
+    chart = spc.compute(kind, [], [] if kind in spc.NEEDS_DENOMINATOR else None, rules=rules)
+    assert (chart.points, chart.phases, chart.signals, chart.moving_ranges) == ([], [], [], [])
+
+
+@pytest.mark.parametrize(
+    ("kind", "num", "den"),
+    [
+        (spc.I, [7.5] * 12, None),  # MR̄ = 0
+        (spc.C, [0] * 12, None),  # c̄ = 0
+        (spc.P, [0] * 12, [50] * 12),  # p̄ = 0
+        (spc.P, [50] * 12, [50] * 12),  # p̄ = 1
+        (spc.PP, [40] * 12, [50] * 12),  # Laney: every z is 0, so σz = 0
+        (spc.U, [0] * 12, [1000] * 12),  # ū = 0
+        (spc.UP, [30] * 12, [1000] * 12),
+    ],
+)
+@pytest.mark.parametrize("rules", spc.RULESETS)
+def test_no_spread_draws_no_limits_and_flags_nothing(kind, num, den, rules):
+    """σ = 0 would make limits on the centre line, and every later point that moves at all a signal."""
+    chart = spc.compute(kind, [*num, num[0] + 1], den and [*den, den[0]], baseline=12, rules=rules)
+    assert all(p.lcl is None and p.ucl is None and p.sigma is None for p in chart.points)
+    assert chart.points[0].cl is not None
+    assert [s.rule for s in chart.signals if s.rule in ("sigma", "we1", "we2", "we3")] == []
+
+
+def test_one_or_two_points_flag_nothing_under_any_rules():
+    for rules in spc.RULESETS:
+        for values in ([5.0], [5.0, 9.0]):
+            assert spc.compute(spc.I, values, rules=rules).signals == []
+            assert spc.compute(spc.RUN, values, rules=rules).signals == []
+    assert spc.compute(spc.I, [5.0]).points[0].ucl is None  # one point has no moving range: no σ
+
+
+def test_a_phase_of_missing_values_has_no_centre_and_no_signals():
+    chart = spc.compute(spc.I, [5.0, 6.0, None, None, None, 7.0, 7.0], phases=[2, 5], rules=spc.WESTERN_ELECTRIC)
+    assert [(ph.start, ph.end, ph.cl) for ph in chart.phases] == [(0, 1, 5.5), (2, 4, None), (5, 6, 7.0)]
+    assert chart.signals == []
+
+
+HUGE = 1.7e308
+
+
+def test_numbers_that_overflow_are_missing_never_inf_or_nan():
+    """Sums, means, moving ranges and limits of the largest floats overflow: they are left out, as missing."""
+    count = spc.compute(spc.C, [HUGE, HUGE, HUGE])
+    assert [p.y for p in count.points] == [HUGE] * 3
+    assert count.phases[0].cl is None  # Σc overflows
+    swing = spc.compute(spc.I, [HUGE, -HUGE, HUGE], rules=spc.WESTERN_ELECTRIC)
+    assert swing.moving_ranges == [None, None, None]  # |−HUGE − HUGE| overflows
+    assert swing.phases[0].mr_cl is None
+    assert all(p.ucl is None for p in swing.points)
+    rate = spc.compute(spc.U, [HUGE, HUGE], [1e-300, 1])  # HUGE / 1e-300 overflows
+    assert rate.points[0].y is None
+    for chart in (count, swing, rate):
+        numbers = [v for p in chart.points for v in (p.y, p.cl, p.lcl, p.ucl, p.sigma) if v is not None]
+        assert all(math.isfinite(v) for v in numbers)
+
+
+def test_the_run_statistics_of_a_long_series_take_linear_time():
+    """Exact binomials of thousands of points took seconds (Anhøj's crossings) on every chart view; in
+    logarithms they take milliseconds, and agree with the exact integers wherever those are cheap to get."""
+
+    def exact_crossings_min(n):  # qbinom(0.05, n − 1, 0.5) in integers
+        total, cumulative = 2 ** (n - 1), 0
+        for k in range(n):
+            cumulative += math.comb(n - 1, k)
+            if cumulative * 20 >= total:
+                return k
+        return n - 1
+
+    assert [spc.crossings_min(n) for n in range(1, 400)] == [exact_crossings_min(n) for n in range(1, 400)]
+    assert spc.swed_eisenhart_limits(1, 79) == (3, 3)  # P(2 runs) = 2/80, exactly 2.5%: in the tail, as in fractions
+    values = [i % 7 for i in range(10_000)]
+    chart = spc.compute(spc.RUN, values)
+    assert chart.phases[0].crossings_min == spc.crossings_min(chart.phases[0].n_useful)
+    assert spc.compute(spc.RUN, values, rules=spc.IHI).phases[0].runs_limits is not None
