@@ -1,22 +1,29 @@
-"""Concurrent writers on the SQLite default: 20 people writing through the JSON API at once (chat sends and
-answers) for 20 s against the real server (gunicorn.conf.py: one gthread worker), then two "hostile" runs in
-which one member keeps posting the worst pathological Markdown and another keeps previewing the largest
-accepted CSV file while the others write. Every acknowledged write is looked up afterwards: lost = acked but
-not stored. Latency per request, in the bench process (clients share the machine's 2 cores with the server).
+"""Concurrent writers on the SQLite default, through the JSON API of the real server (gunicorn.conf.py: one gthread
+worker), for 20 s each run. Every acknowledged write is looked up afterwards: lost = acknowledged, not stored.
+Latency per request, measured in the bench process (clients share the machine's 2 cores with the server).
 
     .venv/bin/python bench/writers.py                     # ~2 minutes
-    .venv/bin/python bench/writers.py --duration 10 --writers 10
+    .venv/bin/python bench/writers.py --duration 10 --chat-every 1
 
-Writers: chat writers send one message after another (a closed loop, no pause: the server is saturated, so
-latency includes queueing); answer writers post one answer a second, which the default per-person answer limit
-(20 an hour for established members) allows for 20 s. LHN_CHAT_RATE_LIMIT is raised for the chat writers, as
-the README documents for load tests. Team targets: 0 errors, 0 lost, p99 <= 100 ms; with the hostile members,
-the others' p99 <= 250 ms.
+Runs:
+1. 20 people writing at once: 15 chat writers, each sending a message every 0.5 s (faster than anyone types: a
+   chat storm), and 5 people answering the same question every 1.1 s (the default answer limit, 20 an hour for
+   an established member, allows them all). LHN_CHAT_RATE_LIMIT is raised for the chat writers, as the README
+   documents for load tests.
+2. The same with 18 of them, while one member posts the slowest document bench/markup_worst.py knows (a table of
+   many rows, 15,000 characters) as often as the answer limit lets them, and a site's data lead previews the
+   largest CSV an import accepts over and over (the import limit lets 5 a minute through); both send again at
+   once, and wait only when refused, as long as Retry-After says. Their own requests are counted apart.
+3. Saturation: 20 chat writers with no pause at all. Latency is then mostly queueing (20 requests in flight on
+   one process); the writes per second are the server's capacity for chat sends.
+
+Team targets: 0 errors, 0 lost; run 1 p99 <= 100 ms; run 2 the others' p99 <= 250 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import tempfile
@@ -34,9 +41,12 @@ from sqlalchemy import update
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.markup_worst import FAMILIES  # noqa: E402
+from lhn.measures.data import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS  # noqa: E402
 from tests.servers import LiveServer, build_demo_database  # noqa: E402
 
 COMMUNITY = "pediatric-ibd"
+DEMO_PASSWORD = "lhn-demo-2026"
 ANSWER_MAX = 15_000
 
 
@@ -102,52 +112,51 @@ def prepare(workdir: Path, writers: int) -> tuple[str, list[str], int, int, int]
         question_id = db.session.scalar(
             db.select(Post.id).where(Post.community_id == community.id, Post.kind == PostKind.QUESTION).limit(1)
         )
-        measure_id = db.session.scalar(db.select(Measure.id).where(Measure.community_id == community.id).limit(1))
+        measure_id = db.session.scalar(db.select(Measure.id).where(Measure.community_id == community.id,
+                                                                   Measure.name == "Clinical remission"))  # fmt: skip
     return url, tokens, channel_id, question_id, measure_id
 
 
-# --- the writers ----------------------------------------------------------------------------------------------
+# --- the writers ---------------------------------------------------------------------------------------------
 
 
-def chat_writer(base: str, token: str, channel_id: int, stats: Stats, until: float) -> None:
-    with requests.Session() as session:
-        session.headers["Authorization"] = f"Bearer {token}"
-        n = 0
-        while time.perf_counter() < until:
-            client_id = f"w{uuid.uuid4().hex[:20]}"
-            started = time.perf_counter()
-            try:
-                response = session.post(f"{base}/api/v1/channels/{channel_id}/messages",
-                                        json={"client_id": client_id, "body": f"Message {n} **from** a writer"},
-                                        timeout=30)  # fmt: skip
-            except requests.RequestException as exc:
-                stats.record(started, None, type(exc).__name__)
-                continue
-            if stats.record(started, response):
-                with stats.lock:
-                    stats.acked_messages.add(response.json()["id"])
-            n += 1
+def writer(path: str, body: Callable[[int], dict], acked: Callable[[Stats, dict], None], *, every: float,
+           timeout: float = 60) -> Callable[[str, str, Stats, float], None]:  # fmt: skip
+    """A person who POSTs to `path` once every `every` seconds (0: as fast as the server answers) until `until`."""
+
+    def write(base: str, token: str, stats: Stats, until: float) -> None:
+        with requests.Session() as session:
+            session.headers["Authorization"] = f"Bearer {token}"
+            # People don't press send in step: each starts at a random point of its period.
+            n, next_at = 0, time.perf_counter() + random.uniform(0, every)
+            while time.perf_counter() < until:
+                time.sleep(max(0.0, next_at - time.perf_counter()))
+                next_at += every
+                started = time.perf_counter()
+                try:
+                    response = session.post(base + path, json=body(n), timeout=timeout)
+                except requests.RequestException as exc:
+                    stats.record(started, None, type(exc).__name__)
+                    continue
+                if stats.record(started, response):
+                    with stats.lock:
+                        acked(stats, response.json())
+                elif response.status_code == 429:  # as a client does: wait as long as the server says
+                    time.sleep(float(response.headers.get("Retry-After", "1")))
+                n += 1
+
+    return write
 
 
-def answer_writer(base: str, token: str, question_id: int, stats: Stats, until: float,
-                  body: Callable[[int], str], every: float = 1.0) -> None:  # fmt: skip
-    with requests.Session() as session:
-        session.headers["Authorization"] = f"Bearer {token}"
-        n = 0
-        while time.perf_counter() < until:
-            next_at = time.perf_counter() + every
-            started = time.perf_counter()
-            try:
-                response = session.post(f"{base}/api/v1/posts/{question_id}/answers",
-                                        json={"body": body(n), "confirm_phi": True}, timeout=60)  # fmt: skip
-            except requests.RequestException as exc:
-                stats.record(started, None, type(exc).__name__)
-                continue
-            if stats.record(started, response):
-                with stats.lock:
-                    stats.acked_answers.add(response.json()["id"])
-            n += 1
-            time.sleep(max(0.0, next_at - time.perf_counter()))
+def chat(channel_id: int, every: float) -> Callable[[str, str, Stats, float], None]:
+    return writer(f"/api/v1/channels/{channel_id}/messages",
+                  lambda n: {"client_id": f"w{uuid.uuid4().hex[:20]}", "body": f"Message {n} **from** a writer"},
+                  lambda stats, m: stats.acked_messages.add(m["id"]), every=every)  # fmt: skip
+
+
+def answers(question_id: int, every: float, text: Callable[[int], str]) -> Callable[[str, str, Stats, float], None]:
+    return writer(f"/api/v1/posts/{question_id}/answers", lambda n: {"body": text(n), "confirm_phi": True},
+                  lambda stats, a: stats.acked_answers.add(a["id"]), every=every)  # fmt: skip
 
 
 def lost(base: str, token: str, channel_id: int, question_id: int, stats: Stats) -> int:
@@ -170,61 +179,92 @@ def lost(base: str, token: str, channel_id: int, question_id: int, stats: Stats)
 
 # --- a run --------------------------------------------------------------------------------------------------
 
+Writer = Callable[[str, str, Stats, float], None]
 
-def run(name: str, base: str, tokens: list[str], channel_id: int, question_id: int, duration: float,
-        answer_writers: int, hostile: list[Callable[[float], None]]) -> dict[str, object]:  # fmt: skip
+
+def run(name: str, base: str, people: list[tuple[str, Writer]], duration: float, *, check: tuple[str, int, int],
+        hostile: list[tuple[str, Writer, Stats]] = ()) -> dict[str, object]:  # fmt: skip
+    """`people` write at once for `duration` seconds (with the `hostile` members, whose requests are counted apart);
+    then every acknowledged write is looked up (`check`: a token, the channel id, the question id)."""
     stats = Stats()
     until = time.perf_counter() + duration
-    threads = []
-    for i, token in enumerate(tokens):
-        if i < answer_writers:
-            target = answer_writer
-            args = (base, token, question_id, stats, until, lambda n: f"Answer {n}: we kept a *food diary*.")
-        else:
-            target, args = chat_writer, (base, token, channel_id, stats, until)
-        threads.append(threading.Thread(target=target, args=args, daemon=True))
-    threads += [threading.Thread(target=attack, args=(until,), daemon=True) for attack in hostile]
+    threads = [threading.Thread(target=w, args=(base, token, stats, until), daemon=True) for token, w in people]
+    threads += [threading.Thread(target=w, args=(base, token, own, until), daemon=True) for token, w, own in hostile]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    missing = lost(base, tokens[-1], channel_id, question_id, stats)
     latencies = stats.latencies_ms
     return {
         "run": name, "writes": len(latencies), "per_s": len(latencies) / duration,
         "p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "max": max(latencies, default=0.0),
-        "mean": statistics.fmean(latencies) if latencies else 0.0,
-        "errors": sum(stats.errors.values()), "error_kinds": stats.errors, "lost": missing,
+        "mean": statistics.fmean(latencies) if latencies else 0.0, "errors": sum(stats.errors.values()),
+        "error_kinds": stats.errors, "lost": lost(base, *check, stats),
     }  # fmt: skip
 
 
 def worst_document() -> str:
-    """Nested brackets at the answer maximum: the input that took 44 s before rendering was bounded (issue 9)."""
-    return "[" * ANSWER_MAX
+    """The slowest family of bench/markup_worst.py (a table of many rows) at the answer maximum."""
+    make, _literal = FAMILIES["table, many rows"]
+    return make(ANSWER_MAX)[:ANSWER_MAX]
+
+
+def largest_csv(site: str) -> str:
+    """As many rows as an import accepts, one site's months going back, padded to the byte cap: a preview checks
+    every row (these are all refused for missing consent or old periods, which costs the same)."""
+    rows = [f"{site},{2020 - i // 12:04d}-{i % 12 + 1:02d},50,80" for i in range(MAX_IMPORT_ROWS)]
+    text = "site,period,numerator,denominator\n" + "\n".join(rows) + "\n"
+    pad = (MAX_IMPORT_BYTES - len(text)) // MAX_IMPORT_ROWS
+    return "site,period,numerator,denominator\n" + "".join(
+        f"{site},{2020 - i // 12:04d}-{i % 12 + 1:02d},{'0' * pad}50,80\n" for i in range(MAX_IMPORT_ROWS))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--writers", type=int, default=20)
-    parser.add_argument("--answer-writers", type=int, default=5)
     parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--chat-every", type=float, default=0.5, help="seconds between a chat writer's messages")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lhn-writers-"))
     print("building the demo database and the writers' accounts…", flush=True)
-    url, tokens, channel_id, question_id, _measure_id = prepare(workdir, args.writers + 1)
-    hostile_token, tokens = tokens[-1], tokens[:-1]
+    url, tokens, channel_id, question_id, measure_id = prepare(workdir, 45)
     server = LiveServer(url, env={"LHN_CHAT_RATE_LIMIT": "100000 per minute"}, log_path=workdir / "server.log")
     server.start(60)
+    base, check = server.url, (tokens[0], channel_id, question_id)
+    answer = answers(question_id, 1.1, lambda n: f"Answer {n}: we kept a *food diary*.")
+    paced_chat, flat_out_chat = chat(channel_id, args.chat_every), chat(channel_id, 0.0)
+    hostile = {"worst Markdown": Stats(), "largest CSV": Stats()}
     try:
-        results = [run("20 writers", server.url, tokens, channel_id, question_id, args.duration,
-                       args.answer_writers, [])]  # fmt: skip
-        worst = worst_document()
+        login = {"login": "dr_okafor", "password": DEMO_PASSWORD, "name": "bench"}  # Riverside's site team
+        site_team = requests.post(f"{base}/api/v1/tokens", json=login, timeout=30).json()["token"]
+        worst, csv_file = worst_document(), largest_csv("riverside-childrens").encode()
+        # Answer writers are fresh people in each run: the answer limit (20 an hour) counts per person.
+        results = [run(f"20 writers: 15 chat (one message each {args.chat_every:g} s), 5 answering (one each 1.1 s)",
+                       base, [(t, paced_chat) for t in tokens[:15]] + [(t, answer) for t in tokens[15:20]],
+                       args.duration, check=check)]  # fmt: skip
 
-        def pathological(until: float) -> None:  # one member keeps posting the worst document it may
-            answer_writer(server.url, hostile_token, question_id, Stats(), until, lambda n: worst, every=0.0)
+        def preview(base: str, token: str, stats: Stats, until: float) -> None:  # a data lead, flat out
+            with requests.Session() as session:
+                session.headers.update({"Authorization": f"Bearer {token}", "Content-Type": "text/csv"})
+                while time.perf_counter() < until:
+                    started = time.perf_counter()
+                    try:
+                        response = session.post(f"{base}/api/v1/measures/{measure_id}/data.csv/preview",
+                                                data=csv_file, timeout=60)  # fmt: skip
+                    except requests.RequestException as exc:
+                        stats.record(started, None, type(exc).__name__)
+                        continue
+                    if not stats.record(started, response) and response.status_code == 429:
+                        time.sleep(float(response.headers.get("Retry-After", "1")))
 
-        results.append(run("… and one posts the worst Markdown", server.url, tokens[:-1], channel_id, question_id,
-                           args.duration, args.answer_writers, [pathological]))  # fmt: skip
+        results.append(run(
+            "18 of them, while one posts the worst Markdown and one previews the largest CSV, both as often as allowed",
+            base,
+            [(t, paced_chat) for t in tokens[20:33]] + [(t, answer) for t in tokens[33:38]], args.duration,
+            check=check, hostile=[(tokens[38], answers(question_id, 0.0, lambda n: worst), hostile["worst Markdown"]),
+                                  (site_team, preview, hostile["largest CSV"])],
+        ))  # fmt: skip
+        results.append(run("saturation: 20 chat writers without a pause", base,
+                           [(t, flat_out_chat) for t in tokens[:20]], args.duration, check=check))  # fmt: skip
     finally:
         server.stop()
     print()
@@ -233,6 +273,13 @@ def main() -> None:
     for r in results:
         print(f"| {r['run']} | {r['writes']} | {r['per_s']:.0f} | {r['p50']:.0f} | {r['p99']:.0f} | {r['max']:.0f} "
               f"| {r['errors']} {r['error_kinds'] or ''} | {r['lost']} |")
+    print()
+    print("| hostile member | requests | accepted | refused (429) | p50 ms | max ms |")
+    print("|---|---|---|---|---|---|")
+    for name, stats in hostile.items():
+        print(f"| {name} | {len(stats.latencies_ms)} | {len(stats.latencies_ms) - sum(stats.errors.values())} "
+              f"| {stats.errors.get('HTTP 429', 0)} | {percentile(stats.latencies_ms, 50):.0f} "
+              f"| {max(stats.latencies_ms, default=0):.0f} |")
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def rerender() -> None:
     and rendered without the write lock and stored in a short write transaction, so a running site keeps
     writing; a row edited meanwhile keeps the HTML its edit rendered."""
     mark_read_only()  # reads begin deferred; each batch's transaction() writes
-    total = 0
+    total, too_complex = 0, []
     for model, source, target in RENDERED_FIELDS:
         table = model.__table__
         rows_in_table = db.session.scalar(select(func.count()).select_from(table)) or 0
@@ -131,14 +131,22 @@ def rerender() -> None:
                 ).all()  # fmt: skip
                 if not batch:
                     break
-                rendered = [{"b_id": row_id, "b_source": text, "b_html": str(render_markdown(text)) if text else ""}
-                            for row_id, text in batch]  # fmt: skip
-                with transaction():
-                    db.session.execute(store, rendered)
+                rendered = []
+                for row_id, text in batch:
+                    try:
+                        rendered.append({"b_id": row_id, "b_source": text,
+                                         "b_html": str(render_markdown(text)) if text else ""})  # fmt: skip
+                    except ValidationFailed:  # over the render budget: it keeps the HTML it has
+                        too_complex.append(f"{model.__name__} {row_id}")
+                if rendered:
+                    with transaction():
+                        db.session.execute(store, rendered)
                 last_id = batch[-1][0]
                 bar.update(len(batch))
                 total += len(batch)
-    click.echo(f"Re-rendered {total} fields.")
+    click.echo(f"Re-rendered {total - len(too_complex)} fields.")
+    if too_complex:
+        click.echo(f"Kept the stored HTML of {len(too_complex)} too complex to render: {', '.join(too_complex)}")
 
 
 @cli.command("reindex-search")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 import sqlite3
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import wraps
+from functools import partial, wraps
 from typing import Any, ParamSpec, TypeVar
 
 from flask import g, has_app_context, has_request_context
@@ -97,8 +98,14 @@ def configure_engine(engine: Engine) -> None:
     event.listen(engine, "commit", _transaction_ended)
     event.listen(engine, "rollback", _transaction_ended)
     if engine.dialect.name == "sqlite":
+        writers = threading.RLock()  # this process's writers take turns here (see _sqlite_begin)
         event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", partial(_sqlite_begin, writers))
+        event.listen(engine, "commit", _release_writer_turn)
+        event.listen(engine, "rollback", _release_writer_turn)
+        # A connection given back (or dropped) without COMMIT or ROLLBACK must not keep the turn.
+        event.listen(engine.pool, "checkin", lambda _dbapi, record: _release_writer_turn(record))
+        event.listen(engine.pool, "invalidate", lambda _dbapi, record, _exc: _release_writer_turn(record))
 
 
 def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -120,12 +127,30 @@ BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for SQLite's lock before "da
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
-def _sqlite_begin(conn: Any) -> None:
-    if _writing():
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-        _set_flag("_lhn_locked")
-    else:
+def _sqlite_begin(writers: threading.RLock, conn: Any) -> None:
+    """Begin a transaction in the current phase. A writer first waits for its turn among this process's writers:
+    SQLite's own busy handler polls with sleeps that grow to 100 ms and is not fair, so under many writers some
+    waited seconds and a few gave up ("database is locked"); a lock queues them without polling, so each waits
+    only for the short transactions ahead of it. busy_timeout still covers other processes (the CLI)."""
+    if not _writing():
         conn.exec_driver_sql("BEGIN")
+        return
+    if not writers.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+        raise sqlite3.OperationalError("database is locked (no turn among this process's writers)")
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        writers.release()
+        raise
+    conn.info["lhn_writer_turn"] = writers
+    _set_flag("_lhn_locked")
+
+
+def _release_writer_turn(conn: Any) -> None:
+    """After COMMIT or ROLLBACK (`conn`: a Connection, or the pool's record of one)."""
+    writers = conn.info.pop("lhn_writer_turn", None) if conn is not None else None
+    if writers is not None:
+        writers.release()
 
 
 def _note_writes(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:

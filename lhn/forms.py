@@ -1,18 +1,61 @@
-"""Shared form helpers: service ValidationFailed errors land on the form's fields."""
+"""Shared form helpers: the base of every form (the input boundary for HTML forms), service ValidationFailed
+errors on the form's fields."""
 
 from __future__ import annotations
 
+import math
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import flash
 from flask_wtf import FlaskForm
-from wtforms import BooleanField
-from wtforms.fields.choices import SelectChoice
+from wtforms import BooleanField, Field, FloatField, IntegerField, PasswordField
+from wtforms.fields.choices import SelectChoice, SelectFieldBase
 
 from lhn.errors import DomainError, ValidationFailed
+from lhn.inputs import MAX_INT, text_problem
 
 
-def apply_errors(form: FlaskForm, exc: ValidationFailed) -> None:
+class Form(FlaskForm):
+    """Every form's base: what lhn/inputs.py does for JSON and socket payloads. Text must be storable (no
+    text-direction controls; a lone surrogate can't arrive, as werkzeug decodes forms replacing what isn't
+    UTF-8) and numbers must fit the database. A failing field keeps what was typed and says why."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            problem = field_problem(field)
+            if problem:
+                field.errors = [*field.errors, problem]
+                valid = False
+        return bool(valid)
+
+
+def _fits(digits: str) -> bool:
+    return len(digits) <= 19 and int(digits) <= MAX_INT  # the length first: int() refuses 4,301 digits
+
+
+def field_problem(field: Field) -> str | None:
+    """Why a submitted field's value can't be stored, or None."""
+    data = field.data
+    if isinstance(field, IntegerField) and isinstance(data, int) and not -MAX_INT - 1 <= data <= MAX_INT:
+        return f"Enter a whole number up to {MAX_INT:,}."
+    if isinstance(field, FloatField) and isinstance(data, float) and not math.isfinite(data):
+        return "Enter a number."
+    if isinstance(field, SelectFieldBase) and isinstance(data, str) and data.isdigit() and not _fits(data):
+        # A select of ids that takes values it didn't offer (validate_choice=False: the list can change between
+        # drawing the form and sending it) still gets only numbers the database can hold.
+        return "Choose one of the options."
+    if isinstance(field, PasswordField):
+        return None  # never shown, so it can't mislead a reader; a passphrase may hold any character
+    for value in data if isinstance(data, list) else [data]:
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem:
+            return problem
+    return None
+
+
+def apply_errors(form: Form, exc: ValidationFailed) -> None:
     """Put each service error on its field; errors for unknown or blank fields go on the form."""
     for name, message in exc.errors.items():
         field = getattr(form, name, None) if name else None
@@ -22,13 +65,20 @@ def apply_errors(form: FlaskForm, exc: ValidationFailed) -> None:
             form.form_errors.append(message)
 
 
+def check_submitted(form: Form) -> None:
+    """For forms whose views redirect and flash what went wrong: raise the form's own field errors (direction
+    controls among them) as the services raise theirs, so one `except ValidationFailed` reports both."""
+    if not form.validate_on_submit():
+        raise ValidationFailed({name or "": " ".join(errors) for name, errors in form.errors.items()})
+
+
 def flash_errors(exc: DomainError) -> None:
     """For one-button actions that redirect: show why the action did not happen."""
     for message in getattr(exc, "errors", {}).values() or [exc.message]:
         flash(message, "error")
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that POSTs with nothing but the CSRF token (leave, revoke, log out)."""
 
 
@@ -48,7 +98,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 class PHIConfirmMixin:
-    """Add to a FlaskForm whose text goes through lhn.phi.check (posts, answers, comments, chat):
-    `class AnswerForm(PHIConfirmMixin, FlaskForm)`. Render it with `_macros/phi.html`'s phi_confirm."""
+    """Add to a Form whose text goes through lhn.phi.check (posts, answers, comments, chat):
+    `class AnswerForm(PHIConfirmMixin, Form)`. Render it with `_macros/phi.html`'s phi_confirm."""
 
     confirm_phi = BooleanField("I checked it: I want to share this as written")

@@ -7,15 +7,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from datetime import date
 from typing import Any, Final
 
 from flask import request
-from werkzeug.routing import IntegerConverter
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from lhn.errors import DomainError, ValidationFailed
 
 MAX_INT: Final = 2**63 - 1  # the largest integer both databases store (SQLite INTEGER, PostgreSQL BIGINT)
 MAX_DEPTH: Final = 4  # objects and arrays inside a body: every endpoint needs at most 3 (FHIR passes its own)
+FHIR_MAX_DEPTH: Final = 12  # a Bundle's MeasureReport counts sit 9 levels down (entry.resource.group.population...)
 
 # A lone surrogate can't be encoded as UTF-8, so the database driver fails on it. Direction overrides,
 # embeddings and isolates can make text display in a different order from how it reads (CVE-2021-42574,
@@ -89,32 +92,40 @@ def payload(data: Any, *required: str) -> dict[str, Any]:
 
 
 # --- fields of a parsed object ------------------------------------------------------------------------
-# `default`: the value when the field is absent or null; without one, the field is required and null is
-# refused. Nothing is coerced: a number is not text, "1" is not a number, 1 is not true.
+# Each reader takes the field `name` of a parsed object. `default`: the value when the field is null, and
+# when it is absent (an optional field); without one, the field is required and null is refused.
+# `missing`: the value when the field is absent, when that differs:
+# - a required field whose absence the service reports itself, with its other checks, so that one answer
+#   names every missing field: `text(data, "title", missing="")` (null is still refused);
+# - on a PATCH, a field that can be cleared: `ident(data, "idea_id", None, missing=current)` (null clears).
+# Nothing is coerced: a number is not text, "1" is not a number, 1 is not true.
 
 
-def _value(data: dict[str, Any], name: str, default: Any) -> Any:
+def _sent(data: dict[str, Any], name: str, default: Any, missing: Any) -> tuple[bool, Any]:
+    """(True, the value sent), or (False, the value to use instead) for an absent or null field."""
+    if name not in data and missing is not _REQUIRED:
+        return False, missing
     value = data.get(name)
     if value is None:
         if default is _REQUIRED:
             raise ValidationFailed({name: "Required." if name not in data else "This can't be null."})
-        return default
-    return value
+        return False, default
+    return True, value
 
 
-def text(data: dict[str, Any], name: str, default: Any = _REQUIRED) -> Any:
+def text(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, missing: Any = _REQUIRED) -> Any:
     """A string field (its content is the service's to judge)."""
-    value = _value(data, name, default)
-    if value is not default and not isinstance(value, str):
+    sent, value = _sent(data, name, default, missing)
+    if sent and not isinstance(value, str):
         raise ValidationFailed({name: "Send text (a JSON string)."})
     return value
 
 
-def integer(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, minimum: int = 0,
-            maximum: int = MAX_INT) -> Any:  # fmt: skip
+def integer(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, missing: Any = _REQUIRED,
+            minimum: int = 0, maximum: int = MAX_INT) -> Any:  # fmt: skip
     """A whole number in [minimum, maximum] (JSON numbers only: no strings, no booleans, no 2.0)."""
-    value = _value(data, name, default)
-    if value is default:
+    sent, value = _sent(data, name, default, missing)
+    if not sent:
         return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationFailed({name: "Send a whole number."})
@@ -123,33 +134,34 @@ def integer(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, minimu
     return value
 
 
-def ident(data: dict[str, Any], name: str, default: Any = _REQUIRED) -> Any:
+def ident(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, missing: Any = _REQUIRED) -> Any:
     """The id of a stored thing: a whole number from 1 that fits the database."""
-    return integer(data, name, default, minimum=1)
+    return integer(data, name, default, missing=missing, minimum=1)
 
 
-def boolean(data: dict[str, Any], name: str, default: Any = _REQUIRED) -> Any:
-    value = _value(data, name, default)
-    if value is not default and not isinstance(value, bool):
+def boolean(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, missing: Any = _REQUIRED) -> Any:
+    sent, value = _sent(data, name, default, missing)
+    if sent and not isinstance(value, bool):
         raise ValidationFailed({name: "Send true or false."})
     return value
 
 
-def number(data: dict[str, Any], name: str, default: Any = _REQUIRED) -> Any:
-    """A finite JSON number (integer or decimal; not a boolean)."""
-    value = _value(data, name, default)
-    if value is default:
+def number(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, missing: Any = _REQUIRED) -> Any:
+    """A finite JSON number (integer or decimal; not a boolean) no larger than the database's integers."""
+    sent, value = _sent(data, name, default, missing)
+    if not sent:
         return value
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value or abs(value) == float("inf"):
         raise ValidationFailed({name: "Send a number."})
-    if isinstance(value, int) and abs(value) > MAX_INT:
+    if abs(value) > MAX_INT:
         raise ValidationFailed({name: "This number is too large."})
     return value
 
 
-def text_list(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, max_items: int = 100) -> Any:
-    value = _value(data, name, default)
-    if value is default:
+def text_list(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, missing: Any = _REQUIRED,
+              max_items: int = 100) -> Any:  # fmt: skip
+    sent, value = _sent(data, name, default, missing)
+    if not sent:
         return value
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValidationFailed({name: "Send a list of strings."})
@@ -159,8 +171,8 @@ def text_list(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, max_
 
 
 def ident_list(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, max_items: int = 500) -> Any:
-    value = _value(data, name, default)
-    if value is default:
+    sent, value = _sent(data, name, default, _REQUIRED)
+    if not sent:
         return value
     if not isinstance(value, list):
         raise ValidationFailed({name: "Send a list of ids."})
@@ -172,10 +184,23 @@ def ident_list(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, max
     return value
 
 
+def text_map(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, max_items: int = 50) -> Any:
+    """An object of texts (a post's sections). A null entry is left out, as an absent one would be."""
+    sent, value = _sent(data, name, default, _REQUIRED)
+    if not sent:
+        return value
+    if not isinstance(value, dict) or not all(v is None or isinstance(v, str) for v in value.values()):
+        raise ValidationFailed({name: "Send an object of texts."})
+    if len(value) > max_items:
+        raise ValidationFailed({name: f"Send at most {max_items} entries."})
+    return {key: v for key, v in value.items() if v is not None}
+
+
 def choice(data: dict[str, Any], name: str, options: Iterable[str], default: Any = _REQUIRED) -> Any:
+    """One of `options` (strings)."""
     value = text(data, name, default)
     allowed = list(options)
-    if value is not default and value not in allowed:
+    if data.get(name) is not None and value not in allowed:
         raise ValidationFailed({name: f"Choose one of: {', '.join(allowed)}."})
     return value
 
@@ -184,11 +209,50 @@ def choice(data: dict[str, Any], name: str, options: Iterable[str], default: Any
 
 
 def arg_text(name: str, default: str = "", *, max_length: int = 500) -> str:
-    """A query-string value (werkzeug already decoded it as UTF-8, replacing what wasn't)."""
+    """A query-string value. Werkzeug decoded it as UTF-8, replacing what wasn't, so no lone surrogate gets
+    here; direction overrides are refused as in bodies (nothing stored can contain one, so no search needs it)."""
     value = request.args.get(name, default)
     if len(value) > max_length:
         raise ValidationFailed({name: f"Use at most {max_length} characters."})
+    problem = text_problem(value)
+    if problem:
+        raise ValidationFailed({name: problem})
     return value
+
+
+def arg_cursor() -> str | None:
+    """`cursor`: the opaque `next_cursor` of the previous page (its values are checked when it is decoded)."""
+    return arg_text("cursor", max_length=1000) or None
+
+
+def arg_choice(name: str, options: Iterable[str], default: str | None) -> str | None:
+    """One of `options`, or `default` when absent or empty."""
+    value = arg_text(name)
+    allowed = list(options)
+    if value and value not in allowed:
+        raise ValidationFailed({name: f"Choose one of: {', '.join(allowed)}."})
+    return value or default
+
+
+def arg_date(name: str) -> date | None:
+    """A date like 2026-11-30, or None when absent or empty."""
+    value = arg_text(name, max_length=10)
+    if not value:
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):  # fromisoformat also takes 20261130 and 2026-W48-1
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed({name: "Use a date like 2026-11-30."}) from None
+
+
+def arg_bool(name: str) -> bool:
+    """A yes/no switch: 1 or true, 0 or false; absent or empty is false."""
+    value = arg_text(name).lower()
+    if value not in ("", "0", "1", "false", "true"):
+        raise ValidationFailed({name: "Send 1 or 0 (or true or false)."})
+    return value in ("1", "true")
 
 
 def arg_int(name: str, default: int | None = None, *, minimum: int = 0, maximum: int = MAX_INT) -> int | None:
@@ -196,7 +260,8 @@ def arg_int(name: str, default: int | None = None, *, minimum: int = 0, maximum:
     raw = request.args.get(name, "")
     if raw == "":
         return default
-    if not raw.isascii() or not raw.isdigit() or not minimum <= int(raw) <= maximum:
+    # The length check first: int() refuses strings of more than 4,300 digits with a ValueError.
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not minimum <= int(raw) <= maximum:
         raise ValidationFailed({name: f"Send a whole number from {minimum:,} to {maximum:,}."})
     return int(raw)
 
@@ -207,3 +272,11 @@ class BoundedIntConverter(IntegerConverter):
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_INT)
         super().__init__(map, *args, **kwargs)
+
+    def to_python(self, value: str) -> Any:
+        # Not found at once: werkzeug would try the route's other rules, and answer 405 for a PATCH to
+        # /posts/<too big> because GET and DELETE match the path (no route has a text part where an id is).
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise NotFound() from None

@@ -15,6 +15,7 @@ from sqlalchemy.sql import ColumnElement
 
 from lhn.errors import ValidationFailed
 from lhn.extensions import db
+from lhn.inputs import MAX_INT, text_problem
 
 T = TypeVar("T")
 MAX_LIMIT = 100
@@ -34,15 +35,48 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(tagged, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, size: int) -> list[Any]:
+def decode_cursor(cursor: str, size: int, types: Sequence[type | None] = ()) -> list[Any]:
+    """The values of a cursor made by encode_cursor. A cursor comes from the client, so each value must be one
+    the database can compare with its column: `types` (when given) are the columns' Python types."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
         if not isinstance(values, list) or len(values) != size:
             raise ValueError
-        return [_untag(v) if isinstance(v, dict) else v for v in values]
-    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError) as exc:
+        values = [_untag(v) if isinstance(v, dict) else v for v in values]
+        kinds = list(types) or [None] * size
+        if not all(_fits(value, kind) for value, kind in zip(values, kinds, strict=True)):
+            raise ValueError
+        return values
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
         raise ValidationFailed({"cursor": "That page link is not valid."}) from exc
+
+
+def _fits(value: Any, kind: type | None) -> bool:
+    """Whether a decoded cursor value can be sent to the database (and compared with a column of type `kind`)."""
+    if kind not in (int, float, str, datetime, date):
+        kind = None  # a column type we don't check (the generic checks still apply)
+    if isinstance(value, bool | list | dict):
+        return False
+    if isinstance(value, int):
+        return -MAX_INT - 1 <= value <= MAX_INT and kind in (None, int, float)
+    if isinstance(value, float):
+        return value == value and abs(value) != float("inf") and kind in (None, float)
+    if isinstance(value, str):
+        return text_problem(value) is None and kind in (None, str)
+    if isinstance(value, datetime):
+        return kind in (None, datetime)
+    if isinstance(value, date):
+        return kind in (None, date)
+    return value is None
+
+
+def _python_type(column: ColumnElement[Any]) -> type | None:
+    column_type = getattr(column.type, "impl_instance", column.type)  # a TypeDecorator says what it stores as
+    try:
+        return column_type.python_type
+    except NotImplementedError:
+        return None
 
 
 def _untag(value: dict[str, str]) -> date | datetime:
@@ -75,7 +109,8 @@ def paginate(
     """
     limit = max(1, min(limit, MAX_LIMIT))
     if cursor:
-        stmt = stmt.where(_after(order_by, decode_cursor(cursor, len(order_by)), descending))
+        values = decode_cursor(cursor, len(order_by), [_python_type(c) for c in order_by])
+        stmt = stmt.where(_after(order_by, values, descending))
     stmt = stmt.order_by(*(c.desc() if descending else c.asc() for c in order_by)).limit(limit + 1)
     result = db.session.execute(stmt)
     rows = list(result.scalars().unique() if scalars else result.unique())

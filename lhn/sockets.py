@@ -300,7 +300,8 @@ def load_user() -> User:
 
 
 def payload(data: Any, *fields: str) -> dict[str, Any]:
-    """The event's JSON object through the input boundary, or ValidationFailed (answered with an `error` event)."""
+    """The event's JSON object through the input boundary, or ValidationFailed (answered with an `error` event).
+    Handlers take `data: Any = None`: python-socketio's client sends `emit(event, None)` with no argument."""
     return inputs.payload(data, *fields)
 
 
@@ -319,7 +320,9 @@ def ok(**data: Any) -> dict[str, Any]:
 def _authenticate(auth: Any) -> User | None:
     if isinstance(auth, dict) and "token" in auth:
         token = auth["token"]
-        row = accounts.find_token(token) if isinstance(token, str) else None
+        # Through the boundary: text that can't be stored (a lone surrogate) is nobody's token.
+        valid = isinstance(token, str) and inputs.text_problem(token) is None
+        row = accounts.find_token(token) if valid else None
         user = row.user if row is not None else None
         # A suspended account's tokens stay valid for when the suspension ends, but open no socket now
         # (the API answers them 403 account_suspended; the session loader refuses suspended cookies).
@@ -359,14 +362,13 @@ def on_disconnect(reason: Any = None) -> None:
 
 
 def _room_arg(data: Any) -> str:
-    data = payload(data, "room")
-    room = data["room"]
-    if not isinstance(room, str) or len(room) > 64:
+    room: str = inputs.text(payload(data, "room"), "room")
+    if len(room) > 64:
         raise ValidationFailed({"room": "Send a room name like 'post:12'."}, "Malformed event payload.")
     return room
 
 
-def on_watch(data: Any) -> dict[str, Any]:
+def on_watch(data: Any = None) -> dict[str, Any]:
     """Join a live page's room if the feature that owns its kind says this user may watch it."""
     mark_read_only()
     room = _room_arg(data)
@@ -378,7 +380,7 @@ def on_watch(data: Any) -> dict[str, Any]:
     return ok(room=allowed)
 
 
-def on_unwatch(data: Any) -> dict[str, Any]:
+def on_unwatch(data: Any = None) -> dict[str, Any]:
     room = _room_arg(data)
     socket = socket_user()
     if room in socket.rooms:

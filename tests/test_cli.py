@@ -3,6 +3,7 @@
 from sqlalchemy import select
 
 from lhn import cli, database, markup
+from lhn.errors import ValidationFailed
 from lhn.extensions import db
 from lhn.posts.models import Answer
 from tests import factories
@@ -68,3 +69,29 @@ def test_rerender_keeps_the_html_of_a_row_edited_while_its_batch_rendered(app, m
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert db.session.get(Answer, answer_id).body_html == "<p>second</p>"
+
+
+def test_rerender_keeps_the_html_of_a_text_too_complex_to_render_and_says_which(app, monkeypatch):
+    with committed(app):
+        doc = factories.user("clinician", username="doc", verified=True)
+        ibd = factories.community(doc, slug="ibd", name="Pediatric IBD")
+        question = factories.question(ibd, doc)
+        plain = factories.answer(question, doc, body="plain").id
+        hard = factories.answer(question, doc, body="too hard").id
+    real_render = markup.render_markdown
+
+    def render(source, **kwargs):
+        if source == "too hard":
+            raise ValidationFailed({"body": markup.TOO_COMPLEX})
+        return real_render(source, **kwargs)
+
+    monkeypatch.setattr(cli, "render_markdown", render)
+    with app.app_context():
+        db.session.execute(Answer.__table__.update().values(body_html="<p>old</p>"))
+        db.session.commit()
+        result = app.test_cli_runner().invoke(args=["lhn", "rerender"])
+    assert result.exit_code == 0, result.output
+    assert f"too complex to render: Answer {hard}" in result.output
+    with app.app_context():
+        assert db.session.get(Answer, plain).body_html == "<p>plain</p>"
+        assert db.session.get(Answer, hard).body_html == "<p>old</p>"

@@ -5,9 +5,10 @@ import pytest
 
 from lhn import inputs
 from lhn.errors import ValidationFailed
+from lhn.pagination import encode_cursor
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for
-from tests.conftest import committed
+from tests.conftest import committed, login
 
 TOO_BIG = 2**63  # one more than SQLite INTEGER / PostgreSQL BIGINT hold
 
@@ -33,6 +34,16 @@ def test_an_id_too_large_for_the_database_in_a_path_is_not_found(api, path):
     client, auth, _ = api
     response = client.get(path, headers=auth)
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("method", "path"), [("PATCH", f"/api/v1/posts/{TOO_BIG}"),
+                                            ("DELETE", f"/api/v1/answers/{TOO_BIG}"),
+                                            ("POST", f"/api/v1/channels/{TOO_BIG}/messages"),
+                                            ("PATCH", f"/api/v1/measures/1/pdsa/{TOO_BIG}")])  # fmt: skip
+def test_an_id_too_large_is_not_found_whatever_the_method(api, method, path):
+    """Not 405: the route exists for other methods too, but no page has that id."""
+    client, auth, _ = api
+    assert_error(client.open(path, method=method, json={"body": "x"}, headers=auth), 404, "not_found")
 
 
 def test_an_id_too_large_in_a_body_is_a_validation_error(api):
@@ -104,3 +115,38 @@ def test_rtl_marks_are_allowed_but_overrides_and_surrogates_are_not():
     assert inputs.text_problem("שלום\u200f world\u200e") is None
     assert inputs.text_problem("x\u2067y") is not None
     assert inputs.text_problem("x\ud83dy") is not None
+
+
+# --- pages: query strings through the same readers -----------------------------------------------------------
+
+BAD_CURSOR = encode_cursor([TOO_BIG])
+
+
+@pytest.mark.parametrize(("who", "path"), [
+    ("pat", f"/c/ibd/chat/general?before={TOO_BIG}"),
+    ("pat", f"/?cursor={BAD_CURSOR}"),
+    ("pat", "/?q=%E2%80%AEdbi"),
+    ("pat", f"/c/ibd/members?cursor={BAD_CURSOR}"),
+    ("pat", f"/notifications?cursor={BAD_CURSOR}"),
+    ("pat", "/notifications?unread=yes"),
+    ("pat", f"/search?q=school&cursor={BAD_CURSOR}"),
+    ("pat", f"/c/ibd/moderation-log?cursor={BAD_CURSOR}"),
+    ("pat", f"/c/ibd/vetted?cursor={encode_cursor(['x', 1])}"),
+    ("boss", f"/admin/audit?object_id={TOO_BIG}"),
+    ("boss", "/admin/audit?since=2026-02-30"),
+])  # fmt: skip
+def test_a_page_query_string_that_doesnt_fit_is_an_error_page_not_a_server_error(app, api, who, path):
+    with committed(app):
+        factories.user("other", username="boss", admin=True)
+    client = app.test_client()
+    login(client, who)
+    response = client.get(path)
+    assert response.status_code == 422, response.status_code
+    assert "text/html" in response.content_type
+
+
+def test_a_post_list_with_a_cursor_that_doesnt_fit_says_so(app, api):
+    client = app.test_client()
+    login(client, "pat")
+    response = client.get(f"/c/ibd/posts?cursor={BAD_CURSOR}", follow_redirects=True)
+    assert "That page link is not valid." in response.text

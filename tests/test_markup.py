@@ -1,11 +1,19 @@
-"""The one Markdown door: every XSS payload comes out inert, links are safe and marked as user content."""
+"""The one Markdown door: every XSS payload comes out inert, links are safe and marked as user content, and no
+document costs more than linear time (the bounds change no ordinary document; pathological ones stay inert)."""
 
+import random
 import re
 from html.parser import HTMLParser
 
 import pytest
+from flask import Flask
 
-from lhn.markup import LINK_REL, clean_text, render_markdown
+from bench.generate_posts import paragraphs, sentence
+from bench.markup_worst import FAMILIES, MENTIONED, POST_MAX
+from lhn import demo, markup
+from lhn.database import transaction
+from lhn.errors import ValidationFailed
+from lhn.markup import LINK_REL, clean_text, html_to_text, render_markdown
 
 XSS_PAYLOADS = [
     "<script>alert(1)</script>",
@@ -124,3 +132,188 @@ def test_code_blocks_are_escaped_once() -> None:
 
 def test_control_characters_are_removed() -> None:
     assert clean_text("a\x00b\x07c\r\nd") == "abc\nd"
+
+
+# --- bounded rendering ------------------------------------------------------------------------------------
+# render_markdown neutralises the constructs that make Python-Markdown or bleach super-linear. These tests
+# prove that it changes no ordinary document (byte for byte against the plain pipeline, markup._render_plain),
+# that every known pathological family still comes out inert at the longest accepted length, and that the
+# last-resort time budget answers the author with a field error. Timing itself is bench/markup_worst.py's job.
+
+ORDINARY = [
+    "Thanks for sharing! We saw the same thing after [the last infusion](https://example.org/infusions).",
+    'See [NICE NG129](https://www.nice.org.uk/guidance/ng129 "Crohn\'s disease: management") and '
+    "[ECCO](https://www.ecco-ibd.eu/).",
+    "Wikipedia has a good overview: [Crohn's](https://en.wikipedia.org/wiki/Crohn's_disease), and "
+    "[colitis](https://en.wikipedia.org/wiki/Ulcerative_colitis) too.",
+    "A reference link: [the guideline][ng129] and a short one: [ng129].\n\n[ng129]: https://www.nice.org.uk/ng129",
+    'Images become links: ![growth chart](https://example.org/chart.png "Height") so nothing loads.',
+    "Use `calprotectin < 50` as the cut-off, and ``a `tick` inside`` works too.",
+    "```python\ndef dose(kg):\n    return 5 * kg  # mg, [check] the *label*\n```\n\nThen `dose(30)`.",
+    "~~~\nplain fenced block with <b>tags</b> & ampersands\n~~~",
+    "    indented code block\n    second line [x](y)",
+    "| Week | Dose | Level |\n|:-----|-----:|:-----:|\n| 0 | 5 mg/kg | – |\n| 8 | 5 mg/kg | 4.2 |",
+    "- one\n- two\n    - nested *two*\n        - deeper **three**\n- back to `one`",
+    "1. First\n2. Second\n    1. sub-step\n3. Third with a [link](https://example.org)",
+    "- [ ] check the letter\n- [x] book the appointment",
+    "> Quoting the nurse:\n> > nested quote\n> back out\n\nand my reply.",
+    "# Heading\n\nSome text\n\n## Smaller\n\nSetext too\n==========\n\n---\n\n***",
+    "*emphasis*, **strong**, ***both***, _under_, __strong under__, snake_case_word and 2*3*4.",
+    "Line one\nline two (nl2br)\nline three  \nwith two trailing spaces",
+    "Escapes: \\*not emphasis\\*, \\[not a link\\], \\`not code\\`, a backslash \\\\ and C:\\path\\file.",
+    "Entities: &amp; &copy; &#169; &#xA9; and a lone & plus AT&T.",
+    "Autolinks <https://example.org/a?b=c&d=e> and <nurse@example.org>, bare https://example.org/x and "
+    "www.example.com and team@example.org.",
+    "Angle brackets: 3 < 5 and 7 > 2, <not a tag>, <b>bold?</b>, a <script>alert(1)</script>.",
+    "A stray [ bracket, an unclosed ( paren and a lone ` backtick in the same paragraph.",
+    "Array talk: use [[1, 2], [3, 4]] or [1, [2, [3]]] in the config.",
+    "Link with parens: [Crohn](https://en.wikipedia.org/wiki/Crohn_(disease)) and [angle](<https://ex.org/a b>).",
+    "Thanks @sam_mod and @dr_lind, also @nobody_here and email me@example.org, not a@mention.",
+    "Mixed: **bold [link](https://example.org) inside** and [*emphasised link*](https://example.org/e).",
+    "Time 10:30, ratio 3:1, path /usr/lib, hashtag #ibd, price $5, 50% better, x_y_z, a*b*c.",
+    "Unicode: naïve café, 5–10 µg/mL, “quotes”, emoji 🎉 and a URL https://ex.org/ü.",
+    "HR after text\n***\nand heading after text\n# Title\nand a definition\n[d]: https://example.org/d",
+    "Tabs\tinside\ttext and trailing spaces   \n\n\n\nafter blank lines",
+]
+XSS_AND_BASICS = [
+    *XSS_PAYLOADS,
+    "<b>bold</b>",
+    "**strong** _em_\n\n- one\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |",
+    "See https://example.org/a and [b](https://example.org/b)",
+    "[a](ftp://x.example) [b](mailto:a@b.example) [c](http://c.example)",
+    "```\n<b>x</b> & y\n```",
+]
+
+
+def _same_as_plain(text: str, mentions: tuple[str, ...] = ()) -> None:
+    assert str(render_markdown(text, mentions=mentions)) == markup._render_plain(text, mentions=mentions), text
+
+
+@pytest.mark.parametrize("text", ORDINARY + XSS_AND_BASICS)
+def test_bounds_change_no_hand_written_document(text: str) -> None:
+    _same_as_plain(text)
+    _same_as_plain(text, mentions=("sam_mod", "dr_lind"))
+
+
+def test_bounds_change_no_long_ordinary_document() -> None:
+    # The work budget grows with the document: a long ordinary one must stay well inside it.
+    _same_as_plain("\n\n".join(ORDINARY * 12), mentions=("sam_mod",))
+
+
+def test_bounds_change_no_bench_document() -> None:
+    rng = random.Random(7)  # noqa: S311 - reproducible documents (the generator's own default seed)
+    for _ in range(300):
+        _same_as_plain("\n\n".join(paragraphs(rng, rng.randint(1, 3), (20, 70))))
+    _same_as_plain(sentence(rng, 12))
+
+
+def test_bounds_change_no_demo_document(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, tuple[str, ...]]] = []
+    render = markup._render
+
+    def recording(text: str, mentions: tuple[str, ...], **options: bool) -> str:
+        seen.append((text, tuple(mentions)))
+        return render(text, mentions, **options)
+
+    monkeypatch.setattr(markup, "_render", recording)
+    with app.app_context():
+        for _name, step in demo.STEPS:
+            with transaction():
+                step()
+    assert len(seen) > 50  # posts, answers, comments, bios, communities, chat, measures, PDSA cycles
+    for text, mentions in seen:
+        assert render(text, mentions) == render(text, mentions, bounded=False), text
+
+
+def test_bounds_change_no_random_short_markup() -> None:
+    # Short documents stay far inside every bound, whatever they contain.
+    rng = random.Random(9)  # noqa: S311 - reproducible documents
+    pieces = ["[a]", "](", "(x)", "`", "``", "*", "_", "**", "<", ">", "&", "\\", "!", "|", "-", "#", "\n",
+              "\n\n", " ", "a", "    ", "1. ", "> ", "http://e.org", "@sam_mod", '"', "'", ":", "~~~"]  # fmt: skip
+    for _ in range(2_000):
+        _same_as_plain("".join(rng.choice(pieces) for _ in range(rng.randint(1, 40))), ("sam_mod",))
+
+
+def test_linear_linkify_finds_what_bleach_finds() -> None:
+    # bleach's own expressions search from every position (quadratic); ours try only the starts that can win.
+    rng = random.Random(5)  # noqa: S311 - reproducible strings
+    pieces = ["a", "b", "-", ".", "@", "(", ")", "/", ":", "http", "com", "org", "x", " ", "\n", '"', "_", "'",
+              "mailto", "ftp", "sftp", "1", "é", "K", "?", "//", "co"]  # fmt: skip
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 25)))
+        for finder in (markup._EMAILS, markup._URLS):
+            assert [m.span() for m in finder.finditer(text)] == [m.span() for m in finder.regex.finditer(text)]
+
+
+class _Checked(HTMLParser):
+    """Checks, as a browser parses it, that a (long) output is inert and its tags are balanced."""
+
+    VOID = frozenset({"br", "hr"})
+    ANY_SCHEME = re.compile(r"^\s*[a-z][a-z0-9+.-]*:", re.I)  # relative links (mentions: /u/name) are fine
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        assert tag not in FORBIDDEN_TAGS
+        for name, value in attrs:
+            assert not name.startswith("on")
+            assert name != "href" or SAFE_URL.match(value or "") or not self.ANY_SCHEME.match(value or ""), value
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.open, tag
+        assert self.open.pop() == tag
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_pathological_document_of_the_longest_length_renders_inert(name: str) -> None:
+    make, literal = FAMILIES[name]
+    source = make(POST_MAX)
+    html = str(render_markdown(source, mentions=MENTIONED if name == "@mentions" else ()))
+    checked = _Checked()
+    checked.feed(html)
+    assert checked.open == []
+    if literal:  # neutralised markup comes out as the author's characters, none lost or added
+        assert re.sub(r"\s", "", html_to_text(html)) == re.sub(r"\s", "", source)
+
+
+def test_a_render_over_the_time_budget_asks_the_author_to_simplify(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(markup, "RENDER_SECONDS", -1.0)  # already past: the first check fails
+    with pytest.raises(ValidationFailed) as failed:
+        render_markdown("Some *text*")
+    assert list(failed.value.errors) == ["body"]
+    with pytest.raises(ValidationFailed) as failed:
+        render_markdown("Some *text*", mentions=["sam_mod"], field="answer")
+    assert "simplify" in failed.value.errors["answer"]
+    monkeypatch.undo()
+    assert render_markdown("Some *text*") == "<p>Some <em>text</em></p>"  # the interrupted converter was dropped
+
+
+def test_renders_in_many_threads_at_once_give_each_its_own_result():
+    # A bleach Cleaner keeps parser state between calls: shared by threads, concurrent renders mixed their trees
+    # (IndexError in html5lib, a 500 seen under bench/writers.py).
+    import threading
+
+    documents = [f"| a{n} | b |\n|---|---|\n" + "".join(f"| *{n}* | [x](https://e.org/{i}) |\n" for i in range(300))
+                 for n in range(8)]  # fmt: skip
+    expected = [str(render_markdown(d)) for d in documents]
+    results: dict[int, list[str]] = {n: [] for n in range(8)}
+    errors: list[BaseException] = []
+
+    def render_again(n: int) -> None:
+        try:
+            for _ in range(6):
+                results[n].append(str(render_markdown(documents[n])))
+        except BaseException as exc:  # any error is the finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=render_again, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert all(results[n] == [expected[n]] * 6 for n in range(8))

@@ -7,14 +7,17 @@ from typing import Any
 from flask import jsonify
 from flask_login import current_user
 
+from lhn import inputs
 from lhn.accounts import permissions
 from lhn.accounts import services as accounts
 from lhn.accounts.limits import login_rate_limited
-from lhn.accounts.models import ApiToken, Institution, User, VerificationRequest
+from lhn.accounts.models import ApiToken, Institution, InstitutionKind, Role, User, VerificationRequest
 from lhn.api import bp, created, json_body, person_json, require_user
-from lhn.api.openapi import op, path_param, ref
+from lhn.api.openapi import BOOLEAN, TEXT, body_schema, op, path_param, ref
 from lhn.database import transactional
 from lhn.errors import PermissionDenied, Unauthenticated
+
+VERIFICATION_FIELDS = ("licence_number", "licence_issuer", "institutional_email", "orcid", "statement")
 
 
 def token_json(row: ApiToken) -> dict[str, Any]:
@@ -54,12 +57,14 @@ def me_json(user: User) -> dict[str, Any]:
 @transactional
 def create_token():  # type: ignore[no-untyped-def]
     data = json_body()
-    user = accounts.authenticate(str(data.get("login", "")), str(data.get("password", "")))
+    login, password = inputs.text(data, "login", missing=""), inputs.text(data, "password", missing="")
+    name = inputs.text(data, "name", missing="")
+    user = accounts.authenticate(login, password)
     if user is None:
         raise Unauthenticated("Invalid login or password.")
     if permissions.is_suspended(user):
         raise PermissionDenied(permissions.suspension_notice(user))
-    row, token = accounts.create_token(user, name=str(data.get("name", "")))
+    row, token = accounts.create_token(user, name=name)
     return created({**token_json(row), "token": token})
 
 
@@ -84,14 +89,15 @@ def me():  # type: ignore[no-untyped-def]
 @transactional
 def update_me():  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
+    # A field not sent (or null) keeps its value; "" for institution clears it.
     accounts.update_profile(
         user,
-        display_name=str(data.get("display_name", user.display_name)),
-        bio=str(data.get("bio", user.bio)),
-        role=str(data.get("role", user.role.value)),
-        institution=data.get("institution", user.institution.slug if user.institution else None),
-        confirm_real_name=bool(data.get("confirm_real_name", False)),
-        show_presence=bool(data["show_presence"]) if "show_presence" in data else None,
+        display_name=inputs.text(data, "display_name", user.display_name),
+        bio=inputs.text(data, "bio", user.bio),
+        role=inputs.text(data, "role", user.role.value),
+        institution=inputs.text(data, "institution", user.institution.slug if user.institution else ""),
+        confirm_real_name=inputs.boolean(data, "confirm_real_name", False),
+        show_presence=inputs.boolean(data, "show_presence", None),
     )
     return jsonify(me_json(user))
 
@@ -100,9 +106,8 @@ def update_me():  # type: ignore[no-untyped-def]
 @transactional
 def change_password():  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    accounts.change_password(
-        user, current_password=str(data.get("current_password", "")), new_password=str(data.get("new_password", ""))
-    )
+    current, new = inputs.text(data, "current_password", missing=""), inputs.text(data, "new_password", missing="")
+    accounts.change_password(user, current_password=current, new_password=new)
     return "", 204
 
 
@@ -110,8 +115,7 @@ def change_password():  # type: ignore[no-untyped-def]
 @transactional
 def submit_verification():  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    fields = ("licence_number", "licence_issuer", "institutional_email", "orcid", "statement")
-    request = accounts.submit_verification(user, **{f: str(data.get(f, "")) for f in fields})
+    request = accounts.submit_verification(user, **{f: inputs.text(data, f, "") for f in VERIFICATION_FIELDS})
     return created(decision_json(request))
 
 
@@ -136,10 +140,10 @@ def list_institutions():  # type: ignore[no-untyped-def]
 @bp.post("/institutions")
 @transactional
 def create_institution():  # type: ignore[no-untyped-def]
-    data = json_body()
-    row = accounts.create_institution(
-        by=require_user(), **{f: str(data.get(f, "")) for f in ("slug", "name", "kind", "city", "country")}
-    )
+    user, data = require_user(), json_body()
+    fields = {f: inputs.text(data, f, missing="") for f in ("slug", "name", "kind")}
+    fields |= {f: inputs.text(data, f, "") for f in ("city", "country")}
+    row = accounts.create_institution(by=user, **fields)
     return created(institution_json(row))
 
 
@@ -185,9 +189,8 @@ OPENAPI_PATHS = {
         "post": op(
             "Create a personal access token with login and password (shown once)",
             status="201", response=ref("Token"), auth=False, errors=("401", "422"),
-            body={"type": "object", "required": ["login", "password", "name"],
-                  "properties": {"login": {"type": "string"}, "password": {"type": "string"},
-                                 "name": {"type": "string"}}},
+            body=body_schema({"login": {**TEXT, "description": "Username or email"}, "password": TEXT,
+                              "name": {**TEXT, "description": "What will use it"}}),
         ),
         "get": op("My live tokens", errors=("401",)),
     },
@@ -198,15 +201,19 @@ OPENAPI_PATHS = {
     "/me": {
         "get": op("Who I am: my badge, email and profile", response=ref("Person"), errors=("401",)),
         "patch": op("Edit my profile (display_name, bio, role, institution, confirm_real_name, show_presence)",
-                    response=ref("Person"), body={"type": "object"}, errors=("401", "422")),
+                    response=ref("Person"), errors=("401", "422"), body=body_schema(optional={
+                        "display_name": TEXT, "bio": TEXT, "role": {"enum": [r.value for r in Role]},
+                        "institution": {**TEXT, "description": "An institution's slug; empty for none"},
+                        "confirm_real_name": BOOLEAN, "show_presence": BOOLEAN},
+                        description="Fields not sent (or null) keep their value")),
     },
     "/me/password": {
         "post": op("Change my password (ends all my sessions)", status="204", errors=("401", "422"),
-                   body={"type": "object", "required": ["current_password", "new_password"]}),
+                   body=body_schema({"current_password": TEXT, "new_password": TEXT})),
     },
     "/me/verification": {
         "post": op("Submit verification evidence (licence, institutional email, ORCID iD)", status="201",
-                   body={"type": "object"}, errors=("401", "422")),
+                   body=body_schema(optional=dict.fromkeys(VERIFICATION_FIELDS, TEXT)), errors=("401", "422")),
     },
     "/users/{username}": {
         "get": op("A member's profile and badge; their email and verification history only for themself and "
@@ -216,6 +223,7 @@ OPENAPI_PATHS = {
     "/institutions": {
         "get": op("All institutions", auth=False, errors=()),
         "post": op("Add an institution (site admins)", status="201", response=ref("Institution"),
-                   body=INSTITUTION, errors=("401", "403", "422")),
+                   body=body_schema({"slug": TEXT, "name": TEXT, "kind": {"enum": [k.value for k in InstitutionKind]}},
+                                    {"city": TEXT, "country": TEXT}), errors=("401", "403", "422")),
     },
 }  # fmt: skip

@@ -1,11 +1,10 @@
 """Account forms. Field rules live in accounts.services; forms add CSRF and input hints."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from lhn.accounts.models import InstitutionKind, Role
-from lhn.forms import choices
+from lhn.forms import Form, choices
 
 ROLE_CHOICES = choices(
     [
@@ -18,7 +17,7 @@ ROLE_CHOICES = choices(
 )
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     email = EmailField("Email", validators=[InputRequired(), Length(max=254)])
     username = StringField(
         "Username", validators=[InputRequired(), Length(min=3, max=30)],
@@ -37,13 +36,13 @@ class RegisterForm(FlaskForm):
     institution = SelectField("Institution (optional)", choices=[], validate_choice=False)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     login = StringField("Username or email", validators=[InputRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[InputRequired(), Length(max=256)])
     remember = BooleanField("Keep me logged in on this device")
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     display_name = StringField("Display name", validators=[InputRequired(), Length(max=60)])
     confirm_real_name = BooleanField("Yes, show this name to my communities")
     role = SelectField("I am a", choices=ROLE_CHOICES, validators=[InputRequired()])
@@ -58,12 +57,12 @@ class ProfileForm(FlaskForm):
     )
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     current_password = PasswordField("Current password", validators=[InputRequired()])
     new_password = PasswordField("New password", validators=[InputRequired(), Length(max=256)])
 
 
-class VerificationForm(FlaskForm):
+class VerificationForm(Form):
     licence_number = StringField("Licence or registration number", validators=[Optional(), Length(max=60)])
     licence_issuer = StringField(
         "Issuing body", validators=[Optional(), Length(max=160)], description="For example GMC, a state medical board."
@@ -73,7 +72,7 @@ class VerificationForm(FlaskForm):
     statement = TextAreaField("Anything the reviewer should know", validators=[Optional(), Length(max=2000)])
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(
         "Token name",
         validators=[InputRequired(), Length(max=80)],
@@ -81,7 +80,7 @@ class TokenForm(FlaskForm):
     )
 
 
-class InstitutionForm(FlaskForm):
+class InstitutionForm(Form):
     name = StringField("Name", validators=[InputRequired(), Length(max=200)])
     slug = StringField("Short address", validators=[InputRequired(), Length(max=80)])
     kind = SelectField("Kind", choices=choices([(k.value, k.label) for k in InstitutionKind]))

@@ -8,6 +8,8 @@ from typing import Any
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
 
+from lhn import inputs
+from lhn.errors import DomainError
 from lhn.extensions import limiter
 
 
@@ -16,9 +18,14 @@ def _login_limit() -> str:
 
 
 def _login_name() -> str:
-    data: Any = request.get_json(silent=True) if request.is_json else request.form
-    name = data.get("login", "") if isinstance(data, dict) or hasattr(data, "get") else ""
-    return "login-name:" + str(name).strip().lower()[:254]
+    # The body through the input boundary: the limiter runs before the view, and a body the view will refuse
+    # (malformed, "[" * 100000, a lone surrogate) must not fail here; it counts under the empty name.
+    try:
+        data: Any = inputs.json_object() if request.is_json else request.form
+    except DomainError:
+        data = {}
+    name = data.get("login", "")
+    return "login-name:" + (name if isinstance(name, str) else "").strip().lower()[:254]
 
 
 def login_rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:

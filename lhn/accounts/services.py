@@ -24,7 +24,7 @@ from lhn.accounts.models import (
     VerificationRequest,
     VerificationStatus,
 )
-from lhn.database import utcnow
+from lhn.database import reading, utcnow
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text, render_markdown
@@ -245,23 +245,25 @@ def update_profile(
 
     `show_presence` (None = unchanged) is the chat "who is online" opt-out; it applies from the
     next connection."""
-    errors: dict[str, str] = {}
-    name = _check_display_name(
-        display_name, errors, confirm_real_name=confirm_real_name or display_name == user.display_name
-    )
-    bio = clean_text(bio).strip()
-    if len(bio) > BIO_MAX:
-        errors["bio"] = f"Use at most {BIO_MAX} characters."
-    new_role = _check_role(role, errors)
-    chosen_institution = _check_institution(institution, errors)
-    if errors:
-        raise ValidationFailed(errors)
+    with reading():  # checks and the bio's Markdown, before the write transaction
+        errors: dict[str, str] = {}
+        name = _check_display_name(
+            display_name, errors, confirm_real_name=confirm_real_name or display_name == user.display_name
+        )
+        bio = clean_text(bio).strip()
+        if len(bio) > BIO_MAX:
+            errors["bio"] = f"Use at most {BIO_MAX} characters."
+        new_role = _check_role(role, errors)
+        chosen_institution = _check_institution(institution, errors)
+        if errors:
+            raise ValidationFailed(errors)
+        bio_html = (str(render_markdown(bio, field="bio")) if bio else "") if bio != user.bio else user.bio_html
     assert new_role is not None  # noqa: S101
     if new_role != user.role:
         user.role = new_role
         user.verified_at = None  # a verification vouches for one role only
     user.display_name = name
-    user.bio, user.bio_html = bio, str(render_markdown(bio)) if bio else ""
+    user.bio, user.bio_html = bio, bio_html
     user.institution = chosen_institution
     if show_presence is not None:
         user.show_presence = bool(show_presence)

@@ -6,25 +6,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 from flask_login import current_user
 
+from lhn import inputs
 from lhn.api import bp, created, json_body, page_json, require_user
-from lhn.api.openapi import op, path_param, query_param, ref
+from lhn.api.openapi import BOOLEAN, COUNT, TEXT, TEXTS, body_schema, op, path_param, query_param, ref
 from lhn.chat import services as chat
 from lhn.chat.sockets import channel_json
 from lhn.communities import services as communities
 from lhn.database import transactional
-from lhn.errors import ValidationFailed
-
-
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit():
-        raise ValidationFailed({name: "Send a message id (a whole number)."})
-    return int(raw)
 
 
 @bp.get("/communities/<slug>/channels")
@@ -38,22 +29,19 @@ def list_channels(slug: str):  # type: ignore[no-untyped-def]
 @transactional
 def create_channel(slug: str):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    roles = data.get("roles") or []
-    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise ValidationFailed({"roles": 'Send a list of roles, e.g. ["clinician"].'})
-    channel = chat.create_channel(
-        communities.get_community(slug), by=user, name=str(data.get("name", "")),
-        topic=str(data.get("topic", "")), roles=roles,
-    )  # fmt: skip
+    name, topic = inputs.text(data, "name", missing=""), inputs.text(data, "topic", "")
+    roles = inputs.text_list(data, "roles", [])
+    channel = chat.create_channel(communities.get_community(slug), by=user, name=name, topic=topic, roles=roles)
     return created(channel_json(channel, unread=0))
 
 
 @bp.get("/channels/<int:channel_id>/messages")
 def list_messages(channel_id: int):  # type: ignore[no-untyped-def]
     user = require_user()
+    before, after = inputs.arg_int("before"), inputs.arg_int("after")  # after=0: from the first message
+    limit = inputs.arg_int("limit", chat.HISTORY_PAGE, minimum=1, maximum=100)
     channel, membership = chat.get_channel(channel_id, by=user)
-    limit = _int_arg("limit") or chat.HISTORY_PAGE
-    page = chat.list_messages(channel, before=_int_arg("before"), after=_int_arg("after"), limit=limit)
+    page = chat.list_messages(channel, before=before, after=after, limit=limit)  # type: ignore[arg-type]
     roles = chat.sender_roles(channel.community_id, page.items)
     items = [chat.message_json(m, viewer=user, membership=membership, roles=roles) for m in page.items]
     return jsonify({**page_json(items, page.next_cursor), "last_seq": channel.last_seq})
@@ -63,19 +51,18 @@ def list_messages(channel_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def post_message(channel_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    client_id = data.get("client_id") or uuid.uuid4().hex  # send one to make retries safe
-    message, was_created = chat.post_message(
-        channel_id, by=user, client_id=client_id, body=data.get("body"), confirm_phi=data.get("confirm_phi") is True
-    )
+    client_id = inputs.text(data, "client_id", "") or uuid.uuid4().hex  # send one to make retries safe
+    body, confirm_phi = inputs.text(data, "body", missing=""), inputs.boolean(data, "confirm_phi", False)
+    message, was_created = chat.post_message(channel_id, by=user, client_id=client_id, body=body,
+                                             confirm_phi=confirm_phi)  # fmt: skip
     return _message_answer(message, user, 201 if was_created else 200)
 
 
 @bp.put("/channels/<int:channel_id>/slow-mode")
 @transactional
 def set_channel_slow_mode(channel_id: int):  # type: ignore[no-untyped-def]
-    user, data = require_user(), json_body()
-    seconds = chat.set_channel_slow_mode(channel_id, data.get("seconds"), by=user)
-    return jsonify(channel_id=channel_id, slow_mode_seconds=seconds)
+    user, seconds = require_user(), inputs.integer(json_body(), "seconds")
+    return jsonify(channel_id=channel_id, slow_mode_seconds=chat.set_channel_slow_mode(channel_id, seconds, by=user))
 
 
 def _message_answer(message: Any, user: Any, status: int = 200):  # type: ignore[no-untyped-def]
@@ -88,8 +75,8 @@ def _message_answer(message: Any, user: Any, status: int = 200):  # type: ignore
 @transactional
 def edit_message(message_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    message = chat.edit_message(message_id, by=user, body=data.get("body"), confirm_phi=data.get("confirm_phi") is True)
-    return _message_answer(message, user)
+    body, confirm_phi = inputs.text(data, "body", missing=""), inputs.boolean(data, "confirm_phi", False)
+    return _message_answer(chat.edit_message(message_id, by=user, body=body, confirm_phi=confirm_phi), user)
 
 
 @bp.delete("/messages/<int:message_id>")
@@ -102,8 +89,8 @@ def delete_message(message_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/messages/<int:message_id>/hide")
 @transactional
 def hide_message(message_id: int):  # type: ignore[no-untyped-def]
-    user, data = require_user(), json_body()
-    return _message_answer(chat.hide_message(message_id, by=user, reason=str(data.get("reason", ""))), user)
+    user, reason = require_user(), inputs.text(json_body(), "reason", missing="")
+    return _message_answer(chat.hide_message(message_id, by=user, reason=reason), user)
 
 
 @bp.delete("/messages/<int:message_id>/hide")
@@ -116,15 +103,13 @@ def unhide_message(message_id: int):  # type: ignore[no-untyped-def]
 CHANNEL_ID = path_param("channel_id", "integer")
 MESSAGE_ID = path_param("message_id", "integer")
 CONFIRM_PHI = {
-    "type": "boolean",
+    **BOOLEAN,
     "description": "Publish although the PHI guard found likely identifiers "
     "(422 phi_confirmation_required with `kinds` otherwise)",
 }
-BODY = {
-    "type": "object",
-    "required": ["body"],
-    "properties": {"body": {"type": "string", "maxLength": 4000}, "confirm_phi": CONFIRM_PHI},
-}
+MESSAGE_BODY = {**TEXT, "maxLength": 4000}
+CLIENT_ID_PATTERN = chat.CLIENT_ID_RE.pattern
+BODY = body_schema({"body": MESSAGE_BODY}, {"confirm_phi": CONFIRM_PHI})
 OPENAPI_SCHEMAS = {
     "Channel": {
         "type": "object",
@@ -157,33 +142,33 @@ OPENAPI_PATHS = {
                   params=[path_param("slug")]),
         "post": op("Add a channel, optionally limited to roles (moderators)", tag="chat", status="201",
                    response=ref("Channel"), params=[path_param("slug")],
-                   body={"type": "object", "required": ["name"], "properties": {
-                       "name": {"type": "string"}, "topic": {"type": "string"},
-                       "roles": {"type": "array", "items": {"type": "string"}}}}),
+                   body=body_schema({"name": TEXT}, {"topic": TEXT, "roles": {
+                       **TEXTS, "maxItems": 100, "description": 'Site roles, e.g. ["clinician"]; none for everyone'}})),
     },
     "/channels/{channel_id}/messages": {
         "get": op("Messages oldest-first by keyset: the latest page, or `before`/`after` a message id", tag="chat",
                   response={"type": "object", "properties": {
                       "items": {"type": "array", "items": ref("ChatMessage")},
                       "next_cursor": {"type": ["string", "null"]}, "last_seq": {"type": "integer"}}},
-                  params=[CHANNEL_ID, query_param("before", "Messages older than this id", "integer"),
-                          query_param("after", "Messages newer than this id", "integer"),
-                          query_param("limit", "Up to 100 (default 50)", "integer")]),
+                  params=[CHANNEL_ID, query_param("before", "Messages older than this id", COUNT),
+                          query_param("after", "Messages newer than this id (0: from the first; not with before)",
+                                      COUNT),
+                          query_param("limit", "Up to 100 (default 50)", {**COUNT, "minimum": 1, "maximum": 100})]),
         "post": op("Send a message (201; 200 with the stored message for a retried client_id). 403 while muted; "
                    "422 in slow mode, over the new-account link limit, or phi_confirmation_required; 429 too fast",
                    tag="chat", status="201", response=ref("ChatMessage"), params=[CHANNEL_ID],
+                   also={"200": "A retry: the message already stored with this client_id"},
                    errors=("401", "403", "404", "422", "429"),
-                   body={"type": "object", "required": ["body"], "properties": {
-                       "body": {"type": "string", "maxLength": 4000}, "confirm_phi": CONFIRM_PHI,
-                       "client_id": {"type": "string", "description": "Your id for this message; retries are safe"}}}),
+                   body=body_schema({"body": MESSAGE_BODY}, {"confirm_phi": CONFIRM_PHI, "client_id": {
+                       "type": "string", "pattern": CLIENT_ID_PATTERN,
+                       "description": "Your id for this message; retries are safe"}})),
     },
     "/channels/{channel_id}/slow-mode": {
         "put": op("Set slow mode: one message per member every `seconds` (0 = off; moderators)", tag="chat",
                   response={"type": "object", "properties": {"channel_id": {"type": "integer"},
                                                              "slow_mode_seconds": {"type": "integer"}}},
                   params=[CHANNEL_ID], errors=("401", "403", "404", "422"),
-                  body={"type": "object", "required": ["seconds"], "properties": {
-                      "seconds": {"type": "integer", "enum": [0, 10, 30, 60, 120, 300, 900, 3600]}}}),
+                  body=body_schema({"seconds": {"type": "integer", "enum": list(chat.SLOW_MODE_CHOICES)}})),
     },
     "/messages/{message_id}": {
         "patch": op("Edit my message", tag="chat", response=ref("ChatMessage"), params=[MESSAGE_ID], body=BODY),
@@ -192,7 +177,7 @@ OPENAPI_PATHS = {
     "/messages/{message_id}/hide": {
         "post": op("Hide a message with a reason (moderators)", tag="chat", response=ref("ChatMessage"),
                    params=[MESSAGE_ID], errors=("401", "403", "404", "409", "422"),
-                   body={"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}),
+                   body=body_schema({"reason": TEXT})),
         "delete": op("Show a hidden message again (moderators)", tag="chat", response=ref("ChatMessage"),
                      params=[MESSAGE_ID], errors=("401", "403", "404", "409")),
     },

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lhn.accounts.models import Role
-from lhn.forms import PHIConfirmMixin, choices
+from lhn.forms import Form, PHIConfirmMixin, choices
 
 
-class MessageForm(PHIConfirmMixin, FlaskForm):
+class MessageForm(PHIConfirmMixin, Form):
     """Posting without JavaScript. The client id is made when the form is drawn, so a double submit
     (or the browser resending the form) stores the message once. The PHI guard's confirmation box shows
     only after the guard found something."""
@@ -22,7 +21,7 @@ class MessageForm(PHIConfirmMixin, FlaskForm):
     body = TextAreaField("Message", validators=[InputRequired(), Length(max=4000)])
 
 
-class ChannelForm(FlaskForm):
+class ChannelForm(Form):
     name = StringField(
         "Channel name", validators=[InputRequired(), Length(max=40)],
         description="Lowercase letters, digits and hyphens, like clinicians-only.",
@@ -38,7 +37,7 @@ class ChannelForm(FlaskForm):
     )
 
 
-class HideForm(FlaskForm):
+class HideForm(Form):
     reason = StringField("Reason readers will see", validators=[InputRequired(), Length(max=300)])
 
 
@@ -50,7 +49,7 @@ def _slow_mode_label(seconds: int) -> str:
     return f"One message every {describe_seconds(seconds)}"
 
 
-class SlowModeForm(FlaskForm):
+class SlowModeForm(Form):
     seconds = SelectField("Slow mode", coerce=int, validators=[InputRequired()])
 
     def __init__(self, *args: object, **kwargs: object) -> None:

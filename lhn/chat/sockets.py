@@ -12,6 +12,7 @@ from flask import request
 from flask_socketio import SocketIO, emit, join_room, leave_room
 from sqlalchemy import select
 
+from lhn import inputs
 from lhn.accounts.models import User
 from lhn.chat import permissions, presence
 from lhn.chat import services as chat
@@ -66,7 +67,7 @@ def channel_json(channel: Channel, *, unread: int | None = None, slow_mode: int 
     return data
 
 
-def on_join_channel(data: Any) -> dict[str, Any]:
+def on_join_channel(data: Any = None) -> dict[str, Any]:
     """Join a channel's room after the membership check, then answer with what the client missed.
 
     The room is joined before history is read, so nothing falls between the two (duplicates are
@@ -99,7 +100,7 @@ def on_join_channel(data: Any) -> dict[str, Any]:
     )
 
 
-def on_leave_channel(data: Any) -> dict[str, Any]:
+def on_leave_channel(data: Any = None) -> dict[str, Any]:
     mark_read_only()
     channel_id = int_field(payload(data, "channel_id"), "channel_id")
     socket = socket_user()
@@ -111,36 +112,35 @@ def on_leave_channel(data: Any) -> dict[str, Any]:
     return ok(channel_id=channel_id)
 
 
-def on_send_message(data: Any) -> dict[str, Any]:
+def on_send_message(data: Any = None) -> dict[str, Any]:
     """Store (or find, for a retry), commit, then ack with the server id; the room gets message_created."""
     data = payload(data, "channel_id", "client_id", "body")
     channel_id = int_field(data, "channel_id")
+    client_id, body = inputs.text(data, "client_id"), inputs.text(data, "body")
+    confirm_phi = inputs.boolean(data, "confirm_phi", False)
     with transaction():
         message, created = chat.post_message(
-            channel_id,
+            channel_id,  # type: ignore[arg-type]
             by=load_user(),
-            client_id=data["client_id"],
-            body=data["body"],  # type: ignore[arg-type]
-            confirm_phi=data.get("confirm_phi") is True,
+            client_id=client_id,
+            body=body,
+            confirm_phi=confirm_phi,
         )
         answer = ok(id=message.id, seq=message.seq, channel_id=message.channel_id, duplicate=not created)
     return answer
 
 
-def on_edit_message(data: Any) -> dict[str, Any]:
+def on_edit_message(data: Any = None) -> dict[str, Any]:
     data = payload(data, "message_id", "body")
+    message_id, body = int_field(data, "message_id"), inputs.text(data, "body")
+    confirm_phi = inputs.boolean(data, "confirm_phi", False)
     with transaction():
-        message = chat.edit_message(
-            int_field(data, "message_id"),  # type: ignore[arg-type]
-            by=load_user(),
-            body=data["body"],
-            confirm_phi=data.get("confirm_phi") is True,
-        )
+        message = chat.edit_message(message_id, by=load_user(), body=body, confirm_phi=confirm_phi)  # type: ignore[arg-type]
         answer = ok(id=message.id, seq=message.change_seq)
     return answer
 
 
-def on_delete_message(data: Any) -> dict[str, Any]:
+def on_delete_message(data: Any = None) -> dict[str, Any]:
     data = payload(data, "message_id")
     with transaction():
         message = chat.delete_message(int_field(data, "message_id"), by=load_user())  # type: ignore[arg-type]
@@ -148,7 +148,7 @@ def on_delete_message(data: Any) -> dict[str, Any]:
     return answer
 
 
-def on_mark_read(data: Any) -> dict[str, Any]:
+def on_mark_read(data: Any = None) -> dict[str, Any]:
     data = payload(data, "channel_id")
     with transaction():
         user = load_user()
@@ -157,7 +157,7 @@ def on_mark_read(data: Any) -> dict[str, Any]:
     return ok(last_read_id=position)
 
 
-def on_typing(data: Any) -> dict[str, Any]:
+def on_typing(data: Any = None) -> dict[str, Any]:
     """Tell the channel someone is typing. Only for channels this socket joined (after the membership
     check), so no query; named unless it is a patient space or the person hides their presence."""
     channel_id = int_field(payload(data, "channel_id"), "channel_id")

@@ -3,9 +3,10 @@ and plain-form fallbacks for deleting and hiding messages. Live behaviour is in 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from lhn import inputs
 from lhn.chat import permissions
 from lhn.chat import services as chat
 from lhn.chat.forms import ChannelForm, HideForm, MessageForm, SlowModeForm
@@ -24,11 +25,6 @@ def index(slug: str):  # type: ignore[no-untyped-def]
     community = communities.get_community(slug)
     chat.list_channels(community, by=current_user)  # members only: a 403 page for everyone else
     return redirect(url_for("chat.channel", slug=slug, name="general"))
-
-
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() else None
 
 
 @bp.route("/c/<slug>/chat/<name>", methods=["GET", "POST"])
@@ -52,7 +48,7 @@ def channel(slug: str, name: str):  # type: ignore[no-untyped-def]
             form.form_errors.append(exc.message)
         else:
             return redirect(url_for("chat.channel", slug=slug, name=name) + "#composer")
-    before = _int_arg("before")
+    before = inputs.arg_int("before")
     read_upto = chat.last_read_id(current_user, current)  # the unread marker goes after this one
     if before is None:
         with transaction():  # committed before the page is read: a commit would expire what we load

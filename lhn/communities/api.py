@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 from flask_login import current_user
 
+from lhn import inputs
 from lhn.accounts.models import User, VerificationRequest
 from lhn.api import bp, created, json_body, page_json, person_json, require_user
-from lhn.api.openapi import CURSOR, op, page_of, path_param, query_param, ref
+from lhn.api.openapi import BOOLEAN, CURSOR, TEXT, body_schema, op, page_of, path_param, query_param, ref
 from lhn.communities import permissions
 from lhn.communities import services as communities
 from lhn.communities.models import Community, JoinRequest, Membership
 from lhn.database import transactional
-from lhn.errors import ValidationFailed
 
 
 def community_json(community: Community, membership: Membership | None, *, user: object) -> dict[str, Any]:
@@ -76,33 +76,28 @@ def verification_json(row: VerificationRequest) -> dict[str, Any]:
 
 
 def _fields(data: dict[str, Any], community: Community | None = None) -> communities.CommunityFields:
-    def get(name: str, default: str = "") -> str:
-        current = getattr(community, name, default) if community else default
-        value = data.get(name, current)
-        return "" if value is None else str(getattr(value, "value", value))
+    """CommunityFields from JSON. A field not sent (or null) keeps its current value on PATCH and is empty
+    on create, where the service names every required one that is empty."""
+
+    def text(name: str, default: str = "") -> str:
+        current = getattr(community, name) if community else default
+        return inputs.text(data, name, getattr(current, "value", current) or "")  # enums as their value
 
     return communities.CommunityFields(
-        name=get("name"),
-        condition_name=get("condition_name"),
-        description=get("description"),
-        guidelines=get("guidelines"),
-        visibility=get("visibility", "public"),
-        condition_code=get("condition_code"),
-        condition_system=get("condition_system") or None,
-        slug=get("slug"),
+        name=text("name"),
+        condition_name=text("condition_name"),
+        description=text("description"),
+        guidelines=text("guidelines"),
+        visibility=text("visibility", "public"),
+        condition_code=text("condition_code"),
+        condition_system=text("condition_system") or None,
+        slug=text("slug"),
     )
-
-
-def _decision(data: dict[str, Any], approve_word: str, refuse_word: str) -> bool:
-    decision = data.get("decision")
-    if decision not in (approve_word, refuse_word):
-        raise ValidationFailed({"decision": f"Send '{approve_word}' or '{refuse_word}'."})
-    return decision == approve_word
 
 
 @bp.get("/communities")
 def list_communities():  # type: ignore[no-untyped-def]
-    page = communities.list_communities(q=request.args.get("q", ""), cursor=request.args.get("cursor"))
+    page = communities.list_communities(q=inputs.arg_text("q"), cursor=inputs.arg_cursor())
     mine = communities.memberships_of(current_user)
     items = [community_json(c, mine.get(c.id), user=current_user) for c in page.items]
     return jsonify(page_json(items, page.next_cursor))
@@ -133,9 +128,9 @@ def show_community(slug: str):  # type: ignore[no-untyped-def]
 @bp.patch("/communities/<slug>")
 @transactional
 def update_community(slug: str):  # type: ignore[no-untyped-def]
-    user = require_user()
+    user, data = require_user(), json_body()
     community = communities.get_community(slug)
-    communities.update_community(community, _fields(json_body(), community), by=user)
+    communities.update_community(community, _fields(data, community), by=user)
     return jsonify(community_json(community, communities.find_membership(user, community), user=user))
 
 
@@ -143,12 +138,11 @@ def update_community(slug: str):  # type: ignore[no-untyped-def]
 @transactional
 def join_community(slug: str):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
+    # Not accepting (false, or not sent) is the service's to refuse, with its own words.
+    accept, message = inputs.boolean(data, "accept_guidelines", False), inputs.text(data, "message", "")
     community = communities.get_community(slug)
-    accept = data.get("accept_guidelines") is True
     if community.is_restricted:
-        join_request = communities.request_to_join(
-            user, community, accept_guidelines=accept, message=str(data.get("message", ""))
-        )
+        join_request = communities.request_to_join(user, community, accept_guidelines=accept, message=message)
         return jsonify(status="requested", join_request=join_request_json(join_request)), 202
     membership = communities.join_community(user, community, accept_guidelines=accept)
     return jsonify(status="joined", membership=membership_json(membership))
@@ -163,19 +157,16 @@ def leave_community(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/communities/<slug>/members")
 def list_members(slug: str):  # type: ignore[no-untyped-def]
-    community = communities.get_community(slug)
-    page = communities.list_members(
-        community, by=current_user, role=request.args.get("role", ""), cursor=request.args.get("cursor")
-    )
+    role, cursor = inputs.arg_text("role"), inputs.arg_cursor()
+    page = communities.list_members(communities.get_community(slug), by=current_user, role=role, cursor=cursor)
     return jsonify(page_json([membership_json(m) for m in page.items], page.next_cursor))
 
 
 @bp.put("/communities/<slug>/members/<username>")
 @transactional
 def set_member_role(slug: str, username: str):  # type: ignore[no-untyped-def]
-    user, data = require_user(), json_body()
-    community = communities.get_community(slug)
-    membership = communities.set_member_role(community, username, str(data.get("role", "")), by=user)
+    user, role = require_user(), inputs.text(json_body(), "role", missing="")
+    membership = communities.set_member_role(communities.get_community(slug), username, role, by=user)
     return jsonify(membership_json(membership))
 
 
@@ -189,9 +180,8 @@ def list_join_requests(slug: str):  # type: ignore[no-untyped-def]
 @transactional
 def decide_join_request(request_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    row = communities.decide_join_request(
-        request_id, by=user, approve=_decision(data, "approve", "deny"), note=str(data.get("note", ""))
-    )
+    decision, note = inputs.choice(data, "decision", ("approve", "deny")), inputs.text(data, "note", "")
+    row = communities.decide_join_request(request_id, by=user, approve=decision == "approve", note=note)
     return jsonify(join_request_json(row))
 
 
@@ -206,25 +196,25 @@ def verification_queue():  # type: ignore[no-untyped-def]
 @transactional
 def review_verification(request_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    row = communities.review_verification(
-        request_id, by=user, approve=_decision(data, "approve", "reject"), note=str(data.get("note", ""))
-    )
+    decision, note = inputs.choice(data, "decision", ("approve", "reject")), inputs.text(data, "note", "")
+    row = communities.review_verification(request_id, by=user, approve=decision == "approve", note=note)
     return jsonify({**verification_json(row), "note": row.decision_note})
 
 
-COMMUNITY_BODY = {
-    "type": "object",
-    "required": ["name", "condition_name", "guidelines"],
-    "properties": {
-        "name": {"type": "string"}, "slug": {"type": "string"}, "condition_name": {"type": "string"},
-        "condition_code": {"type": "string"}, "condition_system": {"enum": ["icd-10", "snomed-ct"]},
-        "description": {"type": "string"}, "guidelines": {"type": "string"},
-        "visibility": {"enum": ["public", "restricted"]},
-    },
+COMMUNITY_REQUIRED = {"name": TEXT, "condition_name": TEXT, "guidelines": TEXT}
+COMMUNITY_OPTIONAL = {
+    "slug": {**TEXT, "description": "Lowercase letters, digits and hyphens; derived from the name if empty"},
+    "condition_code": TEXT, "condition_system": {"enum": ["", "icd-10", "snomed-ct"]},
+    "description": TEXT, "visibility": {"enum": ["public", "restricted"]},
 }  # fmt: skip
+NEW_COMMUNITY_BODY = body_schema(COMMUNITY_REQUIRED, COMMUNITY_OPTIONAL)
+EDIT_COMMUNITY_BODY = body_schema(optional=COMMUNITY_REQUIRED | COMMUNITY_OPTIONAL,
+                                  description="Fields not sent (or null) keep their value")  # fmt: skip
 SLUG = path_param("slug")
-DECISION = {"type": "object", "required": ["decision"],
-            "properties": {"decision": {"type": "string"}, "note": {"type": "string"}}}  # fmt: skip
+
+
+def decision(*words: str) -> dict[str, Any]:
+    return body_schema({"decision": {"enum": list(words)}}, {"note": TEXT})
 OPENAPI_SCHEMAS = {
     "Community": {
         "type": "object",
@@ -242,18 +232,19 @@ OPENAPI_PATHS = {
                   response=page_of(ref("Community")),
                   params=[query_param("q", "Search by name or condition"), CURSOR]),
         "post": op("Create a community (site admins, verified clinicians and researchers)", status="201",
-                   response=ref("Community"), body=COMMUNITY_BODY, errors=("401", "403", "422")),
+                   response=ref("Community"), body=NEW_COMMUNITY_BODY, errors=("401", "403", "422")),
     },
     "/me/communities": {"get": op("Communities I belong to", errors=("401",))},
     "/communities/{slug}": {
         "get": op("A community (name and description only for a restricted one I'm not in)",
                   response=ref("Community"), params=[SLUG], auth=False, errors=("404",)),
-        "patch": op("Edit a community (owners)", response=ref("Community"), params=[SLUG], body=COMMUNITY_BODY),
+        "patch": op("Edit a community (owners)", response=ref("Community"), params=[SLUG], body=EDIT_COMMUNITY_BODY),
     },
     "/communities/{slug}/join": {
         "post": op("Join, accepting the guidelines; 202 with a join request for a restricted community",
-                   params=[SLUG], body={"type": "object", "required": ["accept_guidelines"], "properties": {
-                       "accept_guidelines": {"const": True}, "message": {"type": "string"}}}),
+                   also={"202": "Requested: the moderators of a restricted community decide"}, params=[SLUG],
+                   body=body_schema({"accept_guidelines": {**BOOLEAN, "const": True}}, {
+                       "message": {**TEXT, "description": "To the moderators of a restricted community"}})),
     },
     "/communities/{slug}/leave": {"post": op("Leave the community", status="204", params=[SLUG])},
     "/communities/{slug}/members": {
@@ -264,18 +255,18 @@ OPENAPI_PATHS = {
     "/communities/{slug}/members/{username}": {
         "put": op("Appoint or remove a moderator (owners): {\"role\": \"moderator\"|\"member\"}",
                   response=ref("Person"), params=[SLUG, path_param("username")],
-                  body={"type": "object", "required": ["role"]}),
+                  body=body_schema({"role": {"enum": ["moderator", "member"]}})),
     },
     "/communities/{slug}/join-requests": {"get": op("Pending join requests (moderators)", params=[SLUG])},
     "/join-requests/{request_id}": {
         "post": op("Approve or deny a join request: {\"decision\": \"approve\"|\"deny\", \"note\"}",
-                   params=[path_param("request_id", "integer")], body=DECISION,
+                   params=[path_param("request_id", "integer")], body=decision("approve", "deny"),
                    errors=("401", "404", "409", "422")),
     },
     "/verification-requests": {"get": op("Verification requests I may review", errors=("401",))},
     "/verification-requests/{request_id}": {
         "post": op("Approve or reject verification: {\"decision\": \"approve\"|\"reject\", \"note\"}",
-                   params=[path_param("request_id", "integer")], body=DECISION,
+                   params=[path_param("request_id", "integer")], body=decision("approve", "reject"),
                    errors=("401", "404", "409", "422")),
     },
 }  # fmt: skip

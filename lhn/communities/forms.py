@@ -1,13 +1,12 @@
 """Community forms. The rules live in communities.services."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from lhn.forms import choices
+from lhn.forms import Form, choices
 
 
-class CommunityForm(FlaskForm):
+class CommunityForm(Form):
     name = StringField("Community name", validators=[InputRequired(), Length(max=120)])
     slug = StringField(
         "Address", validators=[Optional(), Length(max=60)],
@@ -38,15 +37,15 @@ class CommunityForm(FlaskForm):
     )
 
 
-class JoinForm(FlaskForm):
+class JoinForm(Form):
     accept_guidelines = BooleanField("I have read and accept the community guidelines")
     message = TextAreaField("Message to the moderators (optional)", validators=[Optional(), Length(max=1000)])
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     decision = HiddenField(validators=[InputRequired()])
     note = TextAreaField("Note", validators=[Optional(), Length(max=1000)])
 
 
-class MemberRoleForm(FlaskForm):
+class MemberRoleForm(Form):
     role = HiddenField(validators=[InputRequired()])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from lhn import inputs
 from lhn.communities import permissions
 from lhn.communities import services as communities
 from lhn.communities.forms import CommunityForm, DecisionForm, JoinForm, MemberRoleForm
@@ -17,8 +18,8 @@ bp = Blueprint("communities", __name__)
 
 @bp.get("/")
 def index():  # type: ignore[no-untyped-def]
-    q = request.args.get("q", "")
-    page = communities.list_communities(q=q, cursor=request.args.get("cursor"))
+    q = inputs.arg_text("q")
+    page = communities.list_communities(q=q, cursor=inputs.arg_cursor())
     mine = communities.memberships_of(current_user)
     return render_template(
         "communities/index.html", page=page, q=q, mine=mine,
@@ -139,8 +140,8 @@ def leave(slug: str):  # type: ignore[no-untyped-def]
 def members(slug: str):  # type: ignore[no-untyped-def]
     community = communities.get_community(slug)
     membership = communities.find_membership(current_user, community)
-    role = request.args.get("role", "")
-    page = communities.list_members(community, by=current_user, role=role, cursor=request.args.get("cursor"))
+    role = inputs.arg_text("role")
+    page = communities.list_members(community, by=current_user, role=role, cursor=inputs.arg_cursor())
     return render_template(
         "communities/members.html", community=community, page=page, role=role, filters=communities.MEMBER_FILTERS,
         can_manage=permissions.can_manage(current_user, community, membership), role_form=MemberRoleForm(),

@@ -7,17 +7,33 @@ from typing import Any
 from flask import Response, jsonify, request
 from flask_login import current_user
 
+from lhn import inputs
 from lhn.accounts import services as accounts
 from lhn.api import bp, created, json_body, page_json, person_json, require_user
-from lhn.api.openapi import CURSOR, op, page_of, path_param, query_param, ref
+from lhn.api.openapi import (
+    CURSOR,
+    NUMBER,
+    TEXT,
+    body_schema,
+    choice_param,
+    nullable,
+    op,
+    page_of,
+    path_param,
+    query_param,
+    ref,
+)
 from lhn.communities import services as communities
 from lhn.database import transaction, transactional
 from lhn.errors import NotFound, ValidationFailed
+from lhn.limits import user_rate_limited
 from lhn.measures import charts, data, fhir, spc
 from lhn.measures import services as measures
 from lhn.measures.models import Measure
 
 MEASURE_FIELDS = tuple(measures.MeasureFields.__dataclass_fields__)
+TEXT_FIELDS = ("name", "type", "period", "improvement", "unit", "description", "data_source", "rule_set")
+VALUE_FIELDS = ("numerator", "denominator", "events", "exposure", "count", "value", "n")
 
 
 def measure_json(measure: Measure, *, owners: list[Any] | None = None) -> dict[str, Any]:
@@ -81,14 +97,21 @@ def chart_json(view: charts.ChartView) -> dict[str, Any]:
     }
 
 
-def _changes(data_in: dict[str, Any]) -> dict[str, Any]:
-    return {k: data_in[k] for k in MEASURE_FIELDS if k in data_in}
+def _definition(body: dict[str, Any]) -> dict[str, Any]:
+    """The definition fields sent: text as text (null: not sent); target, multiplier and baseline_points as
+    numbers, or null for none (the type's usual multiplier; limits from every point of a phase)."""
+    fields = {name: value for name in TEXT_FIELDS if (value := inputs.text(body, name, None)) is not None}
+    fields |= {name: inputs.number(body, name, None) for name in ("target", "multiplier") if name in body}
+    if "baseline_points" in body:
+        fields["baseline_points"] = inputs.integer(body, "baseline_points", None)
+    return fields
 
 
 @bp.get("/communities/<slug>/measures")
 def list_measures(slug: str):  # type: ignore[no-untyped-def]
+    cursor = inputs.arg_cursor()
     community, _membership = communities.get_readable_community(current_user, slug)
-    page = measures.list_measures(community, viewer=current_user, cursor=request.args.get("cursor"))
+    page = measures.list_measures(community, viewer=current_user, cursor=cursor)
     return jsonify(page_json([measure_json(m) for m in page.items], page.next_cursor))
 
 
@@ -96,10 +119,9 @@ def list_measures(slug: str):  # type: ignore[no-untyped-def]
 @transactional
 def create_measure(slug: str):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
-    community = communities.get_community(slug)
-    fields = measures.MeasureFields(**_changes(body))
-    fields.rule_set = body.get("rule_set") or spc.DEFAULT_RULESET
-    measure = measures.create_measure(community, fields, by=user)
+    fields = measures.MeasureFields(**_definition(body))
+    fields.rule_set = fields.rule_set or spc.DEFAULT_RULESET
+    measure = measures.create_measure(communities.get_community(slug), fields, by=user)
     return created(measure_json(measure))
 
 
@@ -112,11 +134,11 @@ def show_measure(measure_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def update_measure(measure_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
-    measure = measures.get_measure(measure_id, viewer=user)
     unknown = sorted(set(body) - set(MEASURE_FIELDS))
     if unknown:
         raise ValidationFailed(dict.fromkeys(unknown, "This field can't be changed."))
-    measures.update_measure(measure, _changes(body), by=user)
+    changes, measure = _definition(body), measures.get_measure(measure_id, viewer=user)
+    measures.update_measure(measure, changes, by=user)
     return jsonify(measure_json(measure))
 
 
@@ -124,17 +146,14 @@ def update_measure(measure_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def submit_data(measure_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
+    site, period = inputs.text(body, "site", missing=""), inputs.text(body, "period", missing="")
+    values = {name: inputs.number(body, name) for name in VALUE_FIELDS if name in body}
     measure = measures.get_measure(measure_id, viewer=user)
-    values = {
-        k: body.get(k) for k in ("numerator", "denominator", "events", "exposure", "count", "value", "n") if k in body
-    }
-    point = data.record_value(
-        measure, str(body.get("site", "")), str(body.get("period", "")), values, by=user, source="api"
-    )
-    names, stored = measure.type.fields, point
+    stored = data.record_value(measure, site, period, values, by=user, source="api")
+    names = measure.type.fields
     payload = {
-        "site": str(body["site"]),
-        "period": str(body["period"]),
+        "site": site,
+        "period": period,
         "measure_version": stored.measure_version,
         names[0]: stored.numerator,
     }
@@ -145,15 +164,14 @@ def submit_data(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/measures/<int:measure_id>/chart")
 def measure_chart(measure_id: int):  # type: ignore[no-untyped-def]
+    # chart and rules are checked by chart_view, which names both when both are wrong.
+    slug, kind, rules = inputs.arg_text("site"), inputs.arg_text("chart") or None, inputs.arg_text("rules") or None
     measure = measures.get_measure(measure_id, viewer=current_user)
     acc = measures.access(measure, current_user)
-    slug = request.args.get("site", "")
     site = accounts.find_institution(slug) if slug else None
     if slug and site is None:
         raise NotFound("No such site.")
-    view = charts.chart_view(
-        measure, acc, site=site, kind=request.args.get("chart") or None, rules=request.args.get("rules") or None
-    )
+    view = charts.chart_view(measure, acc, site=site, kind=kind, rules=rules)
     payload = chart_json(view)
     if view.restricted:  # a site's team seeing its withheld data is audited; everyone else stays read-only
         with transaction():
@@ -169,6 +187,7 @@ def export_csv(measure_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/measures/<int:measure_id>/data.csv")
+@user_rate_limited("import")
 def import_csv(measure_id: int):  # type: ignore[no-untyped-def]
     user = require_user()
     measure = measures.get_measure(measure_id, viewer=user)
@@ -181,8 +200,9 @@ def import_csv(measure_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/measures/<int:measure_id>/fhir")
 @transactional
 def export_fhir(measure_id: int):  # type: ignore[no-untyped-def]
+    resource = inputs.arg_choice("resource", ("Bundle", "Measure"), "Bundle")
     measure = measures.get_measure(measure_id, viewer=current_user)
-    if request.args.get("resource") == "Measure":
+    if resource == "Measure":
         payload = fhir.measure_resource(measure, base_url=request.host_url)
     else:
         payload = fhir.report_bundle(measure, viewer=current_user, base_url=request.host_url)
@@ -192,43 +212,45 @@ def export_fhir(measure_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/measures/<int:measure_id>/fhir")
+@user_rate_limited("import")
 def import_fhir(measure_id: int):  # type: ignore[no-untyped-def]
     user = require_user()
+    data.check_upload_size(request.content_length)  # before the body is read
+    bundle = json_body(max_depth=inputs.FHIR_MAX_DEPTH)
     measure = measures.get_measure(measure_id, viewer=user)
-    data.check_upload_size(request.content_length)
-    payload = request.get_json(silent=True, force=True)
     with transaction():  # the service validates the Bundle before its write begins
-        result = fhir.import_bundle(measure, payload, by=user)
+        result = fhir.import_bundle(measure, bundle, by=user)
     return created({"stored": result.stored, "replaced": result.replaced})
 
 
-MEASURE_BODY = {
-    "type": "object",
-    "required": ["name", "type", "period", "improvement"],
-    "properties": {
-        "name": {"type": "string"},
-        "type": {"enum": ["proportion", "rate", "count", "continuous"]},
-        "period": {"enum": ["week", "month", "quarter"]},
-        "improvement": {"enum": ["up", "down"]},
-        "unit": {"type": "string"},
-        "target": {"type": ["number", "null"]},
-        "description": {"type": "string"},
-        "data_source": {"type": "string"},
-        "rule_set": {"enum": list(spc.RULESETS)},
-        "baseline_points": {"type": ["integer", "null"]},
-        "multiplier": {"type": ["number", "null"]},
-    },
+DEFINITION_REQUIRED = {
+    "name": TEXT,
+    "type": {"enum": ["proportion", "rate", "count", "continuous"]},
+    "period": {"enum": ["week", "month", "quarter"]},
+    "improvement": {"enum": ["up", "down"]},
 }
-DATA_BODY = {
-    "type": "object",
-    "required": ["site", "period"],
-    "description": "`site` is an institution slug; `period` is 2024-01, 2024-W05 or 2024-Q1 (the measure's period). "
-    "Then numerator + denominator (proportion), events + exposure (rate), count, or value + n (continuous).",
-    "properties": {
-        k: {"type": "number"} for k in ("numerator", "denominator", "events", "exposure", "count", "value", "n")
-    }
-    | {"site": {"type": "string"}, "period": {"type": "string"}},
+DEFINITION_OPTIONAL = {"unit": TEXT, "description": TEXT, "data_source": TEXT, "rule_set": {"enum": list(spc.RULESETS)}}
+# null is a value here: no target, the type's usual multiplier, limits from every point of a phase.
+DEFINITION_NULLABLE = {
+    "target": nullable(NUMBER),
+    "multiplier": nullable(NUMBER),
+    "baseline_points": {"type": ["integer", "null"], "minimum": 2, "maximum": 120},
 }
+MEASURE_BODY = body_schema(DEFINITION_REQUIRED, DEFINITION_OPTIONAL)
+MEASURE_BODY["properties"] |= DEFINITION_NULLABLE
+EDIT_MEASURE_BODY = body_schema(
+    optional=DEFINITION_REQUIRED | DEFINITION_OPTIONAL, closed=True,
+    description="The fields to change (other fields are refused); null keeps a text field, and clears "
+    "target, multiplier and baseline_points",
+)  # fmt: skip
+EDIT_MEASURE_BODY["properties"] |= DEFINITION_NULLABLE
+DATA_BODY = body_schema(
+    {"site": {**TEXT, "description": "Institution slug"}, "period": {**TEXT, "description": "2024-01, 2024-W05 or "
+     "2024-Q1 (the measure's period)"}},
+    dict.fromkeys(VALUE_FIELDS, NUMBER),
+    description="Then numerator + denominator (proportion), events + exposure (rate), count, or value + n "
+    "(continuous)",
+)  # fmt: skip
 MEASURE_ID = path_param("measure_id", "integer")
 # Imports and the CSV preview (api_teams) answer 413 for a file over the caps, `fields.file` saying which.
 IMPORT_ERRORS = ("401", "403", "404", "413", "422")
@@ -318,7 +340,7 @@ OPENAPI_PATHS = {
             "Change the definition (owners); a change bumps the version and is logged",
             response=ref("Measure"),
             params=[MEASURE_ID],
-            body={"type": "object"},
+            body=EDIT_MEASURE_BODY,
             tag="measures",
         ),
     },
@@ -341,8 +363,8 @@ OPENAPI_PATHS = {
             params=[
                 MEASURE_ID,
                 query_param("site", "Institution slug; empty for the network aggregate"),
-                query_param("chart", "run | p | pp | u | up | c | i"),
-                query_param("rules", "shewhart_anhoj | ihi | western_electric"),
+                choice_param("chart", "The chart (default: the measure type's)", spc.CHARTS),
+                choice_param("rules", "The rules for signals (default: the measure's)", spc.RULESETS),
             ],
             errors=("404", "422"),
         ),
@@ -369,7 +391,8 @@ OPENAPI_PATHS = {
             "FHIR R5: a Bundle of MeasureReport (summary, per site and period, masked counts marked); "
             "?resource=Measure for the definition",
             auth=False,
-            params=[MEASURE_ID, query_param("resource", "Measure for the definition; default the Bundle")],
+            params=[MEASURE_ID, choice_param("resource", "Measure for the definition; default the Bundle",
+                                             ["Bundle", "Measure"])],
             errors=("404",),
             tag="measures",
         ),
@@ -377,7 +400,8 @@ OPENAPI_PATHS = {
             "Import a FHIR R5 Bundle of MeasureReport: all or nothing, every problem reported by entry",
             status="201",
             params=[MEASURE_ID],
-            body={"type": "object"},
+            body={"type": "object", "required": ["resourceType"], "properties": {"resourceType": {"const": "Bundle"}},
+                  "description": f"A FHIR R5 Bundle (nesting at most {inputs.FHIR_MAX_DEPTH} levels)"},
             errors=IMPORT_ERRORS,
             tag="measures",
         )

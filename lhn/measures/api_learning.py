@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 from flask_login import current_user
 
+from lhn import inputs
 from lhn.api import bp, created, json_body, require_user
-from lhn.api.openapi import op, path_param, query_param, ref
+from lhn.api.openapi import DATE, ID, TEXT, body_schema, op, path_param, query_param, ref
 from lhn.database import transactional
 from lhn.errors import ValidationFailed
 from lhn.measures import charts, learning, periods
 from lhn.measures import services as measures
-from lhn.measures.api_teams import MEASURE_ID, get_site, person_or_none, site_json, text_of
+from lhn.measures.api_teams import MEASURE_ID, get_site, person_or_none, site_json
 from lhn.measures.models import ChartNote, Measure, PdsaCycle, PhaseChange
 
-CYCLE_FIELDS = ("title", "plan", "prediction", "do_notes", "study", "started_on", "idea_id")
+CYCLE_TEXT_FIELDS = ("title", "plan", "prediction", "do_notes", "study", "started_on")
+CYCLE_FIELDS = (*CYCLE_TEXT_FIELDS, "idea_id")
 
 
 def cycle_json(cycle: PdsaCycle) -> dict[str, Any]:
@@ -66,16 +68,16 @@ def phase_json(phase: PhaseChange, measure: Measure) -> dict[str, Any]:
 
 def _chart_site() -> int | None:
     """`?site=<slug>` for a site's chart; none or empty for the network chart."""
-    slug = request.args.get("site", "")
+    slug = inputs.arg_text("site")
     return get_site(slug).id if slug else None
 
 
 def _cycle_fields(body: dict[str, Any], fields: learning.PdsaFields) -> learning.PdsaFields:
-    for name in CYCLE_FIELDS:
-        if name in body:
-            value = body[name]
-            # Dates and idea ids are parsed by the service; other text must be text (not a 500 for a list).
-            setattr(fields, name, value if name in ("started_on", "idea_id") or isinstance(value, str) else "")
+    """`fields` with what was sent: text as text (null: not sent; the service parses the date), idea_id an
+    idea's id or null for none."""
+    for name in CYCLE_TEXT_FIELDS:
+        setattr(fields, name, inputs.text(body, name, getattr(fields, name)))
+    fields.idea_id = inputs.ident(body, "idea_id", None, missing=fields.idea_id)
     return fields
 
 
@@ -84,9 +86,9 @@ def _cycle_fields(body: dict[str, Any], fields: learning.PdsaFields) -> learning
 
 @bp.get("/measures/<int:measure_id>/pdsa")
 def list_cycles(measure_id: int):  # type: ignore[no-untyped-def]
+    site_id = _chart_site()
     measure = measures.get_measure(measure_id, viewer=current_user)
-    slug = request.args.get("site", "")
-    cycles = learning.list_cycles(measure, site_id=get_site(slug).id if slug else None)
+    cycles = learning.list_cycles(measure, site_id=site_id)
     return jsonify(items=[cycle_json(c) for c in cycles])
 
 
@@ -94,8 +96,8 @@ def list_cycles(measure_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def create_cycle(measure_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
+    fields = _cycle_fields(body, learning.PdsaFields(site=inputs.text(body, "site", missing="")))
     measure = measures.get_measure(measure_id, viewer=user)
-    fields = _cycle_fields(body, learning.PdsaFields(site=text_of(body, "site")))
     return created(cycle_json(learning.create_cycle(measure, fields, by=user)))
 
 
@@ -122,16 +124,10 @@ def update_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def
 @transactional
 def close_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
+    act, act_notes, ended_on = (inputs.text(body, name, missing="") for name in ("act", "act_notes", "ended_on"))
     measure = measures.get_measure(measure_id, viewer=user)
     cycle = learning.get_cycle(measure, cycle_id, viewer=user)
-    learning.close_cycle(
-        cycle,
-        measure,
-        act=text_of(body, "act"),
-        act_notes=text_of(body, "act_notes"),
-        ended_on=text_of(body, "ended_on"),
-        by=user,
-    )
+    learning.close_cycle(cycle, measure, act=act, act_notes=act_notes, ended_on=ended_on, by=user)
     return jsonify(cycle_json(cycle))
 
 
@@ -140,34 +136,35 @@ def close_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/measures/<int:measure_id>/notes")
 def list_notes(measure_id: int):  # type: ignore[no-untyped-def]
+    site_id = _chart_site()
     measure = measures.get_measure(measure_id, viewer=current_user)
-    return jsonify(items=[note_json(n) for n in learning.list_notes(measure, site_id=_chart_site())])
+    return jsonify(items=[note_json(n) for n in learning.list_notes(measure, site_id=site_id)])
 
 
 @bp.post("/measures/<int:measure_id>/notes")
 @transactional
 def add_note(measure_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
-    measure = measures.get_measure(measure_id, viewer=user)
-    site, on, text = (text_of(body, key) for key in ("site", "on", "text"))
-    note = learning.add_note(measure, site=site, on=on, text=text, by=user)
+    site, on = inputs.text(body, "site", ""), inputs.text(body, "on", missing="")
+    text = inputs.text(body, "text", missing="")
+    note = learning.add_note(measures.get_measure(measure_id, viewer=user), site=site, on=on, text=text, by=user)
     return created(note_json(note))
 
 
 @bp.get("/measures/<int:measure_id>/phases")
 def list_phases(measure_id: int):  # type: ignore[no-untyped-def]
+    site_id = _chart_site()
     measure = measures.get_measure(measure_id, viewer=current_user)
-    return jsonify(items=[phase_json(p, measure) for p in charts.phase_changes(measure, _chart_site())])
+    return jsonify(items=[phase_json(p, measure) for p in charts.phase_changes(measure, site_id)])
 
 
 @bp.post("/measures/<int:measure_id>/phases")
 @transactional
 def add_phase(measure_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
-    measure = measures.get_measure(measure_id, viewer=user)
-    phase = learning.add_phase(
-        measure, site=text_of(body, "site"), period=text_of(body, "period"), reason=text_of(body, "reason"), by=user
-    )
+    site, period = inputs.text(body, "site", ""), inputs.text(body, "period", missing="")
+    reason, measure = inputs.text(body, "reason", missing=""), measures.get_measure(measure_id, viewer=user)
+    phase = learning.add_phase(measure, site=site, period=period, reason=reason, by=user)
     return created(phase_json(phase, measure))
 
 
@@ -181,8 +178,9 @@ def remove_phase(measure_id: int, phase_id: int):  # type: ignore[no-untyped-def
 
 @bp.get("/measures/<int:measure_id>/annotations")
 def list_annotations(measure_id: int):  # type: ignore[no-untyped-def]
+    site_id = _chart_site()
     measure = measures.get_measure(measure_id, viewer=current_user)
-    items = learning.annotations(measure, site_id=_chart_site())
+    items = learning.annotations(measure, site_id=site_id)
     return jsonify(items=[{"on": a.on.isoformat(), "kind": a.kind, "text": a.text, "url": a.url} for a in items])
 
 
@@ -191,19 +189,9 @@ def list_annotations(measure_id: int):  # type: ignore[no-untyped-def]
 SITE_QUERY = query_param("site", "Institution slug for a site's chart; empty for the network chart")
 CYCLE_ID = path_param("cycle_id", "integer")
 ITEMS = lambda schema: {"type": "object", "properties": {"items": {"type": "array", "items": schema}}}  # noqa: E731
-TEXT = {"type": "string"}
-CYCLE_BODY = {
-    "type": "object",
-    "properties": {
-        "title": TEXT,
-        "plan": TEXT,
-        "prediction": TEXT,
-        "do_notes": TEXT,
-        "study": TEXT,
-        "started_on": {"type": "string", "format": "date"},
-        "idea_id": {"type": ["integer", "null"]},
-    },
-}
+SITE_SLUG = {**TEXT, "description": "Institution slug"}
+CYCLE_TEXT = {"title": TEXT, "plan": TEXT, "prediction": TEXT, "do_notes": TEXT, "study": TEXT, "started_on": DATE}
+IDEA_ID = {"idea_id": {**ID, "description": "An idea of the community the cycle tests; null for none"}}
 OPENAPI_SCHEMAS = {
     "PdsaCycle": {
         "type": "object",
@@ -260,11 +248,10 @@ OPENAPI_PATHS = {
             status="201",
             response=ref("PdsaCycle"),
             params=[MEASURE_ID],
-            body={
-                **CYCLE_BODY,
-                "required": ["site", "title", "prediction", "started_on"],
-                "properties": {**CYCLE_BODY["properties"], "site": TEXT},
-            },
+            body=body_schema(
+                {"site": SITE_SLUG, "title": TEXT, "prediction": TEXT, "started_on": DATE},
+                {"plan": TEXT, "do_notes": TEXT, "study": TEXT, **IDEA_ID},
+            ),
             tag="measures",
         ),
     },
@@ -281,7 +268,8 @@ OPENAPI_PATHS = {
             "Record the do and study as the cycle goes (the site's team or the owners); closed cycles don't change",
             response=ref("PdsaCycle"),
             params=[MEASURE_ID, CYCLE_ID],
-            body=CYCLE_BODY,
+            body=body_schema(optional={**CYCLE_TEXT, **IDEA_ID}, closed=True,
+                             description="Fields not sent (or null) keep their value; a null idea_id unlinks"),
             tag="measures",
         ),
     },
@@ -290,15 +278,7 @@ OPENAPI_PATHS = {
             "Act: adopt, adapt or abandon, with what was learned; a linked idea gets the summary",
             response=ref("PdsaCycle"),
             params=[MEASURE_ID, CYCLE_ID],
-            body={
-                "type": "object",
-                "required": ["act", "act_notes", "ended_on"],
-                "properties": {
-                    "act": {"enum": ["adopt", "adapt", "abandon"]},
-                    "act_notes": TEXT,
-                    "ended_on": {"type": "string", "format": "date"},
-                },
-            },
+            body=body_schema({"act": {"enum": ["adopt", "adapt", "abandon"]}, "act_notes": TEXT, "ended_on": DATE}),
             tag="measures",
         ),
     },
@@ -316,11 +296,7 @@ OPENAPI_PATHS = {
             status="201",
             response=ref("ChartNote"),
             params=[MEASURE_ID],
-            body={
-                "type": "object",
-                "required": ["on", "text"],
-                "properties": {"site": TEXT, "on": {"type": "string", "format": "date"}, "text": TEXT},
-            },
+            body=body_schema({"on": DATE, "text": TEXT}, {"site": SITE_SLUG}),
             tag="measures",
         ),
     },
@@ -338,11 +314,8 @@ OPENAPI_PATHS = {
             status="201",
             response=ref("PhaseChange"),
             params=[MEASURE_ID],
-            body={
-                "type": "object",
-                "required": ["period", "reason"],
-                "properties": {"site": TEXT, "period": TEXT, "reason": TEXT},
-            },
+            body=body_schema({"period": {**TEXT, "description": "2024-01, 2024-W05 or 2024-Q1"}, "reason": TEXT},
+                             {"site": SITE_SLUG}),
             tag="measures",
         ),
     },

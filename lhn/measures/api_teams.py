@@ -8,23 +8,19 @@ from typing import Any
 from flask import jsonify, request
 from flask_login import current_user
 
+from lhn import inputs
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Institution
 from lhn.api import bp, created, json_body, page_json, person_json, require_user
-from lhn.api.openapi import CURSOR, op, page_of, path_param, ref
+from lhn.api.openapi import BOOLEAN, CURSOR, TEXT, body_schema, op, page_of, path_param, ref
 from lhn.database import transactional
 from lhn.errors import NotFound
+from lhn.limits import user_rate_limited
 from lhn.measures import data, periods
 from lhn.measures import services as measures
 from lhn.measures.models import DataConsent, DataPoint, MeasureChange, OwnerInvitation, SiteDataLead
 
 MEASURE_ID = path_param("measure_id", "integer")
-
-
-def text_of(body: dict[str, Any], key: str) -> str:
-    """A string field of a JSON body; anything else reads as empty, so the service reports it as a bad field."""
-    value = body.get(key)
-    return value if isinstance(value, str) else ""
 
 
 def site_json(site: Institution) -> dict[str, str]:
@@ -120,9 +116,9 @@ def list_invitations(measure_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/measures/<int:measure_id>/invitations")
 @transactional
 def invite_owner(measure_id: int):  # type: ignore[no-untyped-def]
-    user, body = require_user(), json_body()
+    user, username = require_user(), inputs.text(json_body(), "username", missing="")
     measure = measures.get_measure(measure_id, viewer=user)
-    return created(invitation_json(measures.invite_owner(measure, text_of(body, "username"), by=user)))
+    return created(invitation_json(measures.invite_owner(measure, username, by=user)))
 
 
 @bp.post("/measures/<int:measure_id>/invitations/<int:invitation_id>/withdraw")
@@ -170,8 +166,9 @@ def list_leads(measure_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def appoint_lead(measure_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
+    username, site = inputs.text(body, "username", missing=""), inputs.text(body, "site", missing="")
     measure = measures.get_measure(measure_id, viewer=user)
-    lead = measures.appoint_site_lead(measure, text_of(body, "username"), text_of(body, "site"), by=user)
+    lead = measures.appoint_site_lead(measure, username, site, by=user)
     return created(lead_json(lead))
 
 
@@ -205,9 +202,10 @@ def list_consents(measure_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def give_consent(measure_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
-    measure = measures.get_measure(measure_id, viewer=user)
-    site = get_site(text_of(body, "site"))
-    consent = measures.give_consent(measure, site, by=user, agreed=body.get("agree") is True)
+    # Not agreeing (false, or not sent) is the service's to refuse, with its own words.
+    slug, agreed = inputs.text(body, "site", missing=""), inputs.boolean(body, "agree", False)
+    measure, site = measures.get_measure(measure_id, viewer=user), get_site(slug)
+    consent = measures.give_consent(measure, site, by=user, agreed=agreed)
     return created(consent_json(consent, site))
 
 
@@ -225,9 +223,9 @@ def withdraw_consent(measure_id: int, slug: str):  # type: ignore[no-untyped-def
 @bp.get("/measures/<int:measure_id>/sites/<slug>/history")
 @transactional
 def site_history(measure_id: int, slug: str):  # type: ignore[no-untyped-def]
-    user = require_user()
+    user, cursor = require_user(), inputs.arg_cursor()
     measure = measures.get_measure(measure_id, viewer=user)
-    page = data.history(measure, get_site(slug), viewer=user, cursor=request.args.get("cursor"))
+    page = data.history(measure, get_site(slug), viewer=user, cursor=cursor)
     kind, names = measure.period.value, measure.type.fields
     items = [submission_json(p, names, periods.label(p.period_start, kind)) for p in page.items]
     return jsonify(page_json(items, page.next_cursor))
@@ -235,12 +233,14 @@ def site_history(measure_id: int, slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/measures/<int:measure_id>/changes")
 def list_changes(measure_id: int):  # type: ignore[no-untyped-def]
+    cursor = inputs.arg_cursor()
     measure = measures.get_measure(measure_id, viewer=current_user)
-    page = measures.list_changes(measure, viewer=current_user, cursor=request.args.get("cursor"))
+    page = measures.list_changes(measure, viewer=current_user, cursor=cursor)
     return jsonify(page_json([change_json(c) for c in page.items], page.next_cursor))
 
 
 @bp.post("/measures/<int:measure_id>/data.csv/preview")
+@user_rate_limited("import")
 def preview_csv(measure_id: int):  # type: ignore[no-untyped-def]
     user = require_user()
     measure = measures.get_measure(measure_id, viewer=user)
@@ -265,6 +265,7 @@ def preview_csv(measure_id: int):  # type: ignore[no-untyped-def]
 
 PERSON = ref("Person")
 SITE = {"type": "object", "properties": {"slug": {"type": "string"}, "name": {"type": "string"}}}
+SITE_SLUG = {**TEXT, "description": "Institution slug"}
 ITEMS = lambda schema: {"type": "object", "properties": {"items": {"type": "array", "items": schema}}}  # noqa: E731
 OPENAPI_SCHEMAS = {
     "MeasureInvitation": {
@@ -341,7 +342,7 @@ OPENAPI_PATHS = {
             status="201",
             response=ref("MeasureInvitation"),
             params=[MEASURE_ID],
-            body={"type": "object", "required": ["username"], "properties": {"username": {"type": "string"}}},
+            body=body_schema({"username": TEXT}),
             errors=("401", "403", "404", "409", "422"),
             tag="measures",
         ),
@@ -395,11 +396,7 @@ OPENAPI_PATHS = {
             status="201",
             response=ref("SiteDataLead"),
             params=[MEASURE_ID],
-            body={
-                "type": "object",
-                "required": ["username", "site"],
-                "properties": {"username": {"type": "string"}, "site": {"type": "string"}},
-            },
+            body=body_schema({"username": TEXT, "site": SITE_SLUG}),
             tag="measures",
         ),
     },
@@ -435,11 +432,7 @@ OPENAPI_PATHS = {
             status="201",
             response=ref("DataConsent"),
             params=[MEASURE_ID],
-            body={
-                "type": "object",
-                "required": ["site", "agree"],
-                "properties": {"site": {"type": "string"}, "agree": {"const": True}},
-            },
+            body=body_schema({"site": SITE_SLUG, "agree": {**BOOLEAN, "const": True}}),
             tag="measures",
         ),
     },

@@ -8,10 +8,12 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from lhn import inputs
 from lhn.accounts import services as accounts
 from lhn.database import transaction
 from lhn.errors import NotFound, ValidationFailed
 from lhn.forms import apply_errors
+from lhn.limits import user_rate_limited
 from lhn.measures import data, fhir, periods, svg
 from lhn.measures import services as measures
 from lhn.measures.forms import ConsentForm, DataForm, FhirImportForm, UploadForm
@@ -107,6 +109,7 @@ def consent(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/measures/<int:measure_id>/data/upload", methods=["GET", "POST"])
 @login_required
+@user_rate_limited("import", methods=["POST"])
 def upload(measure_id: int):  # type: ignore[no-untyped-def]
     measure, acc = _measure(measure_id)
     form = UploadForm()
@@ -161,7 +164,7 @@ def history(measure_id: int, slug: str):  # type: ignore[no-untyped-def]
     if site is None:
         raise NotFound("No such site.")
     with transaction():
-        page = data.history(measure, site, viewer=current_user, cursor=request.args.get("cursor"))
+        page = data.history(measure, site, viewer=current_user, cursor=inputs.arg_cursor())
     return render_template(
         "measures/history.html",
         measure=measure,
@@ -200,6 +203,7 @@ def fhir_reports(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/measures/<int:measure_id>/fhir/import", methods=["GET", "POST"])
 @login_required
+@user_rate_limited("import", methods=["POST"])
 def fhir_import(measure_id: int):  # type: ignore[no-untyped-def]
     measure, acc = _measure(measure_id)
     form = FhirImportForm()

@@ -1,11 +1,10 @@
 """Measure forms. The rules live in the measures services; choices that depend on the reader are set by views."""
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from lhn.forms import choices
+from lhn.forms import Form, choices
 from lhn.measures import spc
 
 TYPES = choices(
@@ -21,7 +20,7 @@ IMPROVEMENT = choices([("up", "Higher is better"), ("down", "Lower is better")])
 RULE_SETS = choices(list(spc.RULESETS.items()))
 
 
-class MeasureForm(FlaskForm):
+class MeasureForm(Form):
     name = StringField("Name", validators=[Optional(), Length(max=160)])  # the service says what is missing
     type = RadioField("Type", choices=TYPES, default="proportion")
     period = SelectField("Reporting period", choices=PERIODS, default="month")
@@ -57,42 +56,42 @@ class MeasureForm(FlaskForm):
     )
 
 
-class DataForm(FlaskForm):
+class DataForm(Form):
     site = SelectField("Site", choices=[])
     period = StringField("Period", validators=[InputRequired(), Length(max=10)])
     first = StringField("Numerator", validators=[InputRequired(), Length(max=30)])
     second = StringField("Denominator", validators=[Optional(), Length(max=30)])
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     file = FileField("CSV file")
     csv_text = HiddenField()
 
 
-class FhirImportForm(FlaskForm):
+class FhirImportForm(Form):
     file = FileField("FHIR Bundle (JSON)")
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(Form):
     site = HiddenField(validators=[InputRequired()])
     decision = HiddenField(validators=[InputRequired()])
     agree = BooleanField("We agree to the statement above")
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     username = StringField("Username", validators=[InputRequired(), Length(max=40)])
 
 
-class LeadForm(FlaskForm):
+class LeadForm(Form):
     username = StringField("Username", validators=[InputRequired(), Length(max=40)])
     site = SelectField("Site", choices=[])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     decision = HiddenField(validators=[InputRequired()])
 
 
-class PdsaForm(FlaskForm):
+class PdsaForm(Form):
     site = SelectField("Site", choices=[])
     title = StringField("Change being tested", validators=[InputRequired(), Length(max=160)])
     idea_id = SelectField("Idea it tests (optional)", choices=[], validate_choice=False)
@@ -103,7 +102,7 @@ class PdsaForm(FlaskForm):
     study = TextAreaField("Study: compare the results with the prediction", validators=[Optional(), Length(max=20000)])
 
 
-class CloseForm(FlaskForm):
+class CloseForm(Form):
     act = RadioField(
         "Act",
         choices=choices(
@@ -118,13 +117,13 @@ class CloseForm(FlaskForm):
     ended_on = StringField("Ended on", validators=[Optional()], description="YYYY-MM-DD")
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     site = SelectField("Chart", choices=[])
     on = StringField("Date", validators=[Optional()], description="YYYY-MM-DD")
     text = StringField("Note", validators=[Optional(), Length(max=500)])
 
 
-class PhaseForm(FlaskForm):
+class PhaseForm(Form):
     site = SelectField("Chart", choices=[])
     period = StringField("New phase from", validators=[Optional(), Length(max=10)])
     reason = StringField("Reason (the change adopted)", validators=[Optional(), Length(max=500)])

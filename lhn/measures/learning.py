@@ -130,7 +130,7 @@ def _rendered(values: dict[str, Any]) -> dict[str, str]:
     """The stored HTML of the Markdown fields among `values`. Slow: services render in reading(), before their
     write transaction."""
     return {
-        f"{name}_html": str(render_markdown(values[name])) if values[name] else ""
+        f"{name}_html": str(render_markdown(values[name], field=name)) if values[name] else ""
         for name in PDSA_TEXT_FIELDS
         if name in values
     }

@@ -163,7 +163,7 @@ def definition_of(measure: Measure) -> dict[str, Any]:
 
 def _description_html(text: str) -> str:
     """The stored HTML of a description. Slow: services render in reading(), before their write transaction."""
-    return str(render_markdown(text)) if text else ""
+    return str(render_markdown(text, field="description")) if text else ""
 
 
 def _check_can_create(community: Community, by: User) -> None:

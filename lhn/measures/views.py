@@ -8,13 +8,14 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from lhn import inputs
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Institution
 from lhn.communities import services as communities
 from lhn.database import transaction
 from lhn.errors import Conflict, NotFound, ValidationFailed
 from lhn.extensions import db
-from lhn.forms import ActionForm, apply_errors, choices
+from lhn.forms import ActionForm, apply_errors, check_submitted, choices
 from lhn.measures import charts, learning, periods, spc, svg
 from lhn.measures import permissions as measure_permissions
 from lhn.measures import services as measures
@@ -50,8 +51,9 @@ def _team_sites(acc: measures.Access) -> list[Institution]:
 
 @bp.get("/c/<slug>/measures")
 def dashboard(slug: str):  # type: ignore[no-untyped-def]
+    cursor = inputs.arg_cursor()
     community, membership = communities.get_readable_community(current_user, slug)
-    page = measures.list_measures(community, viewer=current_user, cursor=request.args.get("cursor"))
+    page = measures.list_measures(community, viewer=current_user, cursor=cursor)
     co_owned = measures.co_owned_by_id([m.id for m in page.items])
     cards = []
     for measure in page.items:
@@ -117,8 +119,9 @@ def create(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/measures/<int:measure_id>")
 def show(measure_id: int):  # type: ignore[no-untyped-def]
+    # chart and rules are checked by chart_view (the page then shows the default chart and why).
+    site_slug, chart, rules = (inputs.arg_text(name) or None for name in ("site", "chart", "rules"))
     measure, acc = _measure(measure_id)
-    site_slug = request.args.get("site", "")
     site = accounts.find_institution(site_slug) if site_slug else None
     if site_slug and site is None:
         raise NotFound("No such site.")
@@ -129,8 +132,8 @@ def show(measure_id: int):  # type: ignore[no-untyped-def]
             measure,
             acc,
             site=site,
-            kind=request.args.get("chart") or None,
-            rules=request.args.get("rules") or None,
+            kind=chart,
+            rules=rules,
             data=measure_data,
         )
     except ValidationFailed as exc:
@@ -169,7 +172,7 @@ def show(measure_id: int):  # type: ignore[no-untyped-def]
         phases=charts.phase_changes(measure, site.id if site else None),
         action_form=ActionForm(),
         period_example=periods.EXAMPLES[measure.period.value],
-        chosen_kind=request.args.get("chart") if not error and request.args.get("chart") else "",
+        chosen_kind=chart if chart and not error else "",
     )
     if view.restricted:  # a site's team seeing its withheld data is audited; everyone else stays read-only
         with transaction():
@@ -207,8 +210,9 @@ def _back(measure: Measure, site: str | None = None) -> Response:
 def add_note(measure_id: int):  # type: ignore[no-untyped-def]
     measure, _acc = _measure(measure_id)
     form = NoteForm()
-    form.site.choices = choices([(request.form.get("site", ""), "")])
+    form.site.choices = choices([(form.site.data or "", "")])  # any site: the service checks it
     try:
+        check_submitted(form)
         with transaction():
             learning.add_note(
                 measure, site=form.site.data or "", on=form.on.data, text=form.text.data or "", by=current_user
@@ -225,22 +229,19 @@ def add_note(measure_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def add_phase(measure_id: int):  # type: ignore[no-untyped-def]
     measure, _acc = _measure(measure_id)
-    site = request.form.get("site", "")
+    form = PhaseForm()
+    form.site.choices = choices([(form.site.data or "", "")])  # any site: the service checks it
     try:
+        check_submitted(form)
         with transaction():
-            learning.add_phase(
-                measure,
-                site=site,
-                period=request.form.get("period", ""),
-                reason=request.form.get("reason", ""),
-                by=current_user,
-            )
+            learning.add_phase(measure, site=form.site.data or "", period=form.period.data or "",
+                               reason=form.reason.data or "", by=current_user)  # fmt: skip
     except ValidationFailed as exc:
         for message in exc.errors.values():
             flash(f"Phase not started: {message}", "error")
     else:
         flash("New phase started: limits are computed afresh from that period.", "success")
-    return _back(measure, site)
+    return _back(measure, form.site.data)
 
 
 @bp.post("/measures/<int:measure_id>/phases/<int:phase_id>/remove")
@@ -284,7 +285,7 @@ def changes(measure_id: int):  # type: ignore[no-untyped-def]
         "measures/changes.html",
         measure=measure,
         community=measure.community,
-        page=measures.list_changes(measure, viewer=current_user, cursor=request.args.get("cursor")),
+        page=measures.list_changes(measure, viewer=current_user, cursor=inputs.arg_cursor()),
     )
 
 
@@ -383,11 +384,12 @@ def remove_owner(measure_id: int, username: str):  # type: ignore[no-untyped-def
 @login_required
 def appoint_lead(measure_id: int):  # type: ignore[no-untyped-def]
     measure, _acc = _measure(measure_id)
+    form = LeadForm()
+    form.site.choices = choices([(form.site.data or "", "")])  # any site: the service checks it
     try:
+        check_submitted(form)
         with transaction():
-            lead = measures.appoint_site_lead(
-                measure, request.form.get("username", ""), request.form.get("site", ""), by=current_user
-            )
+            lead = measures.appoint_site_lead(measure, form.username.data or "", form.site.data or "", by=current_user)
     except ValidationFailed as exc:
         _flash_errors(exc)
     else:

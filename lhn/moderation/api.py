@@ -4,19 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 from flask_login import current_user, logout_user
 
+from lhn import inputs
 from lhn.api import bp, created, json_body, page_json, person_json, require_user
-from lhn.api.openapi import CURSOR, op, page_of, path_param, query_param, ref
+from lhn.api.openapi import (
+    BOOLEAN,
+    COUNT,
+    CURSOR,
+    ID,
+    TEXT,
+    TEXTS,
+    body_schema,
+    choice_param,
+    op,
+    page_of,
+    path_param,
+    ref,
+)
 from lhn.communities import services as communities
 from lhn.database import transactional
-from lhn.errors import ValidationFailed
 from lhn.limits import user_rate_limited
 from lhn.moderation import actions, queue, sanctions, services
 from lhn.moderation import log as modlog
 from lhn.moderation import mydata as my_data
-from lhn.moderation.models import ModerationLogEntry, Sanction
+from lhn.moderation.forms import queue_filters
+from lhn.moderation.models import FlagReason, ModerationLogEntry, ReviewKind, ReviewStatus, Sanction
 
 
 def _iso(value: Any) -> str | None:
@@ -111,15 +125,6 @@ def sanction_json(row: Sanction) -> dict[str, Any]:
     }
 
 
-def _int(data: dict[str, Any], name: str, *, required: bool = False) -> int | None:
-    value = data.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationFailed({name: "Send a whole number."})
-    return value
-
-
 @bp.post("/flags")
 @user_rate_limited("flag")
 @transactional
@@ -127,34 +132,26 @@ def create_flag():  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
     flag = services.flag_target(
         user,
-        target_type=str(data.get("target_type", "")),
-        target_id=_int(data, "target_id", required=True) or 0,
-        reason=str(data.get("reason", "")),
-        details=str(data.get("details") or ""),
-        community=str(data["community"]) if data.get("community") else None,
+        target_type=inputs.text(data, "target_type", missing=""),
+        target_id=inputs.ident(data, "target_id"),
+        reason=inputs.text(data, "reason", missing=""),
+        details=inputs.text(data, "details", ""),
+        community=inputs.text(data, "community", "") or None,
     )
     return created({"id": flag.id, "reason": flag.reason.value, "created_at": _iso(flag.created_at)})
 
 
-def _queue(community: Any):  # type: ignore[no-untyped-def]
-    page = queue.list_review_queue(
-        by=require_user(),
-        community=community,
-        kind=request.args.get("kind", ""),
-        status=request.args.get("status", "open"),
-        cursor=request.args.get("cursor"),
-    )
-    return jsonify(page_json([item_json(v) for v in page.items], page.next_cursor))
-
-
 @bp.get("/communities/<slug>/review-queue")
 def community_review_queue(slug: str):  # type: ignore[no-untyped-def]
-    return _queue(communities.get_community(slug))
+    user, filters = require_user(), queue_filters()
+    page = queue.list_review_queue(by=user, community=communities.get_community(slug), **filters)
+    return jsonify(page_json([item_json(v) for v in page.items], page.next_cursor))
 
 
 @bp.get("/review-queue")
 def review_queue():  # type: ignore[no-untyped-def]
-    return _queue(None)
+    page = queue.list_review_queue(by=require_user(), community=None, **queue_filters())
+    return jsonify(page_json([item_json(v) for v in page.items], page.next_cursor))
 
 
 @bp.get("/review-items/<int:item_id>")
@@ -168,28 +165,24 @@ def review_item(item_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def act_on_review_item(item_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    fragments = data.get("fragments") or []
-    if not isinstance(fragments, list) or not all(isinstance(f, str) for f in fragments):
-        raise ValidationFailed({"fragments": "Send a list of exact text fragments to remove."})
     actions.act_on_item(
         item_id,
         by=user,
-        action=str(data.get("action", "")),
-        version=_int(data, "version", required=True) or 0,
-        reason=str(data.get("reason") or ""),
-        days=_int(data, "days"),
-        fragments=fragments,
-        revision_id=_int(data, "revision_id"),
-        hide_target=data.get("hide") is True,
+        action=inputs.text(data, "action", missing=""),
+        version=inputs.integer(data, "version"),
+        reason=inputs.text(data, "reason", ""),
+        days=inputs.integer(data, "days", None),
+        fragments=inputs.text_list(data, "fragments", []),
+        revision_id=inputs.ident(data, "revision_id", None),
+        hide_target=inputs.boolean(data, "hide", False),
     )
     return jsonify(item_json(queue.get_item_view(item_id, by=user)))
 
 
 @bp.get("/communities/<slug>/moderation-log")
 def moderation_log(slug: str):  # type: ignore[no-untyped-def]
-    page = modlog.list_moderation_log(
-        communities.get_community(slug), by=current_user, cursor=request.args.get("cursor")
-    )
+    cursor = inputs.arg_cursor()
+    page = modlog.list_moderation_log(communities.get_community(slug), by=current_user, cursor=cursor)
     return jsonify(page_json([log_json(e) for e in page.items], page.next_cursor))
 
 
@@ -208,7 +201,8 @@ def export_me():  # type: ignore[no-untyped-def]
 @transactional
 def delete_me():  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    my_data.delete_account(user, password=str(data.get("password", "")), mode=str(data.get("mode", "")))
+    password, mode = inputs.text(data, "password", missing=""), inputs.text(data, "mode", missing="")
+    my_data.delete_account(user, password=password, mode=mode)
     logout_user()
     return "", 204
 
@@ -257,10 +251,8 @@ OPENAPI_SCHEMAS = {
     },
 }
 QUEUE_PARAMS = [
-    query_param(
-        "kind", "flagged_content, flagged_user, verification, join_request, answer_vetting, vetted_answer_changed"
-    ),
-    query_param("status", "open (default) or resolved"),
+    choice_param("kind", "One kind of item; every kind by default", [k.value for k in ReviewKind]),
+    choice_param("status", "open (default) or resolved", [s.value for s in ReviewStatus]),
     CURSOR,
 ]
 OPENAPI_PATHS = {
@@ -268,17 +260,17 @@ OPENAPI_PATHS = {
         "post": op(
             "Flag a post, answer, comment, chat message or member (rate limited per user)",
             status="201",
-            body={
-                "type": "object",
-                "required": ["target_type", "target_id", "reason"],
-                "properties": {
+            body=body_schema(
+                {
                     "target_type": {"enum": ["user", "post", "answer", "comment", "chat_message"]},
-                    "target_id": {"type": "integer"},
-                    "reason": {"enum": ["misinformation", "phi", "spam", "harassment", "off_topic", "other"]},
-                    "details": {"type": "string", "description": "Required with reason 'other'"},
-                    "community": {"type": "string", "description": "For a member: a community you share"},
+                    "target_id": ID,
+                    "reason": {"enum": [r.value for r in FlagReason]},
                 },
-            },
+                {
+                    "details": {**TEXT, "description": "Required with reason 'other'"},
+                    "community": {**TEXT, "description": "For a member: the slug of a community you share"},
+                },
+            ),
         ),
     },
     "/communities/{slug}/review-queue": {
@@ -309,25 +301,21 @@ OPENAPI_PATHS = {
             params=[ITEM_ID],
             response=ref("ReviewItem"),
             errors=("401", "403", "404", "409", "422"),
-            body={
-                "type": "object",
-                "required": ["action", "version"],
-                "properties": {
+            body=body_schema(
+                {
                     "action": {
                         "enum": ["dismiss", "hide", "restore", "redact", "warn", "mute", "suspend", "approve", "reject"]
                     },
-                    "version": {"type": "integer"},
-                    "reason": {"type": "string"},
-                    "days": {"type": "integer", "description": "mute: 1, 3, 7, 30; suspend: 1, 7, 30, 365, 0"},
-                    "fragments": {
-                        "type": "array",
-                        "items": {"type": "string"},
-                        "description": "redact: exact text to remove",
-                    },
-                    "revision_id": {"type": "integer"},
-                    "hide": {"type": "boolean"},
+                    "version": COUNT,
                 },
-            },
+                {
+                    "reason": TEXT,
+                    "days": {**COUNT, "description": "mute: 1, 3, 7, 30; suspend: 1, 7, 30, 365, 0"},
+                    "fragments": {**TEXTS, "maxItems": 100, "description": "redact: exact text to remove"},
+                    "revision_id": ID,
+                    "hide": BOOLEAN,
+                },
+            ),
         ),
     },
     "/communities/{slug}/moderation-log": {
@@ -346,11 +334,7 @@ OPENAPI_PATHS = {
             "Delete my account: {password, mode: keep|remove}",
             status="204",
             errors=("401", "422"),
-            body={
-                "type": "object",
-                "required": ["password", "mode"],
-                "properties": {"password": {"type": "string"}, "mode": {"enum": ["keep", "remove"]}},
-            },
+            body=body_schema({"password": TEXT, "mode": {"enum": list(my_data.DELETE_MODES)}}),
         ),
     },
 }

@@ -1,6 +1,7 @@
 """Moderation forms. The rules live in moderation.services and moderation.sanctions."""
 
-from flask_wtf import FlaskForm
+from typing import Any
+
 from wtforms import (
     BooleanField,
     FloatField,
@@ -15,12 +16,13 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from lhn.forms import choices
-from lhn.moderation.models import FlagReason
+from lhn import inputs
+from lhn.forms import Form, choices
+from lhn.moderation.models import FlagReason, ReviewKind, ReviewStatus
 from lhn.moderation.mydata import DELETE_MODES
 
 
-class FlagForm(FlaskForm):
+class FlagForm(Form):
     reason = RadioField(
         "What is wrong?",
         choices=choices([(r.value, r.label) for r in FlagReason]),
@@ -34,7 +36,7 @@ class FlagForm(FlaskForm):
     community = SelectField("Where did this happen?", validate_choice=False)
 
 
-class ReviewActionForm(FlaskForm):
+class ReviewActionForm(Form):
     action = HiddenField(validators=[InputRequired()])
     version = IntegerField(validators=[InputRequired()])
     reason = TextAreaField("Reason", validators=[Optional(), Length(max=1000)])
@@ -50,7 +52,7 @@ class ReviewActionForm(FlaskForm):
     revision_id = IntegerField("Revision (leave empty for the current text)", validators=[Optional()])
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     flag_hide_threshold = FloatField(
         "Hide flagged content when the flags weigh at least",
         validators=[InputRequired()],
@@ -59,7 +61,7 @@ class SettingsForm(FlaskForm):
     )
 
 
-class DeleteAccountForm(FlaskForm):
+class DeleteAccountForm(Form):
     password = PasswordField("Your password", validators=[InputRequired()])
     mode = RadioField(
         "What you wrote", choices=choices(list(DELETE_MODES.items())), default="keep", validators=[InputRequired()]
@@ -67,3 +69,13 @@ class DeleteAccountForm(FlaskForm):
     confirm = BooleanField(
         "I understand this can't be undone", validators=[InputRequired(message="Tick the box to confirm.")]
     )
+
+
+def queue_filters() -> dict[str, Any]:
+    """A review queue's filters from the query string (the queue page's GET form, and the API): kind, status
+    and cursor, as list_review_queue takes them. Raises ValidationFailed."""
+    return {
+        "kind": inputs.arg_choice("kind", [k.value for k in ReviewKind], ""),
+        "status": inputs.arg_choice("status", [s.value for s in ReviewStatus], "open"),
+        "cursor": inputs.arg_cursor(),
+    }

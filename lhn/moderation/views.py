@@ -3,12 +3,13 @@ standing (sanctions), the audit trail for admins, and my data (export, delete my
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, json, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
+from lhn import inputs
 from lhn.communities import services as communities
 from lhn.database import transaction
 from lhn.errors import Conflict, ValidationFailed
@@ -17,7 +18,7 @@ from lhn.limits import user_rate_limited
 from lhn.moderation import actions, audit, permissions, queue, sanctions, services, targets
 from lhn.moderation import log as modlog
 from lhn.moderation import mydata as my_data
-from lhn.moderation.forms import DeleteAccountForm, FlagForm, ReviewActionForm, SettingsForm
+from lhn.moderation.forms import DeleteAccountForm, FlagForm, ReviewActionForm, SettingsForm, queue_filters
 from lhn.moderation.models import FlagReason, ReviewKind
 
 bp = Blueprint("moderation", __name__)
@@ -89,20 +90,15 @@ def _action_form(view: queue.ItemView) -> ReviewActionForm:
 
 
 def _queue(community: Any) -> str:
-    page = queue.list_review_queue(
-        by=current_user,
-        community=community,
-        kind=request.args.get("kind", ""),
-        status=request.args.get("status", "open"),
-        cursor=request.args.get("cursor"),
-    )
+    filters = queue_filters()
+    page = queue.list_review_queue(by=current_user, community=community, **filters)
     return render_template(
         "moderation/queue.html",
         community=community,
         page=page,
         kinds=list(ReviewKind),
-        kind=request.args.get("kind", ""),
-        status=request.args.get("status", "open"),
+        kind=filters["kind"],
+        status=filters["status"],
         forms=_action_form,
         labels=permissions.ACTION_LABELS,
         reasons={r.value: r.label for r in FlagReason},
@@ -206,8 +202,9 @@ def lift(sanction_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/c/<slug>/moderation-log")
 def community_log(slug: str):  # type: ignore[no-untyped-def]
+    cursor = inputs.arg_cursor()
     community = communities.get_community(slug)
-    page = modlog.list_moderation_log(community, by=current_user, cursor=request.args.get("cursor"))
+    page = modlog.list_moderation_log(community, by=current_user, cursor=cursor)
     membership = communities.find_membership(current_user, community)
     return render_template(
         "moderation/log.html",
@@ -222,7 +219,7 @@ def community_log(slug: str):  # type: ignore[no-untyped-def]
 @bp.get("/moderation-log")
 @login_required
 def site_log():  # type: ignore[no-untyped-def]
-    page = modlog.list_moderation_log(None, by=current_user, cursor=request.args.get("cursor"))
+    page = modlog.list_moderation_log(None, by=current_user, cursor=inputs.arg_cursor())
     return render_template("moderation/log.html", community=None, page=page, verb=modlog.verb)
 
 
@@ -254,12 +251,11 @@ def standing():  # type: ignore[no-untyped-def]
     return render_template("moderation/standing.html", sanctions=sanctions.list_my_sanctions(current_user))
 
 
-def _date_arg(name: str) -> datetime | None:
-    value = request.args.get(name, "")
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC) if value else None
-    except ValueError:
-        raise ValidationFailed({name: "Use a date like 2026-11-30."}) from None
+AUDIT_FILTERS = ("action", "actor", "object_type", "object_id", "since", "until")
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time(), tzinfo=UTC) if day else None
 
 
 @bp.get("/admin/audit")
@@ -267,25 +263,16 @@ def _date_arg(name: str) -> datetime | None:
 def audit_trail():  # type: ignore[no-untyped-def]
     if not permissions.can_read_audit(current_user):
         abort(403)
-    args = request.args
-    object_id = args.get("object_id", "")
-    filters = {
-        "action": args.get("action", ""),
-        "actor": args.get("actor", ""),
-        "object_type": args.get("object_type", ""),
-        "object_id": object_id,
-        "since": args.get("since", ""),
-        "until": args.get("until", ""),
-    }
+    filters = {name: inputs.arg_text(name) for name in AUDIT_FILTERS}  # shown again in the filter form
     page = audit.list_audit_events(
         by=current_user,
         action=filters["action"],
         actor=filters["actor"],
         object_type=filters["object_type"],
-        object_id=int(object_id) if object_id.isdigit() else None,
-        since=_date_arg("since"),
-        until=_date_arg("until"),
-        cursor=args.get("cursor"),
+        object_id=inputs.arg_int("object_id"),
+        since=_midnight(inputs.arg_date("since")),
+        until=_midnight(inputs.arg_date("until")),
+        cursor=inputs.arg_cursor(),
     )
     return render_template("moderation/audit.html", page=page, filters=filters, names=audit.actor_names(page.items))
 

@@ -8,7 +8,7 @@ from flask import jsonify, request
 
 from lhn import inputs
 from lhn.api import bp, json_body, page_json, require_user
-from lhn.api.openapi import CURSOR, op, page_of, query_param
+from lhn.api.openapi import CURSOR, ID, body_schema, op, page_of, query_param
 from lhn.database import transactional
 from lhn.notifications import services as notifications
 from lhn.notifications.models import Notification
@@ -28,10 +28,8 @@ def notification_json(notice: Notification) -> dict[str, Any]:
 
 @bp.get("/notifications")
 def list_notifications():  # type: ignore[no-untyped-def]
-    user = require_user()
-    page = notifications.list_notifications(
-        user, unread_only=request.args.get("unread") in ("1", "true"), cursor=request.args.get("cursor")
-    )
+    user, unread_only, cursor = require_user(), inputs.arg_bool("unread"), inputs.arg_cursor()
+    page = notifications.list_notifications(user, unread_only=unread_only, cursor=cursor)
     data = page_json([notification_json(n) for n in page.items], page.next_cursor)
     return jsonify({**data, "unread": notifications.unread_count(user)})
 
@@ -52,10 +50,12 @@ OPENAPI_PATHS = {
     "/notifications": {
         "get": op("My notifications, newest first, with the unread count; `unread=1` for unread only",
                   response=page_of({"$ref": "#/components/schemas/Notification"}), errors=("401", "422"),
-                  params=[query_param("unread", "1 for unread only"), CURSOR]),
+                  params=[query_param("unread", "1 or true for unread only", {"enum": ["", "0", "1", "false", "true"]}),
+                          CURSOR]),
     },
     "/notifications/read": {
         "post": op("Mark notifications read: {\"ids\": [...]} or an empty body for all", errors=("401", "422"),
-                   body={"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "integer"}}}}),
+                   body=body_schema(optional={"ids": {"type": "array", "items": ID, "maxItems": 500}}),
+                   body_required=False),
     },
 }  # fmt: skip

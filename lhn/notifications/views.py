@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from lhn import inputs
 from lhn.database import transaction
 from lhn.forms import ActionForm
 from lhn.notifications import services as notifications
@@ -15,8 +16,8 @@ bp = Blueprint("notifications", __name__)
 @bp.get("/notifications")
 @login_required
 def index():  # type: ignore[no-untyped-def]
-    unread_only = request.args.get("unread") == "1"
-    page = notifications.list_notifications(current_user, unread_only=unread_only, cursor=request.args.get("cursor"))
+    unread_only, cursor = inputs.arg_bool("unread"), inputs.arg_cursor()
+    page = notifications.list_notifications(current_user, unread_only=unread_only, cursor=cursor)
     return render_template("notifications/index.html", page=page, unread_only=unread_only, form=ActionForm())
 
 

@@ -13,9 +13,9 @@ from lhn.api import bp, created, json_body, page_json, person_json, require_user
 from lhn.communities import services as communities
 from lhn.communities.models import CommunityRole
 from lhn.database import transactional
-from lhn.errors import ValidationFailed
 from lhn.limits import user_rate_limited, wrote
 from lhn.posts import services as posts
+from lhn.posts.forms import list_filters
 from lhn.posts.models import Answer, CallInterest, Comment, IdeaStatusChange, Post, PostKind, Vetting
 
 
@@ -149,26 +149,20 @@ def post_json(page: posts.PostPage) -> dict[str, Any]:
 
 
 def _fields(data: dict[str, Any], post: Post | None = None) -> posts.PostFields:
-    """PostFields from JSON; on PATCH, what isn't sent keeps its current value."""
+    """PostFields from JSON. A field not sent (or null) keeps its current value on PATCH and is empty on
+    create, where the service names every required one that is empty; a null linked_idea_id unlinks."""
     current = posts.fields_of(post) if post else posts.PostFields()
-    sections = dict(current.sections)
-    given = data.get("sections", {})
-    if not isinstance(given, dict):
-        raise ValidationFailed({"sections": "Send an object of section texts."})
-    sections.update({str(k): str(v) for k, v in given.items() if v is not None})
-    if "body" in data:
-        sections["body"] = str(data["body"] or "")
-    tags = data.get("tags", current.tags)
-    roles = data.get("roles", current.roles)
-    if not isinstance(roles, list):
-        raise ValidationFailed({"roles": "Send a list of roles."})
+    sections = {**current.sections, **inputs.text_map(data, "sections", {})}
+    body = inputs.text(data, "body", None)  # a question's details: the same as sections.body
+    if body is not None:
+        sections["body"] = body
+    read_tags = inputs.text_list if isinstance(data.get("tags"), list) else inputs.text  # a list, or one string
     return posts.PostFields(
-        title=str(data.get("title", current.title) or ""),
-        tags=tags if isinstance(tags, list) else str(tags or ""),
-        sections=sections, roles=[str(r) for r in roles],
-        other_roles=str(data.get("other_roles", current.other_roles) or ""),
-        deadline=data.get("deadline", current.deadline),
-        linked_idea_id=data.get("linked_idea_id", current.linked_idea_id),
+        title=inputs.text(data, "title", current.title), tags=read_tags(data, "tags", current.tags),
+        sections=sections, roles=inputs.text_list(data, "roles", current.roles),
+        other_roles=inputs.text(data, "other_roles", current.other_roles),
+        deadline=inputs.text(data, "deadline", current.deadline),
+        linked_idea_id=inputs.ident(data, "linked_idea_id", None, missing=current.linked_idea_id),  # null: none
     )  # fmt: skip
 
 
@@ -177,11 +171,6 @@ def _confirm_phi(data: dict[str, Any]) -> bool:
     return inputs.boolean(data, "confirm_phi", False)
 
 
-def _int(data: dict[str, Any], key: str) -> int:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationFailed({key: "Send a whole number."})
-    return value
 
 
 def page_of_posts(listing: posts.PostList) -> dict[str, Any]:
@@ -194,26 +183,22 @@ def page_of_posts(listing: posts.PostList) -> dict[str, Any]:
 
 @bp.get("/communities/<slug>/vetted")
 def knowledge_base(slug: str):  # type: ignore[no-untyped-def]
+    tag, cursor = inputs.arg_text("tag") or None, inputs.arg_cursor()
     community, _membership = communities.get_readable_community(current_user, slug)
-    listing = posts.list_knowledge_base(community, by=current_user, tag=request.args.get("tag") or None,
-                                        cursor=request.args.get("cursor"))  # fmt: skip
+    listing = posts.list_knowledge_base(community, by=current_user, tag=tag, cursor=cursor)
     return jsonify(page_of_posts(listing))
 
 
 @bp.get("/me/feed")
 def my_feed():  # type: ignore[no-untyped-def]
-    args = request.args
-    listing = posts.list_feed(by=require_user(), kind=args.get("kind") or None, tag=args.get("tag") or None,
-                              view=args.get("view", "latest"), period=args.get("period", "week"),
-                              cursor=args.get("cursor"))  # fmt: skip
-    return jsonify(page_of_posts(listing))
+    user = require_user()
+    return jsonify(page_of_posts(posts.list_feed(by=user, **list_filters())))
 
 
 @bp.get("/me/vetted")
 def my_knowledge_base():  # type: ignore[no-untyped-def]
-    listing = posts.list_knowledge_base(None, by=require_user(), tag=request.args.get("tag") or None,
-                                        cursor=request.args.get("cursor"))  # fmt: skip
-    return jsonify(page_of_posts(listing))
+    user, tag, cursor = require_user(), inputs.arg_text("tag") or None, inputs.arg_cursor()
+    return jsonify(page_of_posts(posts.list_knowledge_base(None, by=user, tag=tag, cursor=cursor)))
 
 
 # --- posts ------------------------------------------------------------------------------------------------
@@ -224,9 +209,8 @@ def my_knowledge_base():  # type: ignore[no-untyped-def]
 @transactional
 def create_post(slug: str):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    community = communities.get_community(slug)
-    post = posts.create_post(community, str(data.get("kind", "")), _fields(data), by=user,
-                             confirm_phi=_confirm_phi(data))  # fmt: skip
+    kind, fields, confirm_phi = inputs.text(data, "kind", missing=""), _fields(data), _confirm_phi(data)
+    post = posts.create_post(communities.get_community(slug), kind, fields, by=user, confirm_phi=confirm_phi)
     return created(post_json(posts.post_page(post.id, by=user, with_sources=True)))
 
 
@@ -270,9 +254,9 @@ def post_revisions(post_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/posts/<int:post_id>/vote")
 @transactional
 def vote_post(post_id: int):  # type: ignore[no-untyped-def]
-    user, data = require_user(), json_body()
-    post = posts.vote_post(post_id, _int(data, "value"), by=user)
-    return jsonify(post_id=post.id, score=post.score, my_vote=1 if data.get("value") == 1 else 0)
+    user, value = require_user(), inputs.integer(json_body(), "value", minimum=-1, maximum=1)
+    post = posts.vote_post(post_id, value, by=user)
+    return jsonify(post_id=post.id, score=post.score, my_vote=value)
 
 
 @bp.post("/posts/<int:post_id>/comments")
@@ -280,11 +264,8 @@ def vote_post(post_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def comment(post_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    answer_id = data.get("answer_id")
-    if answer_id is not None:
-        answer_id = _int(data, "answer_id")
-    new = posts.post_comment(post_id, str(data.get("body", "")), by=user, answer_id=answer_id,
-                             confirm_phi=_confirm_phi(data))  # fmt: skip
+    body, answer_id = inputs.text(data, "body", missing=""), inputs.ident(data, "answer_id", None)
+    new = posts.post_comment(post_id, body, by=user, answer_id=answer_id, confirm_phi=_confirm_phi(data))
     return created(comment_json(new))
 
 
@@ -298,16 +279,16 @@ def withdraw_comment(comment_id: int):  # type: ignore[no-untyped-def]
 @bp.put("/posts/<int:post_id>/slow-mode")
 @transactional
 def set_post_slow_mode(post_id: int):  # type: ignore[no-untyped-def]
-    user, data = require_user(), json_body()
-    return jsonify(post_id=post_id, seconds=posts.set_slow_mode(post_id, _int(data, "seconds"), by=user))
+    user, seconds = require_user(), inputs.integer(json_body(), "seconds")
+    return jsonify(post_id=post_id, seconds=posts.set_slow_mode(post_id, seconds, by=user))
 
 
 @bp.post("/posts/<int:post_id>/status")
 @transactional
 def change_status(post_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    change = posts.change_idea_status(post_id, str(data.get("status", "")), by=user, reason=str(data.get("reason", "")))
-    return created(change_json(change))
+    status, reason = inputs.text(data, "status", missing=""), inputs.text(data, "reason", missing="")
+    return created(change_json(posts.change_idea_status(post_id, status, by=user, reason=reason)))
 
 
 # --- answers ---------------------------------------------------------------------------------------------
@@ -318,7 +299,8 @@ def change_status(post_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def post_answer(post_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    answer = posts.post_answer(post_id, inputs.text(data, "body"), by=user, confirm_phi=_confirm_phi(data))
+    body, confirm_phi = inputs.text(data, "body", missing=""), _confirm_phi(data)
+    answer = posts.post_answer(post_id, body, by=user, confirm_phi=confirm_phi)
     return created(answer_json(answer, access=posts.get_access(post_id, by=user)))
 
 
@@ -326,7 +308,8 @@ def post_answer(post_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def edit_answer(answer_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    answer = posts.edit_answer(answer_id, inputs.text(data, "body"), by=user, confirm_phi=_confirm_phi(data))
+    body, confirm_phi = inputs.text(data, "body", missing=""), _confirm_phi(data)
+    answer = posts.edit_answer(answer_id, body, by=user, confirm_phi=confirm_phi)
     return jsonify(answer_json(answer, access=posts.get_access(answer.post_id, by=user),
                                vetting=posts.current_vetting(answer)))  # fmt: skip
 
@@ -347,8 +330,8 @@ def answer_revisions(answer_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/answers/<int:answer_id>/vote")
 @transactional
 def vote_answer(answer_id: int):  # type: ignore[no-untyped-def]
-    user, data = require_user(), json_body()
-    answer = posts.vote_answer(answer_id, _int(data, "value"), by=user)
+    user, value = require_user(), inputs.integer(json_body(), "value", minimum=-1, maximum=1)
+    answer = posts.vote_answer(answer_id, value, by=user)
     return jsonify(answer_id=answer.id, score=answer.score, ups=answer.ups, downs=answer.downs)
 
 
@@ -370,11 +353,9 @@ def unaccept_answer(answer_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def vet_answer(answer_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    evidence = data.get("evidence")
-    if evidence is not None and not isinstance(evidence, (str, list)):
-        raise ValidationFailed({"evidence": "Send a list of DOIs, PMIDs or web addresses."})
-    vetting = posts.vet_answer(answer_id, by=user, note=str(data.get("note", "")), evidence=evidence,
-                               review_by=data.get("review_by") or None)  # fmt: skip
+    note, evidence = inputs.text(data, "note", missing=""), inputs.text_list(data, "evidence", missing=[])
+    review_by = inputs.text(data, "review_by", "") or None
+    vetting = posts.vet_answer(answer_id, by=user, note=note, evidence=evidence, review_by=review_by)
     return created(vetting_json(vetting))
 
 
@@ -382,9 +363,8 @@ def vet_answer(answer_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def unvet_answer(answer_id: int):  # type: ignore[no-untyped-def]
     user = require_user()
-    reason = request.args.get("reason") if not request.get_data() else json_body().get("reason")
-    vetting = posts.unvet_answer(answer_id, by=user, reason=str(reason or ""))
-    return jsonify(vetting_json(vetting))
+    reason = inputs.text(json_body(), "reason", missing="") if request.get_data() else inputs.arg_text("reason")
+    return jsonify(vetting_json(posts.unvet_answer(answer_id, by=user, reason=reason)))
 
 
 @bp.get("/answers/<int:answer_id>/vettings")
@@ -404,8 +384,8 @@ def list_interest(post_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/posts/<int:post_id>/interest")
 @transactional
 def express_interest(post_id: int):  # type: ignore[no-untyped-def]
-    user, data = require_user(), json_body()
-    return created(interest_json(posts.express_interest(post_id, str(data.get("message", "")), by=user)))
+    user, message = require_user(), inputs.text(json_body(), "message", missing="")
+    return created(interest_json(posts.express_interest(post_id, message, by=user)))
 
 
 @bp.delete("/posts/<int:post_id>/interest")
@@ -417,10 +397,7 @@ def withdraw_interest(post_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/interests/<int:interest_id>")
 @transactional
 def decide_interest(interest_id: int):  # type: ignore[no-untyped-def]
-    user, data = require_user(), json_body()
-    decision = data.get("decision")
-    if decision not in ("accept", "decline"):
-        raise ValidationFailed({"decision": "Send 'accept' or 'decline'."})
+    user, decision = require_user(), inputs.choice(json_body(), "decision", ("accept", "decline"))
     return jsonify(interest_json(posts.decide_interest(interest_id, by=user, accept=decision == "accept")))
 
 
@@ -430,8 +407,10 @@ def decide_interest(interest_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def moderate(item_id: int, target: str, action: str):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
+    # Hiding needs the reason readers will see; restoring may give one for the log.
+    reason = inputs.text(data, "reason", missing="") if action == "hide" else inputs.text(data, "reason", "")
     service = posts.hide_content if action == "hide" else posts.restore_content
-    item = service(target, item_id, by=user, reason=str(data.get("reason", "")))  # type: ignore[arg-type]
+    item = service(target, item_id, by=user, reason=reason)  # type: ignore[arg-type]
     return jsonify(id=item.id, target=target, hidden=item.hidden_at is not None, reason=item.hidden_reason)
 
 

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
-from lhn.api.openapi import CURSOR, op, page_of, path_param, query_param, ref
+from lhn.api.openapi import (
+    BOOLEAN,
+    COUNT,
+    CURSOR,
+    DATE,
+    ID,
+    TEXT,
+    TEXTS,
+    body_schema,
+    choice_param,
+    nullable,
+    op,
+    page_of,
+    path_param,
+    query_param,
+    ref,
+)
 from lhn.posts import services as posts
-from lhn.posts.models import PostKind
+from lhn.posts.models import IdeaStatus, PostKind
 
-ID = path_param("post_id", "integer")
+POST_ID = path_param("post_id", "integer")
 ANSWER = path_param("answer_id", "integer")
 SLUG = path_param("slug")
 LIST_PARAMS = [
-    query_param("kind", "question, idea, experience or call"),
+    choice_param("kind", "One kind of post", [k.value for k in PostKind]),
     query_param("tag", "One tag"),
-    query_param("view", "latest (default), unanswered or top"),
-    query_param("period", "For view=top: week (default), month or all"),
+    choice_param("view", "latest (default), unanswered or top", posts.VIEWS),
+    choice_param("period", "For view=top: week (default), month or all", posts.PERIODS),
     CURSOR,
 ]
 PHI_NOTE = (
@@ -25,30 +41,34 @@ WRITE_NOTE = (
     ". New accounts (first days) have lower per-user rate limits (429) and at most two links; a muted "
     "member gets 403; a thread in slow mode answers 422 with the seconds to wait"
 )
-TEXT_BODY = {
-    "type": "object",
-    "required": ["body"],
-    "properties": {"body": {"type": "string"}, "confirm_phi": {"type": "boolean", "description": PHI_NOTE}},
-}
-POST_BODY = {
-    "type": "object",
-    "properties": {
-        "kind": {"enum": [k.value for k in PostKind]},
-        "title": {"type": "string", "minLength": 10, "maxLength": 150},
-        "body": {"type": "string", "description": "A question's details (the same as sections.body)"},
-        "sections": {"type": "object", "additionalProperties": {"type": "string"},
-                     "description": "idea: problem, proposal, affected; experience: setting, what_done, "
-                     "what_happened, lessons; call: summary, sites, commitment, ethics"},
-        "tags": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]},
-        "roles": {"type": "array", "items": {"enum": list(posts.CALL_ROLE_LABELS)}},
-        "other_roles": {"type": "string"},
-        "deadline": {"type": "string", "format": "date"},
-        "linked_idea_id": {"type": ["integer", "null"]},
-        "confirm_phi": {"type": "boolean", "description": PHI_NOTE},
-    },
+CONFIRM_PHI = {**BOOLEAN, "description": PHI_NOTE}
+TEXT_BODY = body_schema({"body": TEXT}, {"confirm_phi": CONFIRM_PHI})
+POST_FIELDS = {
+    "title": {"type": "string", "minLength": 10, "maxLength": 150},
+    "body": {**TEXT, "description": "A question's details (the same as sections.body)"},
+    "sections": {"type": "object", "additionalProperties": nullable(TEXT), "maxProperties": 50,
+                 "description": "idea: problem, proposal, affected; experience: setting, what_done, "
+                 "what_happened, lessons; call: summary, sites, commitment, ethics"},
+    "tags": {"oneOf": [{**TEXTS, "maxItems": 100}, TEXT], "description": "A list, or one string of tags"},
+    "roles": {"type": "array", "items": {"enum": list(posts.CALL_ROLE_LABELS)}, "maxItems": 100},
+    "other_roles": TEXT,
+    "deadline": DATE,
+    "linked_idea_id": {**ID, "description": "An idea of the same community (experiences); null for none"},
+    "confirm_phi": CONFIRM_PHI,
 }  # fmt: skip
-VALUE = {"type": "object", "required": ["value"], "properties": {"value": {"type": "integer"}}}
-REASON = {"type": "object", "properties": {"reason": {"type": "string"}}}
+NEW_POST_BODY = body_schema({"kind": {"enum": [k.value for k in PostKind]}, "title": POST_FIELDS["title"]},
+                            {k: v for k, v in POST_FIELDS.items() if k != "title"})  # fmt: skip
+EDIT_POST_BODY = body_schema(optional=POST_FIELDS,
+                             description="Fields not sent (or null) keep their value; a null linked_idea_id unlinks")
+
+
+EVIDENCE = {**TEXTS, "maxItems": 5, "description": "DOIs, PMIDs or https addresses"}
+HIDE_BODY = body_schema({"reason": {**TEXT, "description": "Readers see it"}})
+RESTORE_BODY = body_schema(optional={"reason": {**TEXT, "description": "For the moderation log"}})
+
+
+def vote(values: list[int]) -> dict[str, object]:
+    return body_schema({"value": {"type": "integer", "enum": values}})
 OPENAPI_SCHEMAS = {
     "PostSummary": {
         "type": "object",
@@ -98,8 +118,7 @@ OPENAPI_SCHEMAS = {
 OPENAPI_PATHS = {
     "/communities/{slug}/posts": {
         "post": op("Write a question, idea, experience or call (members)" + WRITE_NOTE, status="201",
-                   response=ref("Post"),
-                   params=[SLUG], body={**POST_BODY, "required": ["kind", "title"]}),
+                   response=ref("Post"), params=[SLUG], body=NEW_POST_BODY),
     },
     "/communities/{slug}/vetted": {
         "get": op("The knowledge base: questions with a currently vetted answer, most recently vetted first",
@@ -112,59 +131,57 @@ OPENAPI_PATHS = {
                              errors=("401", "422"), params=[query_param("tag", "One tag"), CURSOR])},
     "/posts/{post_id}": {
         "get": op("A post with its answers (vetted first), comments, timeline or interest", auth=False,
-                  response=ref("Post"), params=[ID], errors=("404",)),
+                  response=ref("Post"), params=[POST_ID], errors=("404",)),
         "patch": op("Edit my post (a new revision); fields not sent keep their value", response=ref("Post"),
-                    params=[ID], body=POST_BODY),
-        "delete": op("Withdraw my post", status="204", params=[ID], errors=("401", "403", "404")),
+                    params=[POST_ID], body=EDIT_POST_BODY),
+        "delete": op("Withdraw my post", status="204", params=[POST_ID], errors=("401", "403", "404")),
     },
     "/posts/{post_id}/revisions": {
-        "get": op("Every version of a post, newest first, with word diffs", auth=False, params=[ID], errors=("404",)),
+        "get": op("Every version of a post, newest first, with word diffs", auth=False, params=[POST_ID],
+                  errors=("404",)),
     },
     "/posts/{post_id}/vote": {
-        "post": op("Vote for a question or idea: {\"value\": 1}, or 0 to take it back", params=[ID], body=VALUE),
+        "post": op("Vote for a question or idea: {\"value\": 1}, or 0 to take it back", params=[POST_ID],
+                   body=vote([0, 1])),
     },
     "/posts/{post_id}/answers": {
-        "post": op("Answer a question (members)" + WRITE_NOTE, status="201", response=ref("Answer"), params=[ID],
+        "post": op("Answer a question (members)" + WRITE_NOTE, status="201", response=ref("Answer"), params=[POST_ID],
                    body=TEXT_BODY),
     },
     "/posts/{post_id}/slow-mode": {
         "put": op("Slow mode for a post's thread (moderators): one answer or comment per person per `seconds`; "
-                  "0 turns it off", params=[ID], body={"type": "object", "required": ["seconds"], "properties": {
-                      "seconds": {"type": "integer", "minimum": 0}}},
+                  "0 turns it off", params=[POST_ID], body=body_schema({"seconds": COUNT}),
                   response={"type": "object", "properties": {"post_id": {"type": "integer"},
                                                              "seconds": {"type": "integer"}}}),
     },
     "/posts/{post_id}/comments": {
         "post": op("Comment on an idea, experience or call, or on one of a question's answers (answer_id)"
-                   + WRITE_NOTE, status="201", params=[ID],
-                   body={"type": "object", "required": ["body"], "properties": {
-                       "body": {"type": "string"}, "answer_id": {"type": "integer"},
-                       "confirm_phi": {"type": "boolean", "description": PHI_NOTE}}}),
+                   + WRITE_NOTE, status="201", params=[POST_ID],
+                   body=body_schema({"body": TEXT}, {"answer_id": ID, "confirm_phi": CONFIRM_PHI})),
     },
     "/comments/{comment_id}": {
         "delete": op("Withdraw my comment", status="204", params=[path_param("comment_id", "integer")],
                      errors=("401", "403", "404")),
     },
     "/posts/{post_id}/status": {
-        "post": op("Move an idea to another status, with a reason (moderators)", status="201", params=[ID],
-                   body={"type": "object", "required": ["status", "reason"], "properties": {
-                       "status": {"enum": ["proposed", "under_review", "adopted", "tested", "declined"]},
-                       "reason": {"type": "string"}}}, errors=("401", "403", "404", "409", "422")),
+        "post": op("Move an idea to another status, with a reason (moderators)", status="201", params=[POST_ID],
+                   body=body_schema({"status": {"enum": [s.value for s in IdeaStatus]}, "reason": TEXT}),
+                   errors=("401", "403", "404", "409", "422")),
     },
     "/posts/{post_id}/interest": {
         "get": op("Interest in a call: everyone's for its author and moderators, my own for others", auth=False,
                   response={"type": "object", "properties": {"items": {"type": "array", "items": ref("Interest")}}},
-                  params=[ID], errors=("404",)),
+                  params=[POST_ID], errors=("404",)),
         "post": op("Say I'm interested in a call, with a short message", status="201", response=ref("Interest"),
-                   params=[ID], body={"type": "object", "required": ["message"],
-                                      "properties": {"message": {"type": "string"}}},
+                   params=[POST_ID], body=body_schema({"message": TEXT}),
                    errors=("401", "403", "404", "409", "422")),
-        "delete": op("Withdraw my interest", response=ref("Interest"), params=[ID], errors=("401", "404", "409")),
+        "delete": op("Withdraw my interest", response=ref("Interest"), params=[POST_ID], errors=("401", "404", "409")),
     },
     "/interests/{interest_id}": {
         "post": op("Accept or decline an interested member (the call's author): {\"decision\": \"accept\"|\"decline\"}",
                    response=ref("Interest"), params=[path_param("interest_id", "integer")],
-                   body={"type": "object", "required": ["decision"]}, errors=("401", "404", "409", "422")),
+                   body=body_schema({"decision": {"enum": ["accept", "decline"]}}),
+                   errors=("401", "404", "409", "422")),
     },
     "/answers/{answer_id}": {
         "patch": op("Edit my answer (a new revision; a vetted answer then shows changed_since_vetting)",
@@ -176,7 +193,7 @@ OPENAPI_PATHS = {
                   errors=("404",)),
     },
     "/answers/{answer_id}/vote": {
-        "post": op("Vote on an answer: {\"value\": 1 | -1 | 0}", params=[ANSWER], body=VALUE),
+        "post": op("Vote on an answer: {\"value\": 1 | -1 | 0}", params=[ANSWER], body=vote([-1, 0, 1])),
     },
     "/answers/{answer_id}/accept": {
         "post": op("Accept this answer to my question", params=[ANSWER], errors=("401", "403", "404", "409")),
@@ -185,13 +202,10 @@ OPENAPI_PATHS = {
     "/answers/{answer_id}/vet": {
         "post": op("Vet an answer's current revision (moderators, verified clinician members)", status="201",
                    response=ref("Vetting"), params=[ANSWER], errors=("401", "403", "404", "409", "422"),
-                   body={"type": "object", "required": ["note", "evidence"], "properties": {
-                       "note": {"type": "string", "maxLength": 500},
-                       "evidence": {"type": "array", "items": {"type": "string"}, "maxItems": 5,
-                                    "description": "DOIs, PMIDs or https addresses"},
-                       "review_by": {"type": "string", "format": "date"}}}),
+                   body=body_schema({"note": {**TEXT, "maxLength": 500}, "evidence": EVIDENCE}, {"review_by": DATE})),
         "delete": op("Unvet an answer, with a reason (JSON body or ?reason=)", response=ref("Vetting"),
-                     params=[ANSWER, query_param("reason", "Why the mark is removed")],
+                     params=[ANSWER, query_param("reason", "Why the mark is removed (without a body)")],
+                     body=body_schema({"reason": TEXT}), body_required=False,
                      errors=("401", "403", "404", "409", "422")),
     },
     "/answers/{answer_id}/vettings": {
@@ -202,7 +216,8 @@ OPENAPI_PATHS = {
         f"/{collection}/{{item_id}}/{action}": {
             "post": op(f"{action.capitalize()} a {collection[:-1]} (community moderators)"
                        + (", with the reason readers see" if action == "hide" else ""),
-                       params=[path_param("item_id", "integer")], body=REASON,
+                       params=[path_param("item_id", "integer")],
+                       body=HIDE_BODY if action == "hide" else RESTORE_BODY,
                        errors=("401", "403", "404", "409", "422")),
         }
         for collection in ("posts", "answers", "comments") for action in ("hide", "restore")

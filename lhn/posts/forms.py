@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from typing import Any
+
 from wtforms import (
     HiddenField,
     IntegerField,
@@ -15,9 +16,10 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from lhn.forms import PHIConfirmMixin, choices
+from lhn import inputs
+from lhn.forms import Form, PHIConfirmMixin, choices
 from lhn.posts.models import IdeaStatus, PostKind
-from lhn.posts.services import CALL_ROLES, SECTIONS
+from lhn.posts.services import CALL_ROLES, PERIODS, SECTIONS, VIEWS
 from lhn.posts.services.common import ANSWER_MAX, COMMENT_MAX, POST_BODY_MAX, REASON_MAX, TITLE_MAX
 
 TITLE_HELP = {
@@ -33,7 +35,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class _PostForm(PHIConfirmMixin, FlaskForm):
+class _PostForm(PHIConfirmMixin, Form):
     title = StringField("Title", validators=[Optional(), Length(max=TITLE_MAX + 50)])
     tags = StringField("Tags (optional)", validators=[Optional(), Length(max=300)],
                        description="Up to five, separated by spaces or commas: lowercase letters, digits and "
@@ -63,7 +65,7 @@ def _form_class(kind: PostKind) -> type[_PostForm]:
 POST_FORMS: dict[PostKind, type[_PostForm]] = {kind: _form_class(kind) for kind in PostKind}
 
 
-class AnswerForm(PHIConfirmMixin, FlaskForm):
+class AnswerForm(PHIConfirmMixin, Form):
     body = TextAreaField("Your answer", validators=[Optional(), Length(max=ANSWER_MAX + 1000)],
                          render_kw={"rows": 8, "data-markdown": "1"},
                          description="Share what you know or did. Cite evidence (a DOI, PMID or guideline link) "
@@ -71,12 +73,12 @@ class AnswerForm(PHIConfirmMixin, FlaskForm):
     submit = SubmitField("Post answer")
 
 
-class CommentForm(PHIConfirmMixin, FlaskForm):
+class CommentForm(PHIConfirmMixin, Form):
     body = TextAreaField("Comment", validators=[Optional(), Length(max=COMMENT_MAX + 500)], render_kw={"rows": 2})
     answer_id = HiddenField()
 
 
-class VetForm(FlaskForm):
+class VetForm(Form):
     note = TextAreaField("Note", render_kw={"rows": 2}, validators=[Optional(), Length(max=2000)],
                          description="Why this answer can be trusted, in a sentence or two.")  # fmt: skip
     evidence = TextAreaField("Evidence", render_kw={"rows": 3}, validators=[Optional(), Length(max=3000)],
@@ -87,29 +89,41 @@ class VetForm(FlaskForm):
                             "due.")  # fmt: skip
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = TextAreaField("Reason", render_kw={"rows": 2}, validators=[Optional(), Length(max=REASON_MAX + 500)])
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     status = SelectField("New status", choices=choices([(s.value, s.label) for s in IdeaStatus]), validate_choice=False)
     reason = TextAreaField("Reason (shown on the timeline)", render_kw={"rows": 2},
                            validators=[Optional(), Length(max=REASON_MAX + 500)])  # fmt: skip
 
 
-class InterestForm(FlaskForm):
+class InterestForm(Form):
     message = TextAreaField("A line about you", render_kw={"rows": 2}, validators=[Optional(), Length(max=1000)],
                             description="Who you are and why you'd like to take part. The author sees it with "
                             "your badge.")  # fmt: skip
 
 
-class ValueForm(FlaskForm):
+class ValueForm(Form):
     """Votes and decisions: one hidden value."""
 
     value = HiddenField(validators=[InputRequired()])
 
 
-class SlowModeForm(FlaskForm):
+class SlowModeForm(Form):
     """Moderators: one answer or comment per person per interval on a post's thread (0 turns it off)."""
 
     seconds = IntegerField("Seconds between writes (0: off)", validators=[InputRequired(), NumberRange(min=0)])
+
+
+def list_filters() -> dict[str, Any]:
+    """A post list's filters from the query string (the list page's GET form, and the API's lists): kind, tag,
+    view, period and cursor, as list_posts and list_feed take them. Raises ValidationFailed."""
+    return {
+        "kind": inputs.arg_choice("kind", [k.value for k in PostKind], None),
+        "tag": inputs.arg_text("tag") or None,
+        "view": inputs.arg_choice("view", VIEWS, "latest"),
+        "period": inputs.arg_choice("period", PERIODS, "week"),
+        "cursor": inputs.arg_cursor(),
+    }

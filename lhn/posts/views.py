@@ -11,8 +11,9 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from lhn import inputs
 from lhn.communities import services as communities
-from lhn.database import mark_read_only, transaction
+from lhn.database import transaction
 from lhn.errors import NotFound, ValidationFailed
 from lhn.forms import ActionForm, apply_errors
 from lhn.limits import user_rate_limited, wrote
@@ -30,6 +31,7 @@ from lhn.posts.forms import (
     SlowModeForm,
     StatusForm,
     ValueForm,
+    list_filters,
 )
 from lhn.posts.models import PostKind
 from lhn.posts.services.posts import compose_markdown
@@ -133,21 +135,11 @@ def _popular_tags(community_ids: list[int], *, vetted_only: bool = False) -> lis
     return tags
 
 
-def _list_args() -> dict[str, Any]:
-    return {
-        "kind": request.args.get("kind") or None,
-        "tag": request.args.get("tag") or None,
-        "view": request.args.get("view", "latest"),
-        "period": request.args.get("period", "week"),
-        "cursor": request.args.get("cursor"),
-    }
-
-
 @bp.get("/c/<slug>/posts")
 def index(slug: str):  # type: ignore[no-untyped-def]
     community, membership = communities.get_readable_community(current_user, slug)
-    args = _list_args()
     try:
+        args = list_filters()
         listing = posts.list_posts(community, by=current_user, **args)
     except ValidationFailed as exc:
         flash(" ".join(exc.errors.values()), "error")
@@ -162,8 +154,8 @@ def index(slug: str):  # type: ignore[no-untyped-def]
 @bp.get("/feed")
 @login_required
 def feed():  # type: ignore[no-untyped-def]
-    args = _list_args()
     try:
+        args = list_filters()
         listing = posts.list_feed(by=current_user, **args)
     except ValidationFailed as exc:
         flash(" ".join(exc.errors.values()), "error")
@@ -176,8 +168,8 @@ def feed():  # type: ignore[no-untyped-def]
 @bp.get("/c/<slug>/vetted")
 def knowledge_base(slug: str):  # type: ignore[no-untyped-def]
     community, _membership = communities.get_readable_community(current_user, slug)
-    tag = request.args.get("tag") or None
-    listing = posts.list_knowledge_base(community, by=current_user, tag=tag, cursor=request.args.get("cursor"))
+    tag, cursor = inputs.arg_text("tag") or None, inputs.arg_cursor()
+    listing = posts.list_knowledge_base(community, by=current_user, tag=tag, cursor=cursor)
     return render_template("posts/knowledge_base.html", community=community, listing=listing, tag=tag,
                            tags=_popular_tags([community.id], vetted_only=True))  # fmt: skip
 
@@ -185,8 +177,8 @@ def knowledge_base(slug: str):  # type: ignore[no-untyped-def]
 @bp.get("/vetted")
 @login_required
 def my_knowledge_base():  # type: ignore[no-untyped-def]
-    tag = request.args.get("tag") or None
-    listing = posts.list_knowledge_base(None, by=current_user, tag=tag, cursor=request.args.get("cursor"))
+    tag, cursor = inputs.arg_text("tag") or None, inputs.arg_cursor()
+    listing = posts.list_knowledge_base(None, by=current_user, tag=tag, cursor=cursor)
     mine = list(communities.memberships_of(current_user))
     return render_template("posts/knowledge_base.html", community=None, listing=listing, tag=tag,
                            tags=_popular_tags(mine, vetted_only=True))  # fmt: skip
@@ -212,12 +204,17 @@ def _prepare(form: Any, kind: PostKind, community: Any) -> None:
         form.linked_idea_id.choices = [("", "— none —")] + [(str(i), t) for i, t in posts.idea_choices(community.id)]
 
 
-def _preview(form: Any, kind: PostKind) -> str:
+def _preview(form: Any, kind: PostKind) -> str | None:
+    """The post as it will look, or None with the reason on the form (a text too complex to render)."""
     fields = _fields_from(form, kind)
     details: dict[str, Any] = dict(fields.sections)
     if kind == PostKind.CALL:
         details.update(roles=fields.roles, other_roles=fields.other_roles)
-    return str(render_markdown(compose_markdown(kind, details)))
+    try:
+        return str(render_markdown(compose_markdown(kind, details), field=posts.SECTIONS[kind][0].name))
+    except ValidationFailed as exc:
+        form_failed(form, exc)
+        return None
 
 
 @bp.route("/c/<slug>/new/<kind>", methods=["GET", "POST"])
@@ -290,13 +287,18 @@ def edit(slug: str, post_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/preview")
+@user_rate_limited("preview")
 def preview():  # type: ignore[no-untyped-def]
-    """Rendered Markdown for the live preview (the same renderer as saving; nothing is stored)."""
-    mark_read_only()
+    """Rendered Markdown for the live preview (the same renderer as saving; nothing is stored). Rate limited:
+    rendering costs CPU that others' requests share."""
     if not current_user.is_authenticated:
         abort(401)
-    text = request.form.get("text", "")[:30_000]
-    return render_markdown(text), 200, {"Content-Type": "text/html; charset=utf-8"}
+    text = request.form.get("text", "")[: posts.POST_BODY_MAX]
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    try:
+        return render_markdown(text), 200, html
+    except ValidationFailed as exc:
+        return Markup('<p class="form-error">{}</p>').format(" ".join(exc.errors.values())), 422, html
 
 
 @bp.post("/c/<slug>/posts/<int:post_id>/withdraw")

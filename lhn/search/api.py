@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 from flask_login import current_user
 
+from lhn import inputs
 from lhn.api import bp, page_json
 from lhn.api.openapi import CURSOR, op, page_of, path_param, query_param, ref
 from lhn.communities import services as communities
 from lhn.posts import services as posts
 from lhn.posts.api import page_of_posts, post_summary_json
 from lhn.posts.api_doc import LIST_PARAMS
+from lhn.posts.forms import list_filters
 from lhn.search import services as search
 
 
@@ -25,36 +27,30 @@ def _hits(results: search.SearchResults) -> dict[str, Any]:
 
 @bp.get("/search")
 def search_posts():  # type: ignore[no-untyped-def]
-    args = request.args
-    community = None
-    if args.get("community"):
-        community, _membership = communities.get_readable_community(current_user, args["community"])
-    results = search.search(args.get("q", ""), by=current_user, community=community, sort=args.get("sort", "newest"),
-                            cursor=args.get("cursor"))  # fmt: skip
-    return jsonify(_hits(results))
+    q, slug = inputs.arg_text("q"), inputs.arg_text("community")
+    sort, cursor = inputs.arg_choice("sort", search.SORTS, "newest"), inputs.arg_cursor()
+    community = communities.get_readable_community(current_user, slug)[0] if slug else None
+    return jsonify(_hits(search.search(q, by=current_user, community=community, sort=sort, cursor=cursor)))
 
 
 @bp.get("/communities/<slug>/posts")
 def list_posts(slug: str):  # type: ignore[no-untyped-def]
+    filters, q = list_filters(), inputs.arg_text("q").strip()
+    sort = inputs.arg_choice("sort", search.SORTS, "newest")
     community, _membership = communities.get_readable_community(current_user, slug)
-    args = request.args
-    kind, tag = args.get("kind") or None, args.get("tag") or None
-    q = args.get("q", "").strip()
     if q:
+        kind, tag = filters["kind"], filters["tag"]
         raw = " ".join([q, f"kind:{kind}" if kind else "", f'tag:"{tag}"' if tag else ""]).strip()
-        results = search.search(raw, by=current_user, community=community, sort=args.get("sort", "newest"),
-                                cursor=args.get("cursor"))  # fmt: skip
+        results = search.search(raw, by=current_user, community=community, sort=sort, cursor=filters["cursor"])
         return jsonify(_hits(results))
-    listing = posts.list_posts(community, by=current_user, kind=kind, tag=tag, view=args.get("view", "latest"),
-                               period=args.get("period", "week"), cursor=args.get("cursor"))  # fmt: skip
-    return jsonify(page_of_posts(listing))
+    return jsonify(page_of_posts(posts.list_posts(community, by=current_user, **filters)))
 
 
 @bp.get("/communities/<slug>/similar")
 def similar_questions(slug: str):  # type: ignore[no-untyped-def]
+    title = inputs.arg_text("title")[:200]
     community, _membership = communities.get_readable_community(current_user, slug)
-    found = search.similar_titles(community, request.args.get("title", "")[:200], by=current_user)
-    return jsonify(items=[post_summary_json(p) for p in found])
+    return jsonify(items=[post_summary_json(p) for p in search.similar_titles(community, title, by=current_user)])
 
 
 SEARCH_PARAMS = [

@@ -206,14 +206,14 @@ def search(
     backend = _Postgres() if db.session.get_bind().dialect.name == "postgresql" else _Sqlite()
     facets = _facet_clauses(query, scope=scope)
     if sort == "relevance":
-        after = decode_cursor(cursor, 2) if cursor else None
+        after = decode_cursor(cursor, 2, (float, int)) if cursor else None
         rows = backend.ranked(query.terms, facets, after, limit + 1)
         ids = [r[0] for r in rows]
         next_cursor = (
             encode_cursor([rows[limit - 1][1], rows[limit - 1][0]]) if len(rows) > limit else None
         )  # (rank, id)
     else:
-        before = decode_cursor(cursor, 1)[0] if cursor else None
+        before = decode_cursor(cursor, 1, (int,))[0] if cursor else None
         if before is not None and not isinstance(before, int):
             raise ValidationFailed({"cursor": "That page link is not valid."})
         ids = backend.newest(query.terms, facets, before, limit + 1)

@@ -3,9 +3,10 @@ suggestion shown while someone types a question's title."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_login import current_user
 
+from lhn import inputs
 from lhn.communities import services as communities
 from lhn.errors import ValidationFailed
 from lhn.search import services as search
@@ -14,17 +15,17 @@ bp = Blueprint("search", __name__)
 
 
 def _query() -> str:
-    q = request.args.get("q", "")
-    if request.args.get("vetted") == "1" and "is:vetted" not in q:
+    q = inputs.arg_text("q")
+    if inputs.arg_bool("vetted") and "is:vetted" not in q:
         q = f"{q} is:vetted".strip()
     return q
 
 
 def _results(community):  # type: ignore[no-untyped-def]
-    q, sort = _query(), request.args.get("sort", "newest")
-    error = None
+    q, sort, error = "", "newest", None
     try:
-        results = search.search(q, by=current_user, community=community, sort=sort, cursor=request.args.get("cursor"))
+        q, sort = _query(), inputs.arg_text("sort") or "newest"
+        results = search.search(q, by=current_user, community=community, sort=sort, cursor=inputs.arg_cursor())
     except ValidationFailed as exc:
         error = " ".join(exc.errors.values())
         results = search.SearchResults(search.SearchQuery(raw=q), search.Page([], None), "newest")
@@ -47,6 +48,7 @@ def community_search(slug: str):  # type: ignore[no-untyped-def]
 @bp.get("/c/<slug>/similar")
 def similar(slug: str):  # type: ignore[no-untyped-def]
     """A small HTML fragment: questions whose titles look like `title` (fetched while typing)."""
+    title = inputs.arg_text("title")[:200]
     community, _membership = communities.get_readable_community(current_user, slug)
-    found = search.similar_titles(community, request.args.get("title", "")[:200], by=current_user)
+    found = search.similar_titles(community, title, by=current_user)
     return render_template("search/_similar.html", questions=found)

@@ -7,6 +7,7 @@ from lhn.chat.models import GENERAL
 from lhn.communities import services as communities
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for
+from tests.bad_input import TOO_BIG, assert_nothing_coerced, assert_wrong_types_refused
 from tests.conftest import committed
 
 
@@ -118,3 +119,34 @@ def test_new_communities_get_general_through_the_api(client, people):
     ]
     with client.application.app_context():
         assert communities.get_community(slug)
+
+
+# --- the input boundary: wrong types are refused, never stored as text ------------------------------------
+
+WRITES = [
+    ("POST", "/communities/ibd/channels", "mod", {"name": "clinicians-only"},
+     {"name": "text", "topic": "text?", "roles": "texts?"}),
+    ("POST", "/channels/{channel}/messages", "teen", {"body": "Hello"},
+     {"body": "text", "client_id": "text?", "confirm_phi": "bool?"}),
+    ("PUT", "/channels/{channel}/slow-mode", "mod", {"seconds": 10}, {"seconds": "int"}),
+    ("PATCH", "/messages/{message}", "teen", {"body": "Edited"}, {"body": "text", "confirm_phi": "bool?"}),
+    ("POST", "/messages/{message}/hide", "mod", {"reason": "Off topic"}, {"reason": "text"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path", "who", "body", "fields"), WRITES, ids=[f"{w[0]} {w[1]}" for w in WRITES])
+def test_writes_refuse_wrong_types_and_store_nothing(app, client, people, method, path, who, body, fields):
+    with committed(app):
+        from lhn.accounts import services as accounts
+
+        message_id = factories.chat_message(people, accounts.get_user("teen"), "Hi").id
+    url = "/api/v1" + path.format(channel=people, message=message_id)
+    assert_wrong_types_refused(client, method, url, body, fields, bearer(token_for(client, who)))
+    assert_nothing_coerced(app)
+
+
+@pytest.mark.parametrize("query", [f"before={TOO_BIG}", "after=-1", "after=1e3", "before=x", "limit=0", "limit=101",
+                                   "limit=" + "9" * 5000])  # fmt: skip
+def test_history_query_strings_that_dont_fit_are_refused(client, people, query):
+    response = client.get(f"/api/v1/channels/{people}/messages?{query}", headers=bearer(token_for(client, "teen")))
+    assert query.split("=")[0] in assert_error(response, 422, "validation_failed")["fields"]

@@ -11,6 +11,7 @@ from lhn.communities import services as communities
 from lhn.extensions import socketio
 from tests import factories
 from tests.api.test_api import token_for
+from tests.bad_input import assert_nothing_coerced
 from tests.conftest import committed, login
 
 
@@ -47,6 +48,7 @@ def test_only_logged_in_sessions_or_tokens_connect(app, world, socket_client):
     assert by_token.is_connected()
     assert not socketio.test_client(app, auth={"token": "lhn_wrong"}).is_connected()
     assert not socketio.test_client(app, auth={"token": 42}).is_connected()
+    assert not socketio.test_client(app, auth={"token": "lhn_\ud800"}).is_connected()  # not a crash either
 
 
 def test_sockets_beyond_the_cap_are_refused_in_threading_mode(make_app, world):
@@ -142,6 +144,44 @@ def test_malformed_and_unknown_events_get_an_error_never_a_crash(app, world, eve
     assert errors[0]["message"]
     assert sock.is_connected()
     assert sock.emit("join_channel", {"channel_id": world["general"]}, callback=True)["ok"]
+
+
+EVENTS = ["join_channel", "sync", "leave_channel", "send_message", "edit_message", "delete_message", "typing",
+          "mark_read", "watch", "unwatch"]  # fmt: skip
+
+
+@pytest.mark.parametrize("event", EVENTS)
+def test_a_missing_or_null_payload_is_a_validation_error(app, world, event):
+    """python-socketio's client sends `emit(event, None)` as an event with no argument at all; socket.io-client
+    sends `emit(event, null)` as one null argument. Both are a malformed payload, never an internal error."""
+    sock, _ = connect(app, "teen")
+    for args in ((), (None,)):
+        answer = sock.emit(event, *args, callback=True)
+        assert answer["ok"] is False
+        assert answer["error"]["code"] == "validation_failed", (args, answer)
+    assert sock.is_connected()
+
+
+@pytest.mark.parametrize(("event", "data", "field"), [
+    ("send_message", {"channel_id": 1, "client_id": "c-1", "body": None}, "body"),
+    ("send_message", {"channel_id": 1, "client_id": "c-1", "body": ["x"]}, "body"),
+    ("send_message", {"channel_id": 1, "client_id": 5, "body": "hi"}, "client_id"),
+    ("send_message", {"channel_id": 1, "client_id": "c-1", "body": "hi", "confirm_phi": "yes"}, "confirm_phi"),
+    ("send_message", {"channel_id": 1, "client_id": "c-1", "body": "abc \ud800"}, "body"),
+    ("send_message", {"channel_id": 1, "client_id": "c-1", "body": "evif \u202e"}, "body"),
+    ("edit_message", {"message_id": 1, "body": {"a": "b"}}, "body"),
+    ("mark_read", {"channel_id": 1, "last_id": 2**63}, "last_id"),
+    ("join_channel", {"channel_id": 1, "last_seq": -1}, "last_seq"),
+    ("watch", {"room": None}, "room"),
+])  # fmt: skip
+def test_payload_fields_of_the_wrong_type_are_refused_and_nothing_is_stored(app, world, event, data, field):
+    sock, _ = connect(app, "teen")
+    sock.emit("join_channel", {"channel_id": world["general"]}, callback=True)
+    data = {**data, "channel_id": world["general"]} if "channel_id" in data else data
+    answer = sock.emit(event, data, callback=True)
+    assert (answer["ok"], answer["error"]["code"]) == (False, "validation_failed")
+    assert field in answer["error"]["fields"]
+    assert_nothing_coerced(app)
 
 
 def test_an_unexpected_exception_is_an_internal_error_event(app, world, monkeypatch):

@@ -1,10 +1,14 @@
 """The measures API: the endpoints the issue lists, the error JSON for bad input, and OpenAPI coverage."""
 
+import pytest
+
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.measures import services as measures
+from lhn.pagination import encode_cursor
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for
+from tests.bad_input import TOO_BIG, assert_nothing_coerced, assert_wrong_types_refused
 from tests.conftest import committed
 from tests.measures.test_services import IMPROVED, STABLE
 
@@ -155,9 +159,11 @@ def test_csv_and_fhir_over_the_api(app, client, network):
         "validation_failed",
     )
     assert "doesn't match the counts" in error["fields"]["entry 1"]
-    assert_error(
-        client.post(f"/api/v1/measures/{measure_id}/fhir", data="[]", headers=bearer(token)), 422, "validation_failed"
-    )
+    # Not a JSON object: refused by the input boundary like any other body (400), before the FHIR checks (422).
+    fhir_url = f"/api/v1/measures/{measure_id}/fhir"
+    assert_error(client.post(fhir_url, data="[]", headers=bearer(token)), 400, "bad_request")
+    nested = '{"resourceType": "Bundle", "entry": ' + "[" * 20 + "]" * 20 + "}"
+    assert_error(client.post(fhir_url, data=nested, headers=bearer(token)), 400, "bad_request")
 
 
 def test_the_submitter_is_notified_too_when_their_own_data_makes_a_rule_fire(app, client, network):
@@ -198,3 +204,38 @@ def test_a_description_is_rendered_before_the_write_lock_is_taken(app, client, n
     assert patched["version"] == 2
     target_only = client.patch(url, json={"target": 75}, headers=doc).get_json()
     assert target_only["description_html"] == patched["description_html"]
+
+
+# --- the input boundary: wrong types are refused, never stored as text ------------------------------------
+
+MEASURE = {"name": "Remission", "type": "proportion", "period": "month", "improvement": "up"}
+DEFINITION_FIELDS = {"name": "text", "type": "text", "period": "text", "improvement": "text", "unit": "text?",
+                     "description": "text?", "data_source": "text?", "rule_set": "text?", "target": "number?",
+                     "multiplier": "number?", "baseline_points": "int?"}  # fmt: skip
+WRITES = [
+    ("POST", "/communities/ibd/measures", MEASURE, DEFINITION_FIELDS),
+    ("PATCH", "/measures/{measure}", {}, {name: f"{kind.rstrip('?')}?" for name, kind in DEFINITION_FIELDS.items()}),
+    ("POST", "/measures/{measure}/data", {"site": "north", "period": "2024-09", "numerator": 81, "denominator": 100},
+     {"site": "text", "period": "text", "numerator": "number", "denominator": "number", "count": "number"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path", "body", "fields"), WRITES, ids=[f"{w[0]} {w[1]}" for w in WRITES])
+def test_writes_refuse_wrong_types_and_store_nothing(app, client, network, method, path, body, fields):
+    with committed(app):
+        doc = accounts.get_user("doc")
+        measure = factories.measure(communities.get_community("ibd"), doc)
+        factories.consent(measure, doc, "north")
+        url = "/api/v1" + path.format(measure=measure.id)
+    assert_wrong_types_refused(client, method, url, body, fields, bearer(token_for(client, "doc")))
+    assert_nothing_coerced(app)
+
+
+@pytest.mark.parametrize("query", ["resource=Patient", "site=%E2%80%AE", f"cursor={encode_cursor([TOO_BIG])}"])
+def test_read_query_strings_that_dont_fit_are_refused(app, client, network, query):
+    with committed(app):
+        measure_id = factories.measure(communities.get_community("ibd"), accounts.get_user("doc")).id
+    path = {"resource": "fhir", "site": "chart", "cursor": "changes"}[query.split("=")[0]]
+    assert_error(client.get(f"/api/v1/measures/{measure_id}/{path}?{query}"), 422, "validation_failed")
+    if query.startswith("cursor"):
+        assert_error(client.get(f"/api/v1/communities/ibd/measures?{query}"), 422, "validation_failed")

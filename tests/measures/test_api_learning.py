@@ -1,10 +1,13 @@
 """The learning loop over JSON: PDSA cycles (list, start, update, close), chart notes, phase changes and the
 annotations a chart shows, through the same services and permissions as the pages."""
 
+import pytest
+
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for
+from tests.bad_input import assert_nothing_coerced, assert_wrong_types_refused
 from tests.conftest import committed
 from tests.measures.test_services import IMPROVED, STABLE
 
@@ -141,3 +144,34 @@ def test_lists_take_the_same_queries_however_long(app, client, network, count_qu
     first = queries()
     add(3)
     assert queries() == first
+
+
+# --- the input boundary: wrong types are refused, never stored as text ------------------------------------
+
+CYCLE_FIELDS = {"site": "text", "title": "text", "prediction": "text", "started_on": "text", "plan": "text?",
+                "do_notes": "text?", "study": "text?", "idea_id": "int?"}  # fmt: skip
+PATCH_FIELDS = {name: f"{kind.rstrip('?')}?" for name, kind in CYCLE_FIELDS.items() if name != "site"}
+WRITES = [
+    ("POST", "/pdsa", CYCLE, CYCLE_FIELDS),
+    ("PATCH", "/pdsa/{cycle}", {}, PATCH_FIELDS),
+    ("POST", "/pdsa/{cycle}/close", {"act": "adopt", "act_notes": "It worked.", "ended_on": "2024-03-01"},
+     {"act": "text", "act_notes": "text", "ended_on": "text"}),
+    ("POST", "/notes", {"site": "north", "on": "2023-06-10", "text": "EHR outage"},
+     {"site": "text?", "on": "text", "text": "text"}),
+    ("POST", "/phases", {"site": "north", "period": "2024-01", "reason": "Reminders"},
+     {"site": "text?", "period": "text", "reason": "text"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path", "body", "fields"), WRITES, ids=[f"{w[0]} {w[1]}" for w in WRITES])
+def test_writes_refuse_wrong_types_and_store_nothing(app, client, network, method, path, body, fields):
+    measure_id, doc = seed(app), bearer(token_for(client, "doc"))
+    cycle = client.post(f"/api/v1/measures/{measure_id}/pdsa", json=CYCLE, headers=doc).get_json()
+    url = f"/api/v1/measures/{measure_id}" + path.format(cycle=cycle["id"])
+    assert_wrong_types_refused(client, method, url, body, fields, doc)
+    assert_nothing_coerced(app)
+
+
+@pytest.mark.parametrize("path", ["pdsa", "notes", "phases", "annotations"])
+def test_a_site_query_with_direction_controls_is_refused(app, client, network, path):
+    assert_error(client.get(f"/api/v1/measures/{seed(app)}/{path}?site=%E2%80%AEhtron"), 422, "validation_failed")

@@ -1,11 +1,15 @@
 """The measures API beyond the issue's list: co-owner invitations, owners, site data leads, consent, submission
 history, the change log and the CSV preview, through the same services and permissions as the pages."""
 
+import pytest
+
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.measures import data
+from lhn.pagination import encode_cursor
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for
+from tests.bad_input import TOO_BIG, assert_nothing_coerced, assert_wrong_types_refused
 from tests.conftest import committed
 from tests.measures.test_services import STABLE
 
@@ -197,3 +201,24 @@ def test_csv_preview_reports_every_row_and_stores_nothing(app, client, network):
         422,
         "validation_failed",
     )
+
+
+# --- the input boundary: wrong types are refused, never stored as text ------------------------------------
+
+WRITES = [
+    ("/invitations", {"username": "teen"}, {"username": "text"}),
+    ("/leads", {"username": "lead_person", "site": "south"}, {"username": "text", "site": "text"}),
+    ("/consents", {"site": "north", "agree": True}, {"site": "text", "agree": "bool"}),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "fields"), WRITES, ids=[w[0] for w in WRITES])
+def test_writes_refuse_wrong_types_and_store_nothing(app, client, network, path, body, fields):
+    url = f"/api/v1/measures/{seed(app)}{path}"
+    assert_wrong_types_refused(client, "POST", url, body, fields, bearer(token_for(client, "doc")))
+    assert_nothing_coerced(app)
+
+
+def test_history_cursor_that_doesnt_fit_is_refused(app, client, network):
+    url = f"/api/v1/measures/{seed(app)}/sites/north/history?cursor={encode_cursor(['x', TOO_BIG])}"
+    assert_error(client.get(url, headers=bearer(token_for(client, "doc"))), 422, "validation_failed")

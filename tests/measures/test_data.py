@@ -305,3 +305,15 @@ def test_the_largest_fhir_bundle_imports_and_bundles_over_the_caps_are_refused(a
     )
     assert "larger than 2 MB" in error["fields"]["file"]
     assert stored(app) == count
+
+
+def test_file_checks_are_rate_limited_per_person_on_the_api(make_app, network):
+    app = make_app(RATE_LIMITS={"import": "2 per hour"}, NEW_ACCOUNT_RATE_LIMITS={"import": "2 per hour"})
+    client = app.test_client()
+    with committed(app):
+        measure_id = factories.measure(communities.get_community("ibd"), accounts.get_user("doc")).id
+    doc = bearer(token_for(client, "doc"))
+    url = f"/api/v1/measures/{measure_id}/data.csv/preview"
+    codes = [client.post(url, data="site,period,numerator,denominator\n", headers=doc).status_code for _ in range(3)]
+    assert 429 not in codes[:2]
+    assert codes[2] == 429

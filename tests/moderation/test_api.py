@@ -4,8 +4,10 @@ log, my sanctions, my data."""
 import pytest
 
 from lhn.accounts import services as accounts
+from lhn.pagination import encode_cursor
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for
+from tests.bad_input import TOO_BIG, assert_nothing_coerced, assert_wrong_types_refused
 from tests.conftest import committed
 
 
@@ -145,3 +147,35 @@ def test_the_site_queue_for_a_moderator_covers_their_communities_only(client, ap
     assert len(client.get("/api/v1/review-queue", headers=bearer(tokens["mod"])).get_json()["items"]) == 1
     assert client.get("/api/v1/review-queue", headers=bearer(tokens["othermod"])).get_json()["items"] == []
     assert_error(client.get("/api/v1/review-queue?kind=bogus", headers=bearer(tokens["mod"])), 422, "validation_failed")
+
+
+# --- the input boundary: wrong types are refused, never stored as text ------------------------------------
+
+WRITES = [
+    ("POST", "/flags", "rdr2", {"target_type": "fake", "target_id": "{answer}", "reason": "spam"},
+     {"target_type": "text", "target_id": "int", "reason": "text", "details": "text?", "community": "text?"}),
+    ("POST", "/review-items/{item}/actions", "mod", {"action": "dismiss", "version": 1},
+     {"action": "text", "version": "int", "reason": "text?", "days": "int?", "fragments": "texts?",
+      "revision_id": "int?", "hide": "bool?"}),
+    ("DELETE", "/me", "author", {"password": "not my password", "mode": "keep"}, {"password": "text", "mode": "text"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path", "who", "body", "fields"), WRITES, ids=[f"{w[0]} {w[1]}" for w in WRITES])
+def test_writes_refuse_wrong_types_and_store_nothing(app, client, cast, tokens, method, path, who, body, fields):
+    app.config["RATE_LIMITS"] = app.config["NEW_ACCOUNT_RATE_LIMITS"] = {"flag": "1000 per hour"}
+    with committed(app):
+        flag = factories.flag(accounts.get_user("rdr1"), cast.answer_id, target_type="fake", reason="misinformation")
+        ids = {"answer": cast.answer_id, "item": flag.review_item_id}
+    body = {k: ids["answer"] if v == "{answer}" else v for k, v in body.items()}
+    assert_wrong_types_refused(client, method, "/api/v1" + path.format(**ids), body, fields, bearer(tokens[who]))
+    assert_nothing_coerced(app)
+
+
+@pytest.mark.parametrize("query", ["kind=bogus", "status=closed", f"cursor={encode_cursor([0.5, TOO_BIG])}",
+                                   f"cursor={encode_cursor(['x', 1])}"])  # fmt: skip
+def test_queue_and_log_query_strings_that_dont_fit_are_refused(client, cast, tokens, query):
+    for path in ("/communities/ibd/review-queue", "/review-queue"):
+        assert_error(client.get(f"/api/v1{path}?{query}", headers=bearer(tokens["mod"])), 422, "validation_failed")
+    if query.startswith("cursor"):
+        assert_error(client.get(f"/api/v1/communities/ibd/moderation-log?{query}"), 422, "validation_failed")

@@ -5,7 +5,9 @@ import re
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.notifications import services as notifications
+from lhn.pagination import encode_cursor
 from tests import factories
+from tests.bad_input import TOO_BIG, assert_wrong_types_refused
 from tests.conftest import committed, login
 
 
@@ -72,3 +74,13 @@ def test_notifications_api(app, client):
     bob = client.application.test_client()
     login(bob, "bob")
     assert bob.get("/api/v1/notifications").get_json()["items"] == []
+
+
+def test_notifications_api_refuses_query_strings_and_ids_that_dont_fit(app, client):
+    with committed(app):
+        factories.user(username="alice")
+    login(client, "alice")
+    for query in ("unread=yes", f"cursor={encode_cursor([TOO_BIG])}", f"cursor={encode_cursor(['x'])}"):
+        assert client.get(f"/api/v1/notifications?{query}").status_code == 422, query
+    assert client.get("/api/v1/notifications?unread=true").status_code == 200
+    assert_wrong_types_refused(client, "POST", "/api/v1/notifications/read", {}, {"ids": "ids?"}, {})

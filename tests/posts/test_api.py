@@ -5,8 +5,10 @@ from datetime import timedelta
 import pytest
 
 from lhn.database import utcnow
+from lhn.pagination import encode_cursor
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for
+from tests.bad_input import TOO_BIG, assert_nothing_coerced, assert_wrong_types_refused
 from tests.conftest import committed
 
 DEADLINE = (utcnow().date() + timedelta(days=30)).isoformat()
@@ -191,3 +193,70 @@ def test_lists_knowledge_base_feed_and_similar_over_json(app, client, api):
     assert [s["title"] for s in similar] == ["School trips with Crohn's disease"]
     searched = client.get("/api/v1/communities/ibd/posts?q=disease&tag=school").get_json()["items"]
     assert [s["title"] for s in searched] == ["School trips with Crohn's disease"]
+
+
+# --- the input boundary: wrong types are refused, never stored as text ------------------------------------
+
+TITLE = "How do you manage school trips during a flare?"
+POST_FIELDS = {"title": "text?", "body": "text?", "sections": "text_map?", "tags": [12, True, {"a": "b"}, [12]],
+               "roles": "texts?", "other_roles": "text?", "deadline": "text?", "linked_idea_id": "int?",
+               "confirm_phi": "bool?"}  # fmt: skip
+WRITES = [
+    ("POST", "/communities/ibd/posts", "teen", {"kind": "question", "title": TITLE, "body": "Tips?"},
+     {**POST_FIELDS, "kind": "text", "title": "text"}),
+    ("PATCH", "/posts/{question}", "teen", {}, POST_FIELDS),
+    ("POST", "/posts/{question}/vote", "doc", {"value": 1}, {"value": "vote"}),
+    ("POST", "/posts/{idea}/comments", "doc", {"body": "Yes"}, {"body": "text", "answer_id": "int?",
+                                                                 "confirm_phi": "bool?"}),
+    ("PUT", "/posts/{question}/slow-mode", "sam_mod", {"seconds": 0}, {"seconds": "int"}),
+    ("POST", "/posts/{idea}/status", "sam_mod", {"status": "under_review", "reason": "Promising"},
+     {"status": "text", "reason": "text"}),
+    ("POST", "/posts/{question}/answers", "doc", {"body": "A nurse."}, {"body": "text", "confirm_phi": "bool?"}),
+    ("PATCH", "/answers/{answer}", "claimed", {"body": "Edited."}, {"body": "text", "confirm_phi": "bool?"}),
+    ("POST", "/answers/{answer}/vote", "doc", {"value": 1}, {"value": "vote"}),
+    ("POST", "/answers/{answer}/vet", "doc", {"note": "Fine.", "evidence": ["10.1136/archdischild-2019-317932"]},
+     {"note": "text", "evidence": "texts", "review_by": "text?"}),
+    ("DELETE", "/answers/{answer}/vet", "doc", {"reason": "Outdated"}, {"reason": "text"}),
+    ("POST", "/posts/{call}/interest", "teen", {"message": "Me!"}, {"message": "text"}),
+    ("POST", "/interests/{interest}", "doc", {"decision": "accept"}, {"decision": "text"}),
+    ("POST", "/posts/{question}/hide", "sam_mod", {"reason": "Off topic"}, {"reason": "text"}),
+    ("POST", "/comments/{comment}/hide", "sam_mod", {"reason": "Off topic"}, {"reason": "text"}),
+    ("POST", "/answers/{answer}/restore", "sam_mod", {}, {"reason": "text?"}),
+]  # fmt: skip
+
+
+@pytest.fixture
+def things(app, api):
+    """A question with an answer, an idea with a comment, a call with someone's interest: their ids."""
+    with committed(app):
+        from lhn.accounts import services as accounts
+        from lhn.communities import services as communities
+        from lhn.posts import services as posts
+
+        ibd, teen, doc = communities.get_community("ibd"), accounts.get_user("teen"), accounts.get_user("doc")
+        question = factories.question(ibd, teen)
+        idea = factories.idea(ibd, teen)
+        call = factories.call(ibd, doc)
+        return {"question": question.id, "idea": idea.id, "call": call.id,
+                "answer": factories.answer(question, accounts.get_user("claimed")).id,
+                "comment": posts.post_comment(idea.id, "Yes!", by=doc).id,
+                "interest": posts.express_interest(call.id, "Me!", by=teen).id}  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path", "who", "body", "fields"), WRITES,
+                         ids=[f"{w[0]} {w[1]}" for w in WRITES])  # fmt: skip
+def test_writes_refuse_wrong_types_and_store_nothing(app, client, api, things, method, path, who, body, fields):
+    assert_wrong_types_refused(client, method, "/api/v1" + path.format(**things), body, fields, api[who])
+    assert_nothing_coerced(app)
+
+
+@pytest.mark.parametrize("query", [f"cursor={encode_cursor([TOO_BIG])}", f"cursor={encode_cursor(['x', 1])}",
+                                   f"cursor={encode_cursor([{'d': 'soon'}, 1])}", "view=hot", "period=year",
+                                   "kind=poem", "tag=%E2%80%AE"])  # fmt: skip
+def test_list_query_strings_out_of_range_are_refused(client, api, query):
+    lists = ["/communities/ibd/posts", "/me/feed"]
+    if query.startswith(("cursor", "tag")):  # the knowledge base takes only these two
+        lists += ["/communities/ibd/vetted", "/me/vetted"]
+    for path in lists:
+        response = client.get(f"/api/v1{path}?{query}", headers=api["teen"])
+        assert_error(response, 422, "validation_failed")

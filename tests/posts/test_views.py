@@ -10,6 +10,7 @@ from lhn.database import utcnow
 from lhn.posts import services as posts
 from tests import factories
 from tests.conftest import committed, login
+from tests.forms import submit
 
 DEADLINE = (utcnow().date() + timedelta(days=90)).isoformat()
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -388,3 +389,28 @@ def test_list_and_post_pages_use_a_constant_number_of_queries(app, client, world
     assert before_anonymous[f"/c/ibd/q/{q_id}"] <= 4  # the answers come from the cache
     assert before[f"/c/ibd/q/{q_id}"] <= 14
     assert before["/c/ibd/posts"] <= 8
+
+
+def test_a_preview_too_complex_to_render_keeps_the_text_and_says_why(app, client, world, monkeypatch):
+    from lhn import markup
+
+    monkeypatch.setattr(markup, "RENDER_SECONDS", -1.0)  # any render runs out of its budget
+    login(client, "teen")
+    typed = "A question with a table | and | pipes"
+    page = submit(client, "/c/ibd/new/question", "Preview", title="How do you manage school trips in a flare?",
+                  body=typed)  # fmt: skip
+    assert page.status_code == 422
+    assert markup.TOO_COMPLEX in page.text
+    assert typed in page.text
+    fragment = client.post("/preview", data={"text": typed})
+    assert fragment.status_code == 422
+    assert fragment.text == f'<p class="form-error">{markup.TOO_COMPLEX}</p>'
+
+
+def test_live_previews_are_rate_limited_per_person(make_app, world):
+    three = {"preview": "3 per minute"}
+    app = make_app(RATE_LIMITS=three, NEW_ACCOUNT_RATE_LIMITS=three)
+    client = app.test_client()
+    login(client, "teen")
+    codes = [client.post("/preview", data={"text": "*hi*"}).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]

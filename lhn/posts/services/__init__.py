@@ -28,6 +28,7 @@ from lhn.posts.services.calls import (
     withdraw_interest,
 )
 from lhn.posts.services.common import (
+    POST_BODY_MAX,
     Access,
     anonymous_page_key,
     get_access,
@@ -92,6 +93,7 @@ __all__ = [
     "CALL_ROLES",
     "CALL_ROLE_LABELS",
     "PERIODS",
+    "POST_BODY_MAX",
     "SECTIONS",
     "TRANSITIONS",
     "VETTING_SCORE",

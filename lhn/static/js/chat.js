@@ -141,7 +141,7 @@
       }
     } else {
       var body = el("div", "chat-body prose");
-      body.innerHTML = m.body_html; // sanitised on the server (lhn/markup.py)
+      body.innerHTML = m.body_html; // sanitised on the server (lhn/markup/)
       li.appendChild(body);
       li.dataset.html = m.body_html;
       li.dataset.source = m.body;

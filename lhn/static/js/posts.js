@@ -50,8 +50,8 @@
       var data = new FormData();
       data.set("text", textarea.value);
       fetch("/preview", { method: "POST", body: data, credentials: "same-origin", headers: { "X-CSRFToken": csrf } })
-        .then(function (response) { return response.ok ? response.text() : ""; })
-        .then(function (html) {
+        .then(function (response) { return response.ok || response.status === 422 ? response.text() : ""; })
+        .then(function (html) {  // 422: the reason it can't be shown, from the server
           box.querySelector(".preview-body").innerHTML = html;
           box.hidden = !html;
         });

@@ -1,0 +1,117 @@
+"""The base form (lhn/forms.py): the input boundary for HTML forms. Text-direction controls are refused on the
+field, with what was typed kept; numbers must fit the database. Forms are submitted as rendered."""
+
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import FloatField, IntegerField
+
+import lhn
+from lhn.accounts import services as accounts
+from lhn.chat.models import ChatMessage
+from lhn.extensions import db
+from lhn.forms import Form
+from lhn.posts.models import Post
+from tests import factories
+from tests.bad_input import TOO_BIG
+from tests.conftest import committed, login
+from tests.forms import submit
+
+OVERRIDE = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: "Take evif" reads "Take five"
+
+
+def stored(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.fixture
+def world(app):
+    with committed(app):
+        doc = factories.user("clinician", username="doc", verified=True)
+        ibd = factories.community(doc, slug="ibd")
+        factories.member(ibd, factories.user("patient", username="teen"))
+        factories.member(ibd, factories.user("caregiver", username="mod"), role="moderator")
+        question = factories.question(ibd, doc)
+        return {"question": question.id, "question_path": question.path}
+
+
+def test_every_form_is_a_base_form():
+    forms = []
+    for module in pkgutil.walk_packages(lhn.__path__, "lhn."):
+        if module.name.endswith(".forms"):
+            found = importlib.import_module(module.name)
+            forms += [c for _, c in inspect.getmembers(found, inspect.isclass)
+                      if issubclass(c, FlaskForm) and c is not FlaskForm]  # fmt: skip
+    assert len(forms) > 30
+    assert [f.__name__ for f in forms if not issubclass(f, Form)] == []
+
+
+def test_a_question_title_with_a_direction_override_is_refused_and_kept(app, client, world):
+    login(client, "teen")
+    title = f"Should we take {OVERRIDE}evif\u202c tablets a day during a flare?"
+    page = submit(client, "/c/ibd/new/question", "Post question", title=title, body="Asking for my son.")
+    assert page.status_code == 422
+    assert f'value="{title}"' in page.text
+    assert "text-direction controls" in page.text
+    assert stored(app, Post) == 1  # only the world's question
+
+
+def test_a_display_name_with_a_direction_override_is_refused_and_kept(app, client, world):
+    login(client, "teen")
+    name = f"Sam {OVERRIDE}nimda"
+    page = submit(client, "/settings/profile", "Save", display_name=name)
+    assert page.status_code in (200, 422)
+    assert f'value="{name}"' in page.text
+    assert "text-direction controls" in page.text
+    with app.app_context():
+        assert accounts.get_user("teen").display_name != name
+
+
+def test_a_chat_message_with_a_direction_isolate_is_refused_and_kept(app, client, world):
+    login(client, "teen")
+    body = "the dose is \u2067001\u2069 mg"
+    page = submit(client, "/c/ibd/chat/general", "Send", body=body)
+    assert body in page.text
+    assert "text-direction controls" in page.text
+    assert stored(app, ChatMessage) == 0
+
+
+def test_a_slow_mode_beyond_what_the_database_holds_is_refused_through_the_page(app, client, world):
+    login(client, "mod")
+    refused = submit(client, world["question_path"], "Set", seconds=str(TOO_BIG))
+    assert refused.status_code == 302
+    assert "Slow mode" in client.get(refused.headers["Location"]).text
+    with app.app_context():
+        from lhn.communities import services as communities
+
+        assert communities.slow_mode_seconds("post", world["question"]) == 0
+
+
+def test_a_select_of_ids_refuses_a_number_the_database_cannot_hold(app, client, world):
+    login(client, "teen")
+    typed = {"title": "How we cut infusion waits by half", "setting": "A day unit.", "what_done": "Pre-ordered.",
+             "what_happened": "Waits fell.", "lessons": "Start early."}  # fmt: skip
+    page = submit(client, "/c/ibd/new/experience", "Post experience", linked_idea_id="9" * 25, **typed)
+    assert page.status_code == 422
+    assert "Choose one of the options." in page.text
+    assert stored(app, Post) == 1
+
+
+def test_whole_numbers_and_decimals_must_fit_the_database(app):
+    class Numbers(Form):
+        whole = IntegerField()
+        decimal = FloatField()
+
+    with app.test_request_context(method="POST", data={"whole": str(TOO_BIG), "decimal": "inf"}):
+        form = Numbers()
+        assert not form.validate()
+        assert form.whole.data == TOO_BIG  # kept, to show again
+        assert form.whole.errors == [f"Enter a whole number up to {TOO_BIG - 1:,}."]
+        assert form.decimal.errors == ["Enter a number."]
+    with app.test_request_context(method="POST", data={"whole": str(TOO_BIG - 1), "decimal": "1e308"}):
+        assert Numbers().validate()
