@@ -120,6 +120,11 @@ def prepare(workdir: Path, writers: int) -> tuple[str, list[str], int, int, int]
 # --- the writers ---------------------------------------------------------------------------------------------
 
 
+def wait_until(seconds: float, until: float) -> None:
+    """Wait as long as Retry-After says, but not past the end of the run (an hourly limit says an hour)."""
+    time.sleep(max(0.0, min(seconds, until - time.perf_counter())))
+
+
 def writer(path: str, body: Callable[[int], dict], acked: Callable[[Stats, dict], None], *, every: float,
            timeout: float = 60) -> Callable[[str, str, Stats, float], None]:  # fmt: skip
     """A person who POSTs to `path` once every `every` seconds (0: as fast as the server answers) until `until`."""
@@ -142,7 +147,7 @@ def writer(path: str, body: Callable[[int], dict], acked: Callable[[Stats, dict]
                     with stats.lock:
                         acked(stats, response.json())
                 elif response.status_code == 429:  # as a client does: wait as long as the server says
-                    time.sleep(float(response.headers.get("Retry-After", "1")))
+                    wait_until(float(response.headers.get("Retry-After", "1")), until)
                 n += 1
 
     return write
@@ -254,7 +259,7 @@ def main() -> None:
                         stats.record(started, None, type(exc).__name__)
                         continue
                     if not stats.record(started, response) and response.status_code == 429:
-                        time.sleep(float(response.headers.get("Retry-After", "1")))
+                        wait_until(float(response.headers.get("Retry-After", "1")), until)
 
         results.append(run(
             "18 of them, while one posts the worst Markdown and one previews the largest CSV, both as often as allowed",

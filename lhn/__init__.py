@@ -146,6 +146,12 @@ def _register_request_hooks(app: Flask) -> None:
 
     _refuse_writes_from_other_origins(app)
 
+    from lhn import periodic
+
+    @app.before_request
+    def _start_periodic_jobs() -> None:  # a serving process only (never the CLI); once per process
+        periodic.start(app)
+
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
         headers = response.headers

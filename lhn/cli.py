@@ -149,6 +149,15 @@ def rerender() -> None:
         click.echo(f"Kept the stored HTML of {len(too_complex)} too complex to render: {', '.join(too_complex)}")
 
 
+@cli.command("review-due")
+def review_due() -> None:
+    """Open the review of every vetting whose review-by date has come, and tell its vetter (once each). The
+    server does this hourly by itself; run it from cron if you turn that off (PERIODIC_SECONDS = 0)."""
+    from lhn.posts import services as posts
+
+    click.echo(f"{posts.sweep_due_reviews()} vetting review(s) fell due.")
+
+
 @cli.command("reindex-search")
 def reindex_search() -> None:
     """Rebuild the full-text index of every post (after an import, a re-render or a visibility change)."""

@@ -79,6 +79,7 @@ class DefaultConfig:
     CHAT_MESSAGE_MAX = 4000  # characters of Markdown per chat message
     PROXY_FIX = 0  # number of trusted proxies in front of the app
     HEALTH_WRITE_TIMEOUT_MS = 1000  # /healthz is "degraded" (503) when a write can't get SQLite's lock this fast
+    PERIODIC_SECONDS = 3600  # how often a server runs lhn/periodic.py's jobs (review-by dates); 0: off (cron)
     # Measures: how many sites' teams may pool their own data without recovering another site's small count
     # (1-3; see docs/measures.md). 1 hides less in networks of three or four sites, and protects less.
     MEASURES_SUPPRESSION_COALITION = 2

@@ -148,8 +148,8 @@ def seed_verification_requests() -> None:
     mika = _user("data_mika")
     if not accounts.list_verification_history(mika, viewer=admin):
         request = accounts.submit_verification(mika, orcid="0000-0002-1825-0097")
-        accounts.apply_verification_decision(
-            request, by=admin, approve=False,
+        accounts.decide_verification(
+            request.id, by=admin, approve=False,
             note="This ORCID iD belongs to someone else. Please send your own iD or an institutional email.",
         )  # fmt: skip
 

@@ -22,6 +22,8 @@ EVENT_ANSWER_POSTED = "answer_posted"
 EVENT_ANSWER_VETTED = "answer_vetted"
 EVENT_VOTE_CHANGED = "vote_changed"  # {post_id, answer_id (None for the post itself), score}
 EVENT_ERROR = "error"
+EVENT_BADGE_CHANGED = "badge_changed"  # {username, verification}: a verification was granted or revoked
+SITE_ROOM = "site"  # every signed-in socket (badges are public: what any page may show)
 
 # --- chat protocol (docs/realtime.md) ---------------------------------------------------------------
 # Client -> server. Each may carry an ack callback; the ack is {"ok": true, ...} or

@@ -10,6 +10,10 @@ sessions_invalidated = _signals.signal("sessions-invalidated")
 member_removed = _signals.signal("member-removed")
 # sender: the user whose verification was decided; kwargs: request.
 verification_decided = _signals.signal("verification-decided")
+# sender: the user whose verification site staff revoked; kwargs: request (with revoked_by, revocation_reason).
+verification_revoked = _signals.signal("verification-revoked")
+# A site admin appointed a verifier or ended the appointment. sender: the user; kwargs: by, appointed (bool).
+verifier_changed = _signals.signal("verifier-changed")
 # sender: the community; kwargs: request (approved or denied, with decided_by and decision_note).
 join_request_decided = _signals.signal("join-request-decided")
 
@@ -73,6 +77,9 @@ phi_confirmed = _signals.signal("phi-confirmed")
 # review_needed opens the item (idempotent: one open item per kind and target); review_settled closes it
 # (kwargs: target_id, kind, by, resolution: e.g. "vetted", "unvetted", "withdrawn").
 review_needed = _signals.signal("review-needed")
+# A vetting's review fell due (its review-by date came, or a curator asked for a re-review). sender: the post;
+# kwargs: answer, vetting, reason ("" when the date came), by (the curator, or None).
+vetting_review_due = _signals.signal("vetting-review-due")
 review_settled = _signals.signal("review-settled")
 # A vetting decision, for the public moderation log. sender: the community; kwargs: action ("vetted" |
 # "unvetted" | "revetted"), target_type, target_id, url, reason (str), by (User).

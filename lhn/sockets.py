@@ -31,6 +31,7 @@ from lhn.extensions import db, socketio
 from lhn.realtime import (
     EVENT_ERROR,
     RESYNC,
+    SITE_ROOM,
     UNWATCH,
     WATCH,
     call_after_commit,
@@ -347,6 +348,7 @@ def on_connect(auth: Any = None) -> None:
         log.warning("socket refused: %s sockets open (MAX_SOCKETS)", h.max_sockets)
         raise ConnectionRefusedError("busy")
     join_room(user_room(user.id))
+    join_room(SITE_ROOM)
     h.start_upkeep()
 
 

@@ -16,6 +16,7 @@ from lhn.api import bp, created, json_body, person_json, require_user
 from lhn.api.openapi import BOOLEAN, TEXT, body_schema, op, path_param, ref
 from lhn.database import transactional
 from lhn.errors import PermissionDenied, Unauthenticated
+from lhn.limits import user_rate_limited
 
 VERIFICATION_FIELDS = ("licence_number", "licence_issuer", "institutional_email", "orcid", "statement")
 
@@ -44,6 +45,11 @@ def decision_json(row: VerificationRequest) -> dict[str, Any]:
         "decided_at": row.decided_at.isoformat() if row.decided_at else None,
         "decided_by": person_json(row.decided_by) if row.decided_by else None,
         "note": row.decision_note,
+        "state": row.state,  # pending, rejected, approved, revoked, expired
+        "expires_on": row.expires_on.isoformat() if row.expires_on else None,
+        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+        "revoked_by": person_json(row.revoked_by) if row.revoked_by else None,
+        "revocation_reason": row.revocation_reason or None,
     }
 
 
@@ -130,6 +136,24 @@ def show_user(username: str):  # type: ignore[no-untyped-def]
     if permissions.can_see_private_profile(current_user, user):
         data["email"] = user.email
     return jsonify(data)
+
+
+@bp.post("/users/<username>/verification/revoke")
+@user_rate_limited("staff")
+@transactional
+def revoke_verification(username: str):  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    row = accounts.revoke_verification(username, by=user, reason=inputs.text(data, "reason"))
+    return jsonify(decision_json(row))
+
+
+@bp.put("/users/<username>/verifier")
+@user_rate_limited("staff")
+@transactional
+def set_verifier(username: str):  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    person = accounts.set_verifier(username, by=user, appoint=inputs.boolean(data, "verifier"))
+    return jsonify({**person_json(person), "verifier": person.is_verifier})
 
 
 @bp.get("/institutions")
@@ -219,6 +243,16 @@ OPENAPI_PATHS = {
         "get": op("A member's profile and badge; their email and verification history only for themself and "
                   "site admins (no login needed)", response=ref("Profile"), auth=False,
                   params=[path_param("username")], errors=("404",)),
+    },
+    "/users/{username}/verification/revoke": {
+        "post": op("Revoke a verification (site staff), with a reason the person and the history keep",
+                   params=[path_param("username")], body=body_schema({"reason": TEXT}),
+                   errors=("401", "404", "409", "422", "429")),
+    },
+    "/users/{username}/verifier": {
+        "put": op("Appoint a verifier or end the appointment (site admins): {\"verifier\": true|false}",
+                  params=[path_param("username")], body=body_schema({"verifier": BOOLEAN}),
+                  errors=("401", "403", "404", "422", "429")),
     },
     "/institutions": {
         "get": op("All institutions", auth=False, errors=()),

@@ -86,3 +86,12 @@ class InstitutionForm(Form):
     kind = SelectField("Kind", choices=choices([(k.value, k.label) for k in InstitutionKind]))
     city = StringField("City", validators=[Optional(), Length(max=120)])
     country = StringField("Country", validators=[Optional(), Length(max=120)])
+
+
+class RevokeVerificationForm(Form):
+    reason = TextAreaField("Reason (the person sees it, and it stays in the decision history)",
+                           validators=[Optional(), Length(max=500)])  # fmt: skip
+
+
+class VerifierForm(Form):
+    appoint = StringField(validators=[InputRequired()])  # "1" appoint, "0" end (a hidden input on the page)

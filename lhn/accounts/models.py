@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lhn.database import Base, TimestampMixin, UTCDateTime
+from lhn.database import Base, TimestampMixin, UTCDateTime, utcnow
 from lhn.database import str_enum as _enum
 
 
@@ -63,7 +64,11 @@ class User(TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
     is_admin: Mapped[bool] = mapped_column(default=False)
+    # Appointed by a site admin to decide verification requests (site staff, with the admins).
+    is_verifier: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last day a verification holds (a licence lapses); None: until revoked.
+    verified_until: Mapped[date | None] = mapped_column(Date)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id", ondelete="SET NULL"))
     bio: Mapped[str] = mapped_column(Text, default="")
     bio_html: Mapped[str] = mapped_column(Text, default="")
@@ -102,15 +107,32 @@ class User(TimestampMixin, Base):
     # Badges ------------------------------------------------------------------------------------
     @property
     def is_verified(self) -> bool:
-        """Verified clinical or research role. A claim that was not approved is never verified."""
-        return self.role.needs_verification and self.verified_at is not None
+        """Verified clinical or research role: approved by site staff, not revoked, not past its expiry
+        date, and not suspended (a suspension suspends the badge). A claim never approved is never verified."""
+        if not self.role.needs_verification or self.verified_at is None:
+            return False
+        now = utcnow()
+        if self.verified_until is not None and self.verified_until < now.date():
+            return False
+        return self.suspended_until is None or self.suspended_until <= now
+
+    @property
+    def verification_lapsed(self) -> bool:
+        """Approved, but its last day (the licence's expiry) has passed."""
+        until = self.verified_until
+        return self.verified_at is not None and until is not None and until < utcnow().date()
+
+    @property
+    def is_staff(self) -> bool:
+        """Site staff: admins and the verifiers they appoint (verification decisions are theirs)."""
+        return self.is_admin or self.is_verifier
 
     @property
     def verification_state(self) -> str:
         """'verified', 'claimed' (clinician/researcher without approval) or '' (no claim to verify)."""
         if not self.role.needs_verification:
             return ""
-        return "verified" if self.verified_at is not None else "claimed"
+        return "verified" if self.is_verified else "claimed"
 
 
 class VerificationStatus(enum.StrEnum):
@@ -139,9 +161,26 @@ class VerificationRequest(TimestampMixin, Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str] = mapped_column(Text, default="")
+    # An approval may end by itself (the licence's expiry) or be revoked by staff, with a reason.
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    revocation_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+
+    @property
+    def state(self) -> str:
+        """pending, rejected, approved, revoked or expired: what the history shows."""
+        if self.status != VerificationStatus.APPROVED:
+            return self.status.value
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_on is not None and self.expires_on < utcnow().date():
+            return "expired"
+        return "approved"
 
 
 class ApiToken(TimestampMixin, Base):

@@ -16,15 +16,25 @@ def can_manage_institutions(user: object) -> bool:
     return isinstance(user, User) and user.is_admin
 
 
+def can_decide_verification(by: object, applicant_id: int) -> bool:
+    """Verification is decided by site staff (admins and the verifiers they appoint), never by community
+    moderators, and never by the applicant."""
+    return isinstance(by, User) and by.is_staff and by.id != applicant_id and not is_suspended(by)
+
+
+def can_appoint_verifiers(by: object) -> bool:
+    return isinstance(by, User) and by.is_admin
+
+
 def can_see_private_profile(viewer: object, owner: User) -> bool:
     """Email, tokens and submitted evidence: the person themself and site admins only."""
     return isinstance(viewer, User) and (viewer.id == owner.id or viewer.is_admin)
 
 
 def can_see_verification_history(viewer: object, owner: User) -> bool:
-    """Past verification requests, decisions and the reviewers' notes ("This ORCID iD belongs to someone
-    else"): the person themself and site staff (admins). Everyone else sees only the badge they produced."""
-    return can_see_private_profile(viewer, owner)
+    """Past verification requests, decisions, revocations and the reviewers' notes ("This ORCID iD belongs
+    to someone else"): the person themself and site staff. Everyone else sees only the badge they produced."""
+    return isinstance(viewer, User) and (viewer.id == owner.id or viewer.is_staff)
 
 
 def is_suspended(user: object, now: datetime | None = None) -> bool:

@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import cache
 from importlib import resources
 
@@ -25,7 +25,7 @@ from lhn.accounts.models import (
     VerificationStatus,
 )
 from lhn.database import reading, utcnow
-from lhn.errors import NotFound, PermissionDenied, ValidationFailed
+from lhn.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text, render_markdown
 
@@ -422,18 +422,115 @@ def list_verification_history(user: User, *, viewer: object) -> list[Verificatio
     )
 
 
-def apply_verification_decision(request: VerificationRequest, *, by: User, approve: bool, note: str) -> None:
-    """Record a reviewer's decision. The caller has checked that `by` may review (see
-    communities.services.review_verification, which owns who may). Flushes; sends a signal."""
+def find_verification_request(request_id: int) -> VerificationRequest | None:
+    return db.session.get(VerificationRequest, request_id)
+
+
+def decide_verification(request_id: int, *, by: User, approve: bool, note: str,
+                        expires_on: date | str | None = None) -> VerificationRequest:  # fmt: skip
+    """Site staff (admins and appointed verifiers) approve or reject a pending request, with a note
+    (required to reject) and, on approval, an optional last day (a licence's expiry).
+
+    Flushes; sends signals.verification_decided. Raises NotFound (also when `by` is not staff: a
+    request's existence is not public), Conflict (already decided), ValidationFailed.
+    """
+    request = find_verification_request(request_id)
+    if request is None or not permissions.can_decide_verification(by, request.user_id):
+        raise NotFound("No such verification request.")
+    if request.status != VerificationStatus.PENDING:
+        raise Conflict("This request was already decided.")
+    errors: dict[str, str] = {}
+    note = clean_text(note).strip()
+    if not approve and not note:
+        errors["note"] = "Say why, so the applicant knows what to provide."
+    elif len(note) > 1000:
+        errors["note"] = "Use at most 1000 characters."
+    last_day = _expiry(expires_on, errors) if approve else None
+    if errors:
+        raise ValidationFailed(errors)
     request.status = VerificationStatus.APPROVED if approve else VerificationStatus.REJECTED
-    request.decided_by = by
-    request.decided_at = utcnow()
-    request.decision_note = clean_text(note).strip()
+    request.decided_by, request.decided_at, request.decision_note = by, utcnow(), note
     applicant = request.user
     if approve and applicant.role == request.role:
-        applicant.verified_at = request.decided_at
+        request.expires_on = last_day
+        applicant.verified_at, applicant.verified_until = request.decided_at, last_day
     db.session.flush()
     signals.verification_decided.send(applicant, request=request)
+    announce_badge(applicant)
+    return request
+
+
+def _expiry(value: date | str | None, errors: dict[str, str]) -> date | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value).strip())
+        except ValueError:
+            errors["expires_on"] = "Use a date like 2027-03-31 (the licence's expiry), or leave it empty."
+            return None
+    if value <= utcnow().date():
+        errors["expires_on"] = "Choose a date in the future."
+        return None
+    return value
+
+
+def revoke_verification(username: str, *, by: User, reason: str) -> VerificationRequest:
+    """Site staff take a verification back, with a reason the person and the decision history keep. The
+    badge drops at once everywhere (pages read it per request; open pages get `badge_changed`).
+
+    Flushes; sends signals.verification_revoked. Raises NotFound (no such person, or `by` is not
+    staff), Conflict (not verified), ValidationFailed (no reason).
+    """
+    user = find_user(username)
+    if user is None or not permissions.can_decide_verification(by, user.id):
+        raise NotFound("No such person.")
+    request = db.session.scalar(
+        select(VerificationRequest)
+        .where(VerificationRequest.user_id == user.id, VerificationRequest.status == VerificationStatus.APPROVED,
+               VerificationRequest.revoked_at.is_(None))
+        .order_by(VerificationRequest.id.desc()).limit(1)
+    )  # fmt: skip
+    if user.verified_at is None or request is None:
+        raise Conflict(f"{user.display_name} is not verified.")
+    reason = " ".join(clean_text(reason or "").split())
+    if not reason:
+        raise ValidationFailed({"reason": "Say why: the person and the decision history see it."})
+    if len(reason) > 500:
+        raise ValidationFailed({"reason": "Use at most 500 characters."})
+    request.revoked_at, request.revoked_by, request.revocation_reason = utcnow(), by, reason
+    user.verified_at = user.verified_until = None
+    db.session.flush()
+    signals.verification_revoked.send(user, request=request)
+    announce_badge(user)
+    return request
+
+
+def set_verifier(username: str, *, by: User, appoint: bool) -> User:
+    """A site admin appoints a verifier (or ends the appointment). Flushes; sends signals.verifier_changed
+    (the audit trail). Raises NotFound, PermissionDenied, ValidationFailed (a suspended person)."""
+    if not permissions.can_appoint_verifiers(by):
+        raise PermissionDenied("Only site admins appoint verifiers.")
+    user = find_user(username)
+    if user is None:
+        raise NotFound("No such person.")
+    if appoint and permissions.is_suspended(user):
+        raise ValidationFailed({"verifier": f"{user.display_name} is suspended."})
+    if user.is_verifier != appoint:
+        user.is_verifier = appoint
+        db.session.flush()
+        signals.verifier_changed.send(user, by=by, appointed=appoint)
+    return user
+
+
+def announce_badge(user: User) -> None:
+    """Open pages redraw this person's badge after commit (realtime.EVENT_BADGE_CHANGED, to every signed-in
+    page): a verification granted or revoked, a suspension that suspends it or its end."""
+    from lhn import realtime
+
+    realtime.emit_after_commit(realtime.EVENT_BADGE_CHANGED,
+                               {"username": user.username, "verification": user.verification_state or None},
+                               to=realtime.SITE_ROOM)  # fmt: skip
 
 
 # --- personal access tokens --------------------------------------------------------------------------

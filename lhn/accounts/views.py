@@ -14,13 +14,16 @@ from lhn.accounts.forms import (
     PasswordForm,
     ProfileForm,
     RegisterForm,
+    RevokeVerificationForm,
     TokenForm,
     VerificationForm,
+    VerifierForm,
 )
 from lhn.accounts.limits import login_rate_limited
 from lhn.database import transaction
-from lhn.errors import ValidationFailed
-from lhn.forms import ActionForm, apply_errors, choices, safe_next
+from lhn.errors import Conflict, ValidationFailed
+from lhn.forms import ActionForm, apply_errors, choices, flash_errors, safe_next
+from lhn.limits import user_rate_limited
 
 bp = Blueprint("accounts", __name__)
 
@@ -96,14 +99,59 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.get("/u/<username>")
 def profile(username: str):  # type: ignore[no-untyped-def]
-    user = accounts.get_user(username)
+    return _profile_page(accounts.get_user(username))
+
+
+def _profile_page(user, revoke_form: RevokeVerificationForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     return render_template(
         "accounts/profile.html",
         user=user,
         history=accounts.list_verification_history(user, viewer=current_user),
         is_self=current_user.is_authenticated and current_user.id == user.id,
         can_see_private=permissions.can_see_private_profile(current_user, user),
-    )
+        can_revoke=user.verified_at is not None and permissions.can_decide_verification(current_user, user.id),
+        can_appoint=permissions.can_appoint_verifiers(current_user) and current_user.id != user.id,
+        revoke_form=revoke_form or RevokeVerificationForm(formdata=None),
+        verifier_form=VerifierForm(formdata=None),
+    ), status
+
+
+@bp.post("/u/<username>/verification/revoke")
+@login_required
+@user_rate_limited("staff", methods=["POST"])
+def revoke_verification(username: str):  # type: ignore[no-untyped-def]
+    form = RevokeVerificationForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                row = accounts.revoke_verification(username, by=current_user, reason=form.reason.data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except Conflict as exc:
+            flash_errors(exc)
+            return redirect(url_for("accounts.profile", username=username))
+        else:
+            flash(f"Verification of {row.user.display_name} revoked.", "success")
+            return redirect(url_for("accounts.profile", username=username))
+    return _profile_page(accounts.get_user(username), revoke_form=form, status=422)
+
+
+@bp.post("/u/<username>/verifier")
+@login_required
+@user_rate_limited("staff", methods=["POST"])
+def set_verifier(username: str):  # type: ignore[no-untyped-def]
+    form = VerifierForm()
+    if not form.validate_on_submit() or form.appoint.data not in ("0", "1"):
+        abort(400)
+    try:
+        with transaction():
+            user = accounts.set_verifier(username, by=current_user, appoint=form.appoint.data == "1")
+    except ValidationFailed as exc:
+        flash_errors(exc)
+    else:
+        flash(f"{user.display_name} {'is now a verifier' if user.is_verifier else 'is no longer a verifier'}.",
+              "success")  # fmt: skip
+    return redirect(url_for("accounts.profile", username=username))
 
 
 @bp.route("/settings/profile", methods=["GET", "POST"])

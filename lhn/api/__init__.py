@@ -74,6 +74,7 @@ def person_json(user: User, community_role: str | None = None) -> dict[str, Any]
         "role": user.role.value,
         "verification": user.verification_state or None,
         "is_admin": user.is_admin,
+        "is_verifier": user.is_verifier,
         "institution": {"slug": user.institution.slug, "name": user.institution.name} if user.institution else None,
     }
     if community_role is not None:

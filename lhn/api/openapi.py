@@ -155,6 +155,7 @@ SCHEMAS: dict[str, Any] = {
             "role": {"enum": ["patient", "caregiver", "clinician", "researcher", "other"]},
             "verification": {"enum": ["verified", "claimed", None]},
             "is_admin": {"type": "boolean"},
+            "is_verifier": {"type": "boolean"},
             "institution": {"type": ["object", "null"]},
             "community_role": {"enum": ["member", "moderator", "owner"]},
         },

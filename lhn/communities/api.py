@@ -8,13 +8,27 @@ from flask import jsonify
 from flask_login import current_user
 
 from lhn import inputs
+from lhn.accounts import services as accounts
 from lhn.accounts.models import User, VerificationRequest
 from lhn.api import bp, created, json_body, page_json, person_json, require_user
-from lhn.api.openapi import BOOLEAN, CURSOR, TEXT, body_schema, op, page_of, path_param, query_param, ref
+from lhn.api.openapi import (
+    BOOLEAN,
+    CURSOR,
+    DATE,
+    TEXT,
+    body_schema,
+    nullable,
+    op,
+    page_of,
+    path_param,
+    query_param,
+    ref,
+)
 from lhn.communities import permissions
 from lhn.communities import services as communities
 from lhn.communities.models import Community, JoinRequest, Membership
 from lhn.database import transactional
+from lhn.limits import user_rate_limited
 
 
 def community_json(community: Community, membership: Membership | None, *, user: object) -> dict[str, Any]:
@@ -59,20 +73,24 @@ def join_request_json(row: JoinRequest) -> dict[str, Any]:
     }
 
 
-def verification_json(row: VerificationRequest) -> dict[str, Any]:
-    """What a reviewer sees: the evidence, to check it."""
-    return {
+def verification_json(row: VerificationRequest, *, evidence: bool = True) -> dict[str, Any]:
+    """What site staff see: the evidence, to check it. Moderators (evidence=False) see that it waits."""
+    data: dict[str, Any] = {
         "id": row.id,
         "person": person_json(row.user),
         "role": row.role.value,
-        "licence_number": row.licence_number,
-        "licence_issuer": row.licence_issuer,
-        "institutional_email": row.institutional_email,
-        "orcid": row.orcid,
-        "statement": row.statement,
         "status": row.status.value,
         "created_at": row.created_at.isoformat(),
     }
+    if evidence:
+        data |= {
+            "licence_number": row.licence_number,
+            "licence_issuer": row.licence_issuer,
+            "institutional_email": row.institutional_email,
+            "orcid": row.orcid,
+            "statement": row.statement,
+        }
+    return data
 
 
 def _fields(data: dict[str, Any], community: Community | None = None) -> communities.CommunityFields:
@@ -189,16 +207,22 @@ def decide_join_request(request_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def verification_queue():  # type: ignore[no-untyped-def]
     user: User = require_user()
-    return jsonify(items=[verification_json(r) for r in communities.list_verification_queue(by=user)])
+    queue = communities.list_verification_queue(by=user)
+    return jsonify(may_decide=queue.may_decide,
+                   items=[verification_json(r, evidence=queue.may_decide) for r in queue.requests])  # fmt: skip
 
 
 @bp.post("/verification-requests/<int:request_id>")
+@user_rate_limited("staff")
 @transactional
 def review_verification(request_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
     decision, note = inputs.choice(data, "decision", ("approve", "reject")), inputs.text(data, "note", "")
-    row = communities.review_verification(request_id, by=user, approve=decision == "approve", note=note)
-    return jsonify({**verification_json(row), "note": row.decision_note})
+    expires_on = inputs.text(data, "expires_on", None)
+    row = accounts.decide_verification(request_id, by=user, approve=decision == "approve", note=note,
+                                       expires_on=expires_on)  # fmt: skip
+    return jsonify({**verification_json(row), "note": row.decision_note,
+                    "expires_on": row.expires_on.isoformat() if row.expires_on else None})  # fmt: skip
 
 
 COMMUNITY_REQUIRED = {"name": TEXT, "condition_name": TEXT, "guidelines": TEXT}
@@ -215,6 +239,8 @@ SLUG = path_param("slug")
 
 def decision(*words: str) -> dict[str, Any]:
     return body_schema({"decision": {"enum": list(words)}}, {"note": TEXT})
+
+
 OPENAPI_SCHEMAS = {
     "Community": {
         "type": "object",
@@ -263,10 +289,14 @@ OPENAPI_PATHS = {
                    params=[path_param("request_id", "integer")], body=decision("approve", "deny"),
                    errors=("401", "404", "409", "422")),
     },
-    "/verification-requests": {"get": op("Verification requests I may review", errors=("401",))},
+    "/verification-requests": {"get": op("Pending verification requests: with the evidence for site staff, "
+                                         "without it for moderators of the applicants' communities",
+                                         errors=("401",))},
     "/verification-requests/{request_id}": {
-        "post": op("Approve or reject verification: {\"decision\": \"approve\"|\"reject\", \"note\"}",
-                   params=[path_param("request_id", "integer")], body=decision("approve", "reject"),
-                   errors=("401", "404", "409", "422")),
+        "post": op("Approve or reject verification (site staff): {\"decision\": \"approve\"|\"reject\", \"note\", "
+                   "\"expires_on\"}", params=[path_param("request_id", "integer")],
+                   body=body_schema({"decision": {"enum": ["approve", "reject"]}},
+                                    {"note": TEXT, "expires_on": nullable(DATE)}),
+                   errors=("401", "404", "409", "422", "429")),
     },
 }  # fmt: skip

@@ -47,5 +47,11 @@ class DecisionForm(Form):
     note = TextAreaField("Note", validators=[Optional(), Length(max=1000)])
 
 
+class VerificationDecisionForm(Form):
+    note = TextAreaField("Note", validators=[Optional(), Length(max=1000)])
+    expires_on = StringField("Verified until (optional: the licence's expiry)", validators=[Optional()])
+    decision = HiddenField(validators=[InputRequired()])  # the clicked button's value
+
+
 class MemberRoleForm(Form):
     role = HiddenField(validators=[InputRequired()])

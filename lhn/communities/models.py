@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lhn.database import Base, TimestampMixin, UTCDateTime
@@ -71,6 +72,9 @@ class Community(TimestampMixin, Base):
     member_count: Mapped[int] = mapped_column(default=0)  # kept by the membership services
     # Flag weight above which flagged content is hidden pending review (issue 6). Owners edit it.
     flag_hide_threshold: Mapped[float] = mapped_column(default=3.0, server_default="3")
+    # Vetting needs clinical standing (a verified clinician or researcher); owners may let moderators
+    # vet too, and their seal then says so.
+    moderators_may_vet: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     @property
     def is_restricted(self) -> bool:

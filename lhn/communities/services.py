@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from lhn import signals
+from lhn.accounts import permissions as accounts_permissions
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Institution, Role, User, VerificationRequest, VerificationStatus
 from lhn.communities import permissions
@@ -443,63 +444,42 @@ def institution_counts(community: Community) -> list[InstitutionCount]:
     return [InstitutionCount(institution, count) for institution, count in rows]
 
 
-# --- verification review ------------------------------------------------------------------------------
-# Verification is reviewed by site admins and by moderators of a community the applicant belongs
-# to, so who-may-review lives here, above accounts.
+# --- verification queue ---------------------------------------------------------------------------------
+# Site staff decide verification (accounts.decide_verification). Community moderators see that a request
+# from one of their members waits, never its evidence and never the decision: that view needs memberships,
+# so it lives here, above accounts.
 
 
-def _reviewable_applicants(by: User):
-    moderated = select(Membership.community_id).where(
-        Membership.user_id == by.id, Membership.role.in_([CommunityRole.MODERATOR, CommunityRole.OWNER])
-    )
-    return select(Membership.user_id).where(Membership.community_id.in_(moderated))
+@dataclass(frozen=True)
+class VerificationQueue:
+    requests: list[VerificationRequest]
+    may_decide: bool  # site staff: the evidence is shown beside the decision
 
 
-def list_verification_queue(*, by: User) -> list[VerificationRequest]:
-    """Pending verification requests `by` may review (none for people who moderate nothing).
+def list_verification_queue(*, by: User) -> VerificationQueue:
+    """Pending verification requests: every one (but their own) for site staff, with the evidence; for
+    moderators, those of members of the communities they moderate, without it; none for anyone else.
 
-    Their evidence is restricted data: each one shown is recorded (signals.restricted_data_viewed ->
-    the audit trail), so callers call it inside transaction()."""
+    Evidence is restricted data: each request shown to staff is recorded (signals.restricted_data_viewed
+    -> the audit trail), so callers call it inside transaction()."""
+    staff = accounts_permissions.can_decide_verification(by, 0)
     stmt = (
         select(VerificationRequest)
         .where(VerificationRequest.status == VerificationStatus.PENDING, VerificationRequest.user_id != by.id)
         .options(joinedload(VerificationRequest.user).joinedload(User.institution))
         .order_by(VerificationRequest.id)
     )
-    if not by.is_admin:
-        stmt = stmt.where(VerificationRequest.user_id.in_(_reviewable_applicants(by)))
+    if not staff:
+        moderated = select(Membership.community_id).where(
+            Membership.user_id == by.id, Membership.role.in_([CommunityRole.MODERATOR, CommunityRole.OWNER])
+        )
+        stmt = stmt.where(VerificationRequest.user_id.in_(
+            select(Membership.user_id).where(Membership.community_id.in_(moderated))))  # fmt: skip
     rows = list(db.session.scalars(stmt))
-    for row in rows:
-        signals.restricted_data_viewed.send(by, object_type="verification_request", object_id=row.id)
-    return rows
-
-
-def can_review_verification(by: object, request: VerificationRequest) -> bool:
-    if not isinstance(by, User) or request.user_id == by.id:
-        return False
-    if by.is_admin:
-        return True
-    shared = _reviewable_applicants(by).where(Membership.user_id == request.user_id).limit(1)
-    return db.session.scalar(shared) is not None
-
-
-def review_verification(request_id: int, *, by: User, approve: bool, note: str) -> VerificationRequest:
-    """Approve or reject a pending verification request, with a note (required to reject).
-
-    Raises NotFound (also when `by` may not review it), Conflict (already decided), ValidationFailed.
-    """
-    request = db.session.get(VerificationRequest, request_id)
-    if request is None or not can_review_verification(by, request):
-        raise NotFound("No such verification request.")
-    if request.status != VerificationStatus.PENDING:
-        raise Conflict("This request was already decided.")
-    note = clean_text(note).strip()
-    if not approve and not note:
-        raise ValidationFailed({"note": "Say why, so the applicant knows what to provide."})
-    if len(note) > 1000:
-        raise ValidationFailed({"note": "Use at most 1000 characters."})
-    accounts.apply_verification_decision(request, by=by, approve=approve, note=note)
-    return request
+    if staff:
+        for row in rows:
+            signals.restricted_data_viewed.send(by, object_type="verification_request", object_id=row.id)
+    return VerificationQueue(rows, staff)
 
 
 # --- slow mode (issue 6) --------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from lhn import inputs
+from lhn.accounts import services as accounts
 from lhn.communities import permissions
 from lhn.communities import services as communities
-from lhn.communities.forms import CommunityForm, DecisionForm, JoinForm, MemberRoleForm
+from lhn.communities.forms import CommunityForm, DecisionForm, JoinForm, MemberRoleForm, VerificationDecisionForm
 from lhn.database import transaction
 from lhn.errors import Conflict, ValidationFailed
 from lhn.forms import ActionForm, apply_errors, flash_errors
@@ -193,23 +194,21 @@ def decide_join_request(slug: str, request_id: int):  # type: ignore[no-untyped-
 @bp.get("/verification")
 @login_required
 def verification_queue():  # type: ignore[no-untyped-def]
-    with transaction():
-        rows = communities.list_verification_queue(by=current_user)
-        page = render_template("communities/verification_queue.html", requests=rows, form=DecisionForm())
-    return page
+    with transaction():  # staff's views of the evidence are recorded
+        queue = communities.list_verification_queue(by=current_user)
+    return render_template("communities/verification_queue.html", queue=queue, form=VerificationDecisionForm())
 
 
 @bp.post("/verification/<int:request_id>")
 @login_required
 def review_verification(request_id: int):  # type: ignore[no-untyped-def]
-    form = DecisionForm()
+    form = VerificationDecisionForm()
     if not form.validate_on_submit() or form.decision.data not in ("approve", "reject"):
         abort(400)
     try:
         with transaction():
-            row = communities.review_verification(
-                request_id, by=current_user, approve=form.decision.data == "approve", note=form.note.data or ""
-            )
+            row = accounts.decide_verification(request_id, by=current_user, approve=form.decision.data == "approve",
+                                               note=form.note.data or "", expires_on=form.expires_on.data)  # fmt: skip
     except (ValidationFailed, Conflict) as exc:
         flash_errors(exc)
     else:

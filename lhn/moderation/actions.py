@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import update
 
 from lhn import phi, signals
+from lhn.accounts import services as accounts
 from lhn.accounts.models import User
 from lhn.communities import services as communities
 from lhn.communities.models import Community
@@ -138,7 +139,7 @@ def act_on_item(
     if item.kind == ReviewKind.JOIN_REQUEST:
         communities.decide_join_request(item.target_id, by=by, approve=action == "approve", note=reason)
     elif item.kind == ReviewKind.VERIFICATION:
-        communities.review_verification(item.target_id, by=by, approve=action == "approve", note=reason)
+        accounts.decide_verification(item.target_id, by=by, approve=action == "approve", note=reason)
     elif item.kind in permissions.CONTENT_KINDS:
         _act_on_target(
             view,

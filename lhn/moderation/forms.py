@@ -59,6 +59,12 @@ class SettingsForm(Form):
         description="A member's flag weighs 1, a verified clinician's or researcher's 2; members whose past "
         "flags were upheld weigh more, those often dismissed less (down to 0.5). Default 3.",
     )
+    moderators_may_vet = BooleanField(
+        "Moderators may vet answers",
+        description="Off by default: answers are vetted by verified clinicians and researchers who are members, and "
+        "moderators curate (unvet, ask for re-reviews). When on, a moderator's seal says they are a moderator, not "
+        "a clinician.",
+    )
 
 
 class DeleteAccountForm(Form):

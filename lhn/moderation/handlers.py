@@ -66,6 +66,18 @@ def _verification_decided(user: User, *, request: VerificationRequest, **_: Any)
     audit.record(action, actor=request.decided_by, object_type="verification_request", object_id=request.id)
 
 
+@signals.verification_revoked.connect
+def _verification_revoked(user: User, *, request: VerificationRequest, **_: Any) -> None:
+    audit.record("verification.revoke", actor=request.revoked_by, object_type="verification_request",
+                 object_id=request.id)  # fmt: skip
+
+
+@signals.verifier_changed.connect
+def _verifier_changed(user: User, *, by: User, appointed: bool, **_: Any) -> None:
+    audit.record("verifier.appoint" if appointed else "verifier.remove", actor=by, object_type="user",
+                 object_id=user.id)  # fmt: skip
+
+
 @signals.member_role_changed.connect
 def _member_role_changed(
     community: Community, *, membership: Membership, old_role: CommunityRole, by: User, **_: Any

@@ -33,6 +33,8 @@ ACTION_VERBS = {
     "unvetted": "withdrew the vetting of",
     "revetted": "confirmed the vetting of",
     "threshold_changed": "changed the flag threshold",
+    "settings_changed": "changed who vets answers in",
+    "rereview_requested": "asked for a re-review of the vetting of",
     "slow_mode_on": "turned on slow mode in",
     "slow_mode_off": "turned off slow mode in",
 }

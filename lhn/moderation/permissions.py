@@ -43,6 +43,7 @@ class ItemFacts:
     target_hidden: bool = False
     has_author: bool = False
     author_protected: bool = False  # the author is a site admin or moderates this community
+    reviewer_may_vet: bool = False  # clinical standing (or a community that lets moderators vet)
 
 
 def allowed_actions(facts: ItemFacts) -> list[str]:
@@ -53,8 +54,8 @@ def allowed_actions(facts: ItemFacts) -> list[str]:
         return ["approve", "reject"]
     if facts.kind == ReviewKind.ANSWER_VETTING:
         return ["dismiss"]  # vetting itself needs evidence: it happens on the answer (phase 2)
-    if facts.kind == ReviewKind.VETTED_ANSWER_CHANGED:
-        return ["approve", "reject", "dismiss"]  # keep the seal on the new revision / unvet / leave as is
+    if facts.kind == ReviewKind.VETTED_ANSWER_CHANGED:  # keep the seal on the new revision / unvet / leave as is
+        return ["approve", "reject", "dismiss"] if facts.reviewer_may_vet else ["reject", "dismiss"]
     if not facts.target_exists:
         return ["dismiss"]
     actions = ["restore" if facts.target_hidden else "dismiss"]

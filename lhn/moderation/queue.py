@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from lhn import phi
+from lhn.accounts import permissions as accounts_permissions
 from lhn.accounts.models import User, VerificationRequest
 from lhn.communities import services as communities
 from lhn.communities.models import Community, CommunityRole, JoinRequest, Membership
@@ -23,6 +24,7 @@ from lhn.moderation.models import (
     ReviewStatus,
 )
 from lhn.pagination import Page, paginate
+from lhn.posts import permissions as posts_permissions
 
 # --- the queue ------------------------------------------------------------------------------------------
 
@@ -51,16 +53,8 @@ def _moderated_community_ids(user: User) -> set[int]:
 
 
 def _reviewable_applicant_ids(by: User, user_ids: set[int]) -> set[int]:
-    """Which of these applicants `by` may review (communities' rule: a member of a community `by` moderates)."""
-    if by.is_admin:
-        return set(user_ids) - {by.id}
-    moderated = _moderated_community_ids(by)
-    if not moderated or not user_ids:
-        return set()
-    rows = db.session.scalars(
-        select(Membership.user_id).where(Membership.community_id.in_(moderated), Membership.user_id.in_(user_ids))
-    )
-    return set(rows) - {by.id}
+    """Which of these applicants `by` may decide: all but themself for site staff, none for anyone else."""
+    return {u for u in user_ids if accounts_permissions.can_decide_verification(by, u)}
 
 
 def _protected_pairs(items: list[ReviewItem]) -> set[tuple[int, int]]:
@@ -112,7 +106,8 @@ def item_views(items: list[ReviewItem], *, by: User) -> list[ItemView]:
         if verification_ids
         else {}
     )
-    moderated = _moderated_community_ids(by)
+    memberships = communities.memberships_of(by)
+    moderated = {cid for cid, m in memberships.items() if m.role.moderates}
     applicants = _reviewable_applicant_ids(by, {v.user_id for v in verifications.values()})
     protected = _protected_pairs(items)
     subject_ids = {i.subject_user_id for i in items if i.subject_user_id}
@@ -143,6 +138,8 @@ def item_views(items: list[ReviewItem], *, by: User) -> list[ItemView]:
             target_hidden=bool(target and target.hidden),
             has_author=subject is not None,
             author_protected=subject is not None and (subject.is_admin or (item.community_id, subject.id) in protected),
+            reviewer_may_vet=item.community is not None
+            and posts_permissions.can_vet(by, item.community, memberships.get(item.community_id)),
         )
         actions = permissions.allowed_actions(facts)
         if item.kind in permissions.CONTENT_KINDS and not in_community and not by.is_admin:
@@ -172,7 +169,12 @@ def _queue_statement(by: User, community: Community | None) -> Any:
         joinedload(ReviewItem.community),
         joinedload(ReviewItem.resolved_by),
     )
+    # Verification requests are site staff's to decide: only staff see them in a queue (moderators see that
+    # their members' requests wait on the verification page).
+    staff = accounts_permissions.can_decide_verification(by, 0)
     if community is not None:
+        if not staff:
+            return stmt.where(ReviewItem.community_id == community.id)
         members = select(Membership.user_id).where(Membership.community_id == community.id)
         return stmt.where(
             or_(
@@ -183,11 +185,10 @@ def _queue_statement(by: User, community: Community | None) -> Any:
     if by.is_admin:
         return stmt
     moderated = _moderated_community_ids(by)
-    reviewable = select(Membership.user_id).where(Membership.community_id.in_(moderated))
     return stmt.where(
         or_(
             ReviewItem.community_id.in_(moderated),
-            and_(ReviewItem.kind == ReviewKind.VERIFICATION, ReviewItem.subject_user_id.in_(reviewable)),
+            ReviewItem.kind == ReviewKind.VERIFICATION if staff else false(),
         )
     )
 
@@ -206,8 +207,8 @@ def list_review_queue(
     if community is not None:
         if not permissions.can_review(by, community, communities.find_membership(by, community)):
             raise PermissionDenied("Only the community's moderators see its review queue.")
-    elif not by.is_admin and not _moderated_community_ids(by):
-        raise PermissionDenied("Only moderators and site admins review.")
+    elif not by.is_staff and not _moderated_community_ids(by):
+        raise PermissionDenied("Only moderators and site staff review.")
     stmt = _queue_statement(by, community)
     if kind:
         try:

@@ -232,6 +232,8 @@ def suspend(
     )
     signals.user_suspended.send(subject, until=ends, reason=reason, by=by)
     signals.sanction_issued.send(subject, sanction=sanction)
+    if subject.verified_at is not None:  # a suspension suspends the verified badge
+        accounts.announce_badge(subject)
     return sanction
 
 
@@ -266,6 +268,8 @@ def lift(sanction_id: int, *, by: User, now: datetime | None = None) -> Sanction
     else:
         subject.suspended_until, subject.suspension_reason = None, ""
         action = "unsuspended"
+        if subject.verified_at is not None:
+            accounts.announce_badge(subject)
     db.session.flush()
     subject.sanctioned_until = max((s.ends_at for s in active_sanctions(subject, now=now) if s.ends_at), default=None)
     log_action(action, by=by, community_id=sanction.community_id, **_profile_target(subject))  # type: ignore[arg-type]

@@ -243,14 +243,25 @@ def _maybe_auto_hide(
 # --- settings and PHI confirmations -----------------------------------------------------------------------
 
 
-def update_settings(community: Community, *, by: User, flag_hide_threshold: float) -> Community:
-    """Owners (and site admins) set the flag weight above which content is hidden pending review.
-    Logged publicly and audited. Flushes. Raises PermissionDenied, ValidationFailed."""
+def update_settings(community: Community, *, by: User, flag_hide_threshold: float,
+                    moderators_may_vet: bool | None = None) -> Community:  # fmt: skip
+    """Owners (and site admins) set the flag weight above which content is hidden pending review, and
+    whether moderators without clinical standing may vet answers (None: unchanged; their seal then says
+    they are a moderator). Logged publicly and audited. Flushes. Raises PermissionDenied, ValidationFailed."""
     if not permissions.can_edit_settings(by, community, communities.find_membership(by, community)):
         raise PermissionDenied("Only the community's owners change moderation settings.")
     low, high = THRESHOLD_RANGE
     if not isinstance(flag_hide_threshold, int | float) or not low <= flag_hide_threshold <= high:
         raise ValidationFailed({"flag_hide_threshold": f"Choose a number from {low:g} to {high:g}."})
+    if moderators_may_vet is not None and moderators_may_vet != community.moderators_may_vet:
+        community.moderators_may_vet = moderators_may_vet
+        db.session.flush()
+        log_action("settings_changed", by=by, community_id=community.id, target_type="community",
+                   target_id=community.id, target_label="community", target_url=f"/c/{community.slug}",
+                   details="moderators may vet answers" if moderators_may_vet
+                   else "only verified clinicians and researchers vet answers")  # fmt: skip
+        audit.record("community.settings_changed", actor=by, object_type="community", object_id=community.id,
+                     community_id=community.id)  # fmt: skip
     old = community.flag_hide_threshold
     community.flag_hide_threshold = float(flag_hide_threshold)
     db.session.flush()

@@ -233,7 +233,8 @@ def settings(slug: str):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             with transaction():
-                services.update_settings(community, by=current_user, flag_hide_threshold=form.flag_hide_threshold.data)
+                services.update_settings(community, by=current_user, flag_hide_threshold=form.flag_hide_threshold.data,
+                                         moderators_may_vet=form.moderators_may_vet.data)  # fmt: skip
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:

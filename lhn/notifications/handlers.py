@@ -19,6 +19,12 @@ def _verification_decided(applicant: User, *, request: VerificationRequest, **_:
     notify(applicant, kind="verification", text=text, url=f"/u/{applicant.username}", actor=request.decided_by)
 
 
+@signals.verification_revoked.connect
+def _verification_revoked(user: User, *, request: VerificationRequest, **_: Any) -> None:
+    notify(user, kind="verification", text=f"Your {request.role.value} verification was revoked: "
+           f"{request.revocation_reason}", url=f"/u/{user.username}", actor=request.revoked_by)  # fmt: skip
+
+
 @signals.join_request_decided.connect
 def _join_request_decided(community: Any, *, request: Any, **_: Any) -> None:
     approved = request.status.value == "approved"
@@ -122,6 +128,13 @@ def _answer_vetted(post: Any, *, answer: Any, vetting: Any, vetted: bool, **_: A
             else f"{who} removed the vetted mark from your answer in {where}.")  # fmt: skip
     notify(answer.author, kind="vetted" if vetted else "unvetted", text=text, url=f"{post.path}#answer-{answer.id}",
            actor=vetting.by, community_id=post.community_id)  # fmt: skip
+
+
+@signals.vetting_review_due.connect
+def _vetting_review_due(post: Any, *, answer: Any, vetting: Any, reason: str, by: Any, **_: Any) -> None:
+    why = f" {by.display_name} asked: {reason}" if by is not None and reason else " Its review-by date has come."
+    notify(vetting.by, kind="vetting_review", text=f"Please review your vetting of an answer to “{post.title}”.{why}",
+           url=f"{post.path}#answer-{answer.id}", actor=by, community_id=post.community_id)  # fmt: skip
 
 
 @signals.mentioned.connect

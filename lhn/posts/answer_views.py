@@ -7,8 +7,8 @@ from flask import abort, flash, render_template, request
 from flask_login import current_user, login_required
 
 from lhn.database import transaction
-from lhn.errors import NotFound, ValidationFailed
-from lhn.forms import ActionForm, apply_errors
+from lhn.errors import Conflict, NotFound, ValidationFailed
+from lhn.forms import ActionForm, apply_errors, flash_errors
 from lhn.posts import permissions
 from lhn.posts import services as posts
 from lhn.posts.forms import AnswerForm, ReasonForm, ValueForm, VetForm
@@ -115,7 +115,7 @@ def vet(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def unvet(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
     found, access = _answer_access(slug, answer_id)
-    if not permissions.can_vet(current_user, access.community, access.membership):
+    if not permissions.can_curate_vetting(current_user, access.community, access.membership):
         abort(403)
     form = ReasonForm()
     if form.validate_on_submit():
@@ -130,6 +130,30 @@ def unvet(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
     status = 422 if form.errors else 200
     return render_template("posts/vet.html", form=form, answer=found, post=access.post, community=access.community,
                            vetting=posts.current_vetting(found), unvet=True), status  # fmt: skip
+
+
+@bp.route("/c/<slug>/answers/<int:answer_id>/rereview", methods=["GET", "POST"])
+@login_required
+def rereview(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
+    found, access = _answer_access(slug, answer_id)
+    if not permissions.can_curate_vetting(current_user, access.community, access.membership):
+        abort(403)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                posts.request_rereview(answer_id, by=current_user, reason=form.reason.data or "")
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except Conflict as exc:
+            flash_errors(exc)
+            return _to_post(access.post, f"#answer-{answer_id}")
+        else:
+            flash("Re-review requested: the vetter is told, and the answer shows that its review is due.", "info")
+            return _to_post(access.post, f"#answer-{answer_id}")
+    status = 422 if form.errors else 200
+    return render_template("posts/vet.html", form=form, answer=found, post=access.post, community=access.community,
+                           vetting=posts.current_vetting(found), unvet=False, rereview=True), status  # fmt: skip
 
 
 @bp.get("/c/<slug>/answers/<int:answer_id>/vettings")

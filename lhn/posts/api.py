@@ -62,6 +62,8 @@ def vetting_json(vetting: Vetting, role: CommunityRole | None = None) -> dict[st
         "note": vetting.note,
         "evidence": vetting.evidence,
         "review_by": _iso(vetting.review_by),
+        "review_due": vetting.review_due,
+        "standing": vetting.standing,  # clinician, researcher, or moderator (a community that lets moderators vet)
     }
 
 
@@ -365,6 +367,13 @@ def unvet_answer(answer_id: int):  # type: ignore[no-untyped-def]
     user = require_user()
     reason = inputs.text(json_body(), "reason", missing="") if request.get_data() else inputs.arg_text("reason")
     return jsonify(vetting_json(posts.unvet_answer(answer_id, by=user, reason=reason)))
+
+
+@bp.post("/answers/<int:answer_id>/rereview")
+@transactional
+def request_rereview(answer_id: int):  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    return jsonify(vetting_json(posts.request_rereview(answer_id, by=user, reason=inputs.text(data, "reason"))))
 
 
 @bp.get("/answers/<int:answer_id>/vettings")

@@ -107,6 +107,8 @@ OPENAPI_SCHEMAS = {
             "evidence": {"type": "array", "items": {"type": "object", "properties": {
                 "type": {"enum": ["doi", "pmid", "url"]}, "value": {"type": "string"}, "url": {"type": "string"}}}},
             "review_by": {"type": ["string", "null"], "format": "date"},
+            "review_due": {"type": "boolean", "description": "the review-by date has come (or a re-review was asked)"},
+            "standing": {"enum": ["clinician", "researcher", "moderator"]},
         },
     },
     "Interest": {
@@ -200,13 +202,19 @@ OPENAPI_PATHS = {
         "delete": op("Take back my acceptance", params=[ANSWER], errors=("401", "403", "404", "409")),
     },
     "/answers/{answer_id}/vet": {
-        "post": op("Vet an answer's current revision (moderators, verified clinician members)", status="201",
+        "post": op("Vet an answer's current revision (verified clinician and researcher members; moderators where "
+                   "the community lets them)", status="201",
                    response=ref("Vetting"), params=[ANSWER], errors=("401", "403", "404", "409", "422"),
                    body=body_schema({"note": {**TEXT, "maxLength": 500}, "evidence": EVIDENCE}, {"review_by": DATE})),
         "delete": op("Unvet an answer, with a reason (JSON body or ?reason=)", response=ref("Vetting"),
                      params=[ANSWER, query_param("reason", "Why the mark is removed (without a body)")],
                      body=body_schema({"reason": TEXT}), body_required=False,
                      errors=("401", "403", "404", "409", "422")),
+    },
+    "/answers/{answer_id}/rereview": {
+        "post": op("Ask the vetter to review a vetted answer again now, with a reason (moderators and vetters)",
+                   response=ref("Vetting"), params=[ANSWER], body=body_schema({"reason": TEXT}),
+                   errors=("401", "403", "404", "409", "422")),
     },
     "/answers/{answer_id}/vettings": {
         "get": op("The append-only vetting history of an answer", auth=False, params=[ANSWER], errors=("404",),

@@ -80,7 +80,7 @@ def seed_pediatric_ibd() -> None:
         posts.accept_answer(nurse.id, by=_user("mum_of_two"))
         _vet(
             nurse,
-            "sam_mod",
+            "dr_okafor",
             "Matches what our network's nurses advise families.",
             ["https://www.nice.org.uk/guidance/ng129"],
         )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lhn.database import Base, TimestampMixin, UTCDateTime
+from lhn.database import Base, TimestampMixin, UTCDateTime, utcnow
 from lhn.database import str_enum as _enum
 
 if TYPE_CHECKING:
@@ -250,8 +250,17 @@ class Vetting(TimestampMixin, Base):
     # [{"type": "doi"|"pmid"|"url", "value": "...", "url": "https://..."}], validated by the service.
     evidence: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     review_by: Mapped[date | None] = mapped_column(Date)
+    # What let the vetter vet when they did: "clinician", "researcher" (verified) or "moderator" (a
+    # community that lets moderators vet). The seal says it.
+    standing: Mapped[str] = mapped_column(String(20), default="clinician", server_default="clinician")
+    # When the review-by date passed and the review item and the vetter's reminder went out (once).
+    review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     by: Mapped[User] = relationship()
+
+    @property
+    def review_due(self) -> bool:
+        return self.action == VettingAction.VET and self.review_by is not None and self.review_by <= utcnow().date()
 
 
 class Comment(TimestampMixin, HideableMixin, Base):

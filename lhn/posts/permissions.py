@@ -26,17 +26,33 @@ def can_moderate(user: object, community: Community, membership: Membership | No
     return community_permissions.can_moderate(user, community, membership)
 
 
-def can_vet(user: object, community: Community, membership: Membership | None) -> bool:
-    """Moderators of the community, and verified clinicians who are its members.
+CLINICAL_ROLES = (Role.CLINICIAN, Role.RESEARCHER)
 
-    A clinician's claim that no reviewer has verified grants nothing; neither does activity.
+
+def vetting_standing(user: object, community: Community, membership: Membership | None) -> str | None:
+    """What lets `user` vet answers in `community`: "clinician" or "researcher" (verified, and a member),
+    "moderator" (only where the community lets moderators vet), or None: clinical standing by default.
+
+    A claim that site staff have not verified grants nothing; neither does activity.
     """
     u = _user(user)
     if u is None:
-        return False
-    if can_moderate(u, community, membership):
-        return True
-    return membership is not None and u.role == Role.CLINICIAN and u.is_verified
+        return None
+    if membership is not None and u.role in CLINICAL_ROLES and u.is_verified:
+        return u.role.value
+    if community.moderators_may_vet and can_moderate(u, community, membership):
+        return "moderator"
+    return None
+
+
+def can_vet(user: object, community: Community, membership: Membership | None) -> bool:
+    return vetting_standing(user, community, membership) is not None
+
+
+def can_curate_vetting(user: object, community: Community, membership: Membership | None) -> bool:
+    """Moderators without clinical standing curate: dismiss vetting review items, unvet with a reason and
+    ask the vetter for a re-review. Vetters curate too."""
+    return can_vet(user, community, membership) or can_moderate(user, community, membership)
 
 
 def can_see_original(user: object, item: Post | Answer | Comment, membership: Membership | None,

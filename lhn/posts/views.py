@@ -171,7 +171,8 @@ def knowledge_base(slug: str):  # type: ignore[no-untyped-def]
     tag, cursor = inputs.arg_text("tag") or None, inputs.arg_cursor()
     listing = posts.list_knowledge_base(community, by=current_user, tag=tag, cursor=cursor)
     return render_template("posts/knowledge_base.html", community=community, listing=listing, tag=tag,
-                           tags=_popular_tags([community.id], vetted_only=True))  # fmt: skip
+                           tags=_popular_tags([community.id], vetted_only=True),
+                           gaps=posts.vetting_gaps([community.id]))  # fmt: skip
 
 
 @bp.get("/vetted")
@@ -181,7 +182,7 @@ def my_knowledge_base():  # type: ignore[no-untyped-def]
     listing = posts.list_knowledge_base(None, by=current_user, tag=tag, cursor=cursor)
     mine = list(communities.memberships_of(current_user))
     return render_template("posts/knowledge_base.html", community=None, listing=listing, tag=tag,
-                           tags=_popular_tags(mine, vetted_only=True))  # fmt: skip
+                           tags=_popular_tags(mine, vetted_only=True), gaps=posts.vetting_gaps(mine))  # fmt: skip
 
 
 # --- writing --------------------------------------------------------------------------------------------
@@ -384,6 +385,7 @@ def _abilities(page: posts.PostPage) -> dict[str, bool]:
         "comment": permissions.can_comment(user, post, access.membership),
         "vote": permissions.can_vote(user, post, access.membership, access.community),
         "vet": permissions.can_vet(user, access.community, access.membership),
+        "curate": permissions.can_curate_vetting(user, access.community, access.membership),
         "moderate": access.moderates,
         "edit": permissions.can_edit(user, post),
         "author": permissions.is_author(user, post),

@@ -172,11 +172,10 @@ def test_only_clinicians_and_researchers_submit_and_only_once(ctx) -> None:
 def test_verification_history_is_seen_by_the_person_and_site_staff_only(ctx) -> None:
     from flask_login import AnonymousUserMixin
 
-    from lhn.communities import services as communities
 
     applicant, admin, intruder = factories.user("researcher"), factories.user("other", admin=True), factories.user()
     request = accounts.submit_verification(applicant, orcid="0000-0002-1825-0097")
-    communities.review_verification(request.id, by=admin, approve=False, note="This ORCID iD belongs to someone else")
+    accounts.decide_verification(request.id, by=admin, approve=False, note="This ORCID iD belongs to someone else")
     for viewer in (applicant, admin):
         assert [r.decision_note for r in accounts.list_verification_history(applicant, viewer=viewer)] == [
             "This ORCID iD belongs to someone else"

@@ -196,6 +196,7 @@ def test_public_community_members_show_badges_and_roles(client, people):
             "role": "clinician",
             "verification": "verified",
             "is_admin": False,
+            "is_verifier": False,
             "institution": None,
             "community_role": "owner",
             "joined_at": members[0]["joined_at"],
@@ -260,13 +261,12 @@ def test_institutions_and_public_profiles(client, app):
 
 def test_verification_history_and_notes_only_for_the_person_and_site_admins(app, people):
     from lhn.accounts import services as accounts
-    from lhn.communities import services as communities
 
     with committed(app):
         admin = factories.user("other", username="staff", admin=True)
         applicant = factories.user("researcher", username="rae")
         request = accounts.submit_verification(applicant, orcid="0000-0002-1825-0097")
-        communities.review_verification(
+        accounts.decide_verification(
             request.id, by=admin, approve=False, note="This ORCID iD belongs to someone else"
         )
     anonymous = app.test_client()

@@ -31,7 +31,7 @@ def test_each_sensitive_action_writes_one_row_with_ids_only(ctx, cast, fake_cont
     nurse = factories.member(ibd, factories.user("clinician", username="nurse")).user
     request = accounts.submit_verification(nurse, licence_number="RN-448812", licence_issuer="NMC")
     before = len(rows())
-    communities.review_verification(request.id, by=u("mod"), approve=True, note="Checked the register")
+    accounts.decide_verification(request.id, by=u("boss"), approve=True, note="Checked the register")
     communities.set_member_role(ibd, "rdr1", "moderator", by=u("doc"))
     communities.set_member_role(ibd, "rdr1", "member", by=u("doc"))
     sanctions.warn(u("author"), by=u("mod"), community=ibd, reason="Cite sources please")
@@ -59,7 +59,7 @@ def test_each_sensitive_action_writes_one_row_with_ids_only(ctx, cast, fake_cont
         ("content.hidden_viewed", "fake"),
         ("data.export", "user"),
     ]
-    assert [e.actor_id for e in new[:3]] == [u("mod").id, u("doc").id, u("doc").id]
+    assert [e.actor_id for e in new[:3]] == [u("boss").id, u("doc").id, u("doc").id]
     assert new[0].object_id == request.id
     assert new[1].actor_role == "owner"
     assert new[5].actor_role == "admin"
@@ -75,12 +75,12 @@ def test_viewing_verification_evidence_is_audited_on_pages_and_api(app, client, 
         ibd = communities.get_community("ibd")
         nurse = factories.member(ibd, factories.user("clinician", username="nurse")).user
         request_id = accounts.submit_verification(nurse, orcid="0000-0002-1825-0097").id
-    login(client, "mod")
+    login(client, "boss")  # site staff see the evidence (moderators only that a request waits)
     assert "0000-0002-1825-0097" in client.get("/verification").text
     assert client.get("/api/v1/verification-requests").status_code == 200
     with app.app_context():
         viewed = rows("verification_request.viewed")
-        assert [(e.actor_id, e.object_id) for e in viewed] == [(u("mod").id, request_id)] * 2
+        assert [(e.actor_id, e.object_id) for e in viewed] == [(u("boss").id, request_id)] * 2
         assert viewed[0].ip == "127.0.0.1"
 
 
@@ -134,8 +134,8 @@ def test_opening_a_verification_item_records_the_evidence_view(app, client, cast
     with committed(app):
         nurse = factories.member(communities.get_community("ibd"), factories.user("clinician", username="nurse")).user
         accounts.submit_verification(nurse, licence_number="RN-448812", licence_issuer="NMC")
-        item_id = queue.list_review_queue(by=u("mod"), kind="verification").items[0].item.id
-    login(client, "mod")
+        item_id = queue.list_review_queue(by=u("boss"), kind="verification").items[0].item.id
+    login(client, "boss")
     assert "RN-448812" not in client.get("/c/ibd/review").text  # the list doesn't show evidence
     assert "RN-448812" in client.get(f"/review/{item_id}").text
     assert client.get(f"/api/v1/review-items/{item_id}").get_json()["verification"]["licence_number"] == "RN-448812"

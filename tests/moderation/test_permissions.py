@@ -42,7 +42,8 @@ def facts(**changes):
         ({"kind": ReviewKind.JOIN_REQUEST}, ["approve", "reject"]),
         ({"kind": ReviewKind.VERIFICATION}, ["approve", "reject"]),
         ({"kind": ReviewKind.ANSWER_VETTING}, ["dismiss"]),
-        ({"kind": ReviewKind.VETTED_ANSWER_CHANGED}, ["approve", "reject", "dismiss"]),
+        ({"kind": ReviewKind.VETTED_ANSWER_CHANGED, "reviewer_may_vet": True}, ["approve", "reject", "dismiss"]),
+        ({"kind": ReviewKind.VETTED_ANSWER_CHANGED}, ["reject", "dismiss"]),  # moderators curate
     ],
 )
 def test_allowed_actions(changes, expected):

@@ -15,7 +15,7 @@ def test_verification_and_join_decisions_notify_the_person(ctx):
     admin = factories.user("other", admin=True)
     applicant = factories.user("clinician")
     request = accounts.submit_verification(applicant, licence_number="1", licence_issuer="GMC")
-    communities.review_verification(request.id, by=admin, approve=False, note="Licence not found")
+    accounts.decide_verification(request.id, by=admin, approve=False, note="Licence not found")
     community = factories.community(restricted=True)
     join = communities.request_to_join(applicant, community, accept_guidelines=True)
     communities.decide_join_request(join.id, by=admin, approve=True)

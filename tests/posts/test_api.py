@@ -22,6 +22,7 @@ def api(app, client):
         cf = factories.community(doc, slug="cf-care", name="CF Care", restricted=True)
         factories.member(ibd, factories.user("patient", username="teen"))
         factories.member(ibd, factories.user("caregiver", username="sam_mod"), role="moderator")
+        ibd.moderators_may_vet = True  # sam_mod vets in these tests; standing: tests/accounts/test_trust.py
         factories.member(ibd, factories.user("clinician", username="claimed"))
         factories.member(cf, factories.user("patient", username="cfteen"))
         factories.user("patient", username="intruder")

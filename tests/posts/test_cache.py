@@ -16,6 +16,7 @@ def question(app):
         q = factories.question(ibd, factories.member(ibd, factories.user(username="asker")).user)
         a = factories.answer(q, factories.member(ibd, factories.user(username="answerer")).user, body="First answer")
         factories.member(ibd, factories.user(username="moderator1"), role="moderator")
+        ibd.moderators_may_vet = True  # moderator1 vets below
         factories.member(ibd, factories.user(username="voter"))
         return q.id, a.id
 

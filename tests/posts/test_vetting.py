@@ -26,23 +26,27 @@ GOOD = {"note": "Consistent with the ECCO-ESPGHAN guideline.", "evidence": "10.1
 
 
 @pytest.mark.parametrize(
-    ("who", "allowed"),
+    ("who", "allowed", "curates"),
     [
-        ("moderator", True),
-        ("owner", True),
-        ("verified clinician member", True),
-        ("site admin", True),
-        ("claimed clinician member", False),
-        ("patient member", False),
-        ("verified researcher member", False),
-        ("verified clinician non-member", False),
-        ("intruder", False),
+        ("moderator", False, True),  # clinical standing by default: moderators curate
+        ("moderator where moderators may vet", True, True),
+        ("owner", True, True),  # the owner here is a verified clinician
+        ("verified clinician member", True, True),
+        ("site admin", False, True),
+        ("claimed clinician member", False, False),
+        ("patient member", False, False),
+        ("verified researcher member", True, True),
+        ("verified clinician non-member", False, False),
+        ("intruder", False, False),
     ],
 )
-def test_who_may_vet(setup, who, allowed):
+def test_who_may_vet(setup, who, allowed, curates):
     ibd, _q, a = setup
+    if who == "moderator where moderators may vet":
+        ibd.moderators_may_vet = True
     person = {
         "moderator": lambda: factories.member(ibd, role="moderator").user,
+        "moderator where moderators may vet": lambda: factories.member(ibd, role="moderator").user,
         "owner": lambda: factories.owner_of(ibd),
         "verified clinician member": lambda: factories.vetter(ibd),
         "site admin": lambda: factories.user("other", admin=True),
@@ -60,8 +64,13 @@ def test_who_may_vet(setup, who, allowed):
         with pytest.raises(PermissionDenied):
             posts.vet_answer(a.id, by=person, **GOOD)
         assert not a.is_vetted
-        with pytest.raises(PermissionDenied):
-            posts.unvet_answer(a.id, by=person, reason="no")
+        factories.vet(a)
+        if curates:
+            posts.unvet_answer(a.id, by=person, reason="Outdated by the 2024 guideline")
+            assert not a.is_vetted
+        else:
+            with pytest.raises(PermissionDenied):
+                posts.unvet_answer(a.id, by=person, reason="no")
 
 
 def test_nobody_vets_their_own_answer(setup):
@@ -134,6 +143,7 @@ def test_unvetting_needs_a_reason_and_the_history_is_append_only(setup):
     with pytest.raises(Conflict):
         posts.unvet_answer(a.id, by=factories.owner_of(ibd), reason="not vetted yet")
     first = factories.vet(a)
+    ibd.moderators_may_vet = True  # this community lets its moderators vet
     moderator = factories.member(ibd, role="moderator").user
     with pytest.raises(ValidationFailed) as exc:
         posts.unvet_answer(a.id, by=moderator, reason="  ")
@@ -155,6 +165,7 @@ def test_unvetting_needs_a_reason_and_the_history_is_append_only(setup):
 def test_hidden_or_withdrawn_answers_cannot_be_vetted_and_leave_the_knowledge_base(setup):
     ibd, q, a = setup
     factories.vet(a)
+    ibd.moderators_may_vet = True  # this community lets its moderators vet
     moderator = factories.member(ibd, role="moderator").user
     posts.hide_content("answer", a.id, by=moderator, reason="Duplicate")
     assert q.vetted_at is None

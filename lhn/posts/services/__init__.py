@@ -3,7 +3,7 @@
 Importing this registers who may watch a post's live room (`post:<id>`): anyone who may read the post.
 """
 
-from lhn import realtime
+from lhn import periodic, realtime
 from lhn.posts.services.answers import (
     VETTING_SCORE,
     accept_answer,
@@ -62,6 +62,7 @@ from lhn.posts.services.lists import (
     list_posts,
     popular_tags,
     post_page,
+    vetting_gaps,
 )
 from lhn.posts.services.posts import (
     CALL_ROLE_LABELS,
@@ -82,12 +83,16 @@ from lhn.posts.services.vetting import (
     current_vettings,
     list_vetting_log,
     list_vettings,
+    open_due_reviews,
     parse_evidence,
+    request_rereview,
+    sweep_due_reviews,
     unvet_answer,
     vet_answer,
 )
 
 realtime.register_watchable("post", may_read_post)
+periodic.register("review-due", sweep_due_reviews)
 
 __all__ = [
     "CALL_ROLES",
@@ -139,6 +144,7 @@ __all__ = [
     "may_read_post",
     "my_votes",
     "next_statuses",
+    "open_due_reviews",
     "parse_evidence",
     "popular_tags",
     "post_answer",
@@ -147,13 +153,16 @@ __all__ = [
     "prepare_redaction",
     "prepare_text",
     "readable_community_ids",
+    "request_rereview",
     "restore_content",
     "revision_numbers",
     "set_hidden",
     "set_slow_mode",
     "stored_text",
+    "sweep_due_reviews",
     "unvet_answer",
     "vet_answer",
+    "vetting_gaps",
     "vote_answer",
     "vote_post",
     "wilson_lower_bound",

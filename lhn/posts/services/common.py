@@ -54,8 +54,8 @@ class Access:
 
 # What a badge shows (lhn/templates/_macros/badges.html, lhn.api.person_json): lists of people load only
 # these columns of each person (not their password hash, email or bio).
-BADGE_COLUMNS = (User.id, User.username, User.display_name, User.role, User.verified_at, User.is_admin,
-                 User.institution_id)  # fmt: skip
+BADGE_COLUMNS = (User.id, User.username, User.display_name, User.role, User.verified_at, User.verified_until,
+                 User.suspended_until, User.is_admin, User.is_verifier, User.institution_id)  # fmt: skip
 
 
 def with_badge(relationship: Any) -> Any:

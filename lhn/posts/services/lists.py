@@ -27,6 +27,7 @@ from lhn.posts.models import (
     PostKind,
     PostTag,
     Vetting,
+    VettingAction,
 )
 from lhn.posts.services import answers as answer_services
 from lhn.posts.services import calls, ideas, vetting
@@ -41,7 +42,7 @@ RECENT_FOR_TAGS = 500
 class PostList:
     page: Page[Post]
     roles: dict[tuple[int, int], CommunityRole]
-
+    vettings: dict[int, Vetting] = field(default_factory=dict)  # knowledge base: post id -> the seal shown
 
 def _visible(stmt: Any) -> Any:
     return stmt.where(Post.hidden_at.is_(None), Post.withdrawn_at.is_(None))
@@ -137,7 +138,50 @@ def list_knowledge_base(
     stmt = stmt.options(*LIST_OPTIONS)
     page = paginate(stmt, order_by=[Post.vetted_at, Post.id], key=lambda p: (p.vetted_at, p.id), cursor=cursor,
                     limit=limit)  # fmt: skip
-    return PostList(page, _roles_for(page.items))
+    return PostList(page, _roles_for(page.items), _seals_of(page.items))
+
+
+def _seals_of(items: list[Post]) -> dict[int, Vetting]:
+    """Each post's newest current vetting (who vetted, when, whether its review is due), in one query."""
+    if not items:
+        return {}
+    newest = (
+        select(func.max(Vetting.id))
+        .join(Answer, Answer.id == Vetting.answer_id)
+        .where(Vetting.post_id.in_([p.id for p in items]), Vetting.action == VettingAction.VET,
+               Answer.vetted_current.is_(True), Answer.hidden_at.is_(None), Answer.withdrawn_at.is_(None))
+        .group_by(Vetting.post_id)
+    )  # fmt: skip
+    rows = db.session.scalars(select(Vetting).where(Vetting.id.in_(newest)).options(with_badge(Vetting.by)))
+    return {v.post_id: v for v in rows}
+
+
+@dataclass
+class VettingGaps:
+    """What the knowledge base still lacks: answered questions with no vetted answer, and seals due for review."""
+
+    awaiting: list[Post]
+    awaiting_count: int
+    overdue_count: int
+
+
+def vetting_gaps(community_ids: list[int], *, limit: int = 8) -> VettingGaps:
+    """Three bounded queries: the newest answered questions without a current vetted answer (and how many),
+    and how many current seals are past their review-by date."""
+    if not community_ids:
+        return VettingGaps([], 0, 0)
+    awaiting = _visible(select(Post).where(Post.community_id.in_(community_ids), Post.kind == PostKind.QUESTION,
+                                           Post.answer_count > 0, Post.vetted_at.is_(None)))  # fmt: skip
+    count = db.session.scalar(select(func.count()).select_from(awaiting.subquery())) or 0
+    shown = list(db.session.scalars(awaiting.options(*LIST_OPTIONS).order_by(Post.id.desc()).limit(limit)))
+    newest = (select(func.max(Vetting.id))
+              .where(Vetting.community_id.in_(community_ids), Vetting.action == VettingAction.VET)
+              .group_by(Vetting.answer_id))  # fmt: skip
+    overdue = db.session.scalar(
+        select(func.count()).select_from(Vetting).join(Answer, Answer.id == Vetting.answer_id)
+        .where(Vetting.id.in_(newest), Answer.vetted_at.is_not(None), Vetting.review_by <= utcnow().date())
+    ) or 0  # fmt: skip
+    return VettingGaps(shown, count, overdue)
 
 
 def popular_tags(community_ids: list[int], *, vetted_only: bool = False, limit: int = 20) -> list[tuple[str, int]]:

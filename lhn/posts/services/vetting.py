@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 from lhn import realtime, signals
@@ -104,8 +104,8 @@ def vet_answer(
     Raises NotFound, PermissionDenied, Conflict (already vetted as it stands), ValidationFailed.
     """
     answer, access = get_answer_access(answer_id, by=by)
-    _check_may_vet(answer, access, by=by)
-    if answer.vetted_current:
+    standing = _check_may_vet(answer, access, by=by)
+    if answer.vetted_current and not _review_is_due(answer):
         raise Conflict("This answer is already vetted as it stands.")
     errors: dict[str, str] = {}
     text = " ".join(clean_text(note or "").split())
@@ -124,26 +124,35 @@ def vet_answer(
         errors.update(exc.errors)
         review = None
     raise_if(errors)
-    return _vet(answer, access.post, by=by, note=text, evidence=sources, review_by=review)
+    return _vet(answer, access.post, by=by, standing=standing, note=text, evidence=sources, review_by=review)
 
 
-def _check_may_vet(answer: Answer, access: Access, *, by: User) -> None:
-    """The rules shared by vetting and confirming a vetting."""
-    if not permissions.can_vet(by, access.community, access.membership):
-        raise PermissionDenied("Answers are vetted by the community's moderators and verified clinicians.")
+def _review_is_due(answer: Answer) -> bool:
+    current = current_vetting(answer)
+    return current is not None and current.review_due
+
+
+def _check_may_vet(answer: Answer, access: Access, *, by: User) -> str:
+    """The rules shared by vetting and confirming a vetting; returns the vetter's standing."""
+    standing = permissions.vetting_standing(by, access.community, access.membership)
+    if standing is None:
+        raise PermissionDenied("Answers are vetted by verified clinicians and researchers who are members"
+                               + (" and by the community's moderators." if access.community.moderators_may_vet
+                                  else "; moderators curate vettings."))  # fmt: skip
     if permissions.is_author(by, answer):
-        raise PermissionDenied("You can't vet your own answer; ask another clinician or a moderator.")
+        raise PermissionDenied("You can't vet your own answer; ask another clinician.")
     if not answer.is_visible or not access.post.is_visible:
         raise Conflict("This answer was withdrawn or hidden.")
+    return standing
 
 
-def _vet(answer: Answer, post: Post, *, by: User, note: str, evidence: list[dict[str, str]],
+def _vet(answer: Answer, post: Post, *, by: User, standing: str, note: str, evidence: list[dict[str, str]],
          review_by: date | None) -> Vetting:  # fmt: skip
     again = answer.vetted_at is not None  # an answer changed since vetting gets its seal back
     revision = _current_revision(answer)
     vetting = Vetting(answer_id=answer.id, post_id=answer.post_id, community_id=answer.community_id,
                       action=VettingAction.VET, by=by, revision_id=revision.id, revision_number=revision.number,
-                      note=note, evidence=evidence, review_by=review_by)  # fmt: skip
+                      note=note, evidence=evidence, review_by=review_by, standing=standing)  # fmt: skip
     db.session.add(vetting)
     answer.vetted_at, answer.vetted_revision, answer.vetted_current = utcnow(), answer.revision, True
     db.session.flush()
@@ -159,12 +168,12 @@ def confirm_vetting(answer_id: int, *, by: User, note: str = "") -> Vetting:
     vetted, or vetted as it stands), ValidationFailed.
     """
     answer, access = get_answer_access(answer_id, by=by)
-    _check_may_vet(answer, access, by=by)
+    standing = _check_may_vet(answer, access, by=by)
     previous = current_vetting(answer)
     if previous is None or answer.vetted_current:
         raise Conflict("This answer is not waiting for its vetting to be confirmed.")
     text = " ".join(clean_text(note or "").split())[:NOTE_MAX] or previous.note
-    return _vet(answer, access.post, by=by, note=text, evidence=list(previous.evidence or []),
+    return _vet(answer, access.post, by=by, standing=standing, note=text, evidence=list(previous.evidence or []),
                 review_by=previous.review_by if previous.review_by and previous.review_by > utcnow().date()
                 else None)  # fmt: skip
 
@@ -172,11 +181,12 @@ def confirm_vetting(answer_id: int, *, by: User, note: str = "") -> Vetting:
 def unvet_answer(answer_id: int, *, by: User, reason: str) -> Vetting:
     """Take the vetted mark off an answer, with a reason shown in its history and the moderation log.
 
-    Who: as for vet_answer. Flushes; sends signals.answer_vetted (vetted=False).
-    Raises NotFound, PermissionDenied, Conflict (not vetted), ValidationFailed.
+    Who: those who may vet, and the community's moderators (curation). Flushes; sends
+    signals.answer_vetted (vetted=False). Raises NotFound, PermissionDenied, Conflict (not vetted),
+    ValidationFailed.
     """
     answer, access = get_answer_access(answer_id, by=by)
-    if not permissions.can_vet(by, access.community, access.membership):
+    if not permissions.can_curate_vetting(by, access.community, access.membership):
         raise PermissionDenied("Answers are unvetted by the community's moderators and verified clinicians.")
     if answer.vetted_at is None:
         raise Conflict("This answer is not vetted.")
@@ -192,6 +202,73 @@ def unvet_answer(answer_id: int, *, by: User, reason: str) -> Vetting:
     db.session.flush()
     _after(answer, access.post, vetting, vetted=False, log_action="unvetted")
     return vetting
+
+
+def request_rereview(answer_id: int, *, by: User, reason: str) -> Vetting:
+    """A curator (a moderator, or anyone who may vet) asks for a vetted answer to be reviewed again now (new
+    evidence, a reader's doubt): its review falls due today, so the answer shows "review due", an item enters
+    the review queue and the vetter is told, with the reason.
+
+    Flushes; sends signals.vetting_review_due. Raises NotFound, PermissionDenied, Conflict (not vetted, or a
+    review is already due), ValidationFailed (no reason).
+    """
+    answer, access = get_answer_access(answer_id, by=by)
+    if not permissions.can_curate_vetting(by, access.community, access.membership):
+        raise PermissionDenied("The community's moderators and its vetters ask for re-reviews.")
+    vetting = current_vetting(answer)
+    if vetting is None:
+        raise Conflict("This answer is not vetted.")
+    if vetting.review_due and vetting.review_due_at is not None:
+        raise Conflict("A review of this vetting is already due.")
+    errors: dict[str, str] = {}
+    text = clean_reason(reason, errors)
+    raise_if(errors)
+    vetting.review_by = utcnow().date()
+    _review_falls_due(vetting, answer, access.post, reason=text, by=by)
+    return vetting
+
+
+def _review_falls_due(vetting: Vetting, answer: Answer, post: Post, *, reason: str, by: User | None) -> None:
+    vetting.review_due_at = utcnow()
+    db.session.flush()
+    signals.review_needed.send("answer", target_id=answer.id, community_id=answer.community_id,
+                               kind="answer_vetting", subject_user_id=answer.author_id)  # fmt: skip
+    signals.vetting_review_due.send(post, answer=answer, vetting=vetting, reason=reason, by=by)
+
+
+def open_due_reviews(today: date | None = None) -> int:
+    """Every current vetting whose review-by date has come and that nobody was told about yet: the review
+    item opens and the vetter is notified, once (review_due_at claims it, so concurrent sweeps don't
+    repeat it). Run by `flask lhn review-due` and the server's hourly sweep. Flushes; returns how many."""
+    today = today or utcnow().date()
+    newest = select(func.max(Vetting.id)).where(Vetting.action == VettingAction.VET).group_by(Vetting.answer_id)
+    due = list(db.session.scalars(
+        select(Vetting).join(Answer, Answer.id == Vetting.answer_id)
+        .where(Vetting.id.in_(newest), Answer.vetted_at.is_not(None), Vetting.review_by <= today,
+               Vetting.review_due_at.is_(None))
+        .options(joinedload(Vetting.by))
+    ))  # fmt: skip
+    opened = 0
+    for vetting in due:
+        claimed = db.session.execute(
+            update(Vetting).where(Vetting.id == vetting.id, Vetting.review_due_at.is_(None))
+            .values(review_due_at=utcnow()).execution_options(synchronize_session=False)
+        ).rowcount  # fmt: skip
+        if not claimed:
+            continue
+        answer = db.session.get(Answer, vetting.answer_id)
+        post = db.session.get(Post, vetting.post_id)
+        _review_falls_due(vetting, answer, post, reason="", by=None)
+        opened += 1
+    return opened
+
+
+def sweep_due_reviews() -> int:
+    """open_due_reviews in its own write transaction (the periodic job and `lhn review-due`)."""
+    from lhn.database import transaction
+
+    with transaction():
+        return open_due_reviews()
 
 
 def _after(answer: Answer, post: Post, vetting: Vetting, *, vetted: bool, log_action: str) -> None:

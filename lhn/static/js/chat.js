@@ -84,6 +84,7 @@
   function personEl(p) {
     var span = el("span", "person");
     if (!p) { span.appendChild(el("span", "person-name", "Former member")); return span; }
+    span.dataset.username = p.username; // live.js redraws the badge when a verification changes
     var name = el("a", "person-name", p.display_name);
     name.href = "/u/" + encodeURIComponent(p.username);
     span.appendChild(name);
@@ -96,6 +97,7 @@
       span.appendChild(el("span", "badge badge-claimed", "Claimed"));
     }
     if (p.is_admin) span.appendChild(el("span", "badge badge-admin", "Site admin"));
+    else if (p.is_verifier) span.appendChild(el("span", "badge badge-admin", "Verifier"));
     if (p.community_role && p.community_role !== "member") {
       span.appendChild(el("span", "badge badge-community", p.community_role.charAt(0).toUpperCase() + p.community_role.slice(1)));
     }

@@ -92,6 +92,41 @@
     fire("notification", data);
   });
 
+  // --- badges: a verification granted, revoked, lapsed or suspended shows at once on every open page ---------
+  socket.on("badge_changed", function (data) {
+    if (!data || typeof data.username !== "string") return;
+    var people = document.querySelectorAll(".person[data-username]");
+    Array.prototype.forEach.call(people, function (person) {
+      if (person.dataset.username !== data.username) return;
+      var old = person.querySelector(".badge-verified, .badge-claimed");
+      var badge = null;
+      if (data.verification === "verified") {
+        badge = document.createElement("span");
+        badge.className = "badge badge-verified";
+        badge.title = "Identity and role checked by a reviewer";
+        badge.textContent = "✓ Verified";
+      } else if (data.verification === "claimed") {
+        badge = document.createElement("span");
+        badge.className = "badge badge-claimed";
+        badge.title = "Role not yet verified";
+        badge.textContent = "Claimed";
+      }
+      if (old && badge) old.replaceWith(badge);
+      else if (old) old.remove();
+      else if (badge) {
+        var role = person.querySelector(".badge-role");
+        if (role) role.after(badge);
+      }
+    });
+    if (data.verification !== "verified") { // a profile's own statement of the verification
+      Array.prototype.forEach.call(document.querySelectorAll(".verification-status[data-username]"), function (p) {
+        if (p.dataset.username !== data.username) return;
+        p.textContent = "This verification has just ended (revoked, lapsed or suspended). Reload the page for details.";
+      });
+    }
+    fire("badge_changed", data);
+  });
+
   // --- the public interface -----------------------------------------------------------------------------
   LHN.on = function (name, fn) {
     (listeners[name] = listeners[name] || []).push(fn);
