@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from lhn import create_app
 from lhn.extensions import db as _db
+from tests.forms import MarkingLoader
 
 PASSWORD = "correct horse battery"
 PG_URL = os.environ.get("LHN_TEST_DATABASE_URL", "")
@@ -100,6 +101,7 @@ def _apps(database_url: str, directory: Path) -> Iterator[Callable[..., Flask]]:
 
     def factory(**overrides: Any) -> Flask:
         app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+        app.jinja_env.loader = MarkingLoader(app.jinja_env.loader)  # forms say their template: tests/forms.py
         app.instance_path = str(directory / "instance")
         apps.append(app)
         return app

@@ -8,13 +8,14 @@ import pkgutil
 import pytest
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import FloatField, IntegerField
+from werkzeug.datastructures import MultiDict
+from wtforms import FloatField, HiddenField, IntegerField
 
 import lhn
 from lhn.accounts import services as accounts
 from lhn.chat.models import ChatMessage
 from lhn.extensions import db
-from lhn.forms import Form
+from lhn.forms import ButtonField, Form
 from lhn.posts.models import Post
 from tests import factories
 from tests.bad_input import TOO_BIG
@@ -96,7 +97,7 @@ def test_a_select_of_ids_refuses_a_number_the_database_cannot_hold(app, client, 
     login(client, "teen")
     typed = {"title": "How we cut infusion waits by half", "setting": "A day unit.", "what_done": "Pre-ordered.",
              "what_happened": "Waits fell.", "lessons": "Start early."}  # fmt: skip
-    page = submit(client, "/c/ibd/new/experience", "Post experience", linked_idea_id="9" * 25, **typed)
+    page = submit(client, "/c/ibd/new/experience", "Post experience", forge={"linked_idea_id": "9" * 25}, **typed)
     assert page.status_code == 422
     assert "Choose one of the options." in page.text
     assert stored(app, Post) == 1
@@ -115,3 +116,28 @@ def test_whole_numbers_and_decimals_must_fit_the_database(app):
         assert form.decimal.errors == ["Enter a number."]
     with app.test_request_context(method="POST", data={"whole": str(TOO_BIG - 1), "decimal": "1e308"}):
         assert Numbers().validate()
+
+
+class Answer(Form):
+    site = HiddenField()
+    decision = ButtonField(values=("accept", "decline"))
+
+
+def test_the_clicked_button_fills_a_button_field_which_hidden_tag_leaves_out(app):
+    with app.test_request_context(method="POST", data={"site": "north", "decision": "accept"}):
+        form = Answer()
+        assert form.validate()
+        assert form.decision.data == "accept"
+        assert 'name="site"' in form.hidden_tag()
+        assert "decision" not in form.hidden_tag()  # the buttons carry it; a hidden copy would be sent first
+    with app.test_request_context(method="POST", data={"site": "north", "decision": "maybe"}):
+        assert not Answer().validate()
+
+
+def test_a_field_sent_twice_is_refused_rather_than_read_from_its_first_copy(app):
+    # What a browser sent for a page that rendered hidden_tag() (an empty `decision`) before its own button.
+    sent = MultiDict([("site", "north"), ("decision", ""), ("decision", "accept")])
+    with app.test_request_context(method="POST", data=sent):
+        form = Answer()
+        assert not form.validate()
+        assert "The page sent this twice: reload it and try again." in form.decision.errors

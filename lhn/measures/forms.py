@@ -4,7 +4,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from lhn.forms import Form, choices
+from lhn.forms import ButtonField, Form, choices
 from lhn.measures import spc
 
 TYPES = choices(
@@ -74,7 +74,7 @@ class FhirImportForm(Form):
 
 class ConsentForm(Form):
     site = HiddenField(validators=[InputRequired()])
-    decision = HiddenField(validators=[InputRequired()])
+    decision = ButtonField(values=("give", "withdraw"))
     agree = BooleanField("We agree to the statement above")
 
 
@@ -88,7 +88,7 @@ class LeadForm(Form):
 
 
 class AnswerForm(Form):
-    decision = HiddenField(validators=[InputRequired()])
+    decision = ButtonField(values=("accept", "decline"))
 
 
 class PdsaForm(Form):

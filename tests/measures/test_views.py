@@ -9,6 +9,7 @@ from lhn.communities import services as communities
 from lhn.measures import services as measures
 from tests import factories
 from tests.conftest import committed, login
+from tests.forms import submit
 from tests.measures.test_services import IMPROVED, STABLE
 
 
@@ -128,13 +129,28 @@ def test_owner_invites_a_patient_who_accepts_through_the_pages(app, client, netw
     owner, patient = app.test_client(), app.test_client()
     login(owner, "doc")
     login(patient, "teen")
-    owner.post(f"/measures/{measure_id}/owners/invite", data={"username": "teen"})
-    assert "You're invited to co-own" in patient.get(f"/measures/{measure_id}/owners").text
-    accepted = patient.post(f"/measures/{measure_id}/owners/answer", data={"decision": "accept"}, follow_redirects=True)
+    owners = f"/measures/{measure_id}/owners"
+    submit(owner, owners, "Invite a co-owner", username="teen")
+    assert "You're invited to co-own" in patient.get(owners).text
+    accepted = submit(patient, owners, "Accept", follow_redirects=True)
     assert "You now co-own this measure." in accepted.text
     assert "badge-coowned" in accepted.text
-    error = owner.post(f"/measures/{measure_id}/owners/invite", data={"username": "intruder"}, follow_redirects=True)
+    assert "You're invited to co-own" not in accepted.text
+    error = submit(owner, owners, "Invite a co-owner", username="intruder", follow_redirects=True)
     assert "Invite a member of this community" in error.text
+
+
+def test_an_invited_caregiver_declines_through_the_page(app, client, network):
+    measure_id = seed(app)
+    owner, carer = app.test_client(), app.test_client()
+    login(owner, "doc")
+    login(carer, "mum")
+    owners = f"/measures/{measure_id}/owners"
+    submit(owner, owners, "Invite a co-owner", username="mum")
+    declined = submit(carer, owners, "Decline", follow_redirects=True)
+    assert "Invitation declined." in declined.text
+    assert "You're invited to co-own" not in declined.text
+    assert "Not yet co-owned" in declined.text
 
 
 def test_an_owner_withdraws_an_open_invitation_on_the_owners_page(app, client, network):
@@ -161,21 +177,23 @@ def test_an_owner_withdraws_an_open_invitation_on_the_owners_page(app, client, n
 def test_submit_a_value_with_consent_and_see_errors_on_the_form(app, client, network):
     measure_id = seed(app)
     login(client, "dr_east")
-    form = client.get(f"/measures/{measure_id}/data/new").text
+    url = f"/measures/{measure_id}/data/new"
+    form = client.get(url).text
     assert "East Hospital agrees to contribute aggregate data" in form
-    client.post(f"/measures/{measure_id}/consent", data={"site": "east", "decision": "give", "agree": "y"})
-    bad = client.post(
-        f"/measures/{measure_id}/data/new", data={"site": "east", "period": "2024-13", "first": "9", "second": "5"}
-    )
+    unticked = submit(client, url, "Record consent", follow_redirects=True)
+    assert "Tick the box to record the site&#39;s consent." in unticked.text
+    recorded = submit(client, url, "Record consent", agree=True, follow_redirects=True)
+    assert "Consent recorded for East Hospital." in recorded.text
+    assert "Withdraw consent" in recorded.text
+    bad = submit(client, url, "Save", site="east", period="2024-13", first="9", second="5")
     assert bad.status_code == 200
     assert "Write the month like 2024-01." in bad.text
     assert "The numerator can&#39;t be larger than the denominator." in bad.text
-    ok = client.post(
-        f"/measures/{measure_id}/data/new",
-        data={"site": "east", "period": "2024-01", "first": "9", "second": "50"},
-        follow_redirects=True,
-    )
+    ok = submit(client, url, "Save", site="east", period="2024-01", first="9", second="50", follow_redirects=True)
     assert "Saved 2024-01 for East Hospital." in ok.text
+    withdrawn = submit(client, url, "Withdraw consent", follow_redirects=True)
+    assert "Consent withdrawn: East Hospital&#39;s data is no longer shared with the network." in withdrawn.text
+    assert "Record consent" in withdrawn.text
     login(client, "teen")
     assert "Only a site's team submits its data" in client.get(f"/measures/{measure_id}/data/new").text
 
