@@ -190,15 +190,16 @@ def _label_matches(button: Control, label: str) -> bool:
     return label in (button.label, button.aria_label) and not button.disabled
 
 
-def _find(forms: list[PageForm], button: str, action: str | None, which: int | None) -> tuple[PageForm, Control]:
+def _find(forms: list[PageForm], button: str, action_has: str | None, which: int | None) -> tuple[PageForm, Control]:
     found = [(f, b) for f in forms for b in f.buttons if _label_matches(b, button)]
-    if action is not None:
-        found = [(f, b) for f, b in found if action in f.action]
+    if action_has is not None:
+        found = [(f, b) for f, b in found if action_has in f.action]
     labels = [f"{f.action or '(this page)'}: {f.button_labels()}" for f in forms]
-    assert found, f"no form with a button {button!r}{f' and an action with {action!r}' if action else ''}: {labels}"
+    where = f" and {action_has!r} in its action" if action_has else ""
+    assert found, f"no form with a button {button!r}{where}: {labels}"
     if which is not None:
         return found[which]
-    assert len(found) == 1, f"{len(found)} forms have a button {button!r}; say which (action=, which=): {labels}"
+    assert len(found) == 1, f"{len(found)} forms have a button {button!r}; say which (action_has=, which=): {labels}"
     return found[0]
 
 
@@ -280,7 +281,7 @@ def submit(
     url: str,
     button: str,
     *,
-    action: str | None = None,
+    action_has: str | None = None,
     which: int | None = None,
     page: Any = None,
     forge: Mapping[str, str | Iterable[str]] | None = None,
@@ -288,8 +289,8 @@ def submit(
     **typed: Any,
 ) -> Any:
     """Open `url` (or read `page`, a response or HTML already at hand, as after a POST), take the form with a
-    submit button labelled `button` (its text or aria-label; when several forms have that button, `action=` a part
-    of the form's action, or `which=` its place among them) and send it as a browser would after a person typed
+    submit button labelled `button` (its text or aria-label; when several forms have that button, `action_has=` a
+    part of the form's action, or `which=` its place among them) and send it as a browser would after a person typed
     `typed` into it:
 
     - text, textarea, password: the value typed; a hidden field can't be typed into;
@@ -299,7 +300,7 @@ def submit(
 
     `forge` replaces whatever the form sends under a name (as a tampered request would), for tests of bad input."""
     html = _page(client, url, page)
-    form, clicked = _find(page_forms(html), button, action, which)
+    form, clicked = _find(page_forms(html), button, action_has, which)
     names = {c.name for c in form.controls}
     missing = set(typed) - names
     assert not missing, f"the form has no field {missing}; it has {sorted(names - {''})}"

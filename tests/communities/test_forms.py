@@ -63,7 +63,7 @@ def test_ask_to_join_a_restricted_community_and_a_moderator_decides_through_the_
     with app.app_context():
         first, second = communities.list_join_requests(communities.get_community("ibd"), by=accounts.get_user("doc"))
         ids = {r.user.username: r.id for r in (first, second)}
-    approved = submit(client, "/c/ibd/requests", "Approve", action=f"/requests/{ids['mum']}", note="Welcome!",
+    approved = submit(client, "/c/ibd/requests", "Approve", action_has=f"/requests/{ids['mum']}", note="Welcome!",
                       follow_redirects=True)  # fmt: skip
     assert "approved" in approved.text
     denied = submit(client, "/c/ibd/requests", "Deny", follow_redirects=True)
@@ -81,7 +81,7 @@ def test_make_then_unmake_a_moderator_through_the_members_page(app, client):
         factories.member(ibd, factories.user("caregiver", username="mum"))
         factories.member(ibd, factories.user("patient", username="teen"))
     login(client, "doc")
-    made = submit(client, "/c/ibd/members", "Make moderator", action="/members/mum/role", follow_redirects=True)
+    made = submit(client, "/c/ibd/members", "Make moderator", action_has="/members/mum/role", follow_redirects=True)
     assert "is now a moderator." in made.text
     unmade = submit(client, "/c/ibd/members", "Remove as moderator", follow_redirects=True)
     assert "is now a member." in unmade.text
@@ -97,7 +97,7 @@ def test_staff_decide_verification_requests_through_the_queue(app, client):
     queue = client.get("/verification").text
     first = queue.index("/verification/")
     first_id = queue[first:].split('"')[0].rsplit("/", 1)[1]
-    approved = submit(client, "/verification", "Approve", action=f"/verification/{first_id}", follow_redirects=True)
+    approved = submit(client, "/verification", "Approve", action_has=f"/verification/{first_id}", follow_redirects=True)
     assert approved.status_code == 200
     rejected = submit(client, "/verification", "Reject", note="The licence number doesn't match the register.",
                       follow_redirects=True)  # fmt: skip

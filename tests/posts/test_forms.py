@@ -36,11 +36,11 @@ def test_answer_vote_accept_comment_and_withdraw_through_the_question_page(app, 
                     follow_redirects=True)  # fmt: skip
     assert "Our nurse came along" in posted.text
     assert submit(client, url, "Vote for this question").status_code == 302
-    assert submit(client, url, "Vote up", action=f"/answers/{world['answer_id']}/vote").status_code == 302
+    assert submit(client, url, "Vote up", action_has=f"/answers/{world['answer_id']}/vote").status_code == 302
     commented = submit(client, url, "Comment", which=0, body="Which meds did you pack?", follow_redirects=True)
     assert "Which meds did you pack?" in commented.text
-    assert submit(client, url, "Withdraw", action="/comments/").status_code == 302
-    assert submit(client, url, "Withdraw", action="/withdraw", which=0).status_code == 302  # my answer
+    assert submit(client, url, "Withdraw", action_has="/comments/").status_code == 302
+    assert submit(client, url, "Withdraw", action_has="/withdraw", which=0).status_code == 302  # my answer
     login(client, "teen")
     assert submit(client, url, "Accept: this helped me").status_code == 302
     with app.app_context():
@@ -50,7 +50,7 @@ def test_answer_vote_accept_comment_and_withdraw_through_the_question_page(app, 
         assert db.session.get(Answer, world["answer_id"]).accepted_at is not None
         assert db.session.get(Answer, world["answer_id"]).score == 1
         assert db.session.get(Post, world["question_id"]).score == 1
-    assert submit(client, url, "Withdraw", action=f"/posts/{world['question_id']}/withdraw").status_code == 302
+    assert submit(client, url, "Withdraw", action_has=f"/posts/{world['question_id']}/withdraw").status_code == 302
     assert _row(app, Post, world["question_id"]).withdrawn_at is not None
 
 
@@ -64,7 +64,7 @@ def test_edit_an_answer_through_its_page(app, client, world):
 
 def test_a_moderator_hides_a_question_through_the_page(app, client, world):
     login(client, "mod")
-    hidden = submit(client, world["question"], "Hide", action=f"/post/{world['question_id']}/hide",
+    hidden = submit(client, world["question"], "Hide", action_has=f"/post/{world['question_id']}/hide",
                     reason="Off topic for this community.")  # fmt: skip
     assert hidden.status_code == 302
     assert _row(app, Post, world["question_id"]).hidden_at is not None
