@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -20,8 +21,6 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from flask.testing import FlaskClient
 from jinja2 import BaseLoader, Environment
-from werkzeug.datastructures import FileStorage
-from werkzeug.test import encode_multipart
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "lhn" / "templates"
 SOURCE = "data-form-source"
@@ -259,6 +258,15 @@ def _entries(form: PageForm, clicked: Control, typed: Mapping[str, Any]) -> list
     return entries
 
 
+def _rendered_twice(form: PageForm) -> list[str]:
+    """Names that a form renders on more than one control that always sends a value (a hidden input beside the
+    same field from `hidden_tag()`, say). Checkbox groups, radios, multiple selects and buttons may share a name:
+    a browser sends only the ticked, chosen or clicked ones."""
+    single = [c.name for c in form.controls if c.name and not c.disabled and not c.multiple
+              and c.kind not in ("checkbox", "radio", "submit", "image")]  # fmt: skip
+    return sorted({name for name in single if single.count(name) > 1})
+
+
 def _crlf(value: str) -> str:
     return value.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")  # as browsers send line breaks
 
@@ -301,6 +309,8 @@ def submit(
     `forge` replaces whatever the form sends under a name (as a tampered request would), for tests of bad input."""
     html = _page(client, url, page)
     form, clicked = _find(page_forms(html), button, action_has, which)
+    twice = _rendered_twice(form)
+    assert not twice, f"the form renders {twice} more than once: a browser sends every copy, the server reads one"
     names = {c.name for c in form.controls}
     missing = set(typed) - names
     assert not missing, f"the form has no field {missing}; it has {sorted(names - {''})}"
@@ -320,16 +330,31 @@ def submit(
     if parts.query:
         path += "?" + parts.query
     if form.enctype == "multipart/form-data":
-        parts_: list[tuple[str, Any]] = [
-            (name, FileStorage(io.BytesIO(value[0]), value[1]) if isinstance(value, tuple) else _crlf(value))
-            for name, value in entries
-        ]
-        boundary, body = encode_multipart(parts_)  # type: ignore[arg-type] # pairs keep document order
+        boundary, body = _multipart(entries)
         return client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}",
                            follow_redirects=follow_redirects)  # fmt: skip
     body = urlencode([(k, _crlf(v)) for k, v in entries]).encode()  # in document order, duplicates kept
     return client.post(path, data=body, content_type="application/x-www-form-urlencoded",
                        follow_redirects=follow_redirects)  # fmt: skip
+
+
+def _multipart(entries: list[tuple[str, Any]]) -> tuple[str, bytes]:
+    """A multipart body with the parts in document order (werkzeug's encoder groups them by name)."""
+    boundary = f"----LHNTestForm{uuid.uuid4().hex}"
+    body = io.BytesIO()
+    for name, value in entries:
+        body.write(f"--{boundary}\r\n".encode())
+        if isinstance(value, tuple):  # a file: (bytes, filename); no file chosen sends an empty one
+            content, filename = value
+            body.write(f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                       "Content-Type: application/octet-stream\r\n\r\n".encode())  # fmt: skip
+            body.write(content)
+        else:
+            body.write(f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
+            body.write(_crlf(value).encode())
+        body.write(b"\r\n")
+    body.write(f"--{boundary}--\r\n".encode())
+    return boundary, body.getvalue()
 
 
 def _current_test() -> str:
