@@ -83,8 +83,9 @@ class InviteForm(Form):
 
 
 class LeadForm(Form):
-    username = StringField("Username", validators=[InputRequired(), Length(max=40)])
-    site = SelectField("Site", choices=[])
+    # Its own ids: the owners page shows it beside InviteForm, whose "Username" label would otherwise name both.
+    username = StringField("Username", validators=[InputRequired(), Length(max=40)], id="lead-username")
+    site = SelectField("Site", choices=[], id="lead-site")
 
 
 class AnswerForm(Form):

@@ -150,6 +150,9 @@ def test_owners_appoint_and_remove_a_site_lead_and_a_co_owner_steps_down_through
     owner, patient = app.test_client(), app.test_client()
     login(owner, "doc")
     login(patient, "teen")
+    page = owner.get(owners).text
+    ids = re.findall(r'<(?:input|select|textarea)[^>]* id="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), ids  # each label names one field: the invite's and the lead's "Username"
     appointed = submit(owner, owners, "Appoint a site data lead", username="lead_person", site="east",
                        follow_redirects=True)  # fmt: skip
     assert "data lead for East Hospital" in appointed.text
