@@ -1,5 +1,5 @@
-"""Shared form helpers: the base of every form (the input boundary for HTML forms), service ValidationFailed
-errors on the form's fields."""
+"""Shared form helpers: the base of every form (the input boundary for HTML forms), the field a clicked button
+fills, service ValidationFailed errors on the form's fields."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 
 from flask import flash
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Field, FloatField, IntegerField, PasswordField
-from wtforms.fields.choices import SelectChoice, SelectFieldBase
+from wtforms import BooleanField, Field, FloatField, IntegerField, MultipleFileField, PasswordField, StringField
+from wtforms.fields.choices import SelectChoice, SelectFieldBase, SelectMultipleField
+from wtforms.validators import AnyOf, InputRequired
 
 from lhn.errors import DomainError, ValidationFailed
 from lhn.inputs import MAX_INT, text_problem
@@ -19,16 +20,34 @@ from lhn.inputs import MAX_INT, text_problem
 class Form(FlaskForm):
     """Every form's base: what lhn/inputs.py does for JSON and socket payloads. Text must be storable (no
     text-direction controls; a lone surrogate can't arrive, as werkzeug decodes forms replacing what isn't
-    UTF-8) and numbers must fit the database. A failing field keeps what was typed and says why."""
+    UTF-8) and numbers must fit the database. A failing field keeps what was typed and says why.
+
+    A field that takes one value and arrives more than once is refused, not read from its first copy: a browser
+    sends every control a page rendered, so a page that renders one name twice (`hidden_tag()` has already
+    emitted each HiddenField) would otherwise act on whichever came first, which is how a clicked "Accept" once
+    did nothing. The form tests (tests/forms.py) submit every form as rendered, so such a page fails a test."""
+
+    def process(self, formdata: Any = None, obj: Any = None, data: Any = None, extra_filters: Any = None,
+                **kwargs: Any) -> None:  # fmt: skip
+        super().process(formdata, obj, data, extra_filters, **kwargs)
+        self._sent = self.meta.wrap_formdata(self, formdata)
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
         for field in self:
-            problem = field_problem(field)
+            problem = self._sent_twice(field) or field_problem(field)
             if problem:
                 field.errors = [*field.errors, problem]
                 valid = False
         return bool(valid)
+
+    def _sent_twice(self, field: Field) -> str | None:
+        sent = getattr(self, "_sent", None)
+        if sent is None or isinstance(field, SelectMultipleField | MultipleFileField):
+            return None
+        if len(sent.getlist(field.name)) > 1:
+            return "The page sent this twice: reload it and try again."
+        return None
 
 
 def _fits(digits: str) -> bool:
@@ -76,6 +95,16 @@ def flash_errors(exc: DomainError) -> None:
     """For one-button actions that redirect: show why the action did not happen."""
     for message in getattr(exc, "errors", {}).values() or [exc.message]:
         flash(message, "error")
+
+
+class ButtonField(StringField):
+    """The value of the submit button a person clicked: `<button type="submit" name="decision" value="accept">`.
+    Render it as the buttons themselves, never as a hidden input: it isn't a HiddenField, so `hidden_tag()`
+    leaves it out and the clicked button's value is the only one sent. Anything but one of `values` is refused."""
+
+    def __init__(self, label: str | None = None, *, values: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(label, validators=[InputRequired(), AnyOf(values)], **kwargs)
+        self.values = values
 
 
 class ActionForm(Form):

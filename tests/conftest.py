@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from lhn import create_app
 from lhn.extensions import db as _db
+from tests.forms import MarkingLoader
 
 PASSWORD = "correct horse battery"
 PG_URL = os.environ.get("LHN_TEST_DATABASE_URL", "")
@@ -38,6 +39,35 @@ BASE_CONFIG: dict[str, Any] = {
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"LHN test database: {'PostgreSQL ' + make_url(PG_URL).database if PG_URL else 'SQLite (temp files)'}"
+
+
+# --- every form submitted: tests/test_form_coverage.py -------------------------------------------------------
+
+FORM_COVERAGE = "tests/test_form_coverage.py::test_every_form_in_the_templates_is_submitted_by_some_test"
+PARTIAL = pytest.StashKey[str]()  # what a run leaves out of the tests that submit forms, or "" for none
+_deselected: list[pytest.Item] = []
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    _deselected.extend(items)
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected theirs
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the form coverage check last, and tell it whether this run includes every test that can submit a form:
+    all of each module that uses tests/forms.py, but for live and browser tests (they drive real servers)."""
+    check = [item for item in items if item.nodeid == FORM_COVERAGE]
+    if not check:
+        return
+    items.remove(check[0])
+    items.append(check[0])
+    root = Path(__file__).parent
+    users = {p for p in root.rglob("test_*.py") if "from tests.forms import" in p.read_text(encoding="utf-8")}
+    collected = {Path(str(item.path)) for item in [*items, *_deselected]}
+    left_out = [p.relative_to(root.parent).as_posix() for p in sorted(users - collected)]
+    left_out += [item.nodeid for item in _deselected
+                 if Path(str(item.path)) in users and item.get_closest_marker("live") is None]  # fmt: skip
+    config.stash[PARTIAL] = ", ".join(left_out[:5]) + (f" and {len(left_out) - 5} more" if len(left_out) > 5 else "")
 
 
 # --- database per session, reset per test ------------------------------------------------------------
@@ -100,6 +130,7 @@ def _apps(database_url: str, directory: Path) -> Iterator[Callable[..., Flask]]:
 
     def factory(**overrides: Any) -> Flask:
         app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+        app.jinja_env.loader = MarkingLoader(app.jinja_env.loader)  # forms say their template: tests/forms.py
         app.instance_path = str(directory / "instance")
         apps.append(app)
         return app

@@ -8,13 +8,14 @@ import pkgutil
 import pytest
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import FloatField, IntegerField
+from werkzeug.datastructures import MultiDict
+from wtforms import FloatField, HiddenField, IntegerField
 
 import lhn
 from lhn.accounts import services as accounts
 from lhn.chat.models import ChatMessage
 from lhn.extensions import db
-from lhn.forms import Form
+from lhn.forms import ButtonField, Form
 from lhn.posts.models import Post
 from tests import factories
 from tests.bad_input import TOO_BIG
@@ -96,7 +97,7 @@ def test_a_select_of_ids_refuses_a_number_the_database_cannot_hold(app, client, 
     login(client, "teen")
     typed = {"title": "How we cut infusion waits by half", "setting": "A day unit.", "what_done": "Pre-ordered.",
              "what_happened": "Waits fell.", "lessons": "Start early."}  # fmt: skip
-    page = submit(client, "/c/ibd/new/experience", "Post experience", linked_idea_id="9" * 25, **typed)
+    page = submit(client, "/c/ibd/new/experience", "Post experience", forge={"linked_idea_id": "9" * 25}, **typed)
     assert page.status_code == 422
     assert "Choose one of the options." in page.text
     assert stored(app, Post) == 1
@@ -115,3 +116,53 @@ def test_whole_numbers_and_decimals_must_fit_the_database(app):
         assert form.decimal.errors == ["Enter a number."]
     with app.test_request_context(method="POST", data={"whole": str(TOO_BIG - 1), "decimal": "1e308"}):
         assert Numbers().validate()
+
+
+class Answer(Form):
+    site = HiddenField()
+    decision = ButtonField(values=("accept", "decline"))
+
+
+def test_the_clicked_button_fills_a_button_field_which_hidden_tag_leaves_out(app):
+    with app.test_request_context(method="POST", data={"site": "north", "decision": "accept"}):
+        form = Answer()
+        assert form.validate()
+        assert form.decision.data == "accept"
+        assert 'name="site"' in form.hidden_tag()
+        assert "decision" not in form.hidden_tag()  # the buttons carry it; a hidden copy would be sent first
+    with app.test_request_context(method="POST", data={"site": "north", "decision": "maybe"}):
+        assert not Answer().validate()
+
+
+def test_a_field_sent_twice_is_refused_rather_than_read_from_its_first_copy(app):
+    # What a browser sent for a page that rendered hidden_tag() (an empty `decision`) before its own button.
+    sent = MultiDict([("site", "north"), ("decision", ""), ("decision", "accept")])
+    with app.test_request_context(method="POST", data=sent):
+        form = Answer()
+        assert not form.validate()
+        assert "The page sent this twice: reload it and try again." in form.decision.errors
+
+
+def test_the_helper_sends_what_a_browser_sends_and_refuses_a_form_that_renders_a_name_twice():
+    from tests.forms import _entries, _rendered_twice, page_forms
+
+    # The co-ownership Accept as it was: hidden_tag() emitted an empty `decision` before the template's own.
+    old = ('<form method="post" action="/measures/1/owners/answer"><input id="decision" name="decision" '
+           'type="hidden" value=""><input type="hidden" name="decision" value="accept">'
+           '<button type="submit">Accept</button></form>')  # fmt: skip
+    [form] = page_forms(old)
+    assert _entries(form, form.buttons[0], {}) == [("decision", ""), ("decision", "accept")]  # both, in order
+    assert _rendered_twice(form) == ["decision"]
+    new = ('<form method="post"><input type="checkbox" name="roles" value="patient" checked>'
+           '<input type="checkbox" name="roles" value="caregiver"><input type="radio" name="act" value="adopt">'
+           '<input type="radio" name="act" value="adapt" checked><select name="site"><option value="n">N</option>'
+           '<option value="s" selected>S</option></select><textarea name="note">\nHi</textarea>'
+           '<button type="submit" name="decision" value="accept">Accept</button>'
+           '<button type="submit" name="decision" value="decline">Decline</button></form>')  # fmt: skip
+    [form] = page_forms(new)
+    decline = form.buttons[1]
+    assert _entries(form, decline, {}) == [("roles", "patient"), ("act", "adapt"), ("site", "s"), ("note", "Hi"),
+                                           ("decision", "decline")]  # fmt: skip
+    assert _entries(form, decline, {"roles": ["caregiver"], "act": "adopt"})[:2] == [("roles", "caregiver"),
+                                                                                      ("act", "adopt")]  # fmt: skip
+    assert _rendered_twice(form) == []

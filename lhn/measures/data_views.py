@@ -100,7 +100,7 @@ def consent(measure_id: int):  # type: ignore[no-untyped-def]
             flash("Tick the box to record the site's consent.", "error")
         else:
             flash(f"Consent recorded for {site.name}.", "success")
-    else:
+    else:  # "withdraw": the form refuses any other value
         with transaction():
             measures.withdraw_consent(measure, site, by=current_user)
         flash(f"Consent withdrawn: {site.name}'s data is no longer shared with the network.", "info")

@@ -4,7 +4,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from lhn.forms import Form, choices
+from lhn.forms import ButtonField, Form, choices
 from lhn.measures import spc
 
 TYPES = choices(
@@ -74,7 +74,7 @@ class FhirImportForm(Form):
 
 class ConsentForm(Form):
     site = HiddenField(validators=[InputRequired()])
-    decision = HiddenField(validators=[InputRequired()])
+    decision = ButtonField(values=("give", "withdraw"))
     agree = BooleanField("We agree to the statement above")
 
 
@@ -83,12 +83,13 @@ class InviteForm(Form):
 
 
 class LeadForm(Form):
-    username = StringField("Username", validators=[InputRequired(), Length(max=40)])
-    site = SelectField("Site", choices=[])
+    # Its own ids: the owners page shows it beside InviteForm, whose "Username" label would otherwise name both.
+    username = StringField("Username", validators=[InputRequired(), Length(max=40)], id="lead-username")
+    site = SelectField("Site", choices=[], id="lead-site")
 
 
 class AnswerForm(Form):
-    decision = HiddenField(validators=[InputRequired()])
+    decision = ButtonField(values=("accept", "decline"))
 
 
 class PdsaForm(Form):

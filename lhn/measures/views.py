@@ -343,7 +343,9 @@ def invite(measure_id: int):  # type: ignore[no-untyped-def]
 def answer(measure_id: int):  # type: ignore[no-untyped-def]
     measure, _acc = _measure(measure_id)
     form = AnswerForm()
-    if form.validate_on_submit() and form.decision.data in ("accept", "decline"):
+    if not form.validate_on_submit():
+        flash("Your answer didn't arrive: reload the page and choose Accept or Decline again.", "error")
+    else:
         with transaction():
             measures.answer_invitation(measure, by=current_user, accept=form.decision.data == "accept")
         flash("You now co-own this measure." if form.decision.data == "accept" else "Invitation declined.", "success")

@@ -5,14 +5,10 @@ The structure is what these tests check (which statements run while the write lo
 bench/imports.py measures that. Forms are submitted as rendered: the page's own fields, in document order.
 """
 
-import io
 import json
 from contextlib import contextmanager
-from html.parser import HTMLParser
 
 from sqlalchemy import event, func, select
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.test import encode_multipart
 
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
@@ -24,6 +20,7 @@ from lhn.measures.models import DataPoint
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for
 from tests.conftest import committed, login
+from tests.forms import submit
 from tests.measures.conftest import SITES
 
 HEADER = "site,period,numerator,denominator\n"
@@ -92,52 +89,6 @@ def read_only(seen):
     return seen and not any(locked or verb.startswith((*WRITES, "BEGIN IMMEDIATE")) for verb, locked in seen)
 
 
-# --- forms as rendered ----------------------------------------------------------------------------------------
-
-
-class _Forms(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.forms, self._form, self._button = [], None, None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self._form = {"fields": [], "buttons": []}
-            self.forms.append(self._form)
-        elif self._form is not None and tag == "input" and attrs.get("name"):
-            self._form["fields"].append((attrs["name"], attrs.get("type", "text"), attrs.get("value") or ""))
-        elif self._form is not None and tag == "button":
-            self._button = ""
-
-    def handle_data(self, text):
-        if self._button is not None:
-            self._button += text
-
-    def handle_endtag(self, tag):
-        if tag == "button" and self._button is not None:
-            self._form["buttons"].append(self._button.strip())
-            self._button = None
-        elif tag == "form":
-            self._form = None
-
-
-def submit(client, page, button, url, files=None):
-    """Post the form of `page` that has `button`, every field it rendered in document order, as a browser does:
-    `files` fills file inputs by name (bytes), and line breaks in the other values are sent as CRLF."""
-    parser = _Forms()
-    parser.feed(page)
-    form = next(f for f in parser.forms if button in f["buttons"])
-    fields = MultiDict()
-    for name, kind, value in form["fields"]:
-        if kind == "file":
-            fields.add(name, FileStorage(io.BytesIO((files or {}).get(name, b"")), "upload"))
-        else:
-            fields.add(name, value.replace("\r\n", "\n").replace("\n", "\r\n"))
-    boundary, body = encode_multipart(fields)  # in memory: the test client's own spools large bodies to a file
-    return client.post(url, data=body, content_type=f"multipart/form-data; boundary={boundary}")
-
-
 # --- CSV through the page ------------------------------------------------------------------------------------
 
 
@@ -148,13 +99,13 @@ def test_the_largest_accepted_csv_previews_without_writing_then_imports_with_a_s
     page = client.get(url).text
     assert f"at most {data.MAX_IMPORT_ROWS:,} rows and 2 MB" in page
     with statements(app) as seen:
-        preview = submit(client, page, "Preview", url, files={"file": largest_csv().encode()})
+        preview = submit(client, url, "Preview", page=page, file=(largest_csv().encode(), "sites.csv"))
     assert preview.status_code == 200
     assert f"Import {data.MAX_IMPORT_ROWS} rows" in preview.text
     assert read_only(seen)
     assert stored(app) == 0
     with statements(app) as seen:
-        done = submit(client, preview.text, f"Import {data.MAX_IMPORT_ROWS} rows", url)
+        done = submit(client, url, f"Import {data.MAX_IMPORT_ROWS} rows", page=preview)
     assert done.status_code == 302
     under_lock = [verb for verb, locked in seen if locked]  # the hidden text came back with 5,000 more bytes (CRLF)
     # Re-reads, one UPDATE, a few multi-row INSERTs, the notifications: nothing per row, nothing slow (slow_work
@@ -168,7 +119,7 @@ def test_one_row_over_the_cap_is_refused_on_the_form_and_nothing_is_stored(app, 
     url = f"/measures/{measure_id}/data/upload"
     login(client, "doc")
     page = client.get(url).text
-    refused = submit(client, page, "Preview", url, files={"file": csv_file(data.MAX_IMPORT_ROWS + 1).encode()})
+    refused = submit(client, url, "Preview", page=page, file=(csv_file(data.MAX_IMPORT_ROWS + 1).encode(), "sites.csv"))
     assert refused.status_code == 200
     assert f"The file has more than {data.MAX_IMPORT_ROWS:,} rows" in refused.text
     assert "Preview" in refused.text
@@ -186,17 +137,15 @@ def test_a_file_over_the_byte_cap_is_refused_on_the_form(app, client, network):
     login(client, "doc")
     url = f"/measures/{measure_id}/data/upload"
     too_big = csv_file(100, size=data.MAX_IMPORT_BYTES + 1).encode()
-    refused = submit(client, client.get(url).text, "Preview", url, files={"file": too_big})
+    refused = submit(client, url, "Preview", file=(too_big, "sites.csv"))
     assert refused.status_code == 200
     assert "The file is larger than 2 MB" in refused.text
     # The largest file with CRLF line breaks is a little larger: refused whole, never cut at the cap and imported.
     crlf = largest_csv().replace("\n", "\r\n").encode()
-    refused = submit(client, client.get(url).text, "Preview", url, files={"file": crlf})
+    refused = submit(client, url, "Preview", file=(crlf, "sites.csv"))
     assert "The file is larger than 2 MB" in refused.text
     fhir_url = f"/measures/{measure_id}/fhir/import"
-    refused = submit(
-        client, client.get(fhir_url).text, "Import", fhir_url, files={"file": b" " * (data.MAX_IMPORT_BYTES + 1)}
-    )
+    refused = submit(client, fhir_url, "Import", file=(b" " * (data.MAX_IMPORT_BYTES + 1), "bundle.json"))
     assert refused.status_code == 200
     assert "The file is larger than 2 MB" in refused.text
     assert stored(app) == 0

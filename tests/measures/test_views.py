@@ -9,6 +9,7 @@ from lhn.communities import services as communities
 from lhn.measures import services as measures
 from tests import factories
 from tests.conftest import committed, login
+from tests.forms import submit
 from tests.measures.test_services import IMPROVED, STABLE
 
 
@@ -74,47 +75,16 @@ def test_chart_page_names_the_rules_on_hover_and_under_the_chart_with_a_table(ap
 
 def test_define_edit_and_see_the_change_log(app, client, network):
     login(client, "teen")
-    bad = client.post(
-        "/c/ibd/measures/new",
-        data={
-            "name": "",
-            "type": "proportion",
-            "period": "month",
-            "improvement": "up",
-            "rule_set": "shewhart_anhoj",
-            "target": "lots",
-        },
-    )
+    new = "/c/ibd/measures/new"
+    bad = submit(client, new, "Define the measure", name="", type="proportion", target="lots")
     assert bad.status_code == 200
     assert "Name the measure" in bad.text
     assert "Enter a number." in bad.text
-    made = client.post(
-        "/c/ibd/measures/new",
-        data={
-            "name": "Feeling well",
-            "type": "continuous",
-            "period": "month",
-            "improvement": "up",
-            "rule_set": "shewhart_anhoj",
-            "unit": "score",
-        },
-    )
+    made = submit(client, new, "Define the measure", name="Feeling well", type="continuous", unit="score")
     assert made.status_code == 302
     measure_url = made.headers["Location"]
     edit_url = measure_url + "/edit"
-    saved = client.post(
-        edit_url,
-        data={
-            "name": "Feeling well",
-            "type": "continuous",
-            "period": "month",
-            "improvement": "up",
-            "rule_set": "ihi",
-            "unit": "score",
-            "target": "7",
-        },
-        follow_redirects=True,
-    )
+    saved = submit(client, edit_url, "Save a new version", rule_set="ihi", target="7", follow_redirects=True)
     assert "version 2" in saved.text
     log = client.get(measure_url + "/changes").text
     assert "rule set: shewhart_anhoj → ihi" in log
@@ -128,54 +98,94 @@ def test_owner_invites_a_patient_who_accepts_through_the_pages(app, client, netw
     owner, patient = app.test_client(), app.test_client()
     login(owner, "doc")
     login(patient, "teen")
-    owner.post(f"/measures/{measure_id}/owners/invite", data={"username": "teen"})
-    assert "You're invited to co-own" in patient.get(f"/measures/{measure_id}/owners").text
-    accepted = patient.post(f"/measures/{measure_id}/owners/answer", data={"decision": "accept"}, follow_redirects=True)
+    owners = f"/measures/{measure_id}/owners"
+    submit(owner, owners, "Invite a co-owner", username="teen")
+    assert "You're invited to co-own" in patient.get(owners).text
+    accepted = submit(patient, owners, "Accept", follow_redirects=True)
     assert "You now co-own this measure." in accepted.text
     assert "badge-coowned" in accepted.text
-    error = owner.post(f"/measures/{measure_id}/owners/invite", data={"username": "intruder"}, follow_redirects=True)
+    assert "You're invited to co-own" not in accepted.text
+    error = submit(owner, owners, "Invite a co-owner", username="intruder", follow_redirects=True)
     assert "Invite a member of this community" in error.text
+
+
+def test_an_invited_caregiver_declines_through_the_page(app, client, network):
+    measure_id = seed(app)
+    owner, carer = app.test_client(), app.test_client()
+    login(owner, "doc")
+    login(carer, "mum")
+    owners = f"/measures/{measure_id}/owners"
+    submit(owner, owners, "Invite a co-owner", username="mum")
+    declined = submit(carer, owners, "Decline", follow_redirects=True)
+    assert "Invitation declined." in declined.text
+    assert "You're invited to co-own" not in declined.text
+    assert "Not yet co-owned" in declined.text
 
 
 def test_an_owner_withdraws_an_open_invitation_on_the_owners_page(app, client, network):
     measure_id = seed(app)
+    owners = f"/measures/{measure_id}/owners"
     owner, invitee = app.test_client(), app.test_client()
     login(owner, "doc")
     login(invitee, "mum")
-    owner.post(f"/measures/{measure_id}/owners/invite", data={"username": "mum"})
-    page = owner.get(f"/measures/{measure_id}/owners").text
+    submit(owner, owners, "Invite a co-owner", username="mum")
+    page = owner.get(owners).text
     assert "Open invitations" in page
     action = re.search(r'action="(/measures/\d+/owners/invitations/\d+/withdraw)"', page).group(1)
-    assert "Open invitations" not in invitee.get(f"/measures/{measure_id}/owners").text  # owners only
+    assert "Open invitations" not in invitee.get(owners).text  # owners only
     assert invitee.post(action).status_code == 403  # an invitee declines instead
-    assert "You're invited to co-own" in invitee.get(f"/measures/{measure_id}/owners").text  # not theirs to withdraw
-    done = owner.post(action, follow_redirects=True)
+    assert "You're invited to co-own" in invitee.get(owners).text  # not theirs to withdraw
+    done = submit(owner, owners, "Withdraw", follow_redirects=True)
     assert "Invitation to" in done.text
     assert "withdrawn" in done.text
     assert "Open invitations" not in done.text
-    assert "You're invited to co-own" not in invitee.get(f"/measures/{measure_id}/owners").text
+    assert "You're invited to co-own" not in invitee.get(owners).text
     again = owner.post(action, follow_redirects=True)
     assert "This invitation was already withdrawn." in again.text
+
+
+def test_owners_appoint_and_remove_a_site_lead_and_a_co_owner_steps_down_through_the_page(app, client, network):
+    measure_id = seed(app)
+    owners = f"/measures/{measure_id}/owners"
+    owner, patient = app.test_client(), app.test_client()
+    login(owner, "doc")
+    login(patient, "teen")
+    page = owner.get(owners).text
+    ids = re.findall(r'<(?:input|select|textarea)[^>]* id="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), ids  # each label names one field: the invite's and the lead's "Username"
+    appointed = submit(owner, owners, "Appoint a site data lead", username="lead_person", site="east",
+                       follow_redirects=True)  # fmt: skip
+    assert "data lead for East Hospital" in appointed.text
+    removed = submit(owner, owners, "Remove", action_has="/leads/", follow_redirects=True)
+    assert "data lead for East Hospital" not in removed.text
+    submit(owner, owners, "Invite a co-owner", username="teen")
+    submit(patient, owners, "Accept")
+    stepped = submit(patient, owners, "Step down", follow_redirects=True)
+    assert stepped.status_code == 200
+    with app.app_context():
+        assert [o.user.username for o in measures.list_owners(measures.find_measure(measure_id))] == ["doc"]
 
 
 def test_submit_a_value_with_consent_and_see_errors_on_the_form(app, client, network):
     measure_id = seed(app)
     login(client, "dr_east")
-    form = client.get(f"/measures/{measure_id}/data/new").text
+    url = f"/measures/{measure_id}/data/new"
+    form = client.get(url).text
     assert "East Hospital agrees to contribute aggregate data" in form
-    client.post(f"/measures/{measure_id}/consent", data={"site": "east", "decision": "give", "agree": "y"})
-    bad = client.post(
-        f"/measures/{measure_id}/data/new", data={"site": "east", "period": "2024-13", "first": "9", "second": "5"}
-    )
+    unticked = submit(client, url, "Record consent", follow_redirects=True)
+    assert "Tick the box to record the site&#39;s consent." in unticked.text
+    recorded = submit(client, url, "Record consent", agree=True, follow_redirects=True)
+    assert "Consent recorded for East Hospital." in recorded.text
+    assert "Withdraw consent" in recorded.text
+    bad = submit(client, url, "Save", site="east", period="2024-13", first="9", second="5")
     assert bad.status_code == 200
     assert "Write the month like 2024-01." in bad.text
     assert "The numerator can&#39;t be larger than the denominator." in bad.text
-    ok = client.post(
-        f"/measures/{measure_id}/data/new",
-        data={"site": "east", "period": "2024-01", "first": "9", "second": "50"},
-        follow_redirects=True,
-    )
+    ok = submit(client, url, "Save", site="east", period="2024-01", first="9", second="50", follow_redirects=True)
     assert "Saved 2024-01 for East Hospital." in ok.text
+    withdrawn = submit(client, url, "Withdraw consent", follow_redirects=True)
+    assert "Consent withdrawn: East Hospital&#39;s data is no longer shared with the network." in withdrawn.text
+    assert "Record consent" in withdrawn.text
     login(client, "teen")
     assert "Only a site's team submits its data" in client.get(f"/measures/{measure_id}/data/new").text
 
@@ -270,31 +280,26 @@ def test_fhir_pages(app, client, network):
 def test_pdsa_cycle_notes_and_phases_through_the_pages(app, client, network):
     measure_id = seed(app)
     login(client, "doc")
-    started = client.post(
-        f"/measures/{measure_id}/pdsa/new",
-        data={
-            "site": "north",
-            "title": "Clinic reminders",
-            "started_on": "2024-01-05",
-            "prediction": "More patients in remission",
-            "plan": "Text",
-        },
-        follow_redirects=True,
-    )
+    started = submit(client, f"/measures/{measure_id}/pdsa/new", "Start the cycle", site="north",
+                     title="Clinic reminders", started_on="2024-01-05", prediction="More patients in remission",
+                     plan="Text", follow_redirects=True)  # fmt: skip
     assert "PDSA cycle started" in started.text
     cycle_url = re.search(r'action="(/measures/\d+/pdsa/\d+)/close"', started.text).group(1)
-    client.post(cycle_url + "/close", data={"act": "adopt", "act_notes": "It worked.", "ended_on": "2024-03-01"})
+    saved = submit(client, cycle_url, "Save", do_notes="Sent 40 texts a week.", follow_redirects=True)
+    assert "Sent 40 texts a week." in saved.text
+    submit(client, cycle_url, "Close the cycle", act="adopt", act_notes="It worked.", ended_on="2024-03-01")
     assert "Adopt" in client.get(cycle_url).text
-    client.post(f"/measures/{measure_id}/notes", data={"site": "north", "on": "2023-06-10", "text": "EHR outage"})
-    client.post(f"/measures/{measure_id}/phases", data={"site": "north", "period": "2024-01", "reason": "Reminders"})
-    page = client.get(f"/measures/{measure_id}?site=north&chart=p").text
+    chart = f"/measures/{measure_id}?site=north&chart=p"
+    submit(client, chart, "Add note", on="2023-06-10", text="EHR outage")
+    submit(client, chart, "Start a new phase", period="2024-01", reason="Reminders")
+    page = submit(client, f"/measures/{measure_id}", "Show", site="north", chart="p").text
     assert "PDSA: Clinic reminders (adopted)" in page
     assert "EHR outage" in page
     assert "Phase 2" in page
-    refused = client.post(
-        f"/measures/{measure_id}/phases", data={"site": "north", "period": "soon", "reason": ""}, follow_redirects=True
-    )
+    refused = submit(client, chart, "Start a new phase", period="soon", follow_redirects=True)
     assert "Phase not started" in refused.text
+    removed = submit(client, chart, "Remove", action_has="/phases/", follow_redirects=True)
+    assert "Phase 2" not in removed.text
 
 
 def test_restricted_community_measures_are_hidden_from_outsiders(app, client, network):
