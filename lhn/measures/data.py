@@ -153,7 +153,9 @@ def _err(row: Row, field_name: str, message: str) -> RowError:
     return RowError(row.line, field_name, message, row.where)
 
 
-INTEGER_FIELDS = {"numerator", "denominator", "events", "exposure", "count", "n"}  # "value" (a mean) needn't be
+# Counts of people or events are whole numbers; a mean ("value") and a rate's exposure (patient-days, person-years:
+# time at risk, often fractional) needn't be.
+INTEGER_FIELDS = {"numerator", "denominator", "events", "count", "n"}
 
 
 def validate_row(
