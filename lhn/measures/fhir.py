@@ -258,9 +258,7 @@ def _decimal(element: Any) -> Any:
     """The value of a DECIMAL_COUNT extension on a count, or None."""
     if not isinstance(element, dict):
         return None
-    return next(
-        (e.get("valueDecimal") for e in element.get("extension") or [] if e.get("url") == DECIMAL_COUNT), None
-    )
+    return next((e.get("valueDecimal") for e in element.get("extension") or [] if e.get("url") == DECIMAL_COUNT), None)
 
 
 def _is_masked(element: Any) -> bool:
