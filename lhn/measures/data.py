@@ -28,6 +28,7 @@ from lhn.measures import services as measures
 from lhn.measures.core import record_export, record_restricted_view
 from lhn.measures.models import DataPoint, Measure, MeasureType
 from lhn.pagination import Page, paginate
+from lhn.plurals import noun, plural
 
 # The caps of one import, CSV or FHIR: pages, the API's OpenAPI description and docs/measures.md quote IMPORT_CAPS.
 # Parsing and checking cost time linear in the file, outside the write lock; the rows cap bounds the write itself.
@@ -73,7 +74,7 @@ class RowsInvalid(ValidationFailed):
             key = f"{error.where.lower()} {error.line}" if error.line is not None else (error.field or "")
             fields[key] = f"{fields[key]} {error.message}" if key in fields else str(error)
         count = len({e.line for e in row_errors})
-        message = message or f"Nothing was imported: {count} row{'s' if count != 1 else ''} need fixing."
+        message = message or f"Nothing was imported: {plural(count, 'row')} {noun(count, 'needs', 'need')} fixing."
         super().__init__(fields, message)
         self.row_errors = row_errors
 
