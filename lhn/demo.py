@@ -109,13 +109,18 @@ COMMUNITIES = [
     },
 ]
 
-GUIDELINES = """1. **Be kind.** Everyone here lives with this condition or works to improve care for it.
-2. **No medical advice for individuals.** Share experience and evidence; talk to your own care team
-   before changing treatment.
-3. **Protect privacy.** Use a pseudonym if you like. Never post names, dates of birth, record numbers
-   or photos of documents.
-4. **Cite evidence** (a DOI, PMID or guideline link) when you make a clinical claim.
-5. **Flag, don't fight.** Moderators review flags and log every action publicly."""
+# One line per rule: LHN's Markdown keeps a writer's line breaks, so a line wrapped mid-sentence would show broken.
+GUIDELINES = "\n".join(
+    [
+        "1. **Be kind.** Everyone here lives with this condition or works to improve care for it.",
+        "2. **No medical advice for individuals.** Share experience and evidence; talk to your own care team "
+        "before changing treatment.",
+        "3. **Protect privacy.** Use a pseudonym if you like. Never post names, dates of birth, record numbers "
+        "or photos of documents.",
+        "4. **Cite evidence** (a DOI, PMID or guideline link) when you make a clinical claim.",
+        "5. **Flag, don't fight.** Moderators review flags and log every action publicly.",
+    ]
+)
 
 
 def _user(username: str) -> User:
