@@ -23,6 +23,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     _register_blueprints(app)
     _register_request_hooks(app)
+    from lhn import plurals
+
+    app.jinja_env.filters.update(plural=plurals.plural, noun=plurals.noun)  # every count in a template
     from lhn.cli import cli
     from lhn.errors import register_error_handlers
 

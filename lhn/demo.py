@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Role, User
 from lhn.communities import services as communities
 from lhn.communities.models import CommunityRole
+from lhn.database import utcnow
 from lhn.posts import demo as posts_demo
 
 DEMO_PASSWORD = "lhn-demo-2026"
@@ -107,13 +109,18 @@ COMMUNITIES = [
     },
 ]
 
-GUIDELINES = """1. **Be kind.** Everyone here lives with this condition or works to improve care for it.
-2. **No medical advice for individuals.** Share experience and evidence; talk to your own care team
-   before changing treatment.
-3. **Protect privacy.** Use a pseudonym if you like. Never post names, dates of birth, record numbers
-   or photos of documents.
-4. **Cite evidence** (a DOI, PMID or guideline link) when you make a clinical claim.
-5. **Flag, don't fight.** Moderators review flags and log every action publicly."""
+# One line per rule: LHN's Markdown keeps a writer's line breaks, so a line wrapped mid-sentence would show broken.
+GUIDELINES = "\n".join(
+    [
+        "1. **Be kind.** Everyone here lives with this condition or works to improve care for it.",
+        "2. **No medical advice for individuals.** Share experience and evidence; talk to your own care team "
+        "before changing treatment.",
+        "3. **Protect privacy.** Use a pseudonym if you like. Never post names, dates of birth, record numbers "
+        "or photos of documents.",
+        "4. **Cite evidence** (a DOI, PMID or guideline link) when you make a clinical claim.",
+        "5. **Flag, don't fight.** Moderators review flags and log every action publicly.",
+    ]
+)
 
 
 def _user(username: str) -> User:
@@ -126,15 +133,31 @@ def seed_institutions() -> None:
             accounts.create_institution(by=None, slug=slug, name=name, kind=kind, city=city, country=country)
 
 
+# The demo's people are long-standing members (three years of measure data carry their names), not accounts made
+# today: as new accounts (lhn/limits.py, NEW_ACCOUNT_DAYS) they would be held to 10 chat messages a minute, three
+# posts an hour and two links a post, and whoever tries the demo would meet limits no real member meets.
+MEMBER_FOR = timedelta(days=3 * 365)
+
+
+def _established(user: User) -> None:
+    """Date a demo account as registered MEMBER_FOR ago (once: an older date is kept)."""
+    since = utcnow() - MEMBER_FOR
+    if user.created_at is None or user.created_at > since:
+        user.created_at = since
+
+
 def seed_users() -> None:
     for spec in USERS:
-        if accounts.find_user(spec.username) is not None:
+        existing = accounts.find_user(spec.username)
+        if existing is not None:
+            _established(existing)  # a demo database seeded before they were dated so
             continue
         user = accounts.register_user(
             email=f"{spec.username}@demo.lhn.example", username=spec.username, display_name=spec.display_name,
             password=DEMO_PASSWORD, role=spec.role, institution=spec.institution, confirm_real_name=True,
             is_admin=spec.admin,
         )  # fmt: skip
+        _established(user)
         if spec.verified:
             accounts.verify_by_operator(user, note="Demo account, verified by the operator.")
 

@@ -54,6 +54,9 @@ class Institution(TimestampMixin, Base):
     country: Mapped[str] = mapped_column(String(120), default="")
 
 
+FORMER_MEMBER = "former_member"  # the shared account (accounts.mydata.former_member); reserved in services
+
+
 class User(TimestampMixin, Base):
     __tablename__ = "user_account"
 
@@ -103,6 +106,11 @@ class User(TimestampMixin, Base):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_former_member(self) -> bool:
+        """The shared account a deleted member's kept writing is shown under: a person with no role to claim."""
+        return self.username == FORMER_MEMBER
 
     # Badges ------------------------------------------------------------------------------------
     @property

@@ -11,10 +11,8 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from lhn import signals
-from lhn.accounts.models import ApiToken, Role, User, VerificationRequest
+from lhn.accounts.models import FORMER_MEMBER, ApiToken, Role, User, VerificationRequest
 from lhn.extensions import db
-
-FORMER_MEMBER = "former_member"  # reserved in services.RESERVED_USERNAMES
 
 
 def _iso(value: Any) -> str | None:

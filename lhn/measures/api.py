@@ -248,7 +248,8 @@ DATA_BODY = body_schema(
     {"site": {**TEXT, "description": "Institution slug"}, "period": {**TEXT, "description": "2024-01, 2024-W05 or "
      "2024-Q1 (the measure's period)"}},
     dict.fromkeys(VALUE_FIELDS, NUMBER),
-    description="Then numerator + denominator (proportion), events + exposure (rate), count, or value + n "
+    description="Then numerator + denominator (proportion), events + exposure (rate; exposure may be fractional), "
+    "count, or value + n "
     "(continuous)",
 )  # fmt: skip
 MEASURE_ID = path_param("measure_id", "integer")

@@ -28,6 +28,7 @@ from lhn.measures import services as measures
 from lhn.measures.core import record_export, record_restricted_view
 from lhn.measures.models import DataPoint, Measure, MeasureType
 from lhn.pagination import Page, paginate
+from lhn.plurals import noun, plural
 
 # The caps of one import, CSV or FHIR: pages, the API's OpenAPI description and docs/measures.md quote IMPORT_CAPS.
 # Parsing and checking cost time linear in the file, outside the write lock; the rows cap bounds the write itself.
@@ -73,7 +74,7 @@ class RowsInvalid(ValidationFailed):
             key = f"{error.where.lower()} {error.line}" if error.line is not None else (error.field or "")
             fields[key] = f"{fields[key]} {error.message}" if key in fields else str(error)
         count = len({e.line for e in row_errors})
-        message = message or f"Nothing was imported: {count} row{'s' if count != 1 else ''} need fixing."
+        message = message or f"Nothing was imported: {plural(count, 'row')} {noun(count, 'needs', 'need')} fixing."
         super().__init__(fields, message)
         self.row_errors = row_errors
 
@@ -153,7 +154,9 @@ def _err(row: Row, field_name: str, message: str) -> RowError:
     return RowError(row.line, field_name, message, row.where)
 
 
-INTEGER_FIELDS = {"numerator", "denominator", "events", "exposure", "count", "n"}  # "value" (a mean) needn't be
+# Counts of people or events are whole numbers; a mean ("value") and a rate's exposure (patient-days, person-years:
+# time at risk, often fractional) needn't be.
+INTEGER_FIELDS = {"numerator", "denominator", "events", "count", "n"}
 
 
 def validate_row(
@@ -231,17 +234,46 @@ def check_rows(measure: Measure, rows: list[Row], *, allowed_sites: set[int]) ->
     for row in rows:
         item, problems = validate_row(measure, row, sites=sites, allowed_sites=allowed_sites, today=today)
         errors += problems
-        if item is None:
-            continue
-        key = (item.site_id, item.start)
-        if key in seen:
-            first = f"{row.where.lower()} {seen[key]}" if seen[key] is not None else "another row"
-            errors.append(_err(row, "period", f"{item.site_name} {row.period} is also on {first}."))
-            continue
-        seen[key] = row.line
-        parsed.append(item)
+        # A second row for a site and period is reported whatever else is wrong with either row, so that fixing
+        # the values doesn't reveal a duplicate the first check kept quiet about.
+        site, key = _cell_of(measure, row, sites)
+        if site is not None and key is not None:
+            if key in seen:
+                first = f"{row.where.lower()} {seen[key]}" if seen[key] is not None else "another row"
+                errors.append(_err(row, "period", f"{site.name} {str(row.period).strip()} is also on {first}."))
+                continue
+            seen[key] = row.line
+        if item is not None:
+            parsed.append(item)
     errors += _consent_errors(measure, parsed, measures.consenting_sites(measure.community_id))
     return parsed, errors
+
+
+def _cell_of(measure: Measure, row: Row, sites: dict[str, Institution]) -> tuple[Institution | None, Any]:
+    """The site and the (site id, period start) cell a row names, when both can be read."""
+    site = sites.get(str(row.site or "").strip())
+    try:
+        start = periods.parse(str(row.period or ""), measure.period.value)
+    except periods.PeriodError:
+        return site, None
+    return site, ((site.id, start) if site is not None else None)
+
+
+def check_submission(measure: Measure, rows: list[Row], *, by: User) -> tuple[list[Parsed], list[RowError]]:
+    """The one list of checks an import makes and its preview shows: the submitter on a site's team, some rows and
+    not too many, and every row (check_rows). Reads only. Returns the rows that passed and every problem, sorted by
+    line (problems without a line are about the whole submission). Raises ImportTooLarge, PermissionDenied."""
+    acc = measures.access(measure, by)
+    if not acc.team_site_ids:
+        raise PermissionDenied(
+            "Only a site's team submits its data: verified clinicians and researchers of the "
+            "site who are members, and site data leads appointed by the measure's owners."
+        )
+    if not rows:
+        return [], [RowError(None, "", "There are no rows to import.")]
+    check_row_count(len(rows))
+    parsed, errors = check_rows(measure, rows, allowed_sites=acc.team_site_ids)
+    return parsed, sorted(errors, key=lambda e: (e.line or 0, e.field))
 
 
 def _consent_errors(measure: Measure, parsed: list[Parsed], consenting: set[int]) -> list[RowError]:
@@ -262,18 +294,9 @@ def check_import(measure: Measure, rows: list[Row], *, by: User) -> CheckedImpor
     reading(), then store_import(). Raises RowsInvalid (every bad row, with its line), ImportTooLarge,
     PermissionDenied.
     """
-    acc = measures.access(measure, by)
-    if not acc.team_site_ids:
-        raise PermissionDenied(
-            "Only a site's team submits its data: verified clinicians and researchers of the "
-            "site who are members, and site data leads appointed by the measure's owners."
-        )
-    if not rows:
-        raise RowsInvalid([RowError(None, "", "There are no rows to import.")])
-    check_row_count(len(rows))
-    parsed, errors = check_rows(measure, rows, allowed_sites=acc.team_site_ids)
+    parsed, errors = check_submission(measure, rows, by=by)
     if errors:
-        raise RowsInvalid(sorted(errors, key=lambda e: (e.line or 0, e.field)))
+        raise RowsInvalid(errors)
     cells = {(p.site_id, p.start): charts.Cell(p.numerator, p.denominator, measure.version) for p in parsed}
     return CheckedImport(parsed, measure.version, charts.new_signals(measure, cells))
 
@@ -440,11 +463,15 @@ def parse_csv(measure: Measure, text: str) -> list[Row]:
 
 
 def preview_csv(measure: Measure, text: str, *, by: User) -> list[tuple[Row, list[RowError]]]:
-    """Each row of a CSV file with the problems an import would report on it (the upload preview). Reads only:
-    call it outside transaction(), so it takes no write lock. Raises ImportTooLarge, RowsInvalid (a file that
-    can't be read)."""
+    """Each row of a CSV file with the problems an import would report on it (the upload preview): the import's
+    own checks (check_submission), so the preview passes exactly what the import takes. Reads only: call it outside
+    transaction(), so it takes no write lock. Raises ImportTooLarge, RowsInvalid (a file that can't be read, or
+    with nothing to import), PermissionDenied (as the import would)."""
     rows = parse_csv(measure, text)
-    errors = check_rows(measure, rows, allowed_sites=measures.access(measure, by).team_site_ids)[1]
+    errors = check_submission(measure, rows, by=by)[1]
+    whole_file = [error for error in errors if error.line is None]
+    if whole_file:
+        raise RowsInvalid(whole_file)
     by_line: dict[int | None, list[RowError]] = {}
     for error in errors:
         by_line.setdefault(error.line, []).append(error)

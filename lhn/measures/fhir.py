@@ -67,6 +67,12 @@ MASKED = {"extension": [{"url": DATA_ABSENT, "valueCode": "masked"}]}
 # is omitted with data-absent-reason "unsupported", and the score still carries the value.
 INTEGER_MAX = 2**31 - 1
 TOO_LARGE = {"extension": [{"url": DATA_ABSENT, "valueCode": "unsupported"}]}
+# A rate's exposure (patient-days, person-years) may be fractional, which a FHIR integer can't hold: the count is
+# omitted and this extension on it carries the decimal (out and in). Only exposure populations may use it.
+DECIMAL_COUNT = "urn:lhn:decimal-count"
+DECIMAL_CODES = {
+    MeasureType.RATE: frozenset({"denominator", "denominator-exclusion", "denominator-exception"}),
+}
 
 
 def _code(system: str, code: str) -> dict[str, Any]:
@@ -138,6 +144,8 @@ def _report(
             entry["_count"] = MASKED
         elif value is not None and value > INTEGER_MAX:
             entry["_count"] = TOO_LARGE
+        elif value is not None and not float(value).is_integer():
+            entry["_count"] = {"extension": [{"url": DECIMAL_COUNT, "valueDecimal": value}]}
         else:
             entry["count"] = int(value)  # type: ignore[arg-type]
         population.append(entry)
@@ -214,8 +222,9 @@ def report_bundle(measure: Measure, *, viewer: object, base_url: str) -> dict[st
 # --- our own checks, beyond the library's ---------------------------------------------------------------
 
 
-def _counts(group: dict[str, Any]) -> tuple[dict[str, float], list[str], list[str]]:
-    """Population counts by code, masked codes, problems."""
+def _counts(group: dict[str, Any], measure: Measure) -> tuple[dict[str, float], list[str], list[str]]:
+    """Population counts by code, masked codes, problems. A rate's exposure may come as a decimal (DECIMAL_COUNT)."""
+    decimal_codes = DECIMAL_CODES.get(measure.type, frozenset())
     counts: dict[str, float] = {}
     masked, problems = [], []
     for population in group.get("population") or []:
@@ -235,7 +244,21 @@ def _counts(group: dict[str, Any]) -> tuple[dict[str, float], list[str], list[st
                 counts[code] = count
         elif _is_masked(population.get("_count")):
             masked.append(code)
+        elif (decimal := _decimal(population.get("_count"))) is not None:
+            if code not in decimal_codes:
+                problems.append(f"The {code} count must be a whole number of 0 or more.")
+            elif isinstance(decimal, bool) or not isinstance(decimal, int | float) or not 0 <= decimal < math.inf:
+                problems.append(f"The {code} count must be a number of 0 or more.")
+            else:
+                counts[code] = float(decimal)
     return counts, masked, problems
+
+
+def _decimal(element: Any) -> Any:
+    """The value of a DECIMAL_COUNT extension on a count, or None."""
+    if not isinstance(element, dict):
+        return None
+    return next((e.get("valueDecimal") for e in element.get("extension") or [] if e.get("url") == DECIMAL_COUNT), None)
 
 
 def _is_masked(element: Any) -> bool:
@@ -264,7 +287,7 @@ def check_report(report: dict[str, Any], measure: Measure, *, allow_masked: bool
     if len(groups) != 1:
         problems.append("Send exactly one group.")
         return problems
-    counts, masked, more = _counts(groups[0])
+    counts, masked, more = _counts(groups[0], measure)
     problems += more
     first, second = POPULATIONS[measure.type]
     for code in (first, second):
@@ -303,7 +326,7 @@ def _score_problems(measure: Measure, counts: dict[str, float], score: Any) -> l
 
 
 def _row(report: dict[str, Any], measure: Measure, entry: int) -> data.Row:
-    counts, _masked, _problems = _counts(report["group"][0])
+    counts, _masked, _problems = _counts(report["group"][0], measure)
     period = report.get("period") or {}
     reporter = (report.get("reporter") or {}).get("identifier") or {}
     site = reporter.get("value", "") if reporter.get("system") == SITE_SYSTEM else ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -374,10 +374,13 @@ def annotations(measure: Measure, *, site_id: int | None) -> list[Annotation]:
     found = ideas(measure.community_id, linked) if linked else None
     for idea in (found or {}).values():
         if idea.get("adopted_at"):
-            adopted = idea["adopted_at"]
+            # Dated when the change was adopted in practice, the end of the cycle that adopted it, not when someone
+            # got round to closing the cycle or moving the idea (the status change's time is the fallback).
+            ends = [c.ended_on for c in cycles if c.idea_id == idea.get("id") and c.act == PdsaAct.ADOPT and c.ended_on]
+            adopted = max(ends) if ends else idea["adopted_at"]
             out.append(
                 Annotation(
-                    adopted.date() if hasattr(adopted, "date") else adopted,
+                    adopted.date() if isinstance(adopted, datetime) else adopted,
                     "idea",
                     f"Idea adopted: {idea.get('title', '')}",
                     idea.get("url", ""),

@@ -14,6 +14,7 @@ from datetime import date
 
 from markupsafe import Markup, escape  # every dynamic part below is escaped
 
+from lhn.measures import periods
 from lhn.measures.charts import Annotation, ChartView, PointView
 from lhn.measures.spc import RULE_LABELS
 
@@ -107,12 +108,13 @@ def _step_line(points: list[PointView], attr: str, x_of, y_of) -> str:  # type: 
 
 
 def annotation_index(view: ChartView, on: date) -> int | None:
-    """The point whose period contains `on` (or the nearest period inside the chart)."""
-    index = None
+    """The point whose period contains `on`, or None when no period of the chart does (a date before its first
+    period or after its last is listed under the chart, not pinned to the nearest point)."""
+    kind = view.measure.period.value
     for i, p in enumerate(view.points):
-        if p.start <= on:
-            index = i
-    return index
+        if p.start <= on <= periods.end_of(p.start, kind):
+            return i
+    return None
 
 
 def render_chart(view: ChartView, *, title: str, annotations: list[Annotation] | None = None) -> Markup:

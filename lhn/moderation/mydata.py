@@ -22,6 +22,28 @@ from lhn.moderation.models import Flag, PHIConfirmation, ReviewItem, ReviewStatu
 
 EXPORT_FORMAT = "lhn-export-1"
 DELETE_MODES = {"keep": 'Keep what I wrote, shown as "Former member"', "remove": "Remove everything I wrote"}
+# What the download holds, section by section, as the My data page lists it. A feature that adds a section to
+# the export adds its line here (tests/moderation/test_my_data_page.py compares the two).
+EXPORT_SECTIONS = {
+    "profile": "your profile: email, display name, role, institution, bio, when you joined and last logged in",
+    "verification_requests": "the verification requests you sent, with their evidence and the decisions",
+    "api_tokens": "your API tokens (names and when they were used, never the secrets)",
+    "memberships": "your memberships: communities, roles, the guidelines you accepted",
+    "join_requests": "your requests to join restricted communities",
+    "posts": "your questions, ideas, experiences and calls for collaborators",
+    "revisions": "every revision of what you wrote",
+    "answers": "your answers",
+    "comments": "your comments",
+    "votes": "your votes",
+    "vettings": "the answers you vetted, with your evidence",
+    "call_interests": "the calls for collaborators you said you were interested in",
+    "chat_messages": "your chat messages",
+    "chat_read_positions": "how far you have read in each chat channel",
+    "notifications": "your notifications",
+    "flags": "the flags you raised and their outcomes",
+    "sanctions": "warnings, mutes and suspensions you received",
+    "phi_confirmations": "the times you confirmed publishing text that looked like it held an identifier",
+}
 
 
 def _iso(value: Any) -> str | None:

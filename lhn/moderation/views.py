@@ -281,7 +281,11 @@ def audit_trail():  # type: ignore[no-untyped-def]
 @bp.get("/settings/my-data")
 @login_required
 def my_data_page():  # type: ignore[no-untyped-def]
-    return render_template("moderation/my_data.html", form=DeleteAccountForm(formdata=None))
+    return render_template(
+        "moderation/my_data.html",
+        form=DeleteAccountForm(formdata=None),
+        export_sections=my_data.EXPORT_SECTIONS.values(),
+    )
 
 
 @bp.get("/settings/my-data/export.json")

@@ -103,19 +103,35 @@ def _chat_mentioned(message: Any, *, recipients: list[User], channel: Any, commu
 
 
 # --- posts ----------------------------------------------------------------------------------------------
-# Senders are posts (lhn.posts.models.Post); texts name people and communities, never health details.
+# Senders are posts (lhn.posts.models.Post). Texts name people, the community and the post's title (what every
+# reader of the community sees in its lists, so the person knows which thread), never a body.
+TITLE_MAX = 80
+
+
+def _titled(post: Any) -> str:
+    """The post's title in quotes, shortened at a word to TITLE_MAX characters."""
+    title = " ".join(str(post.title).split())
+    if len(title) > TITLE_MAX:
+        cut = title[: TITLE_MAX - 1]
+        if title[TITLE_MAX - 1] != " ":  # the cut fell inside a word: leave that word out
+            cut = cut.rsplit(" ", 1)[0]
+        title = cut.rstrip(" ,;:.") + "…"
+    return f"“{title}”"
 
 
 @signals.answer_posted.connect
 def _answer_posted(post: Any, *, answer: Any, **_: Any) -> None:
-    notify(post.author, kind="answer", text=f"{answer.author.display_name} answered your question in "
-           f"{post.community.name}.", url=f"{post.path}#answer-{answer.id}", actor=answer.author,
+    notify(post.author, kind="answer", text=f"{answer.author.display_name} answered your question {_titled(post)} "
+           f"in {post.community.name}.", url=f"{post.path}#answer-{answer.id}", actor=answer.author,
            community_id=post.community_id)  # fmt: skip
 
 
 @signals.comment_posted.connect
 def _comment_posted(post: Any, *, comment: Any, answer: Any = None, **_: Any) -> None:
-    target, what = (answer.author, "answer") if answer is not None else (post.author, post.kind.label.lower())
+    if answer is not None:
+        target, what = answer.author, f"answer to {_titled(post)}"
+    else:
+        target, what = post.author, f"{post.kind.label.lower()} {_titled(post)}"
     notify(target, kind="comment", text=f"{comment.author.display_name} commented on your {what} in "
            f"{post.community.name}.", url=f"{post.path}#comment-{comment.id}", actor=comment.author,
            community_id=post.community_id)  # fmt: skip
@@ -123,9 +139,9 @@ def _comment_posted(post: Any, *, comment: Any, answer: Any = None, **_: Any) ->
 
 @signals.answer_vetted.connect
 def _answer_vetted(post: Any, *, answer: Any, vetting: Any, vetted: bool, **_: Any) -> None:
-    who, where = vetting.by.display_name, post.community.name
-    text = (f"{who} vetted your answer in {where}." if vetted
-            else f"{who} removed the vetted mark from your answer in {where}.")  # fmt: skip
+    who, where = vetting.by.display_name, f"to {_titled(post)} in {post.community.name}"
+    text = (f"{who} vetted your answer {where}." if vetted
+            else f"{who} removed the vetted mark from your answer {where}.")  # fmt: skip
     notify(answer.author, kind="vetted" if vetted else "unvetted", text=text, url=f"{post.path}#answer-{answer.id}",
            actor=vetting.by, community_id=post.community_id)  # fmt: skip
 
@@ -140,40 +156,45 @@ def _vetting_review_due(post: Any, *, answer: Any, vetting: Any, reason: str, by
 @signals.mentioned.connect
 def _mentioned(post: Any, *, users: list[Any], by: Any, url: str, **_: Any) -> None:
     for user in users:
-        notify(user, kind="mention", text=f"{by.display_name} mentioned you in {post.community.name}.", url=url,
-               actor=by, community_id=post.community_id)  # fmt: skip
+        notify(user, kind="mention", text=f"{by.display_name} mentioned you in {_titled(post)} in "
+               f"{post.community.name}.", url=url, actor=by, community_id=post.community_id)  # fmt: skip
 
 
 @signals.call_interest_expressed.connect
 def _call_interest(post: Any, *, interest: Any, **_: Any) -> None:
     notify(post.author, kind="call_interest", text=f"{interest.user.display_name} is interested in your call for "
-           "collaborators.", url=f"{post.path}#interested", actor=interest.user,
+           f"collaborators {_titled(post)}.", url=f"{post.path}#interested", actor=interest.user,
            community_id=post.community_id)  # fmt: skip
 
 
 @signals.call_interest_decided.connect
 def _call_interest_decided(post: Any, *, interest: Any, **_: Any) -> None:
     notify(interest.user, kind="call_decision", text=f"{post.author.display_name} {interest.status.value} your "
-           "interest in their call for collaborators.", url=post.path, actor=post.author,
+           f"interest in their call for collaborators {_titled(post)}.", url=post.path, actor=post.author,
            community_id=post.community_id)  # fmt: skip
 
 
 @signals.idea_status_changed.connect
 def _idea_status_changed(post: Any, *, change: Any, voters: list[Any], **_: Any) -> None:
     seen = set()
-    for user, relation in [(post.author, "you proposed"), *((v, "you voted for") for v in voters)]:
+    status = change.to_status.label.lower()
+    for user, whose in [(post.author, "Your idea"), *((v, "An idea you voted for,") for v in voters)]:
         if user.id in seen:
             continue
         seen.add(user.id)
-        notify(user, kind="idea_status", text=f"An idea {relation} in {post.community.name} is now "
-               f"{change.to_status.label.lower()}.", url=f"{post.path}#timeline", actor=change.by,
-               community_id=post.community_id)  # fmt: skip
+        name = _titled(post) + ("," if whose.endswith(",") else "")
+        notify(user, kind="idea_status", text=f"{whose} {name} in {post.community.name} is now {status}.",
+               url=f"{post.path}#timeline", actor=change.by, community_id=post.community_id)  # fmt: skip
 
 
 @signals.content_hidden.connect
 def _content_hidden(post: Any, *, target: str, obj: Any, by: Any, reason: str, hidden: bool, **_: Any) -> None:
     anchor = "" if target == "post" else f"#{target}-{obj.id}"
-    text = (f"A moderator hid your {target} in {post.community.name}: {reason}" if hidden
-            else f"A moderator restored your {target} in {post.community.name}.")  # fmt: skip
+    # A hidden post's own notice doesn't repeat its title: the title may be why it was hidden (an identifier).
+    what = {"post": post.kind.label.lower(), "answer": f"answer to {_titled(post)}"}.get(
+        target, f"{target} on {_titled(post)}"
+    )
+    text = (f"A moderator hid your {what} in {post.community.name}: {reason}" if hidden
+            else f"A moderator restored your {what} in {post.community.name}.")  # fmt: skip
     notify(obj.author, kind="hidden" if hidden else "restored", text=text, url=post.path + anchor, actor=by,
            community_id=post.community_id)  # fmt: skip

@@ -101,11 +101,11 @@ def test_the_largest_accepted_csv_previews_without_writing_then_imports_with_a_s
     with statements(app) as seen:
         preview = submit(client, url, "Preview", page=page, file=(largest_csv().encode(), "sites.csv"))
     assert preview.status_code == 200
-    assert f"Import {data.MAX_IMPORT_ROWS} rows" in preview.text
+    assert f"Import {data.MAX_IMPORT_ROWS:,} rows" in preview.text
     assert read_only(seen)
     assert stored(app) == 0
     with statements(app) as seen:
-        done = submit(client, url, f"Import {data.MAX_IMPORT_ROWS} rows", page=preview)
+        done = submit(client, url, f"Import {data.MAX_IMPORT_ROWS:,} rows", page=preview)
     assert done.status_code == 302
     under_lock = [verb for verb, locked in seen if locked]  # the hidden text came back with 5,000 more bytes (CRLF)
     # Re-reads, one UPDATE, a few multi-row INSERTs, the notifications: nothing per row, nothing slow (slow_work

@@ -60,8 +60,8 @@ def test_status_changes_notify_the_author_and_voters_once(ibd):
     posts.vote_post(idea.id, 1, by=voter)
     moderator = factories.member(ibd, role="moderator").user
     posts.change_idea_status(idea.id, "declined", by=moderator, reason="Out of scope.")
-    assert texts(idea.author)[0] == "An idea you proposed in Pediatric IBD is now declined."
-    assert texts(voter)[0] == "An idea you voted for in Pediatric IBD is now declined."
+    assert texts(idea.author)[0] == f"Your idea “{idea.title}” in Pediatric IBD is now declined."
+    assert texts(voter)[0] == f"An idea you voted for, “{idea.title}”, in Pediatric IBD is now declined."
     assert texts(moderator) == [] or "idea" not in texts(moderator)[0]
 
 
@@ -87,7 +87,9 @@ def test_interest_flow_and_both_sides_are_notified(ibd):
         posts.express_interest(call.id, " ", by=patient)
     interest = posts.express_interest(call.id, "I'm 15 and on EEN now.", by=patient)
     assert call.interest_count == 1
-    assert texts(call.author)[0] == f"{patient.display_name} is interested in your call for collaborators."
+    assert (
+        texts(call.author)[0] == f"{patient.display_name} is interested in your call for collaborators “{call.title}”."
+    )
     with pytest.raises(Conflict):
         posts.express_interest(call.id, "again", by=patient)
     # Only the author sees everyone; others see only their own interest.
@@ -100,9 +102,15 @@ def test_interest_flow_and_both_sides_are_notified(ibd):
         posts.decide_interest(interest.id, by=patient, accept=True)
     posts.decide_interest(interest.id, by=call.author, accept=True)
     assert interest.status == InterestStatus.ACCEPTED
-    assert texts(patient)[0] == f"{call.author.display_name} accepted your interest in their call for collaborators."
+    assert (
+        texts(patient)[0]
+        == f"{call.author.display_name} accepted your interest in their call for collaborators “{call.title}”."
+    )
     posts.decide_interest(interest.id, by=call.author, accept=False)
-    assert texts(patient)[0] == f"{call.author.display_name} declined your interest in their call for collaborators."
+    assert (
+        texts(patient)[0]
+        == f"{call.author.display_name} declined your interest in their call for collaborators “{call.title}”."
+    )
     posts.withdraw_interest(call.id, by=other)
     assert call.interest_count == 1
     with pytest.raises(Conflict):
@@ -166,6 +174,6 @@ def test_pdsa_cycle_closed_adds_the_summary_as_a_comment_by_the_closer(ibd):
     assert comment.body_html.startswith("<p><strong>Adopt</strong>: waits fell")
     assert "<script>" not in comment.body_html
     assert idea.comment_count == 1
-    assert texts(idea.author)[0] == f"{lead.display_name} commented on your idea in Pediatric IBD."
+    assert texts(idea.author)[0] == f"{lead.display_name} commented on your idea “{idea.title}” in Pediatric IBD."
     nothing = signals.pdsa_cycle_closed.send(object(), idea_id=999_999, by=lead, summary="x")
     assert [v for _r, v in nothing] == [None]

@@ -144,7 +144,7 @@ def test_answering_notifies_the_asker_and_counts(ibd):
     q = factories.question(ibd)
     a = factories.answer(q)
     assert q.answer_count == 1
-    assert texts(q.author) == [f"{a.author.display_name} answered your question in Pediatric IBD."]
+    assert texts(q.author) == [f"{a.author.display_name} answered your question “{q.title}” in Pediatric IBD."]
     idea = factories.idea(ibd)
     with pytest.raises(PermissionDenied):
         factories.answer(idea)
@@ -234,8 +234,8 @@ def test_comments_go_on_ideas_experiences_calls_and_answers_and_notify(ibd):
     posts.post_comment(idea.id, "We'd join.", by=commenter)
     assert a.comment_count == 1
     assert idea.comment_count == 1
-    assert texts(a.author)[0] == f"{commenter.display_name} commented on your answer in Pediatric IBD."
-    assert texts(idea.author)[0] == f"{commenter.display_name} commented on your idea in Pediatric IBD."
+    assert texts(a.author)[0] == f"{commenter.display_name} commented on your answer to “{q.title}” in Pediatric IBD."
+    assert texts(idea.author)[0] == f"{commenter.display_name} commented on your idea “{idea.title}” in Pediatric IBD."
     with pytest.raises(NotFound):
         posts.post_comment(idea.id, "wrong answer id", by=commenter, answer_id=a.id)
     with pytest.raises(ValidationFailed):
@@ -250,11 +250,11 @@ def test_mentions_notify_readers_once_and_link_only_real_people(ctx):
     assert '<a href="/u/cfmum"' in q.body_html
     assert "/u/outsider" not in q.body_html  # may not read the restricted community
     assert "/u/nobody" not in q.body_html
-    assert texts(member)[0] == f"{q.author.display_name} mentioned you in CF."
+    assert texts(member)[0] == f"{q.author.display_name} mentioned you in “{q.title}” in CF."
     fields = posts.fields_of(q)
     fields.sections["body"] += " again @cfmum"
     posts.edit_post(q, fields, by=q.author)
-    assert texts(member).count(f"{q.author.display_name} mentioned you in CF.") == 1  # no second notice
+    assert texts(member).count(f"{q.author.display_name} mentioned you in “{q.title}” in CF.") == 1  # no second notice
 
 
 # --- hiding ----------------------------------------------------------------------------------------------
@@ -271,7 +271,7 @@ def test_moderators_hide_and_restore_with_a_reason(ibd):
     posts.hide_content("answer", a.id, by=moderator, reason="Shares a phone number")
     assert a.hidden_reason == "Shares a phone number"
     assert q.answer_count == 0
-    assert texts(a.author)[0] == "A moderator hid your answer in Pediatric IBD: Shares a phone number"
+    assert texts(a.author)[0] == f"A moderator hid your answer to “{q.title}” in Pediatric IBD: Shares a phone number"
     with pytest.raises(Conflict):
         posts.hide_content("answer", a.id, by=moderator, reason="again")
     posts.restore_content("answer", a.id, by=moderator)

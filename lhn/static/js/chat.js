@@ -83,7 +83,10 @@
 
   function personEl(p) {
     var span = el("span", "person");
-    if (!p) { span.appendChild(el("span", "person-name", "Former member")); return span; }
+    if (!p || p.username === "former_member") { // a deleted member: no profile, no role to claim
+      span.appendChild(el("span", "person-name", "Former member"));
+      return span;
+    }
     span.dataset.username = p.username; // live.js redraws the badge when a verification changes
     var name = el("a", "person-name", p.display_name);
     name.href = "/u/" + encodeURIComponent(p.username);
