@@ -293,3 +293,21 @@ def test_slow_mode_on_a_thread_is_in_the_public_log_and_the_audit_trail(client, 
     assert ("slow_mode_off", "post", ids["idea"], f"/c/ibd/posts/{ids['idea']}") in lines
     assert audited.count("slow_mode.set") == 1
     assert audited.count("slow_mode.off") == 1
+
+
+def test_a_muted_member_who_clicks_ask_is_told_they_are_muted_until_when(app, client, ids):
+    with committed(app):
+        sanctions.mute(u("member"), communities.get_community("ibd"), by=u("mod"), reason="Cool off.", days=1)
+        membership = communities.find_membership(u("member"), communities.get_community("ibd"))
+        until = f"{membership.muted_until:%d %b %Y %H:%M} UTC"
+    login(client, "member")
+    listing = client.get("/c/ibd/posts").get_data(as_text=True)
+    assert "Join the community" not in listing  # they are a member
+    assert f"You are muted in this community until {until}" in listing
+    page = client.get("/c/ibd/new/question", follow_redirects=True).get_data(as_text=True)
+    assert "Join the community to post in it" not in page
+    assert f"You are muted in this community until {until}" in page
+    # Someone who isn't a member is still asked to join.
+    client.post("/logout")
+    login(client, "intruder")
+    assert "Join the community to post in it" in client.get("/c/ibd/new/question", follow_redirects=True).text
