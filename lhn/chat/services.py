@@ -655,7 +655,7 @@ def set_channel_slow_mode(channel_id: int, seconds: Any, *, by: User) -> int:
     emit_after_commit(CHANNEL_UPDATED, {"channel_id": channel.id, "slow_mode_seconds": seconds},
                       to=channel_room(channel.id))  # fmt: skip
     signals.slow_mode_changed.send(
-        channel.community, target_type=SLOW_MODE_TARGET, target_id=channel.id, label=f"chat channel #{channel.name}",
+        channel.community, target_type=SLOW_MODE_TARGET, target_id=channel.id, label=f"#{channel.name}",
         url=f"/c/{channel.community.slug}/chat/{channel.name}", seconds=seconds, by=by,
     )  # fmt: skip
     return seconds

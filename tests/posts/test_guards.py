@@ -4,6 +4,7 @@ pages), mutes, slow mode on a thread, the new-account link cap, per-user rate li
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -289,8 +290,8 @@ def test_slow_mode_on_a_thread_is_in_the_public_log_and_the_audit_trail(client, 
         entries = modlog.list_moderation_log(communities.get_community("ibd"), by=u("member")).items
         lines = [(e.action, e.target_type, e.target_id, e.target_url) for e in entries]
         audited = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "post")))
-    assert ("slow_mode_on", "post", ids["idea"], f"/c/ibd/posts/{ids['idea']}") in lines
-    assert ("slow_mode_off", "post", ids["idea"], f"/c/ibd/posts/{ids['idea']}") in lines
+    assert ("slow_mode_on", "post", ids["idea"], f"/c/ibd/ideas/{ids['idea']}") in lines
+    assert ("slow_mode_off", "post", ids["idea"], f"/c/ibd/ideas/{ids['idea']}") in lines
     assert audited.count("slow_mode.set") == 1
     assert audited.count("slow_mode.off") == 1
 
@@ -311,3 +312,22 @@ def test_a_muted_member_who_clicks_ask_is_told_they_are_muted_until_when(app, cl
     client.post("/logout")
     login(client, "intruder")
     assert "Join the community to post in it" in client.get("/c/ibd/new/question", follow_redirects=True).text
+
+
+def test_the_log_links_a_slow_mode_entry_to_its_thread_and_reads_well_with_a_long_title(app, client, ids):
+    title = "How do you keep a teenager on a low-residue diet during exam season without a fight?"
+    with committed(app):
+        long_one = factories.question(communities.get_community("ibd"), u("asker"), title=title).id
+    mod = token_for(client, "mod")
+    slow = client.put(f"/api/v1/posts/{long_one}/slow-mode", json={"seconds": 60}, headers=bearer(mod))
+    assert slow.status_code == 200
+    html = client.get("/c/ibd/moderation-log").get_data(as_text=True)
+    line = next(li for li in html.split("<li>") if "turned on slow mode in" in li)
+    href = line.split("turned on slow mode in", 1)[1].split('href="', 1)[1].split('"', 1)[0]
+    assert href == f"/c/ibd/q/{long_one}"
+    assert client.get(href).status_code == 200  # not a 404
+    assert " a the " not in line
+    text = " ".join(re.sub(r"<[^>]+>", " ", line).replace("&#34;", '"').split())
+    assert 'turned on slow mode in the thread "How do you keep a teenager on a low-residue diet' in text
+    quoted = text.split('the thread "', 1)[1].split('"', 1)[0]  # the title's quote is closed
+    assert quoted == title
