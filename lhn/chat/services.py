@@ -440,7 +440,7 @@ def _check_slow_mode(channel: Channel, by: User) -> None:
         communities.check_slow_mode(channel.community, SLOW_MODE_TARGET, channel.id, user=by, last_write_at=last)
     except ValidationFailed as exc:  # say it where the composer shows errors
         text = " ".join(exc.errors.values()).replace("This thread", f"#{channel.name}")
-        raise ValidationFailed({"body": text}, text) from None
+        raise ValidationFailed({"body": text}, text, retry_after=exc.retry_after) from None
 
 
 def _check_text(body: str, by: User, *, confirm_phi: bool) -> list[phi.Finding]:

@@ -288,7 +288,7 @@ def edit(slug: str, post_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/preview")
-@user_rate_limited("preview")
+@user_rate_limited("preview", forms=False)  # fetched by posts.js: no form to re-render
 def preview():  # type: ignore[no-untyped-def]
     """Rendered Markdown for the live preview (the same renderer as saving; nothing is stored). Rate limited:
     rendering costs CPU that others' requests share."""

@@ -291,7 +291,7 @@ def check_slow_mode(post: Post, *, by: User) -> None:
             post.community, "post", post.id, user=by, last_write_at=last_write_at(post.id, by.id)
         )
     except ValidationFailed as exc:  # on the text's field, where the form shows it
-        raise ValidationFailed({"body": " ".join(exc.errors.values())}) from None
+        raise ValidationFailed({"body": " ".join(exc.errors.values())}, retry_after=exc.retry_after) from None
 
 
 def set_slow_mode(post_id: int, seconds: int, *, by: User) -> int:
