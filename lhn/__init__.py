@@ -36,7 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     import lhn.models  # noqa: F401 - every mapper must be known before first use
-    from lhn import database, realtime, sockets
+    from lhn import database, limits, realtime, sockets
     from lhn.accounts.services import load_user_for_session
     from lhn.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -47,6 +47,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    limits.init_app(app)  # Retry-After on refusals, saying the same wait as their message
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "Please log in to continue."

@@ -53,7 +53,9 @@ class DefaultConfig:
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, so long forms don't expire
 
     RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
+    # Off: Flask-Limiter's Retry-After (its window's reset) went on every answer and overrode a refusal's own
+    # wait (slow mode's 116 s read 3591 s). lhn.limits sends Retry-After on refusals, matching their message.
+    RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per address and per login name, all ways of logging in
     # Per-user limits on writes (lhn/limits.py has the defaults per action; keys here override them).

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -16,6 +17,7 @@ class DomainError(Exception):
     status = 400
     code = "bad_request"
     default_message = "The request could not be completed."
+    retry_after: int | None = None  # seconds the message tells the person to wait: sent as Retry-After
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.default_message)
@@ -67,9 +69,10 @@ class ValidationFailed(DomainError):
     code = "validation_failed"
     default_message = "Please correct the highlighted fields."
 
-    def __init__(self, errors: dict[str, str], message: str | None = None) -> None:
+    def __init__(self, errors: dict[str, str], message: str | None = None, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.errors = errors
+        self.retry_after = retry_after  # slow mode: "please wait N seconds"
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -113,6 +116,8 @@ _FRIENDLY = {
 
 
 def register_error_handlers(app: Flask) -> None:
+    from lhn.limits import breached_wait, note_wait, wait_message  # limits builds on this module's errors
+
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Any:
         if wants_json():
@@ -125,7 +130,7 @@ def register_error_handlers(app: Flask) -> None:
                 response.headers["WWW-Authenticate"] = "Bearer"
         else:
             response = make_response(_page(exc.status, exc.message))
-        if getattr(exc, "retry_after", None):
+        if exc.retry_after:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
@@ -140,6 +145,10 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Any:
         status = exc.code or 500
         message = _FRIENDLY.get(status, exc.description or "")
+        if isinstance(exc, RateLimitExceeded):  # over a Flask-Limiter limit: say how long, as Retry-After does
+            wait = breached_wait()
+            message = wait_message(wait)
+            note_wait(wait)
         if wants_json():
             response = json_error(status, _HTTP_CODES.get(status, "error"), message)
         else:

@@ -13,6 +13,7 @@ from wtforms import BooleanField, Field, FloatField, IntegerField, MultipleFileF
 from wtforms.fields.choices import SelectChoice, SelectFieldBase, SelectMultipleField
 from wtforms.validators import AnyOf, InputRequired
 
+from lhn import limits
 from lhn.errors import DomainError, ValidationFailed
 from lhn.inputs import MAX_INT, text_problem
 
@@ -39,6 +40,13 @@ class Form(FlaskForm):
             if problem:
                 field.errors = [*field.errors, problem]
                 valid = False
+        # Over a rate limit (lhn.limits.refuse_forms): not sent, the text stays in the form, the wait is said.
+        # A preview writes nothing, so it still shows.
+        preview = getattr(self, "preview", None)
+        refusal = None if preview is not None and preview.data else limits.form_refusal()
+        if refusal:
+            self.form_errors.append(refusal)
+            valid = False
         return bool(valid)
 
     def _sent_twice(self, field: Field) -> str | None:
@@ -75,13 +83,22 @@ def field_problem(field: Field) -> str | None:
 
 
 def apply_errors(form: Form, exc: ValidationFailed) -> None:
-    """Put each service error on its field; errors for unknown or blank fields go on the form."""
+    """Put each service error on its field; errors for unknown or blank fields go on the form. An error that
+    says how long to wait (slow mode) sends the same wait as Retry-After."""
+    limits.note_wait(exc.retry_after)
     for name, message in exc.errors.items():
         field = getattr(form, name, None) if name else None
         if field is not None and hasattr(field, "errors"):
             field.errors = [*list(field.errors or []), message]
         else:
             form.form_errors.append(message)
+
+
+def show_refusal(form: Form, exc: DomainError) -> None:
+    """A refusal that is about no field (RateLimited from a service) on the form as a whole; its wait goes out as
+    Retry-After, and a rate limit answers 429."""
+    form.form_errors.append(exc.message)
+    limits.note_wait(exc.retry_after, rate_limited=exc.status == 429)
 
 
 def check_submitted(form: Form) -> None:

@@ -8,16 +8,26 @@ for new accounts), the new-account link cap, and the new-account test itself.
 
 Limits come from config (RATE_LIMITS, NEW_ACCOUNT_RATE_LIMITS, NEW_ACCOUNT_DAYS); storage is
 RATELIMIT_STORAGE_URI (Redis when LHN_RATELIMIT_STORAGE_URI is set, so processes share counters).
+
+Waits are said once, the same way everywhere: a refusal's message says "try again in N minutes" and its
+`Retry-After` header carries the seconds that N was rounded up from. Only refusals send Retry-After
+(Flask-Limiter's own headers are off: it put its window's reset on every answer, a 200 or a slow-mode 422
+alike, and raised a refusal's own wait to it). A page form over its limit is re-rendered with what was typed
+(`refuse_forms`), not replaced by an error page.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import re
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app, g, request
+from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
@@ -87,20 +97,109 @@ def wrote(response: Any) -> bool:
 
 
 def user_rate_limited(
-    action: str, *, methods: list[str] | None = None, deduct_when: Callable[[Any], bool] | None = None
+    action: str,
+    *,
+    methods: list[str] | None = None,
+    deduct_when: Callable[[Any], bool] | None = None,
+    forms: bool = True,
 ) -> Callable[[Callable[..., Any]], Any]:
     """Decorator: per-user limit for one kind of write ("post", "answer", "comment", "chat", "flag")
-    on the unsafe methods of a view. Over the limit: 429 with Retry-After (page or error JSON).
+    on the unsafe methods of a view. Over the limit: 429 with Retry-After (error JSON on the API; on pages
+    the view's form re-rendered with the text and the wait, see `refuse_forms`; `forms=False` for a page
+    endpoint that has no form, such as a preview fetched by a script: the error page).
     `deduct_when=wrote` counts only requests that wrote (forms with previews and error re-renders)."""
     if action not in RATE_LIMITS:
         raise ValueError(f"unknown rate-limited action {action!r}")
-    return limiter.limit(
+    limit = limiter.limit(
         lambda: limit_for(action),
         key_func=user_key,
         scope=f"user-{action}",
         methods=methods or ["POST", "PUT", "PATCH", "DELETE"],
         deduct_when=deduct_when,
     )
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        limited = limit(view)
+        return refuse_forms(limited, view) if forms else limited
+
+    return decorate
+
+
+# --- saying how long to wait -----------------------------------------------------------------------------
+
+
+def describe_wait(seconds: int) -> str:
+    """"45 seconds", "12 minutes", "3 hours": whole units, rounded up (never less than the real wait). Pure."""
+    seconds = max(1, int(seconds))
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{math.ceil(seconds / 3600)} hours"
+
+
+def wait_message(seconds: int) -> str:
+    """The refusal of anything over a rate limit (pages, forms, the API)."""
+    return f"Too many attempts in a short time: please try again in {describe_wait(seconds)}."
+
+
+def breached_wait() -> int:
+    """Seconds until the limit this request broke lets one more through (Flask-Limiter's limit for the request,
+    the breached one). Call while handling its RateLimitExceeded."""
+    current = limiter.current_limit
+    reset_at = current.window[0] if current is not None else time.time() + 60  # RequestLimit.reset_at adds 1 s
+    return max(1, math.ceil(reset_at - time.time()))
+
+
+def note_wait(seconds: int | None, *, rate_limited: bool = False) -> None:
+    """This answer tells someone to wait `seconds` (a refusal's message says so): send it as Retry-After; a page
+    re-rendered because of a rate limit (`rate_limited`) answers 429."""
+    if seconds:
+        g.retry_after = int(seconds)
+    if rate_limited:
+        g.rate_limit_refused = True
+
+
+def refuse_forms(limited: Callable[..., Any], view: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a rate-limited page view: over the limit, a page's form POST runs the view with the refusal noted, so
+    it re-renders its form as for any error, keeping what was typed. lhn.forms.Form does not validate then and
+    shows `form_refusal()`; the answer is a 429 with Retry-After (`init_app`). The API gets the error JSON."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return limited(*args, **kwargs)
+        except RateLimitExceeded:
+            if request.path.startswith("/api/") or request.method != "POST":
+                raise
+            g.rate_limit_refusal = breached_wait()
+            return view(*args, **kwargs)
+
+    return wrapper
+
+
+def form_refusal() -> str | None:
+    """The message a form shows instead of validating when this request is over a rate limit (once per request's
+    forms), else None. Called by lhn.forms.Form.validate."""
+    seconds = g.get("rate_limit_refusal")
+    if not seconds:
+        return None
+    note_wait(seconds, rate_limited=True)
+    return wait_message(seconds)
+
+
+def init_app(app: Flask) -> None:
+    """Retry-After on the answers that told someone to wait, and 429 for a form refused over a rate limit."""
+
+    @app.after_request
+    def _retry_after(response: Any) -> Any:
+        seconds = g.get("retry_after")
+        if seconds:
+            response.headers["Retry-After"] = str(seconds)
+        if g.get("rate_limit_refused") and response.status_code in (200, 422):  # the form, re-rendered
+            response.status_code = 429
+        return response
 
 
 _MARKDOWN_LINK = re.compile(r"\]\([^)\s]+(?:\s+\"[^\"]*\")?\)")

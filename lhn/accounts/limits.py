@@ -11,6 +11,7 @@ from flask_limiter.util import get_remote_address
 from lhn import inputs
 from lhn.errors import DomainError
 from lhn.extensions import limiter
+from lhn.limits import refuse_forms
 
 
 def _login_limit() -> str:
@@ -31,6 +32,10 @@ def _login_name() -> str:
 def login_rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:
     """Both limits apply to POSTs, so one address can't spray names and names can't be sprayed
     from many addresses faster than the per-name limit. The limits are shared (not per endpoint):
-    the login page and POST /api/v1/tokens draw on one budget, so a second way in doesn't double it."""
-    view = limiter.shared_limit(_login_limit, scope="login-name", key_func=_login_name, methods=["POST"])(view)
-    return limiter.shared_limit(_login_limit, scope="login-ip", key_func=get_remote_address, methods=["POST"])(view)
+    the login page and POST /api/v1/tokens draw on one budget, so a second way in doesn't double it.
+    Over a limit the login page is re-rendered with the name typed and the wait (lhn.limits.refuse_forms)."""
+    limited = limiter.shared_limit(_login_limit, scope="login-name", key_func=_login_name, methods=["POST"])(view)
+    limited = limiter.shared_limit(_login_limit, scope="login-ip", key_func=get_remote_address, methods=["POST"])(
+        limited
+    )
+    return refuse_forms(limited, view)

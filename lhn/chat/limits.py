@@ -20,7 +20,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from lhn.accounts.models import User
 from lhn.errors import RateLimited
-from lhn.limits import limit_for
+from lhn.limits import describe_wait, limit_for
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,9 @@ class ChatLimiter:
                 retry = max(1, math.ceil(limiter.get_window_stats(exceeded, "chat", key).reset_time - time.time()))
             except Exception:  # storage gone between the two calls: a safe guess
                 retry = exceeded.get_expiry()
-            raise RateLimited(f"You're sending messages too quickly. Try again in {retry} s.", retry_after=retry)
+            raise RateLimited(
+                f"You're sending messages too quickly. Try again in {describe_wait(retry)}.", retry_after=retry
+            )
 
 
 def limiter() -> ChatLimiter:

@@ -440,7 +440,7 @@ def _check_slow_mode(channel: Channel, by: User) -> None:
         communities.check_slow_mode(channel.community, SLOW_MODE_TARGET, channel.id, user=by, last_write_at=last)
     except ValidationFailed as exc:  # say it where the composer shows errors
         text = " ".join(exc.errors.values()).replace("This thread", f"#{channel.name}")
-        raise ValidationFailed({"body": text}, text) from None
+        raise ValidationFailed({"body": text}, text, retry_after=exc.retry_after) from None
 
 
 def _check_text(body: str, by: User, *, confirm_phi: bool) -> list[phi.Finding]:
@@ -655,7 +655,7 @@ def set_channel_slow_mode(channel_id: int, seconds: Any, *, by: User) -> int:
     emit_after_commit(CHANNEL_UPDATED, {"channel_id": channel.id, "slow_mode_seconds": seconds},
                       to=channel_room(channel.id))  # fmt: skip
     signals.slow_mode_changed.send(
-        channel.community, target_type=SLOW_MODE_TARGET, target_id=channel.id, label=f"chat channel #{channel.name}",
+        channel.community, target_type=SLOW_MODE_TARGET, target_id=channel.id, label=f"#{channel.name}",
         url=f"/c/{channel.community.slug}/chat/{channel.name}", seconds=seconds, by=by,
     )  # fmt: skip
     return seconds

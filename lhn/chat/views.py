@@ -13,7 +13,7 @@ from lhn.chat.forms import ChannelForm, HideForm, MessageForm, SlowModeForm
 from lhn.communities import services as communities
 from lhn.database import transaction
 from lhn.errors import DomainError, ValidationFailed
-from lhn.forms import ActionForm, apply_errors, flash_errors
+from lhn.forms import ActionForm, apply_errors, flash_errors, show_refusal
 from lhn.phi import PHIConfirmationRequired
 
 bp = Blueprint("chat", __name__)
@@ -44,8 +44,8 @@ def channel(slug: str, name: str):  # type: ignore[no-untyped-def]
             phi = exc
         except ValidationFailed as exc:
             apply_errors(form, exc)
-        except DomainError as exc:  # rate limited: keep the text, say why
-            form.form_errors.append(exc.message)
+        except DomainError as exc:  # rate limited: keep the text, say why and for how long
+            show_refusal(form, exc)
         else:
             return redirect(url_for("chat.channel", slug=slug, name=name) + "#composer")
     before = inputs.arg_int("before")

@@ -528,4 +528,6 @@ def check_slow_mode(
         slow_mode_seconds(target_type, target_id), last_write_at, now or utcnow(), exempt=exempt
     )
     if wait:
-        raise ValidationFailed({"": f"This thread is in slow mode: please wait {wait} seconds before writing again."})
+        raise ValidationFailed(
+            {"": f"This thread is in slow mode: please wait {wait} seconds before writing again."}, retry_after=wait
+        )

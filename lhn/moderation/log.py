@@ -14,7 +14,7 @@ from lhn.database import utcnow
 from lhn.errors import PermissionDenied
 from lhn.extensions import db
 from lhn.moderation import permissions
-from lhn.moderation.models import ModerationLogEntry
+from lhn.moderation.models import LABEL_MAX, ModerationLogEntry
 from lhn.pagination import Page, paginate
 
 # What each action reads as in the log ("<moderator> hid an answer").
@@ -32,7 +32,7 @@ ACTION_VERBS = {
     "vetted": "vetted",
     "unvetted": "withdrew the vetting of",
     "revetted": "confirmed the vetting of",
-    "threshold_changed": "changed the flag threshold",
+    "threshold_changed": "changed the flag threshold of",
     "settings_changed": "changed who vets answers in",
     "rereview_requested": "asked for a re-review of the vetting of",
     "slow_mode_on": "turned on slow mode in",
@@ -52,6 +52,25 @@ def verb(entry: ModerationLogEntry) -> str:
     """How the log reads the entry's action."""
     verbs = PERSON_VERBS if entry.target_label == "member" else ACTION_VERBS
     return verbs.get(entry.action, entry.action.replace("_", " "))
+
+
+def fit_label(label: str, size: int = LABEL_MAX) -> str:
+    """`label` within `size` characters: cut with an ellipsis, inside the quotes when it ends with a quoted
+    title ('the thread "How do you keep…"'), so a cut title still reads as one. Pure."""
+    if len(label) <= size:
+        return label
+    if label.endswith('"') and label.count('"') >= 2:
+        return label[: size - 2].rstrip() + '…"'
+    return label[: size - 1].rstrip() + "…"
+
+
+def target_phrase(entry: ModerationLogEntry) -> str:
+    """What the log names as the target: "an answer", "a member", or a label that already names one thing
+    ('the thread "…"', "#general") as it is."""
+    label = entry.target_label
+    if not label or label.startswith(("the ", "#", '"')):
+        return label
+    return f"{'an' if label[0].lower() in 'aeiou' else 'a'} {label}"
 
 
 def log_action(
@@ -80,7 +99,7 @@ def log_action(
         action=action[:30],
         target_type=target_type[:20],
         target_id=target_id,
-        target_label=target_label[:40],
+        target_label=fit_label(target_label),
         target_url=target_url[:300],
         reason=reason,
         details=details[:300],
@@ -111,4 +130,6 @@ def list_moderation_log(
         .where(where)
         .options(joinedload(ModerationLogEntry.actor).joinedload(User.institution))
     )
-    return paginate(stmt, order_by=[ModerationLogEntry.id], key=lambda e: (e.id,), cursor=cursor, limit=limit)
+    # By time, then id: operators' backdated records (`at`) sit where they happened.
+    return paginate(stmt, order_by=[ModerationLogEntry.created_at, ModerationLogEntry.id],
+                    key=lambda e: (e.created_at, e.id), cursor=cursor, limit=limit)  # fmt: skip

@@ -138,12 +138,19 @@ class Flag(TimestampMixin, Base):
     flagger: Mapped[User] = relationship()
 
 
+LABEL_MAX = 120  # log.log_action shortens longer labels, keeping a quoted title's closing quote
+
+
 class ModerationLogEntry(Base):
     """One line of a community's public moderation log. `action` is a plain string so later features
     add theirs (vetted, unvetted, ...) without a migration. Never holds removed content."""
 
     __tablename__ = "moderation_log"
-    __table_args__ = (Index("ix_moderation_log_community_id", "community_id", "id"),)
+    __table_args__ = (
+        Index("ix_moderation_log_community_id", "community_id", "id"),
+        # The log reads newest first by time (a backdated record sits where it happened, not where it was written).
+        Index("ix_moderation_log_community_time", "community_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -153,7 +160,7 @@ class ModerationLogEntry(Base):
     action: Mapped[str] = mapped_column(String(30))
     target_type: Mapped[str] = mapped_column(String(20))
     target_id: Mapped[int] = mapped_column()
-    target_label: Mapped[str] = mapped_column(String(40))  # "answer", "member profile", ...
+    target_label: Mapped[str] = mapped_column(String(LABEL_MAX))  # "answer", 'the thread "…"', ...
     target_url: Mapped[str] = mapped_column(String(300), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[str] = mapped_column(String(300), default="")  # e.g. "a phone number", "until 3 May"

@@ -272,7 +272,7 @@ def update_settings(community: Community, *, by: User, flag_hide_threshold: floa
             community_id=community.id,
             target_type="community",
             target_id=community.id,
-            target_label="community",
+            target_label="the community",
             target_url=f"/c/{community.slug}",
             details=f"from {old:g} to {community.flag_hide_threshold:g}",
         )

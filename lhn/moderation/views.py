@@ -211,6 +211,7 @@ def community_log(slug: str):  # type: ignore[no-untyped-def]
         community=community,
         page=page,
         verb=modlog.verb,
+        target_phrase=modlog.target_phrase,
         moderates=permissions.can_review(current_user, community, membership),
         can_edit=permissions.can_edit_settings(current_user, community, membership),
     )
@@ -220,7 +221,8 @@ def community_log(slug: str):  # type: ignore[no-untyped-def]
 @login_required
 def site_log():  # type: ignore[no-untyped-def]
     page = modlog.list_moderation_log(None, by=current_user, cursor=inputs.arg_cursor())
-    return render_template("moderation/log.html", community=None, page=page, verb=modlog.verb)
+    return render_template("moderation/log.html", community=None, page=page, verb=modlog.verb,
+                           target_phrase=modlog.target_phrase)  # fmt: skip
 
 
 @bp.route("/c/<slug>/moderation/settings", methods=["GET", "POST"])

@@ -147,7 +147,7 @@ def index(slug: str):  # type: ignore[no-untyped-def]
     return render_template(
         "posts/index.html", community=community, membership=membership, listing=listing, args=args,
         tags=_popular_tags([community.id]), can_post=permissions.can_post(current_user, community, membership),
-        kinds=list(PostKind),
+        post_refusal=posts.post_refusal(community, membership, by=current_user), kinds=list(PostKind),
     )  # fmt: skip
 
 
@@ -227,8 +227,9 @@ def new(slug: str, kind: str):  # type: ignore[no-untyped-def]
         post_kind = PostKind(kind)
     except ValueError:
         abort(404)
-    if not permissions.can_post(current_user, community, membership):
-        flash("Join the community to post in it.", "info")
+    refusal = posts.post_refusal(community, membership, by=current_user)
+    if refusal:  # muted (until when), or not a member
+        flash(refusal, "info")
         return redirect(url_for("communities.show", slug=slug))
     form = POST_FORMS[post_kind]()
     _prepare(form, post_kind, community)
@@ -288,7 +289,7 @@ def edit(slug: str, post_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/preview")
-@user_rate_limited("preview")
+@user_rate_limited("preview", forms=False)  # fetched by posts.js: no form to re-render
 def preview():  # type: ignore[no-untyped-def]
     """Rendered Markdown for the live preview (the same renderer as saving; nothing is stored). Rate limited:
     rendering costs CPU that others' requests share."""

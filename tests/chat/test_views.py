@@ -135,3 +135,31 @@ def test_channel_page_query_count_does_not_grow_with_messages(app, client, count
     # 20: moving the read position is a write transaction of its own, which ends the page's read snapshot, so
     # the reader and the channel load again from the new one (lhn.database.transaction).
     assert len(many) == len(few) <= 20
+
+
+def test_the_chat_form_over_the_rate_limit_or_in_slow_mode_keeps_the_text_and_says_the_wait(make_app):
+    from tests.forms import submit
+
+    app = make_app(CHAT_RATE_LIMIT="1 per minute")
+    setup(app)
+    client = app.test_client()
+    login(client, "mum")
+    assert submit(client, "/c/ibd/chat/general", "Send", body="First message").status_code == 302
+    refused = submit(client, "/c/ibd/chat/general", "Send", body="Second, too soon")
+    assert refused.status_code == 429
+    assert "Second, too soon" in refused.text
+    wait = int(refused.headers["Retry-After"])
+    assert 0 < wait <= 60
+    assert re.search(rf"Try again in ({wait} seconds?|1 minute)\.", refused.text)
+    # Slow mode (no rate limit here): the header says the seconds the message says.
+    app = make_app()
+    with committed(app):
+        general = chat.find_channel(communities.get_community("ibd"), GENERAL)
+        chat.set_channel_slow_mode(general.id, 120, by=accounts.get_user("mod"))
+        factories.member(communities.get_community("ibd"), factories.user("patient", username="kid"))
+    client = app.test_client()
+    login(client, "kid")
+    assert submit(client, "/c/ibd/chat/general", "Send", body="One").status_code == 302
+    refused = submit(client, "/c/ibd/chat/general", "Send", body="Two, in slow mode")
+    assert "Two, in slow mode" in refused.text
+    assert f"please wait {refused.headers['Retry-After']} seconds" in refused.text

@@ -79,8 +79,11 @@ class ChatClient:
         self.deliveries: Counter[int] = Counter()  # live message_created events per id (before dedupe)
         self.last_seq: dict[int, int] = {}
         self.channels: set[int] = set()
-        self.pending: dict[str, tuple[int, str]] = {}  # client_id -> (channel, body)
+        self.pending: dict[str, tuple[int, str]] = {}  # client_id -> (channel, body), in the order sent
         self.acked: dict[str, int] = {}  # client_id -> server id
+        self.refused: dict[str, dict[str, Any]] = {}  # client_id -> the server's error
+        self.changed = threading.Condition(self.lock)  # a pending send was acknowledged or refused
+        self._sending = False  # the one sender task is running
         self.typing: list[dict[str, Any]] = []
         self.presence: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
@@ -110,8 +113,7 @@ class ChatClient:
 
     def _after_connect(self) -> None:
         self.sync_all()
-        for client_id in list(self.pending):
-            self.sio.start_background_task(self._send_until_acked, client_id)
+        self._kick()  # what is still pending goes out again, oldest first
 
     def disconnect(self) -> None:
         close(self.sio)
@@ -166,17 +168,46 @@ class ChatClient:
 
     # --- sending --------------------------------------------------------------------------------------
     def send(self, channel_id: int, body: str, client_id: str | None = None, *, wait: bool = True) -> str:
+        """Queue a message; with `wait`, return once the server acknowledged it (AssertionError if refused).
+        Sends go out one at a time in the order they were queued, as chat.js sends them: the server handles
+        each event in its own thread, so sends in flight together may be stored in any order."""
         client_id = client_id or uuid.uuid4().hex
-        self.pending[client_id] = (channel_id, body)
+        with self.lock:
+            self.pending[client_id] = (channel_id, body)
+        self._kick()
         if wait:
-            self._send_until_acked(client_id)
-        else:
-            self.sio.start_background_task(self._send_until_acked, client_id)
+            with self.lock:
+                self.changed.wait_for(lambda: client_id not in self.pending, timeout=60)
+            if client_id in self.refused:
+                raise AssertionError(f"send refused: {self.refused[client_id]}")
         return client_id
 
-    def _send_until_acked(self, client_id: str, deadline: float = 30) -> None:
+    def _kick(self) -> None:
+        with self.lock:
+            if self._sending or not self.pending:
+                return
+            self._sending = True
+        self.sio.start_background_task(self._send_pending)
+
+    def _send_pending(self) -> None:
+        """The one sender: the oldest pending message, and the next only after its acknowledgement."""
+        try:
+            while True:
+                with self.lock:
+                    if not self.pending:
+                        return
+                    client_id = next(iter(self.pending))
+                if not self._send_until_acked(client_id):
+                    return  # still unacknowledged: the next connect tries again
+        finally:
+            with self.lock:
+                self._sending = False
+            if self.pending and self.sio.connected:
+                self._kick()  # queued after the loop found it empty
+
+    def _send_until_acked(self, client_id: str, deadline: float = 30) -> bool:
         end = time.monotonic() + deadline
-        while client_id in self.pending and time.monotonic() < end:
+        while time.monotonic() < end:
             channel_id, body = self.pending[client_id]
             try:
                 answer = self.sio.call("send_message", {"channel_id": channel_id, "client_id": client_id,
@@ -185,14 +216,18 @@ class ChatClient:
                     socketio.exceptions.DisconnectedError):  # fmt: skip
                 time.sleep(0.2)  # not connected or no ack: try again with the same client id
                 continue
-            if answer.get("ok"):
-                self.acked[client_id] = answer["id"]
-                self.pending.pop(client_id, None)
-                return
-            if answer["error"]["code"] == "rate_limited":
+            if not answer.get("ok") and answer["error"]["code"] == "rate_limited":
                 time.sleep(1)
                 continue
-            raise AssertionError(f"send refused: {answer}")
+            with self.lock:
+                if answer.get("ok"):
+                    self.acked[client_id] = answer["id"]
+                else:
+                    self.refused[client_id] = answer
+                self.pending.pop(client_id, None)
+                self.changed.notify_all()
+            return True
+        return False
 
     # --- reading ------------------------------------------------------------------------------------------
     def ids(self, channel_id: int) -> list[int]:

@@ -418,3 +418,32 @@ def test_community_moderators_close_items_on_a_hidden_profile_but_only_admins_ch
     targets.get_adapter("user").hide(u("author").id, reason="Advertising", by=u("boss"))
     assert queue.get_item_view(item.id, by=u("mod")).actions == ["dismiss", "warn", "mute"]
     assert queue.get_item_view(item.id, by=u("boss")).actions[:2] == ["restore", "hide"]
+
+
+def test_the_log_is_newest_first_by_time_even_for_entries_recorded_later_with_an_earlier_time(app, ctx):
+    from datetime import timedelta
+
+    from lhn.database import utcnow
+
+    owner = factories.user("clinician", username="owner_of_log", verified=True)
+    community = factories.community(owner, slug="logtime", name="Log time")
+    now = utcnow()
+    common = {"by": owner, "community_id": community.id, "target_type": "user", "target_id": owner.id,
+              "target_label": "member"}  # fmt: skip
+    modlog.log_action("warned", at=now - timedelta(minutes=2), **common)
+    modlog.log_action("muted", at=now - timedelta(days=30), **common)  # a backdated record, written later
+    modlog.log_action("unmuted", at=now - timedelta(minutes=1), **common)
+    first = modlog.list_moderation_log(community, by=owner, limit=2)
+    rest = modlog.list_moderation_log(community, by=owner, limit=2, cursor=first.next_cursor)
+    actions_in_order = [e.action for e in first.items + rest.items]
+    assert actions_in_order[:3] == ["unmuted", "warned", "muted"]
+
+
+def test_a_long_label_is_cut_with_an_ellipsis_inside_its_closed_quotes():
+    title = "How do you keep a teenager on a low-residue diet during exam season without a fight? " * 3
+    label = modlog.fit_label(f'the thread "{title}"', 60)
+    assert len(label) == 60
+    assert label.startswith('the thread "How do you keep')
+    assert label.endswith('…"')
+    assert modlog.fit_label("answer", 60) == "answer"
+    assert modlog.fit_label("x" * 80, 60) == "x" * 59 + "…"

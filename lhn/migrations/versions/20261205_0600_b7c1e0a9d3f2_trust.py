@@ -1,7 +1,7 @@
 """trust: verifiers, verification expiry and revocation, moderators may vet, vetting standing and review due
 
 Revision ID: b7c1e0a9d3f2
-Revises: 6f4edc200672
+Revises: 3c9e1a7b5d20
 Create Date: 2026-12-05 06:00:00
 
 """
@@ -12,7 +12,7 @@ import lhn.database
 
 
 revision = 'b7c1e0a9d3f2'
-down_revision = '6f4edc200672'
+down_revision = '3c9e1a7b5d20'
 branch_labels = None
 depends_on = None
 

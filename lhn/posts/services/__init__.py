@@ -74,6 +74,7 @@ from lhn.posts.services.posts import (
     edit_post,
     fields_of,
     list_post_revisions,
+    post_refusal,
     withdraw_post,
 )
 from lhn.posts.services.redaction import prepare_redaction, revision_numbers, stored_text
@@ -150,6 +151,7 @@ __all__ = [
     "post_answer",
     "post_comment",
     "post_page",
+    "post_refusal",
     "prepare_redaction",
     "prepare_text",
     "readable_community_ids",

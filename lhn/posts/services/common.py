@@ -291,7 +291,7 @@ def check_slow_mode(post: Post, *, by: User) -> None:
             post.community, "post", post.id, user=by, last_write_at=last_write_at(post.id, by.id)
         )
     except ValidationFailed as exc:  # on the text's field, where the form shows it
-        raise ValidationFailed({"body": " ".join(exc.errors.values())}) from None
+        raise ValidationFailed({"body": " ".join(exc.errors.values())}, retry_after=exc.retry_after) from None
 
 
 def set_slow_mode(post_id: int, seconds: int, *, by: User) -> int:
@@ -303,7 +303,7 @@ def set_slow_mode(post_id: int, seconds: int, *, by: User) -> int:
     in_force = row.seconds if row is not None else 0
     signals.slow_mode_changed.send(  # moderation logs it publicly and audits it
         access.community, target_type="post", target_id=access.post.id, label=f"the thread \"{access.post.title}\"",
-        url=f"/c/{access.community.slug}/posts/{access.post.id}", seconds=in_force, by=by,
+        url=access.post.path, seconds=in_force, by=by,
     )  # fmt: skip
     return in_force
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from lhn import signals
 from lhn.accounts.models import User
 from lhn.communities import services as communities
-from lhn.communities.models import Community
+from lhn.communities.models import Community, Membership
 from lhn.database import reading, utcnow
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
@@ -212,6 +212,17 @@ def _texts(kind: PostKind, checked: Validated) -> dict[str, str]:
     return {k: v for k, v in texts.items() if v}
 
 
+JOIN_TO_POST = "Join the community to post in it."
+
+
+def post_refusal(community: Community, membership: Membership | None, *, by: object) -> str | None:
+    """Why `by` may not write posts in `community` (the "Ask" and "Propose" buttons), or None when they may:
+    a muted member is told until when, anyone else that they need to join. Pure: create_post raises it."""
+    if permissions.can_post(by, community, membership):
+        return None
+    return write_denied(membership, JOIN_TO_POST).message
+
+
 def create_post(
     community: Community, kind: str | PostKind, fields: PostFields, *, by: User, confirm_phi: bool = False
 ) -> Post:
@@ -226,7 +237,7 @@ def create_post(
     with reading():  # checks, the PHI guard and Markdown, before the write transaction
         membership = communities.find_membership(by, community)
         if not permissions.can_post(by, community, membership):
-            raise write_denied(membership, "Join the community to post in it.")
+            raise write_denied(membership, JOIN_TO_POST)
         try:
             kind = PostKind(kind)
         except ValueError:

@@ -225,6 +225,10 @@ def request_rereview(answer_id: int, *, by: User, reason: str) -> Vetting:
     raise_if(errors)
     vetting.review_by = utcnow().date()
     _review_falls_due(vetting, answer, access.post, reason=text, by=by)
+    from lhn.posts.services.answers import answer_path
+
+    signals.vetting_recorded.send(access.community, action="rereview_requested", target_type="answer",
+                                  target_id=answer.id, url=answer_path(answer), reason=text, by=by)  # fmt: skip
     return vetting
 
 

@@ -1,7 +1,8 @@
 // The chat page, live: messages arrive, edits and deletes propagate, typing and who is online show.
 // Protocol: docs/realtime.md. Delivery is at-least-once with dedupe by message id: the client keeps the
 // last channel event number (seq) it saw; on every (re)connect, on a gap, and on `resync` it asks the
-// server for what it missed. Sends carry a client id and are retried until acknowledged.
+// server for what it missed. Sends carry a client id and are retried until acknowledged,
+// one at a time in the order they were typed.
 // Without JavaScript the page still reads and posts (server-rendered, plain forms).
 (function () {
   "use strict";
@@ -33,7 +34,8 @@
   var slowLine = document.getElementById("chat-slow-mode");
   var slowEvery = document.getElementById("chat-slow-mode-every");
   var phiHeld = null; // the text the PHI guard stopped, until the author confirms or edits it
-  var pending = {}; // client_id -> {body, element, tries}
+  var pending = {}; // client_id -> {body, element, tries, inFlight, confirmPhi}
+  var queue = []; // the pending client ids in the order they were sent: one goes out at a time
   var syncing = false;
   var syncAgain = false;
   var joined = false;
@@ -286,8 +288,12 @@
     sendError.hidden = false;
   }
 
-  function trySend(id) {
-    var item = pending[id];
+  // One send in flight at a time, oldest first: the next goes out after the previous one's acknowledgement.
+  // The server handles each event in its own thread, so messages sent together (a burst, or everything
+  // pending after a reconnect) would be stored in whatever order those threads finish.
+  function pump() {
+    var id = queue[0];
+    var item = id && pending[id];
     if (!item || item.inFlight) return;
     if (!socket.connected) return; // resent on reconnect
     item.inFlight = true;
@@ -296,30 +302,41 @@
     if (item.confirmPhi) payload.confirm_phi = true;
     socket.timeout(8000).emit("send_message", payload, function (err, answer) {
       item.inFlight = false;
-      if (err) { // no ack in time: try again with the same client id (stored once on the server)
-        if (item.tries < 5) setTimeout(function () { trySend(id); }, 1000 * item.tries);
-        else failed(id, { message: "Not sent: no answer from the server." });
+      if (err) { // no ack in time, or disconnected: try again with the same client id (stored once on the server)
+        if (item.tries < 5) setTimeout(pump, 1000 * item.tries);
+        else { failed(id, { message: "Not sent: no answer from the server." }); pump(); }
         return;
       }
-      if (!answer.ok && answer.error && answer.error.code === "phi_confirmation_required") { askPhi(id, answer.error); return; }
-      if (!answer.ok) { failed(id, answer.error); return; }
-      delete pending[id];
-      item.element.dataset.id = answer.id;
-      var live = document.getElementById("message-" + answer.id);
-      if (live) item.element.remove(); // the broadcast arrived first
-      else {
-        item.element.classList.add("chat-sent");
-        item.element.querySelector(".chat-sending").textContent = "Sent";
-        // The broadcast will replace the echo; if it never comes, the next sync brings the message.
-        setTimeout(function () { if (item.element.isConnected) sync(); }, 3000);
-      }
+      if (!answer.ok && answer.error && answer.error.code === "phi_confirmation_required") askPhi(id, answer.error);
+      else if (!answer.ok) failed(id, answer.error);
+      else sent(id, item, answer);
+      pump();
     });
+  }
+
+  function dequeue(id) {
+    delete pending[id];
+    var at = queue.indexOf(id);
+    if (at >= 0) queue.splice(at, 1);
+  }
+
+  function sent(id, item, answer) {
+    dequeue(id);
+    item.element.dataset.id = answer.id;
+    var live = document.getElementById("message-" + answer.id);
+    if (live) item.element.remove(); // the broadcast arrived first
+    else {
+      item.element.classList.add("chat-sent");
+      item.element.querySelector(".chat-sending").textContent = "Sent";
+      // The broadcast will replace the echo; if it never comes, the next sync brings the message.
+      setTimeout(function () { if (item.element.isConnected) sync(); }, 3000);
+    }
   }
 
   function failed(id, error) {
     var item = pending[id];
     if (!item) return;
-    delete pending[id];
+    dequeue(id);
     item.element.classList.add("chat-failed");
     var status = item.element.querySelector(".chat-sending");
     status.textContent = "Not sent: " + ((error && error.message) || "please try again") + " ";
@@ -330,7 +347,8 @@
       status.textContent = "Sending…";
       item.tries = 0;
       pending[id] = item;
-      trySend(id);
+      queue.push(id); // after what is already waiting: sent in the order the author sends
+      pump();
     });
     status.appendChild(retry);
   }
@@ -345,7 +363,7 @@
   function askPhi(id, error) {
     var item = pending[id];
     if (!item) return;
-    delete pending[id];
+    dequeue(id);
     item.element.remove();
     phiHeld = item.body;
     if (!textarea.value.trim()) { textarea.value = item.body; updateCounter(); }
@@ -368,9 +386,7 @@
     });
   }
 
-  function resendPending() {
-    Object.keys(pending).forEach(function (id) { trySend(id); });
-  }
+  function resendPending() { pump(); } // the oldest first, the others one by one after it
 
   function send(confirmPhi) {
     var body = textarea.value.trim();
@@ -391,9 +407,10 @@
     list.appendChild(echo);
     toBottom();
     pending[id] = { body: body, element: echo, tries: 0, inFlight: false, confirmPhi: confirmPhi === true };
+    queue.push(id);
     textarea.value = "";
     updateCounter();
-    trySend(id);
+    pump();
   }
 
   form.addEventListener("submit", function (event) {
