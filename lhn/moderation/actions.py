@@ -240,9 +240,12 @@ def _act_on_target(
 # --- redaction ------------------------------------------------------------------------------------------
 
 
-def _redacted_kinds(fragments: list[str]) -> list[str]:
-    kinds = sorted({f.kind for fragment in fragments for f in phi.scan(fragment)})
-    return kinds or ["other"]
+def _redacted_kinds(fragments: list[str], source: str = "") -> list[str]:
+    """What the fragments are: scanned alone, and in the text they come from (a cued number, "MRN 00482913", is
+    found as the number alone, which the scanner can only name with its cue)."""
+    kinds = {f.kind for fragment in fragments for f in phi.scan(fragment)}
+    kinds |= {f.kind for f in phi.scan(source) if any(source[f.start : f.end] in fragment for fragment in fragments)}
+    return sorted(kinds) or ["other"]
 
 
 def describe_kinds(kinds: list[str]) -> str:
@@ -271,7 +274,9 @@ def _prepare_redaction(target: targets.Target, *, fragments: list[str], revision
     redaction = adapter.prepare_redaction(target.id, fragments=fragments, revision_id=revision_id)
     if not redaction.count:
         raise ValidationFailed({"fragments": "That text isn't in it (any more)."})
-    return PreparedRedaction(redaction, _redacted_kinds(fragments), revision_id)
+    return PreparedRedaction(
+        redaction, _redacted_kinds(fragments, adapter.source_text(target.id, revision_id)), revision_id
+    )
 
 
 def _redact(target: targets.Target, prepared: PreparedRedaction, *, by: User,
