@@ -341,11 +341,10 @@ class PHIConfirmationRequired(ValidationFailed):
 
     def __init__(self, findings: list[Finding], field: str = "body") -> None:
         self.findings = findings
-        message = (
-            f"This may contain {describe(findings)}. Please edit it out, or confirm that you want to share it "
-            f"(tick the box, or send {CONFIRM_FIELD}: true)."
-        )
-        super().__init__({field: message}, message)
+        found = f"This may contain {describe(findings)}."
+        # Pages show `found` on the field and the prompt (_macros/phi.html) says what to do; the API's message
+        # says it for API clients.
+        super().__init__({field: found}, f"{found} Edit it out, or send {CONFIRM_FIELD}: true to share it as written.")
 
     @property
     def kinds(self) -> list[str]:
@@ -360,4 +359,22 @@ def check(text: str, confirmed: bool, *, field: str = "body") -> list[Finding]:
     findings = scan(text)
     if findings and not confirmed:
         raise PHIConfirmationRequired(findings, field)
+    return findings
+
+
+def check_texts(texts: dict[str, str], confirmed: bool, *, previous: str = "") -> list[Finding]:
+    """The guard over several fields of one thing a person writes ({field: text}, in form order). Findings whose
+    exact text was already in `previous` (the version the author confirmed or published before) don't ask again.
+    Returns the findings (to record with signals.phi_confirmed once the thing has an id); raises
+    PHIConfirmationRequired, on the first field with a finding, when there are some and `confirmed` is false. Pure:
+    callers run it inside lhn.database.reading(), before the write transaction."""
+    findings: list[Finding] = []
+    first = ""
+    for name, text in texts.items():
+        found = [f for f in scan(text or "") if not previous or text[f.start : f.end] not in previous]
+        if found and not first:
+            first = name
+        findings += found
+    if findings and not confirmed:
+        raise PHIConfirmationRequired(findings, first)
     return findings

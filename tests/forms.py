@@ -16,6 +16,7 @@ class _Form:
         self.action = action
         self.fields: list[tuple[str, str]] = []
         self.buttons: dict[str, tuple[str, str] | None] = {}  # label -> the (name, value) it sends, if named
+        self.boxes: dict[str, str] = {}  # unticked checkboxes: name -> the value they send when a person ticks them
 
 
 class _Forms(HTMLParser):
@@ -40,6 +41,8 @@ class _Forms(HTMLParser):
                 self._form.buttons[a.get("value", "")] = (a["name"], a.get("value", "")) if a.get("name") else None
             elif a.get("name") and kind != "file" and (kind not in ("checkbox", "radio") or "checked" in a):
                 self._form.fields.append((a["name"], a.get("value", "on" if kind == "checkbox" else "")))
+            elif a.get("name") and kind == "checkbox":
+                self._form.boxes[a["name"]] = a.get("value", "on")
         elif tag in ("textarea", "button"):
             self._tag, self._text = a, []
         elif tag == "select":
@@ -78,13 +81,22 @@ class _Forms(HTMLParser):
 def submit(client: FlaskClient, url: str, button: str, **typed: str) -> Any:
     """Open `url`, take the form whose submit button reads `button`, replace the fields named in `typed` with
     what a person typed, and send it all (with the button, if it has a name) to the form's action."""
+    return submit_page(client, client.get(url).get_data(as_text=True), url, button, **typed)
+
+
+def submit_page(client: FlaskClient, html: str, url: str, button: str, **typed: str) -> Any:
+    """As submit, on a page already in hand (a form re-rendered with errors, `url` the address it came from).
+    Naming an unticked checkbox in `typed` ticks it (with a true value; its own value when given "")."""
     parser = _Forms()
-    parser.feed(client.get(url).get_data(as_text=True))
+    parser.feed(html)
     form = next(f for f in parser.forms if button in f.buttons)
     data: MultiDict[str, str] = MultiDict()
     for name, value in form.fields:
         data.add(name, typed.get(name, value))
-    missing = set(typed) - {name for name, _ in form.fields}
+    for name, value in form.boxes.items():
+        if name in typed and name not in data:
+            data.add(name, typed[name] or value)
+    missing = set(typed) - {name for name, _ in form.fields} - set(form.boxes)
     assert not missing, f"the form has no field {missing}"
     if form.buttons[button]:
         data.add(*form.buttons[button])  # type: ignore[misc]

@@ -219,7 +219,12 @@ def test_the_confirmation_prompt_macro_renders_for_a_form(app):
             phi = exc
         template = '{% from "_macros/phi.html" import phi_confirm %}{{ phi_confirm(form, phi) }}'
         html = render_template_string(template, form=form, phi=phi)
-        assert "This may contain a phone number." in html
+        assert "This may contain" not in html  # the field's error says what was found; the prompt doesn't repeat it
+        assert "tick the box to share it as written" in html
+        assert "confirm_phi: true" not in html  # that is the API's wording
+        assert "History" not in html
         assert 'name="confirm_phi"' in html
         assert 'role="alert"' in html
         assert render_template_string(template, form=form, phi=None).strip() == ""
+        with_history = '{% from "_macros/phi.html" import phi_confirm %}{{ phi_confirm(form, phi, history=True) }}'
+        assert "Redact personal details" in render_template_string(with_history, form=form, phi=phi)

@@ -304,7 +304,9 @@ def test_the_author_redacts_one_revision_and_the_scanner_finds_what_to_remove(ct
     # A cued number goes without its cue (issue 10): "MRN" stays, the number doesn't.
     assert fake_content.rows[old_id].revisions == ["[removed by moderation], MRN [removed by moderation]"]
     details = db.session.scalar(select(ModerationLogEntry.details).where(ModerationLogEntry.target_id == old_id))
-    assert details == "a date of birth and a record, plan, account, licence or device number from revision 1 of this answer"
+    assert details == (
+        "a date of birth and a record, plan, account, licence or device number from revision 1 of this answer"
+    )
     with pytest.raises(PermissionDenied):
         actions.redact_target(u("rdr1"), target_type="fake", target_id=cast.answer_id)
     with pytest.raises(ValidationFailed):
