@@ -52,6 +52,17 @@ class ReviewActionForm(Form):
     revision_id = IntegerField("Revision (leave empty for the current text)", validators=[Optional()])
 
 
+class RedactOwnForm(Form):
+    """An author removes personal details from one version of their post or answer (the History page)."""
+
+    fragments = SelectMultipleField(
+        "Remove these", option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False), validate_choice=False
+    )
+    other_fragments = TextAreaField(
+        "Other text to remove (one per line, exactly as written)", validators=[Optional(), Length(max=2000)]
+    )
+
+
 class SettingsForm(Form):
     flag_hide_threshold = FloatField(
         "Hide flagged content when the flags weigh at least",

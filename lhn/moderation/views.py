@@ -13,12 +13,19 @@ from lhn import inputs
 from lhn.communities import services as communities
 from lhn.database import transaction
 from lhn.errors import Conflict, ValidationFailed
-from lhn.forms import ActionForm, apply_errors, choices
+from lhn.forms import ActionForm, apply_errors, check_submitted, choices, flash_errors
 from lhn.limits import user_rate_limited
 from lhn.moderation import actions, audit, permissions, queue, sanctions, services, targets
 from lhn.moderation import log as modlog
 from lhn.moderation import mydata as my_data
-from lhn.moderation.forms import DeleteAccountForm, FlagForm, ReviewActionForm, SettingsForm, queue_filters
+from lhn.moderation.forms import (
+    DeleteAccountForm,
+    FlagForm,
+    RedactOwnForm,
+    ReviewActionForm,
+    SettingsForm,
+    queue_filters,
+)
 from lhn.moderation.models import FlagReason, ReviewKind
 
 bp = Blueprint("moderation", __name__)
@@ -179,6 +186,29 @@ def act(item_id: int):  # type: ignore[no-untyped-def]
             flash(message, "error")
         return redirect(back)
     flash(f"Done: {row.resolution or 'redacted'}.", "success")
+    return redirect(back)
+
+
+@bp.post("/redact/<target_type>/<int:target_id>/revisions/<int:revision>")
+@login_required
+@user_rate_limited("redact")
+def redact_own(target_type: str, target_id: int, revision: int):  # type: ignore[no-untyped-def]
+    """The author (or a moderator) removes personal details from one version of a post or answer: the History
+    page's form. The service checks who may; the text is gone, the public log says what kind went."""
+    form = RedactOwnForm()
+    back = _safe_next("/")
+    try:
+        check_submitted(form)
+        fragments = [*(form.fragments.data or []), *(form.other_fragments.data or "").splitlines()]
+        with transaction():
+            count = actions.redact_target(
+                current_user, target_type=target_type, target_id=target_id, revision_id=revision,
+                fragments=[f for f in fragments if f.strip()] or None,
+            )  # fmt: skip
+    except ValidationFailed as exc:
+        flash_errors(exc)
+        return redirect(back)
+    flash(f"Removed from revision {revision} ({count} {'place' if count == 1 else 'places'}).", "success")
     return redirect(back)
 
 
