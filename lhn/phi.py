@@ -225,7 +225,7 @@ _NAME_CUE = re.compile(
     r"|(?:my|our)\s+(?:son|daughter|child|kid|boy|girl|baby|husband|wife|partner|mum|mom|mother|dad|father"
     r"|brother|sister|grandson|granddaughter|grandmother|grandfather|grandma|grandad|nan|niece|nephew|twin"
     r"|friend|fiance|fiancee|carer)(?:'s\s+name\s+is|\s+is\s+called|\s+is\s+named|\s+is|,)?"
-    r"|(?:son|daughter|husband|wife|child|patient|mother|father)\s+of"
+    r"|(?:son|daughter|husband|wife|child|patient|mother|father|mum|mom|dad|parent|carer|caregiver|guardian)\s+of"
     r"|(?:mr|mrs|ms|miss|mx)\.?(?=\s+[A-Z][a-z]+\s+[A-Z])))\s+"
     r"(?:(?i:patient|dr\.?)\s+)?"
     rf"({_NAME}(?:\s+(?:{_NAME}|[A-Z]\.|(?:van|von|de|da|del|di|le|la|al|bin|ibn)))?\s+{_NAME})",

@@ -75,6 +75,8 @@ POSITIVES: dict[str, list[str]] = {
         "my baby Freya Lindgren had her first scope.",
         "I'm Hiroshi Tanaka, diagnosed in Osaka.",
         "Son of Kevin Murphy, if that helps you find us.",
+        "I'm the mum of Ruby Sinclair, she's 9.",
+        "Proud dad of Leo Marchetti, 7, newly diagnosed.",
         "Best, cheers, Yusuf Demir",
         "My niece Poppy Harrington is 11.",
         "I am Beatriz Moreno and I moderate the Spanish group.",

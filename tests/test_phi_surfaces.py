@@ -6,12 +6,14 @@ recorded (kinds, never the text). Posts, answers, comments and chat are covered 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from lhn.accounts import services as accounts
 from lhn.accounts.models import User
+from lhn.database import utcnow
 from lhn.extensions import db
 from lhn.moderation.models import PHIConfirmation
 from tests import factories
@@ -173,3 +175,77 @@ def test_redacting_is_rate_limited_per_person(make_app, people, edited):
     response = client.post(url, data={"other_fragments": "Text me"})
     assert response.status_code == 429
     assert response.headers["Retry-After"]
+
+
+# --- chart notes, PDSA cycles, flag details, join requests, calls and experiences (API) ---------------------
+
+
+@pytest.fixture
+def network_measure(app):
+    from lhn.communities import services as communities
+    from tests.measures.conftest import make_network
+
+    make_network(app)
+    with committed(app):
+        doc = accounts.get_user("doc")
+        measure = factories.measure(communities.get_community("ibd"), doc)
+        factories.member(factories.community(doc, slug="closed", restricted=True))
+        return measure.id
+
+
+def asks_then_takes(client, method: str, url: str, body: dict, headers: dict, *, field: str, kind: str) -> dict:
+    """The request is refused with the PHI prompt on `field`, then accepted as confirmed; returns the answer."""
+    response = client.open(url, method=method, json=body, headers=headers)
+    error = assert_error(response, 422, "phi_confirmation_required")
+    assert list(error["fields"]) == [field]
+    assert kind in error["kinds"]
+    response = client.open(url, method=method, json={**body, "confirm_phi": True}, headers=headers)
+    assert response.status_code in (200, 201, 202), response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_chart_notes_and_pdsa_text_ask_before_they_are_published(client, app, network_measure):
+    doc = bearer(token_for(client, "doc"))
+    base = f"/api/v1/measures/{network_measure}"
+    note = {"site": "north", "on": "2024-02-01", "text": "Readmitted: Oliver Bennett, DOB 14/03/2009"}
+    asks_then_takes(client, "POST", f"{base}/notes", note, doc, field="text", kind="date_of_birth")
+    cycle = {"site": "north", "title": "Nurse call-backs", "prediction": "Fewer admissions", "started_on": "2024-01-05",
+             "plan": "Families call the nurse on 0113 496 0000."}  # fmt: skip
+    made = asks_then_takes(client, "POST", f"{base}/pdsa", cycle, doc, field="plan", kind="phone")
+    url = f"{base}/pdsa/{made['id']}"
+    asks_then_takes(client, "PATCH", url, {"study": "Mrs Dorothy Ainsworth was the first call."}, doc,
+                    field="study", kind="name")  # fmt: skip
+    # What the cycle already said (confirmed) doesn't ask again on a later change.
+    assert client.patch(url, json={"do_notes": "Ran for 4 weeks."}, headers=doc).status_code == 200
+    closing = {"act": "adopt", "ended_on": "2024-02-01", "act_notes": "Worked; see MRN 00482913's notes."}
+    asks_then_takes(client, "POST", f"{url}/close", closing, doc, field="act_notes", kind="record_number")
+    assert [kinds for kinds, _ in confirmed_kinds(app, "chart_note")] == ["date_of_birth"]
+    assert sorted(kinds for kinds, _ in confirmed_kinds(app, "pdsa_cycle")) == ["name", "phone", "record_number"]
+
+
+def test_flag_details_and_join_request_messages_ask_before_they_are_sent(client, app, network_measure):
+    teen = bearer(token_for(client, "teen"))
+    with app.app_context():
+        doc_id = accounts.get_user("doc").id
+    flag = {"target_type": "user", "target_id": doc_id, "reason": "other", "community": "ibd",
+            "details": "He posted my address, 42 Willow Brook Lane, in a reply."}  # fmt: skip
+    asks_then_takes(client, "POST", "/api/v1/flags", flag, teen, field="details", kind="street_address")
+    join = {"accept_guidelines": True, "message": "I'm the mum of Ruby Sinclair, her NHS number is 943 476 5919."}
+    asks_then_takes(client, "POST", "/api/v1/communities/closed/join", join, teen, field="message", kind="name")
+    assert confirmed_kinds(app, "flag") == [("street_address", "teen")]
+    assert confirmed_kinds(app, "join_request") == [("name,record_number", "teen")]
+
+
+@pytest.mark.parametrize("kind", ["call", "experience"])
+def test_calls_and_experiences_ask_too(client, people, kind):
+    token = bearer(token_for(client, "teen"))
+    body = {"kind": kind, "title": "A title long enough for the rules"}
+    if kind == "call":
+        body.update(sections={"summary": "A diet study.", "commitment": "Two visits.", "ethics": "REC 24/NE/0101."},
+                    roles=["patients"], other_roles="Ring 0113 496 0000",
+                    deadline=(utcnow().date() + timedelta(days=60)).isoformat())  # fmt: skip
+    else:
+        body["sections"] = {"setting": "A small unit", "what_done": "Email me at jo@example.org for the template.",
+                            "what_happened": "Waits halved.", "lessons": "Start small."}  # fmt: skip
+    response = client.post("/api/v1/communities/ibd/posts", json=body, headers=token)
+    assert assert_error(response, 422, "phi_confirmation_required")["kinds"] in (["phone"], ["email"])

@@ -92,13 +92,19 @@ def list_cycles(measure_id: int):  # type: ignore[no-untyped-def]
     return jsonify(items=[cycle_json(c) for c in cycles])
 
 
+def _confirm_phi(body: dict[str, Any]) -> bool:
+    """The PHI guard's confirmation: `confirm_phi: true` (422 phi_confirmation_required without it)."""
+    return inputs.boolean(body, "confirm_phi", False)
+
+
 @bp.post("/measures/<int:measure_id>/pdsa")
 @transactional
 def create_cycle(measure_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
     fields = _cycle_fields(body, learning.PdsaFields(site=inputs.text(body, "site", missing="")))
     measure = measures.get_measure(measure_id, viewer=user)
-    return created(cycle_json(learning.create_cycle(measure, fields, by=user)))
+    cycle = learning.create_cycle(measure, fields, by=user, confirm_phi=_confirm_phi(body))
+    return created(cycle_json(cycle))
 
 
 @bp.get("/measures/<int:measure_id>/pdsa/<int:cycle_id>")
@@ -113,11 +119,11 @@ def update_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def
     user, body = require_user(), json_body()
     measure = measures.get_measure(measure_id, viewer=user)
     cycle = learning.get_cycle(measure, cycle_id, viewer=user)
-    unknown = sorted(set(body) - set(CYCLE_FIELDS))
+    unknown = sorted(set(body) - {*CYCLE_FIELDS, "confirm_phi"})
     if unknown:
         raise ValidationFailed(dict.fromkeys(unknown, "This field can't be changed (the site stays; close to act)."))
     fields = _cycle_fields(body, learning.PdsaFields.of(cycle))
-    return jsonify(cycle_json(learning.update_cycle(cycle, measure, fields, by=user)))
+    return jsonify(cycle_json(learning.update_cycle(cycle, measure, fields, by=user, confirm_phi=_confirm_phi(body))))
 
 
 @bp.post("/measures/<int:measure_id>/pdsa/<int:cycle_id>/close")
@@ -127,7 +133,8 @@ def close_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
     act, act_notes, ended_on = (inputs.text(body, name, missing="") for name in ("act", "act_notes", "ended_on"))
     measure = measures.get_measure(measure_id, viewer=user)
     cycle = learning.get_cycle(measure, cycle_id, viewer=user)
-    learning.close_cycle(cycle, measure, act=act, act_notes=act_notes, ended_on=ended_on, by=user)
+    learning.close_cycle(cycle, measure, act=act, act_notes=act_notes, ended_on=ended_on, by=user,
+                         confirm_phi=_confirm_phi(body))  # fmt: skip
     return jsonify(cycle_json(cycle))
 
 
@@ -147,7 +154,8 @@ def add_note(measure_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
     site, on = inputs.text(body, "site", ""), inputs.text(body, "on", missing="")
     text = inputs.text(body, "text", missing="")
-    note = learning.add_note(measures.get_measure(measure_id, viewer=user), site=site, on=on, text=text, by=user)
+    measure = measures.get_measure(measure_id, viewer=user)
+    note = learning.add_note(measure, site=site, on=on, text=text, by=user, confirm_phi=_confirm_phi(body))
     return created(note_json(note))
 
 

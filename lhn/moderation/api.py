@@ -137,6 +137,7 @@ def create_flag():  # type: ignore[no-untyped-def]
         reason=inputs.text(data, "reason", missing=""),
         details=inputs.text(data, "details", ""),
         community=inputs.text(data, "community", "") or None,
+        confirm_phi=inputs.boolean(data, "confirm_phi", False),
     )
     return created({"id": flag.id, "reason": flag.reason.value, "created_at": _iso(flag.created_at)})
 

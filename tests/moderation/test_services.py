@@ -316,7 +316,8 @@ def test_the_author_redacts_one_revision_and_the_scanner_finds_what_to_remove(ct
 def test_redacting_a_member_bio_removes_it_from_the_database(ctx, cast):
     author = u("author")
     accounts.update_profile(
-        author, display_name=author.display_name, bio="Reach me at jo@example.org", role="patient", institution=None
+        author, display_name=author.display_name, bio="Reach me at jo@example.org", role="patient", institution=None,
+        confirm_phi=True,  # the author confirmed it; then someone flagged it
     )
     item = factories.flag(u("rdr1"), author, "phi").item  # site-wide: site admins
     actions.act_on_item(item.id, by=u("boss"), action="redact", version=item.version, fragments=["jo@example.org"])
