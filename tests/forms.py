@@ -16,7 +16,7 @@ class _Form:
         self.action = action
         self.fields: list[tuple[str, str]] = []
         self.buttons: dict[str, tuple[str, str] | None] = {}  # label -> the (name, value) it sends, if named
-        self.boxes: dict[str, str] = {}  # unticked checkboxes: name -> the value they send when a person ticks them
+        self.boxes: dict[str, str] = {}  # unticked checkboxes and radios: name -> a value they send when chosen
 
 
 class _Forms(HTMLParser):
@@ -41,7 +41,7 @@ class _Forms(HTMLParser):
                 self._form.buttons[a.get("value", "")] = (a["name"], a.get("value", "")) if a.get("name") else None
             elif a.get("name") and kind != "file" and (kind not in ("checkbox", "radio") or "checked" in a):
                 self._form.fields.append((a["name"], a.get("value", "on" if kind == "checkbox" else "")))
-            elif a.get("name") and kind == "checkbox":
+            elif a.get("name") and kind in ("checkbox", "radio"):
                 self._form.boxes[a["name"]] = a.get("value", "on")
         elif tag in ("textarea", "button"):
             self._tag, self._text = a, []
@@ -86,7 +86,7 @@ def submit(client: FlaskClient, url: str, button: str, **typed: str) -> Any:
 
 def submit_page(client: FlaskClient, html: str, url: str, button: str, **typed: str) -> Any:
     """As submit, on a page already in hand (a form re-rendered with errors, `url` the address it came from).
-    Naming an unticked checkbox in `typed` ticks it (with a true value; its own value when given "")."""
+    Naming an unticked checkbox or radio group in `typed` chooses it (the value typed; its own value for "")."""
     parser = _Forms()
     parser.feed(html)
     form = next(f for f in parser.forms if button in f.buttons)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -249,3 +250,49 @@ def test_calls_and_experiences_ask_too(client, people, kind):
                             "what_happened": "Waits halved.", "lessons": "Start small."}  # fmt: skip
     response = client.post("/api/v1/communities/ibd/posts", json=body, headers=token)
     assert assert_error(response, 422, "phi_confirmation_required")["kinds"] in (["phone"], ["email"])
+
+
+# --- the same surfaces through their pages (forms submitted as rendered) ------------------------------------
+
+
+def asks_on_the_page(client, page, url: str, *, button: str, found: str) -> object:
+    """The page came back with the prompt (text kept, said once, 'tick the box'); tick it and send it again."""
+    html = page.get_data(as_text=True)
+    assert page.status_code in (200, 422), html
+    assert unescape(html).count(f"This may contain {found}.") == 1, html
+    assert "tick the box" in html
+    assert "confirm_phi: true" not in html
+    sent = submit_page(client, html, url, button, confirm_phi="")
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    return sent
+
+
+def test_pdsa_pages_chart_notes_flags_and_join_requests_ask_on_the_page(client, app, network_measure):
+    login(client, "doc")
+    new = f"/measures/{network_measure}/pdsa/new"
+    page = submit(client, new, "Start the cycle", site="north", started_on="2024-01-05", title="Nurse call-backs",
+                  prediction="Fewer admissions", plan="Families ring 0113 496 0000.")  # fmt: skip
+    made = asks_on_the_page(client, page, new, button="Start the cycle", found="a phone number")
+    cycle_url = made.headers["Location"]
+    page = submit(client, cycle_url, "Save", study="Her DOB is 14/03/2009, so she was first.")
+    asks_on_the_page(client, page, cycle_url, button="Save", found="a date of birth")
+    page = submit(client, cycle_url, "Close the cycle", act="adopt", ended_on="2024-02-01",
+                  act_notes="See jo@example.org's notes.")  # fmt: skip
+    asks_on_the_page(client, page, page.request.path, button="Close the cycle", found="an email address")
+    chart = f"/measures/{network_measure}"  # the network chart (north has no data yet)
+    page = submit(client, chart, "Add note", on="2024-02-01", text="Admitted 3 March 2024: Ruby")
+    found = "a date of admission, discharge or death"
+    asks_on_the_page(client, page, page.request.path, button="Add note", found=found)
+    assert sorted(k for k, _ in confirmed_kinds(app, "pdsa_cycle")) == ["date_of_birth", "email", "phone"]
+    assert confirmed_kinds(app, "chart_note") == [("personal_date", "doc")]
+
+    login(client, "teen")
+    with app.app_context():
+        doc_id = accounts.get_user("doc").id
+    flag_url = f"/flag/user/{doc_id}"
+    page = submit(client, flag_url, "Send to the moderators", reason="other", details="He wrote my zip, 60612-1234.")
+    asks_on_the_page(client, page, flag_url, button="Send to the moderators", found="a postcode or ZIP code")
+    page = submit(client, "/c/closed", "Ask to join", accept_guidelines="y", message="Mum of Isla McKenzie here.")
+    asks_on_the_page(client, page, page.request.path, button="Ask to join", found="a person's full name")
+    assert confirmed_kinds(app, "flag") == [("postcode", "teen")]
+    assert confirmed_kinds(app, "join_request") == [("name", "teen")]

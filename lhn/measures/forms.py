@@ -4,7 +4,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from lhn.forms import Form, choices
+from lhn.forms import Form, PHIConfirmMixin, choices
 from lhn.measures import spc
 
 TYPES = choices(
@@ -91,7 +91,7 @@ class AnswerForm(Form):
     decision = HiddenField(validators=[InputRequired()])
 
 
-class PdsaForm(Form):
+class PdsaForm(PHIConfirmMixin, Form):
     site = SelectField("Site", choices=[])
     title = StringField("Change being tested", validators=[InputRequired(), Length(max=160)])
     idea_id = SelectField("Idea it tests (optional)", choices=[], validate_choice=False)
@@ -102,7 +102,7 @@ class PdsaForm(Form):
     study = TextAreaField("Study: compare the results with the prediction", validators=[Optional(), Length(max=20000)])
 
 
-class CloseForm(Form):
+class CloseForm(PHIConfirmMixin, Form):
     act = RadioField(
         "Act",
         choices=choices(
@@ -117,7 +117,7 @@ class CloseForm(Form):
     ended_on = StringField("Ended on", validators=[Optional()], description="YYYY-MM-DD")
 
 
-class NoteForm(Form):
+class NoteForm(PHIConfirmMixin, Form):
     site = SelectField("Chart", choices=[])
     on = StringField("Date", validators=[Optional()], description="YYYY-MM-DD")
     text = StringField("Note", validators=[Optional(), Length(max=500)])

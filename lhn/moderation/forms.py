@@ -17,12 +17,12 @@ from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lhn import inputs
-from lhn.forms import Form, choices
+from lhn.forms import Form, PHIConfirmMixin, choices
 from lhn.moderation.models import FlagReason, ReviewKind, ReviewStatus
 from lhn.moderation.mydata import DELETE_MODES
 
 
-class FlagForm(Form):
+class FlagForm(PHIConfirmMixin, Form):
     reason = RadioField(
         "What is wrong?",
         choices=choices([(r.value, r.label) for r in FlagReason]),

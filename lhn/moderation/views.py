@@ -27,6 +27,7 @@ from lhn.moderation.forms import (
     queue_filters,
 )
 from lhn.moderation.models import FlagReason, ReviewKind
+from lhn.phi import PHIConfirmationRequired
 
 bp = Blueprint("moderation", __name__)
 
@@ -65,6 +66,7 @@ def flag(target_type: str, target_id: int):  # type: ignore[no-untyped-def]
     form.community.choices = choices(
         [("", "Elsewhere on the site (site admins review it)"), *((c.slug, c.name) for c in shared)]
     )
+    phi = None
     if form.validate_on_submit():
         try:
             with transaction():
@@ -75,13 +77,15 @@ def flag(target_type: str, target_id: int):  # type: ignore[no-untyped-def]
                     reason=form.reason.data,
                     details=form.details.data or "",
                     community=form.community.data or None,
+                    confirm_phi=form.confirm_phi.data,
                 )
         except ValidationFailed as exc:
             apply_errors(form, exc)
+            phi = exc if isinstance(exc, PHIConfirmationRequired) else None
         else:
             flash("Thank you. Moderators will review it; flags are never shown to the person you flagged.", "success")
             return redirect(target.url)
-    return render_template("moderation/flag.html", form=form, target=target, show_community=bool(shared))
+    return render_template("moderation/flag.html", form=form, target=target, show_community=bool(shared), phi=phi)
 
 
 # --- the review queue --------------------------------------------------------------------------------
