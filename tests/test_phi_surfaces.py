@@ -296,3 +296,14 @@ def test_pdsa_pages_chart_notes_flags_and_join_requests_ask_on_the_page(client, 
     asks_on_the_page(client, page, page.request.path, button="Ask to join", found="a person's full name")
     assert confirmed_kinds(app, "flag") == [("postcode", "teen")]
     assert confirmed_kinds(app, "join_request") == [("name", "teen")]
+
+
+def test_the_author_redacts_an_earlier_revision_over_the_api(client, people, edited):
+    teen, mum = bearer(token_for(client, "teen")), bearer(token_for(client, "mum"))
+    body = {"target_type": "answer", "target_id": edited["answer"], "revision": 1}
+    assert_error(client.post("/api/v1/redactions", json=body, headers=mum), 403, "forbidden")
+    response = client.post("/api/v1/redactions", json=body, headers=teen)  # what the guard finds in revision 1
+    assert response.status_code == 200
+    assert response.get_json() == {"removed": 1}
+    assert PHONE not in history_of(people, "answer", edited["answer"])
+    assert_error(client.post("/api/v1/redactions", json=body, headers=teen), 422, "validation_failed")  # none left

@@ -10,7 +10,7 @@ from flask_login import current_user
 from lhn import inputs
 from lhn.accounts.models import User, VerificationRequest
 from lhn.api import bp, created, json_body, page_json, person_json, require_user
-from lhn.api.openapi import BOOLEAN, CURSOR, TEXT, body_schema, op, page_of, path_param, query_param, ref
+from lhn.api.openapi import BOOLEAN, CURSOR, PHI_CONFIRM, TEXT, body_schema, op, page_of, path_param, query_param, ref
 from lhn.communities import permissions
 from lhn.communities import services as communities
 from lhn.communities.models import Community, JoinRequest, Membership
@@ -245,7 +245,8 @@ OPENAPI_PATHS = {
         "post": op("Join, accepting the guidelines; 202 with a join request for a restricted community",
                    also={"202": "Requested: the moderators of a restricted community decide"}, params=[SLUG],
                    body=body_schema({"accept_guidelines": {**BOOLEAN, "const": True}}, {
-                       "message": {**TEXT, "description": "To the moderators of a restricted community"}})),
+                       "message": {**TEXT, "description": "To the moderators of a restricted community"},
+                       "confirm_phi": PHI_CONFIRM})),
     },
     "/communities/{slug}/leave": {"post": op("Leave the community", status="204", params=[SLUG])},
     "/communities/{slug}/members": {

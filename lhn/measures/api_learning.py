@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from lhn import inputs
 from lhn.api import bp, created, json_body, require_user
-from lhn.api.openapi import DATE, ID, TEXT, body_schema, op, path_param, query_param, ref
+from lhn.api.openapi import DATE, ID, PHI_CONFIRM, TEXT, body_schema, op, path_param, query_param, ref
 from lhn.database import transactional
 from lhn.errors import ValidationFailed
 from lhn.measures import charts, learning, periods
@@ -258,7 +258,7 @@ OPENAPI_PATHS = {
             params=[MEASURE_ID],
             body=body_schema(
                 {"site": SITE_SLUG, "title": TEXT, "prediction": TEXT, "started_on": DATE},
-                {"plan": TEXT, "do_notes": TEXT, "study": TEXT, **IDEA_ID},
+                {"plan": TEXT, "do_notes": TEXT, "study": TEXT, **IDEA_ID, "confirm_phi": PHI_CONFIRM},
             ),
             tag="measures",
         ),
@@ -276,7 +276,7 @@ OPENAPI_PATHS = {
             "Record the do and study as the cycle goes (the site's team or the owners); closed cycles don't change",
             response=ref("PdsaCycle"),
             params=[MEASURE_ID, CYCLE_ID],
-            body=body_schema(optional={**CYCLE_TEXT, **IDEA_ID}, closed=True,
+            body=body_schema(optional={**CYCLE_TEXT, **IDEA_ID, "confirm_phi": PHI_CONFIRM}, closed=True,
                              description="Fields not sent (or null) keep their value; a null idea_id unlinks"),
             tag="measures",
         ),
@@ -286,7 +286,8 @@ OPENAPI_PATHS = {
             "Act: adopt, adapt or abandon, with what was learned; a linked idea gets the summary",
             response=ref("PdsaCycle"),
             params=[MEASURE_ID, CYCLE_ID],
-            body=body_schema({"act": {"enum": ["adopt", "adapt", "abandon"]}, "act_notes": TEXT, "ended_on": DATE}),
+            body=body_schema({"act": {"enum": ["adopt", "adapt", "abandon"]}, "act_notes": TEXT, "ended_on": DATE},
+                             {"confirm_phi": PHI_CONFIRM}),
             tag="measures",
         ),
     },
@@ -304,7 +305,7 @@ OPENAPI_PATHS = {
             status="201",
             response=ref("ChartNote"),
             params=[MEASURE_ID],
-            body=body_schema({"on": DATE, "text": TEXT}, {"site": SITE_SLUG}),
+            body=body_schema({"on": DATE, "text": TEXT}, {"site": SITE_SLUG, "confirm_phi": PHI_CONFIRM}),
             tag="measures",
         ),
     },
