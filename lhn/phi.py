@@ -190,6 +190,10 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     (
+        "postcode",  # where someone lives, as a ZIP: "we live in 90210"
+        re.compile(r"\b(?:live|living|lives|based|moved|located)\s+(?:in|to|at)\s+(\d{5})\b(?![.,]\d)", re.I),
+    ),
+    (
         "url",
         re.compile(rf"(?:https?://)?(?:www\.|m\.)?{_PERSONAL_HOSTS}/?[\w@.%~+-]{{2,}}[\w/@.%~?=&+-]{{0,100}}", re.I),
     ),
@@ -220,9 +224,10 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 # A full name (two or three capitalised words) after a cue that ties it to the writer or someone they care for.
 _NAME_CUE = re.compile(
-    r"(?i:\b(?:my\s+name\s+is|my\s+name's|(?:full\s+|patient\s+)?name\s*:|full\s+name\s+is|i\s+am|i'm|this\s+is"
+    r"(?i:\b(?:my\s+name\s+is|my\s+name's|(?:full\s+|patient\s+)?name\s*:|patient\s*:|full\s+name\s+is|i\s+am|i'm|this\s+is"
     r"|called|named|signed|regards,?|thanks(?:\s+for\s+\w+)?,|love,|cheers,|best,|^\s*from|meet|it's"
-    r"|(?:my|our)\s+(?:son|daughter|child|kid|boy|girl|baby|husband|wife|partner|mum|mom|mother|dad|father"
+    r"|(?:my|our)\s+(?:(?:little|baby|big|older|younger|eldest|oldest|youngest|middle|twin|step|late)\s+)?"
+    r"(?:son|daughter|child|kid|boy|girl|baby|husband|wife|partner|mum|mom|mother|dad|father"
     r"|brother|sister|grandson|granddaughter|grandmother|grandfather|grandma|grandad|nan|niece|nephew|twin"
     r"|friend|fiance|fiancee|carer)(?:'s\s+name\s+is|\s+is\s+called|\s+is\s+named|\s+is|,)?"
     r"|(?:son|daughter|husband|wife|child|patient|mother|father|mum|mom|dad|parent|carer|caregiver|guardian)\s+of"
