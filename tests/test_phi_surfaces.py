@@ -1,5 +1,5 @@
-"""The PHI guard on every free text a person writes (issue 10): bios, chart notes, PDSA cycles, flag details and
-join-request messages ask before they are published, over the API (422 phi_confirmation_required until
+"""The PHI guard on every free text a person writes (issue 10): bios, chart notes and phase reasons, PDSA cycles,
+flag details and join-request messages ask before they are published, over the API (422 phi_confirmation_required until
 confirm_phi: true) and the pages (the form comes back with the text kept and a box to tick); a confirmation is
 recorded (kinds, never the text). Posts, answers, comments and chat are covered in tests/posts and tests/chat."""
 
@@ -220,7 +220,10 @@ def test_chart_notes_and_pdsa_text_ask_before_they_are_published(client, app, ne
     assert client.patch(url, json={"do_notes": "Ran for 4 weeks."}, headers=doc).status_code == 200
     closing = {"act": "adopt", "ended_on": "2024-02-01", "act_notes": "Worked; see MRN 00482913's notes."}
     asks_then_takes(client, "POST", f"{url}/close", closing, doc, field="act_notes", kind="record_number")
+    phase = {"site": "north", "period": "2024-02", "reason": "After Mrs Dorothy Ainsworth's complaint."}
+    asks_then_takes(client, "POST", f"{base}/phases", phase, doc, field="reason", kind="name")
     assert [kinds for kinds, _ in confirmed_kinds(app, "chart_note")] == ["date_of_birth"]
+    assert confirmed_kinds(app, "phase_change") == [("name", "doc")]
     assert sorted(kinds for kinds, _ in confirmed_kinds(app, "pdsa_cycle")) == ["name", "phone", "record_number"]
 
 
@@ -285,6 +288,9 @@ def test_pdsa_pages_chart_notes_flags_and_join_requests_ask_on_the_page(client, 
     asks_on_the_page(client, page, page.request.path, button="Add note", found=found)
     assert sorted(k for k, _ in confirmed_kinds(app, "pdsa_cycle")) == ["date_of_birth", "email", "phone"]
     assert confirmed_kinds(app, "chart_note") == [("personal_date", "doc")]
+    page = submit(client, chart, "Start a new phase", period="2024-03", reason="Ring 0113 496 0000 for the protocol.")
+    asks_on_the_page(client, page, page.request.path, button="Start a new phase", found="a phone number")
+    assert confirmed_kinds(app, "phase_change") == [("phone", "doc")]
 
     login(client, "teen")
     with app.app_context():

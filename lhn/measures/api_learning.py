@@ -172,7 +172,8 @@ def add_phase(measure_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
     site, period = inputs.text(body, "site", ""), inputs.text(body, "period", missing="")
     reason, measure = inputs.text(body, "reason", missing=""), measures.get_measure(measure_id, viewer=user)
-    phase = learning.add_phase(measure, site=site, period=period, reason=reason, by=user)
+    confirm_phi = _confirm_phi(body)
+    phase = learning.add_phase(measure, site=site, period=period, reason=reason, by=user, confirm_phi=confirm_phi)
     return created(phase_json(phase, measure))
 
 
@@ -324,7 +325,7 @@ OPENAPI_PATHS = {
             response=ref("PhaseChange"),
             params=[MEASURE_ID],
             body=body_schema({"period": {**TEXT, "description": "2024-01, 2024-W05 or 2024-Q1"}, "reason": TEXT},
-                             {"site": SITE_SLUG}),
+                             {"site": SITE_SLUG, "confirm_phi": PHI_CONFIRM}),
             tag="measures",
         ),
     },

@@ -123,7 +123,7 @@ class NoteForm(PHIConfirmMixin, Form):
     text = StringField("Note", validators=[Optional(), Length(max=500)])
 
 
-class PhaseForm(Form):
+class PhaseForm(PHIConfirmMixin, Form):
     site = SelectField("Chart", choices=[])
     period = StringField("New phase from", validators=[Optional(), Length(max=10)])
     reason = StringField("Reason (the change adopted)", validators=[Optional(), Length(max=500)])

@@ -316,10 +316,12 @@ def add_note(measure: Measure, *, site: str, on: Any, text: str, by: User, confi
     return note
 
 
-def add_phase(measure: Measure, *, site: str, period: str, reason: str, by: User) -> PhaseChange:
+def add_phase(measure: Measure, *, site: str, period: str, reason: str, by: User,
+              confirm_phi: bool = False) -> PhaseChange:  # fmt: skip
     """Start new limits from a period on, deliberately and with a reason (after an adopted change). Logged.
 
-    Owners anywhere; a site's team on its own chart. Raises PermissionDenied, ValidationFailed.
+    Owners anywhere; a site's team on its own chart. The reason goes through the PHI guard (it is shown on the
+    chart and in the public change log). Raises PermissionDenied, ValidationFailed (phi.PHIConfirmationRequired).
     """
     acc = measures.access(measure, by)
     errors: dict[str, str] = {}
@@ -334,6 +336,8 @@ def add_phase(measure: Measure, *, site: str, period: str, reason: str, by: User
         errors["reason"] = "Say why the process changed (for example the change you adopted)."
     if errors:
         raise ValidationFailed(errors)
+    with reading():
+        findings = phi.check_texts({"reason": why}, confirm_phi)
     if not acc.can_annotate(place.id if place else None):
         raise PermissionDenied("New phases are started by the measure's owners, or by a site's team on its own chart.")
     duplicate = db.session.scalar(
@@ -350,6 +354,7 @@ def add_phase(measure: Measure, *, site: str, period: str, reason: str, by: User
     where = place.name if place else "the network chart"
     measures.log_change(measure, "phase", f"New phase on {where} from {period}: {why}", by=by)
     db.session.flush()
+    _phi_confirmed(findings, by=by, target_type="phase_change", target_id=phase.id, community_id=measure.community_id)
     return phase
 
 
