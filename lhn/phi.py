@@ -119,12 +119,14 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:mrn|medical\s+record(?:\s+(?:number|no\.?|#))?|record\s+(?:number|no\.?|#)|hospital\s+"
             r"(?:number|no\.?|id)|patient\s+(?:id|number|no\.?)|chart\s+(?:number|no\.?|#)|nhs\s+(?:number|no\.?)"
-            r"|chi\s+(?:number|no\.?)|ssn|social\s+security(?:\s+number)?|(?:insurance|member|membership|subscriber"
-            r"|policy|plan|group|medicaid|medicare|beneficiary|claim|account|acct|health\s+card|hcn|ohip|mbi"
-            r"|national\s+insurance|ni|passport|driver'?s?\s+licen[cs]e|licen[cs]e|dl|serial|device|implant"
-            r"|pump|sensor|transmitter|meter|pacemaker|prescription|rx|case|tax|npi|dea|gmc|nmc|vin|plate"
-            r"|registration|reference|ref|iban|sort\s+code|card)"
-            r"(?:\s+(?:id|number|no\.?|num|#|code|serial|serial\s+number))?)"
+            r"|chi\s+(?:number|no\.?)|ssn|social\s+security(?:\s+number)?"
+            # Words that name an identifier by themselves ("member ID" or just "Medicare 1EG4-TE5-MK73") ...
+            r"|(?:insurance|member|membership|subscriber|policy|medicaid|medicare|beneficiary|acct|health\s+card|hcn"
+            r"|ohip|mbi|national\s+insurance|passport|driver'?s?\s+licen[cs]e|licen[cs]e|serial|pacemaker|npi|dea"
+            r"|gmc|nmc|vin|iban|sort\s+code)(?:\s+(?:id|number|no\.?|num|#|code|serial(?:\s+number)?))?"
+            # ... and everyday words that do only with "number", "ID" or "serial" after them ("the plan is 2024-25").
+            r"|(?:plan|group|claim|account|case|reference|ref|card|device|implant|pump|sensor|transmitter|meter"
+            r"|prescription|rx|tax|registration|plate|dl|ni)\s+(?:id|number|no\.?|num|#|code|serial(?:\s+number)?))"
             r"(?:\s+(?:on\s+(?:it|the\s+\w+)|for\s+(?:him|her|them|me|my\s+\w+)))?"
             rf"(?![a-z]){_GLUE}(?-i:(?=[A-Z0-9-]{{0,6}}[-/\s]?\d)([A-Z]{{0,6}}[-/\s]?\d[A-Z\d]{{0,14}}(?:[-/\s]?[A-Z\d]{{1,8}}){{0,4}}))",
             re.I,
@@ -195,9 +197,14 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "url",
-        re.compile(rf"(?:https?://)?(?:www\.|m\.)?{_PERSONAL_HOSTS}/?[\w@.%~+-]{{2,}}[\w/@.%~?=&+-]{{0,100}}", re.I),
+        re.compile(
+            rf"(?<![\w.-])(?:https?://)?(?:www\.|m\.)?{_PERSONAL_HOSTS}/?[\w@.%~+-]{{2,}}[\w/@.%~?=&+-]{{0,100}}", re.I
+        ),
     ),
-    ("url", re.compile(rf"(?:https?://)?[a-z0-9-]{{1,63}}\.{_PERSONAL_SITES}\b[\w/@.%~?=&+-]{{0,100}}", re.I)),
+    (
+        "url",
+        re.compile(rf"(?<![\w.-])(?:https?://)?[a-z0-9-]{{1,63}}\.{_PERSONAL_SITES}\b[\w/@.%~?=&+-]{{0,100}}", re.I),
+    ),
     (
         "url",  # a link the author says is their own: "my blog is at https://…"
         re.compile(
