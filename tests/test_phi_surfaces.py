@@ -130,6 +130,7 @@ def test_the_author_redacts_an_earlier_revision_from_its_history_page(client, pe
     assert response.status_code == 302
     assert response.headers["Location"].endswith(url)
     assert PHONE not in history_of(people, kind, edited[kind])
+    assert "[removed by the author]" in history_of(people, kind, edited[kind])  # not "by moderation": their own
     assert PHONE not in client.get(url).text
     with people.app_context():
         entry = db.session.scalar(select(ModerationLogEntry).where(ModerationLogEntry.target_type == kind))

@@ -263,7 +263,8 @@ class PreparedRedaction:
     revision_id: int | None
 
 
-def _prepare_redaction(target: targets.Target, *, fragments: list[str], revision_id: int | None) -> PreparedRedaction:
+def _prepare_redaction(target: targets.Target, *, fragments: list[str], revision_id: int | None,
+                       by_author: bool = False) -> PreparedRedaction:  # fmt: skip
     """The slow part of a redaction (the new text's Markdown, the PHI scan of the fragments). Call inside
     lhn.database.reading(). Raises ValidationFailed (no such revision, fragments not in the text)."""
     adapter = targets.get_adapter(target.type)
@@ -271,7 +272,8 @@ def _prepare_redaction(target: targets.Target, *, fragments: list[str], revision
     if revision_id is not None and revision_id not in adapter.revision_ids(target.id):
         raise ValidationFailed({"revision_id": "No such revision of this text."})
     fragments = [f for f in fragments if f.strip()]
-    redaction = adapter.prepare_redaction(target.id, fragments=fragments, revision_id=revision_id)
+    mark = targets.AUTHOR_REDACTED_MARK if by_author else targets.REDACTED_MARK
+    redaction = adapter.prepare_redaction(target.id, fragments=fragments, revision_id=revision_id, mark=mark)
     if not redaction.count:
         raise ValidationFailed({"fragments": "That text isn't in it (any more)."})
     return PreparedRedaction(
@@ -340,5 +342,6 @@ def redact_target(
             fragments = [text[f.start : f.end] for f in phi.scan(text)]
             if not fragments:
                 raise ValidationFailed({"fragments": "We found nothing that looks like personal information."})
-        prepared = _prepare_redaction(target, fragments=fragments, revision_id=revision_id)
+        by_author = target.author is not None and target.author.id == by.id  # their own words: not moderation
+        prepared = _prepare_redaction(target, fragments=fragments, revision_id=revision_id, by_author=by_author)
     return _redact(target, prepared, by=by, review_item=None)
