@@ -71,7 +71,7 @@ _US_STATES = (
     r"(?:A[LKZR]|C[AOT]|D[EC]|FL|GA|HI|I[DLNA]|K[SY]|LA|M[EDAINSOT]|N[EVHJMYCD]|O[HKR]|PA|RI|S[CD]|T[NX]|UT"
     r"|V[TA]|W[AVIY])"
 )
-_NAME = r"[A-Z](?:[a-z]+|'[A-Z][a-z]+)(?:-[A-Z]?[a-z]+)?"
+_NAME = r"[A-Z](?:[a-z]+(?:[A-Z][a-z]+)?|'[A-Z][a-z]+)(?:-[A-Z]?[a-z]+)?"  # Okafor, O'Neill, MacLeod, Al-Sayed
 # Words that are capitalised at the start of a clause but are not names ("I'm Not sure", "my son Also").
 _NOT_NAME_WORDS = (
     "a an and also am are as at but by dr for from had has have he her his i in is it just my no not now of on or "
@@ -100,7 +100,7 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "date_of_birth",
         re.compile(
-            r"\b(?:d\.?o\.?b\b\.?|date\s+of\s+birth|birth\s*date|birthday(?:'s)?|born|b\.(?=\s*\d))"
+            r"\b(?:d\.?o\.?b\b\.?(?:'s)?|date\s+of\s+birth|birth\s*date|birthday(?:'s)?|born|b\.(?=\s*\d))"
             rf"(?:\s+(?:on|in))?{_GLUE}{_DATE}",
             re.I,
         ),
@@ -215,6 +215,13 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     (
+        "url",  # "find me on TikTok @handle"
+        re.compile(
+            r"(?i:\bon\s+(?:insta(?:gram)?|twitter|x|tiktok|ig|threads|fb|snapchat|youtube|bluesky))\s*:?\s*"
+            r"(@[A-Za-z0-9_.]{3,30})"
+        ),
+    ),
+    (
         "url",
         re.compile(
             r"(?<![\w.])@[A-Za-z0-9_]{3,30}\s+on\s+(?i:insta(?:gram)?|twitter|x|tiktok|ig|threads|fb|snapchat|youtube|bluesky)\b"
@@ -232,13 +239,15 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 # A full name (two or three capitalised words) after a cue that ties it to the writer or someone they care for.
 _NAME_CUE = re.compile(
     r"(?i:\b(?:my\s+name\s+is|my\s+name's|(?:full\s+|patient\s+)?name\s*:|patient\s*:|full\s+name\s+is|i\s+am|i'm|this\s+is"
-    r"|called|named|signed|regards,?|thanks(?:\s+for\s+\w+)?,|love,|cheers,|best,|^\s*from|meet|it's"
-    r"|(?:my|our)\s+(?:(?:little|baby|big|older|younger|eldest|oldest|youngest|middle|twin|step|late)\s+)?"
-    r"(?:son|daughter|child|kid|boy|girl|baby|husband|wife|partner|mum|mom|mother|dad|father"
+    r"|called|named|signed|regards,?|(?:thanks|love|cheers|best|regards)(?:\s+(?:all|everyone|for\s+\w+|x+))?,"
+    r"|^\s*from|meet|it's"
+    r"|(?:my|our)\s+(?:(?:little|baby|big|older|younger|eldest|oldest|youngest|middle|twin|late)\s+|step-?)?"
+    r"(?:son|daughter|child|kid|boy|girl|baby|husband|wife|partner|mum|mom|mother|dad|father|eldest|youngest"
     r"|brother|sister|grandson|granddaughter|grandmother|grandfather|grandma|grandad|nan|niece|nephew|twin"
     r"|friend|fiance|fiancee|carer)(?:'s\s+name\s+is|\s+is\s+called|\s+is\s+named|\s+is|,)?"
     r"|(?:son|daughter|husband|wife|child|patient|mother|father|mum|mom|dad|parent|carer|caregiver|guardian)\s+of"
-    r"|(?:mr|mrs|ms|miss|mx)\.?(?=\s+[A-Z][a-z]+\s+[A-Z])))\s+"
+    r"|(?:mr|mrs|ms|miss|mx)\.?(?=\s+[A-Z][a-z]+\s+[A-Z])"
+    r"|^\s*(?:hi|hiya|hello|hey)(?:\s+all|\s+everyone)?,?(?=\s+[A-Z][a-z]+\s+[A-Z][a-z]+\s+here\b)))\s+"
     r"(?:(?i:patient|dr\.?)\s+)?"
     rf"({_NAME}(?:\s+(?:{_NAME}|[A-Z]\.|(?:van|von|de|da|del|di|le|la|al|bin|ibn)))?\s+{_NAME})",
     re.M,
