@@ -5,15 +5,15 @@ dates of events, DOIs, PMIDs, trial ids, guideline codes, versions, times, measu
 Kinds follow the HIPAA Safe Harbor identifiers that appear in prose. A positive counts as caught when the scanner
 finds an identifier of one of its kind's scanner kinds (ACCEPTS); a negative is a false hold when it finds anything.
 
-The 15 positives of each kind before the last 10, and the 60 negatives before the last 40, were written as a held-
-out set after the patterns and measured before any change: recall 13/15 for names and 14/15 for addresses, 15/15 for
-the other kinds, no false holds. The three misses ("Patient: Rosa Delacroix", "my little brother Ollie Stevens", "we
-live in 90210") were then fixed and the set folded in. A second held-out set (the last 10 positives of each kind,
-the last 40 negatives) measured before its fixes: names 5/10, dates 9/10, links 9/10, the other kinds 10/10, no
-false holds. After the fixes (sign-offs like "Cheers all,", "MacLeod", "step-daughter", "my eldest", "my DOB's", "on
-TikTok @handle") names are 8/10 and the rest 10/10; the two left missed stay in the corpus ("Imogen Ward here": Ward
-is also a hospital word the name check refuses; "Ava and Mia Sullivan": two first names sharing a surname). Names
-are the weakest kind on text not seen before: expect well under the corpus figure.
+The 15 positives of each kind before the last 10, and the 60 negatives before the last 40, were written as a
+held-out set after the patterns and measured before any change: recall 13/15 for names and 14/15 for addresses,
+15/15 for the other kinds, no false holds. The three misses ("Patient: Rosa Delacroix", "my little brother Ollie
+Stevens", "we live in 90210") were then fixed and the set folded in. A second held-out set (the last 10 positives of
+each kind, the last 40 negatives) measured before its fixes: names 5/10, dates 9/10, links 9/10, the other kinds
+10/10, no false holds. After the fixes (sign-offs like "Cheers all,", "MacLeod", "step-daughter", "my eldest", "my
+DOB's", "on TikTok @handle") names are 8/10 and the rest 10/10; the two left missed stay in the corpus ("Imogen Ward
+here": Ward is also a hospital word the name check refuses; "Ava and Mia Sullivan": two first names sharing a
+surname). Names are the weakest kind on text not seen before: expect well under the corpus figure.
 """
 
 ACCEPTS = {
