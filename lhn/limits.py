@@ -42,6 +42,7 @@ RATE_LIMITS = {
     "chat": "30 per minute",
     "flag": "20 per hour;50 per day",
     "staff": "60 per minute;600 per hour",  # verification decisions, revocations, appointments
+    "redact": "20 per hour;60 per day",  # authors removing personal details from their own revisions
     # Not writes, or not only: rendering and checking a whole file cost CPU that everyone's requests share.
     "preview": "20 per minute;300 per hour",
     "import": "5 per minute;30 per hour;200 per day",  # CSV and FHIR files: previews and imports, pages and API
@@ -53,6 +54,7 @@ NEW_ACCOUNT_RATE_LIMITS = {
     "chat": "10 per minute",
     "flag": "5 per hour;10 per day",
     "staff": "60 per minute;600 per hour",
+    "redact": "20 per hour;60 per day",  # removing what one shared by mistake is never held back for new accounts
     "preview": "20 per minute;300 per hour",
     "import": "5 per minute;30 per hour;200 per day",
 }

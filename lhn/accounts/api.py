@@ -13,7 +13,7 @@ from lhn.accounts import services as accounts
 from lhn.accounts.limits import login_rate_limited
 from lhn.accounts.models import ApiToken, Institution, InstitutionKind, Role, User, VerificationRequest
 from lhn.api import bp, created, json_body, person_json, require_user
-from lhn.api.openapi import BOOLEAN, TEXT, body_schema, op, path_param, ref
+from lhn.api.openapi import BOOLEAN, PHI_CONFIRM, TEXT, body_schema, op, path_param, ref
 from lhn.database import transactional
 from lhn.errors import PermissionDenied, Unauthenticated
 from lhn.limits import user_rate_limited
@@ -104,6 +104,7 @@ def update_me():  # type: ignore[no-untyped-def]
         institution=inputs.text(data, "institution", user.institution.slug if user.institution else ""),
         confirm_real_name=inputs.boolean(data, "confirm_real_name", False),
         show_presence=inputs.boolean(data, "show_presence", None),
+        confirm_phi=inputs.boolean(data, "confirm_phi", False),
     )
     return jsonify(me_json(user))
 
@@ -224,11 +225,12 @@ OPENAPI_PATHS = {
     },
     "/me": {
         "get": op("Who I am: my badge, email and profile", response=ref("Person"), errors=("401",)),
-        "patch": op("Edit my profile (display_name, bio, role, institution, confirm_real_name, show_presence)",
+        "patch": op("Edit my profile (display_name, bio, role, institution, confirm_real_name, show_presence); "
+                    "a bio goes through the PHI guard",
                     response=ref("Person"), errors=("401", "422"), body=body_schema(optional={
                         "display_name": TEXT, "bio": TEXT, "role": {"enum": [r.value for r in Role]},
                         "institution": {**TEXT, "description": "An institution's slug; empty for none"},
-                        "confirm_real_name": BOOLEAN, "show_presence": BOOLEAN},
+                        "confirm_real_name": BOOLEAN, "show_presence": BOOLEAN, "confirm_phi": PHI_CONFIRM},
                         description="Fields not sent (or null) keep their value")),
     },
     "/me/password": {

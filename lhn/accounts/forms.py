@@ -4,7 +4,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import InputRequired, Length, Optional
 
 from lhn.accounts.models import InstitutionKind, Role
-from lhn.forms import Form, choices
+from lhn.forms import Form, PHIConfirmMixin, choices
 
 ROLE_CHOICES = choices(
     [
@@ -42,7 +42,7 @@ class LoginForm(Form):
     remember = BooleanField("Keep me logged in on this device")
 
 
-class ProfileForm(Form):
+class ProfileForm(PHIConfirmMixin, Form):
     display_name = StringField("Display name", validators=[InputRequired(), Length(max=60)])
     confirm_real_name = BooleanField("Yes, show this name to my communities")
     role = SelectField("I am a", choices=ROLE_CHOICES, validators=[InputRequired()])

@@ -13,7 +13,7 @@ from importlib import resources
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
-from lhn import signals
+from lhn import phi, signals
 from lhn.accounts import passwords, permissions
 from lhn.accounts.models import (
     ApiToken,
@@ -240,8 +240,11 @@ def update_profile(
     institution: str | None,
     confirm_real_name: bool = False,
     show_presence: bool | None = None,
+    confirm_phi: bool = False,
 ) -> User:
-    """The user edits their own profile. Changing role drops a verification. Raises ValidationFailed.
+    """The user edits their own profile. Changing role drops a verification. Raises ValidationFailed
+    (phi.PHIConfirmationRequired when a changed bio may hold identifiers and `confirm_phi` is false; a confirmed
+    one is recorded with signals.phi_confirmed, never its text).
 
     `show_presence` (None = unchanged) is the chat "who is online" opt-out; it applies from the
     next connection."""
@@ -257,6 +260,7 @@ def update_profile(
         chosen_institution = _check_institution(institution, errors)
         if errors:
             raise ValidationFailed(errors)
+        findings = phi.check_texts({"bio": bio}, confirm_phi, previous=user.bio) if bio != user.bio else []
         bio_html = (str(render_markdown(bio, field="bio")) if bio else "") if bio != user.bio else user.bio_html
     assert new_role is not None  # noqa: S101
     if new_role != user.role:
@@ -268,6 +272,8 @@ def update_profile(
     if show_presence is not None:
         user.show_presence = bool(show_presence)
     db.session.flush()
+    if findings:
+        signals.phi_confirmed.send(user, kinds=phi.kinds(findings), target_type="user", target_id=user.id)
     return user
 
 

@@ -24,6 +24,7 @@ from lhn.database import transaction
 from lhn.errors import Conflict, ValidationFailed
 from lhn.forms import ActionForm, apply_errors, choices, flash_errors, safe_next
 from lhn.limits import user_rate_limited
+from lhn.phi import PHIConfirmationRequired
 
 bp = Blueprint("accounts", __name__)
 
@@ -163,7 +164,7 @@ def edit_profile():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         form.role.data = user.role.value
         form.institution.data = user.institution.slug if user.institution else ""
-    show_confirm = False
+    show_confirm, phi = False, None
     if form.validate_on_submit():
         old_role = user.role
         try:
@@ -171,17 +172,18 @@ def edit_profile():  # type: ignore[no-untyped-def]
                 accounts.update_profile(
                     user, display_name=form.display_name.data, bio=form.bio.data or "", role=form.role.data,
                     institution=form.institution.data or None, confirm_real_name=form.confirm_real_name.data,
-                    show_presence=form.show_presence.data,
+                    show_presence=form.show_presence.data, confirm_phi=form.confirm_phi.data,
                 )  # fmt: skip
         except ValidationFailed as exc:
             apply_errors(form, exc)
             show_confirm = exc.errors.get("display_name") == accounts.REAL_NAME_WARNING
+            phi = exc if isinstance(exc, PHIConfirmationRequired) else None
         else:
             flash("Profile saved.", "success")
             if old_role != user.role and user.role.needs_verification:
                 flash("Your new role shows as 'claimed' until it is verified.", "info")
             return redirect(url_for("accounts.profile", username=user.username))
-    return render_template("accounts/edit_profile.html", form=form, show_confirm=show_confirm)
+    return render_template("accounts/edit_profile.html", form=form, show_confirm=show_confirm, phi=phi)
 
 
 @bp.route("/settings/password", methods=["GET", "POST"])

@@ -30,6 +30,12 @@ ID = {"type": "integer", "minimum": 1, "maximum": MAX_INT}  # the id of a stored
 COUNT = {"type": "integer", "minimum": 0, "maximum": MAX_INT}  # a whole number from 0 (seconds, days, a version)
 TEXT = {"type": "string"}
 BOOLEAN = {"type": "boolean"}
+# The PHI guard's confirmation, on every endpoint that takes free text people write (lhn.phi).
+PHI_CONFIRM = {
+    **BOOLEAN,
+    "description": "true: publish although the PHI guard found likely identifiers (without it such text is "
+    "refused with 422 phi_confirmation_required, naming the kinds found)",
+}
 NUMBER = {"type": "number", "minimum": -MAX_INT, "maximum": MAX_INT}
 DATE = {"type": "string", "format": "date"}
 TEXTS = {"type": "array", "items": TEXT}

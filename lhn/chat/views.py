@@ -40,7 +40,8 @@ def channel(slug: str, name: str):  # type: ignore[no-untyped-def]
             with transaction():
                 chat.post_message(current.id, by=current_user, client_id=form.client_id.data, body=form.body.data,
                                   confirm_phi=bool(form.confirm_phi.data))  # fmt: skip
-        except PHIConfirmationRequired as exc:  # show what was found, with the box to confirm
+        except PHIConfirmationRequired as exc:  # what was found goes on the text; the prompt offers the box
+            apply_errors(form, exc)
             phi = exc
         except ValidationFailed as exc:
             apply_errors(form, exc)

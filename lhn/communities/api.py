@@ -15,6 +15,7 @@ from lhn.api.openapi import (
     BOOLEAN,
     CURSOR,
     DATE,
+    PHI_CONFIRM,
     TEXT,
     body_schema,
     nullable,
@@ -160,7 +161,8 @@ def join_community(slug: str):  # type: ignore[no-untyped-def]
     accept, message = inputs.boolean(data, "accept_guidelines", False), inputs.text(data, "message", "")
     community = communities.get_community(slug)
     if community.is_restricted:
-        join_request = communities.request_to_join(user, community, accept_guidelines=accept, message=message)
+        join_request = communities.request_to_join(user, community, accept_guidelines=accept, message=message,
+                                                   confirm_phi=inputs.boolean(data, "confirm_phi", False))  # fmt: skip
         return jsonify(status="requested", join_request=join_request_json(join_request)), 202
     membership = communities.join_community(user, community, accept_guidelines=accept)
     return jsonify(status="joined", membership=membership_json(membership))
@@ -270,7 +272,8 @@ OPENAPI_PATHS = {
         "post": op("Join, accepting the guidelines; 202 with a join request for a restricted community",
                    also={"202": "Requested: the moderators of a restricted community decide"}, params=[SLUG],
                    body=body_schema({"accept_guidelines": {**BOOLEAN, "const": True}}, {
-                       "message": {**TEXT, "description": "To the moderators of a restricted community"}})),
+                       "message": {**TEXT, "description": "To the moderators of a restricted community"},
+                       "confirm_phi": PHI_CONFIRM})),
     },
     "/communities/{slug}/leave": {"post": op("Leave the community", status="204", params=[SLUG])},
     "/communities/{slug}/members": {

@@ -3,7 +3,7 @@
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from lhn.forms import Form, choices
+from lhn.forms import Form, PHIConfirmMixin, choices
 
 
 class CommunityForm(Form):
@@ -37,7 +37,7 @@ class CommunityForm(Form):
     )
 
 
-class JoinForm(Form):
+class JoinForm(PHIConfirmMixin, Form):
     accept_guidelines = BooleanField("I have read and accept the community guidelines")
     message = TextAreaField("Message to the moderators (optional)", validators=[Optional(), Length(max=1000)])
 

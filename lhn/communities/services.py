@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from lhn import signals
+from lhn import phi, signals
 from lhn.accounts import permissions as accounts_permissions
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Institution, Role, User, VerificationRequest, VerificationStatus
@@ -272,8 +272,11 @@ def join_community(user: User, community: Community, *, accept_guidelines: bool)
     return _add_member(community, user, role=CommunityRole.MEMBER, accepted_version=community.guidelines_version)
 
 
-def request_to_join(user: User, community: Community, *, accept_guidelines: bool, message: str = "") -> JoinRequest:
-    """Ask to join a restricted community. Returns the open request if there already is one."""
+def request_to_join(user: User, community: Community, *, accept_guidelines: bool, message: str = "",
+                    confirm_phi: bool = False) -> JoinRequest:  # fmt: skip
+    """Ask to join a restricted community. Returns the open request if there already is one. The message goes
+    through the PHI guard (in reading(), before the write): phi.PHIConfirmationRequired unless `confirm_phi`;
+    a confirmed finding is recorded (signals.phi_confirmed, never the text). Flushes. Raises ValidationFailed."""
     if find_membership(user, community) is not None:
         raise ValidationFailed({"": "You are already a member."})
     if not community.is_restricted:
@@ -283,6 +286,8 @@ def request_to_join(user: User, community: Community, *, accept_guidelines: bool
     message = clean_text(message).strip()
     if len(message) > 1000:
         raise ValidationFailed({"message": "Use at most 1000 characters."})
+    with reading():
+        findings = phi.check_texts({"message": message}, confirm_phi)
     pending = find_pending_request(user, community)
     if pending is not None:
         return pending
@@ -293,6 +298,9 @@ def request_to_join(user: User, community: Community, *, accept_guidelines: bool
     db.session.add(request)
     db.session.flush()
     signals.join_requested.send(community, request=request)
+    if findings:
+        signals.phi_confirmed.send(user, kinds=phi.kinds(findings), target_type="join_request", target_id=request.id,
+                                   community_id=community.id)  # fmt: skip
     return request
 
 

@@ -13,6 +13,7 @@ from lhn.communities.forms import CommunityForm, DecisionForm, JoinForm, MemberR
 from lhn.database import transaction
 from lhn.errors import Conflict, ValidationFailed
 from lhn.forms import ActionForm, apply_errors, flash_errors
+from lhn.phi import PHIConfirmationRequired
 
 bp = Blueprint("communities", __name__)
 
@@ -111,12 +112,17 @@ def join(slug: str):  # type: ignore[no-untyped-def]
             if community.is_restricted:
                 communities.request_to_join(
                     current_user, community, accept_guidelines=form.accept_guidelines.data,
-                    message=form.message.data or "",
+                    message=form.message.data or "", confirm_phi=form.confirm_phi.data,
                 )  # fmt: skip
                 flash("Request sent. A moderator will review it; you'll see the result here.", "success")
             else:
                 communities.join_community(current_user, community, accept_guidelines=form.accept_guidelines.data)
                 flash(f"Welcome to {community.name}!", "success")
+    except PHIConfirmationRequired as exc:  # the request again, with the text kept and the box to tick
+        apply_errors(form, exc)
+        back = url_for("communities.show", slug=slug)
+        return render_template("_phi_recheck.html", form=form, phi=exc, texts=["message"], action=request.path,
+                               button="Ask to join", back=back), 422  # fmt: skip
     except ValidationFailed as exc:
         flash_errors(exc)
     return redirect(url_for("communities.show", slug=slug))

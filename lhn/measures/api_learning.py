@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from lhn import inputs
 from lhn.api import bp, created, json_body, require_user
-from lhn.api.openapi import DATE, ID, TEXT, body_schema, op, path_param, query_param, ref
+from lhn.api.openapi import DATE, ID, PHI_CONFIRM, TEXT, body_schema, op, path_param, query_param, ref
 from lhn.database import transactional
 from lhn.errors import ValidationFailed
 from lhn.measures import charts, learning, periods
@@ -92,13 +92,19 @@ def list_cycles(measure_id: int):  # type: ignore[no-untyped-def]
     return jsonify(items=[cycle_json(c) for c in cycles])
 
 
+def _confirm_phi(body: dict[str, Any]) -> bool:
+    """The PHI guard's confirmation: `confirm_phi: true` (422 phi_confirmation_required without it)."""
+    return inputs.boolean(body, "confirm_phi", False)
+
+
 @bp.post("/measures/<int:measure_id>/pdsa")
 @transactional
 def create_cycle(measure_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
     fields = _cycle_fields(body, learning.PdsaFields(site=inputs.text(body, "site", missing="")))
     measure = measures.get_measure(measure_id, viewer=user)
-    return created(cycle_json(learning.create_cycle(measure, fields, by=user)))
+    cycle = learning.create_cycle(measure, fields, by=user, confirm_phi=_confirm_phi(body))
+    return created(cycle_json(cycle))
 
 
 @bp.get("/measures/<int:measure_id>/pdsa/<int:cycle_id>")
@@ -113,11 +119,11 @@ def update_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def
     user, body = require_user(), json_body()
     measure = measures.get_measure(measure_id, viewer=user)
     cycle = learning.get_cycle(measure, cycle_id, viewer=user)
-    unknown = sorted(set(body) - set(CYCLE_FIELDS))
+    unknown = sorted(set(body) - {*CYCLE_FIELDS, "confirm_phi"})
     if unknown:
         raise ValidationFailed(dict.fromkeys(unknown, "This field can't be changed (the site stays; close to act)."))
     fields = _cycle_fields(body, learning.PdsaFields.of(cycle))
-    return jsonify(cycle_json(learning.update_cycle(cycle, measure, fields, by=user)))
+    return jsonify(cycle_json(learning.update_cycle(cycle, measure, fields, by=user, confirm_phi=_confirm_phi(body))))
 
 
 @bp.post("/measures/<int:measure_id>/pdsa/<int:cycle_id>/close")
@@ -127,7 +133,8 @@ def close_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
     act, act_notes, ended_on = (inputs.text(body, name, missing="") for name in ("act", "act_notes", "ended_on"))
     measure = measures.get_measure(measure_id, viewer=user)
     cycle = learning.get_cycle(measure, cycle_id, viewer=user)
-    learning.close_cycle(cycle, measure, act=act, act_notes=act_notes, ended_on=ended_on, by=user)
+    learning.close_cycle(cycle, measure, act=act, act_notes=act_notes, ended_on=ended_on, by=user,
+                         confirm_phi=_confirm_phi(body))  # fmt: skip
     return jsonify(cycle_json(cycle))
 
 
@@ -147,7 +154,8 @@ def add_note(measure_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
     site, on = inputs.text(body, "site", ""), inputs.text(body, "on", missing="")
     text = inputs.text(body, "text", missing="")
-    note = learning.add_note(measures.get_measure(measure_id, viewer=user), site=site, on=on, text=text, by=user)
+    measure = measures.get_measure(measure_id, viewer=user)
+    note = learning.add_note(measure, site=site, on=on, text=text, by=user, confirm_phi=_confirm_phi(body))
     return created(note_json(note))
 
 
@@ -164,7 +172,8 @@ def add_phase(measure_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
     site, period = inputs.text(body, "site", ""), inputs.text(body, "period", missing="")
     reason, measure = inputs.text(body, "reason", missing=""), measures.get_measure(measure_id, viewer=user)
-    phase = learning.add_phase(measure, site=site, period=period, reason=reason, by=user)
+    confirm_phi = _confirm_phi(body)
+    phase = learning.add_phase(measure, site=site, period=period, reason=reason, by=user, confirm_phi=confirm_phi)
     return created(phase_json(phase, measure))
 
 
@@ -250,7 +259,7 @@ OPENAPI_PATHS = {
             params=[MEASURE_ID],
             body=body_schema(
                 {"site": SITE_SLUG, "title": TEXT, "prediction": TEXT, "started_on": DATE},
-                {"plan": TEXT, "do_notes": TEXT, "study": TEXT, **IDEA_ID},
+                {"plan": TEXT, "do_notes": TEXT, "study": TEXT, **IDEA_ID, "confirm_phi": PHI_CONFIRM},
             ),
             tag="measures",
         ),
@@ -268,7 +277,7 @@ OPENAPI_PATHS = {
             "Record the do and study as the cycle goes (the site's team or the owners); closed cycles don't change",
             response=ref("PdsaCycle"),
             params=[MEASURE_ID, CYCLE_ID],
-            body=body_schema(optional={**CYCLE_TEXT, **IDEA_ID}, closed=True,
+            body=body_schema(optional={**CYCLE_TEXT, **IDEA_ID, "confirm_phi": PHI_CONFIRM}, closed=True,
                              description="Fields not sent (or null) keep their value; a null idea_id unlinks"),
             tag="measures",
         ),
@@ -278,7 +287,8 @@ OPENAPI_PATHS = {
             "Act: adopt, adapt or abandon, with what was learned; a linked idea gets the summary",
             response=ref("PdsaCycle"),
             params=[MEASURE_ID, CYCLE_ID],
-            body=body_schema({"act": {"enum": ["adopt", "adapt", "abandon"]}, "act_notes": TEXT, "ended_on": DATE}),
+            body=body_schema({"act": {"enum": ["adopt", "adapt", "abandon"]}, "act_notes": TEXT, "ended_on": DATE},
+                             {"confirm_phi": PHI_CONFIRM}),
             tag="measures",
         ),
     },
@@ -296,7 +306,7 @@ OPENAPI_PATHS = {
             status="201",
             response=ref("ChartNote"),
             params=[MEASURE_ID],
-            body=body_schema({"on": DATE, "text": TEXT}, {"site": SITE_SLUG}),
+            body=body_schema({"on": DATE, "text": TEXT}, {"site": SITE_SLUG, "confirm_phi": PHI_CONFIRM}),
             tag="measures",
         ),
     },
@@ -315,7 +325,7 @@ OPENAPI_PATHS = {
             response=ref("PhaseChange"),
             params=[MEASURE_ID],
             body=body_schema({"period": {**TEXT, "description": "2024-01, 2024-W05 or 2024-Q1"}, "reason": TEXT},
-                             {"site": SITE_SLUG}),
+                             {"site": SITE_SLUG, "confirm_phi": PHI_CONFIRM}),
             tag="measures",
         ),
     },

@@ -4,7 +4,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from lhn.forms import ButtonField, Form, choices
+from lhn.forms import ButtonField, Form, PHIConfirmMixin, choices
 from lhn.measures import spc
 
 TYPES = choices(
@@ -92,7 +92,7 @@ class AnswerForm(Form):
     decision = ButtonField(values=("accept", "decline"))
 
 
-class PdsaForm(Form):
+class PdsaForm(PHIConfirmMixin, Form):
     site = SelectField("Site", choices=[])
     title = StringField("Change being tested", validators=[InputRequired(), Length(max=160)])
     idea_id = SelectField("Idea it tests (optional)", choices=[], validate_choice=False)
@@ -103,7 +103,7 @@ class PdsaForm(Form):
     study = TextAreaField("Study: compare the results with the prediction", validators=[Optional(), Length(max=20000)])
 
 
-class CloseForm(Form):
+class CloseForm(PHIConfirmMixin, Form):
     act = RadioField(
         "Act",
         choices=choices(
@@ -118,13 +118,13 @@ class CloseForm(Form):
     ended_on = StringField("Ended on", validators=[Optional()], description="YYYY-MM-DD")
 
 
-class NoteForm(Form):
+class NoteForm(PHIConfirmMixin, Form):
     site = SelectField("Chart", choices=[])
     on = StringField("Date", validators=[Optional()], description="YYYY-MM-DD")
     text = StringField("Note", validators=[Optional(), Length(max=500)])
 
 
-class PhaseForm(Form):
+class PhaseForm(PHIConfirmMixin, Form):
     site = SelectField("Chart", choices=[])
     period = StringField("New phase from", validators=[Optional(), Length(max=10)])
     reason = StringField("Reason (the change adopted)", validators=[Optional(), Length(max=500)])

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from lhn import signals
+from lhn import phi, signals
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Institution, User
 from lhn.database import reading, utcnow
@@ -23,6 +23,7 @@ from lhn.measures.models import ChartNote, Measure, PdsaAct, PdsaCycle, PhaseCha
 
 TITLE_MAX, TEXT_MAX, NOTE_MAX, REASON_MAX = 160, 20_000, 500, 500
 PDSA_TEXT_FIELDS = ("plan", "prediction", "do_notes", "study", "act_notes")
+PDSA_TEXTS = ("title", "plan", "prediction", "do_notes", "study")  # what people write while a cycle runs
 ACT_WORDS = {PdsaAct.ADOPT: "adopted", PdsaAct.ADAPT: "adapted", PdsaAct.ABANDON: "abandoned"}
 
 
@@ -146,9 +147,23 @@ def _check_open(cycle: PdsaCycle, errors: dict[str, str], message: str = "This c
         errors[""] = message
 
 
-def create_cycle(measure: Measure, fields: PdsaFields, *, by: User) -> PdsaCycle:
-    """The site's team (or an owner) starts a PDSA cycle at a site. Checks and renders in reading() (no write
-    lock), then writes. Flushes. Raises PermissionDenied, ValidationFailed."""
+def _check_phi(values: dict[str, Any], confirm_phi: bool, *, previous: str = "") -> list[phi.Finding]:
+    """The PHI guard over a cycle's free text (title, plan, prediction, do, study, act notes present in `values`)."""
+    texts = {name: values[name] for name in (*PDSA_TEXTS, "act_notes") if values.get(name)}
+    return phi.check_texts(texts, confirm_phi, previous=previous)
+
+
+def _phi_confirmed(findings: list[phi.Finding], *, by: User, target_type: str, target_id: int,
+                   community_id: int) -> None:  # fmt: skip
+    if findings:
+        signals.phi_confirmed.send(by, kinds=phi.kinds(findings), target_type=target_type, target_id=target_id,
+                                   community_id=community_id)  # fmt: skip
+
+
+def create_cycle(measure: Measure, fields: PdsaFields, *, by: User, confirm_phi: bool = False) -> PdsaCycle:
+    """The site's team (or an owner) starts a PDSA cycle at a site. Checks, scans for PHI and renders in reading()
+    (no write lock), then writes. Flushes. Raises PermissionDenied, ValidationFailed (phi.PHIConfirmationRequired
+    when the text may identify someone and `confirm_phi` is false; a confirmed finding is recorded)."""
     refused = "PDSA cycles are run by a site's team or the measure's owners."
     with reading():
         acc = measures.access(measure, by)
@@ -156,11 +171,13 @@ def create_cycle(measure: Measure, fields: PdsaFields, *, by: User) -> PdsaCycle
         site_id = site.id  # type: ignore[union-attr]  # _pdsa_values raises without a site
         if not acc.can_annotate(site_id):
             raise PermissionDenied(refused)
+        findings = _check_phi(values, confirm_phi)
         html = _rendered(values)
     _check_can_annotate(measure, site_id, by, refused)  # again: the write depends on it and others write meanwhile
     cycle = PdsaCycle(measure_id=measure.id, institution_id=site_id, created_by=by, **values, **html)
     db.session.add(cycle)
     db.session.flush()
+    _phi_confirmed(findings, by=by, target_type="pdsa_cycle", target_id=cycle.id, community_id=measure.community_id)
     return cycle
 
 
@@ -172,9 +189,11 @@ def get_cycle(measure: Measure, cycle_id: int, *, viewer: object) -> PdsaCycle:
     return cycle
 
 
-def update_cycle(cycle: PdsaCycle, measure: Measure, fields: PdsaFields, *, by: User) -> PdsaCycle:
-    """Record the do and study as the cycle goes. Closed cycles don't change. Checks and renders in reading() (no
-    write lock), then writes. Flushes. Raises PermissionDenied, ValidationFailed."""
+def update_cycle(cycle: PdsaCycle, measure: Measure, fields: PdsaFields, *, by: User,
+                 confirm_phi: bool = False) -> PdsaCycle:  # fmt: skip
+    """Record the do and study as the cycle goes. Closed cycles don't change. Checks, scans for PHI (asking only
+    about identifiers the cycle didn't already have) and renders in reading() (no write lock), then writes.
+    Flushes. Raises PermissionDenied, ValidationFailed (phi.PHIConfirmationRequired too)."""
     refused = "Only the site's team or the measure's owners update this cycle."
     with reading():
         _check_can_annotate(measure, cycle.institution_id, by, refused)
@@ -184,6 +203,8 @@ def update_cycle(cycle: PdsaCycle, measure: Measure, fields: PdsaFields, *, by: 
             raise ValidationFailed(closed)
         fields.site = cycle.institution.slug
         values, _site_unused = _pdsa_values(measure, fields)
+        before = "\n".join(getattr(cycle, name) or "" for name in PDSA_TEXTS)
+        findings = _check_phi(values, confirm_phi, previous=before)
         html = _rendered(values)
     # Again in the write transaction, which depends on them: someone may have closed the cycle meanwhile.
     _check_can_annotate(measure, cycle.institution_id, by, refused)
@@ -193,13 +214,15 @@ def update_cycle(cycle: PdsaCycle, measure: Measure, fields: PdsaFields, *, by: 
     for key, value in {**values, **html}.items():
         setattr(cycle, key, value)
     db.session.flush()
+    _phi_confirmed(findings, by=by, target_type="pdsa_cycle", target_id=cycle.id, community_id=measure.community_id)
     return cycle
 
 
-def close_cycle(cycle: PdsaCycle, measure: Measure, *, act: str, act_notes: str, ended_on: Any, by: User) -> PdsaCycle:
+def close_cycle(cycle: PdsaCycle, measure: Measure, *, act: str, act_notes: str, ended_on: Any, by: User,
+                confirm_phi: bool = False) -> PdsaCycle:  # fmt: skip
     """Act: adopt, adapt or abandon, with what was learned. If the cycle tests an idea, its summary is posted
-    on the idea (signals.pdsa_cycle_closed). Checks and renders in reading() (no write lock), then writes.
-    Flushes. Raises PermissionDenied, ValidationFailed."""
+    on the idea (signals.pdsa_cycle_closed). Checks, scans the notes for PHI and renders in reading() (no write
+    lock), then writes. Flushes. Raises PermissionDenied, ValidationFailed (phi.PHIConfirmationRequired too)."""
     refused = "Only the site's team or the measure's owners close this cycle."
     with reading():
         _check_can_annotate(measure, cycle.institution_id, by, refused)
@@ -220,6 +243,7 @@ def close_cycle(cycle: PdsaCycle, measure: Measure, *, act: str, act_notes: str,
             errors["ended_on"] = "Give the day the cycle ended (not in the future)."
         if errors:
             raise ValidationFailed(errors)
+        findings = _check_phi({"act_notes": notes}, confirm_phi)
         html = _rendered({"act_notes": notes})
         # The idea's receiver renders its comment now and hands back what stores it (signals.pdsa_cycle_closed).
         summary = cycle_summary(cycle, measure, act=decision, act_notes=notes, ended_on=ended)
@@ -235,6 +259,7 @@ def close_cycle(cycle: PdsaCycle, measure: Measure, *, act: str, act_notes: str,
     cycle.act, cycle.act_notes, cycle.ended_on, cycle.closed_at = decision, notes, ended, utcnow()
     cycle.act_notes_html = html["act_notes_html"]
     db.session.flush()
+    _phi_confirmed(findings, by=by, target_type="pdsa_cycle", target_id=cycle.id, community_id=measure.community_id)
     for store in stores:
         store()
     return cycle
@@ -265,29 +290,38 @@ def list_cycles(measure: Measure, *, site_id: int | None = None) -> list[PdsaCyc
 # --- notes and phases ---------------------------------------------------------------------------------
 
 
-def add_note(measure: Measure, *, site: str, on: Any, text: str, by: User) -> ChartNote:
-    """A note on a date of a site's chart (its team or owners) or the network chart (`site` empty; owners)."""
-    acc = measures.access(measure, by)
-    errors: dict[str, str] = {}
-    place = _site(site, errors) if site else None
-    day = _parse_day(on, "on", errors, required=True)
-    body = clean_text(text or "").strip()
-    if not body or len(body) > NOTE_MAX:
-        errors["text"] = f"Write the note (up to {NOTE_MAX} characters)."
-    if errors:
-        raise ValidationFailed(errors)
-    if not acc.can_annotate(place.id if place else None):
+def add_note(measure: Measure, *, site: str, on: Any, text: str, by: User, confirm_phi: bool = False) -> ChartNote:
+    """A note on a date of a site's chart (its team or owners) or the network chart (`site` empty; owners).
+    Checks and scans for PHI in reading() (no write lock). Flushes. Raises PermissionDenied, ValidationFailed
+    (phi.PHIConfirmationRequired when the note may identify someone and `confirm_phi` is false)."""
+    with reading():
+        acc = measures.access(measure, by)
+        errors: dict[str, str] = {}
+        place = _site(site, errors) if site else None
+        day = _parse_day(on, "on", errors, required=True)
+        body = clean_text(text or "").strip()
+        if not body or len(body) > NOTE_MAX:
+            errors["text"] = f"Write the note (up to {NOTE_MAX} characters)."
+        if errors:
+            raise ValidationFailed(errors)
+        if not acc.can_annotate(place.id if place else None):
+            raise PermissionDenied("Notes are added by the measure's owners, or by a site's team on its own chart.")
+        findings = phi.check_texts({"text": body}, confirm_phi)
+    if not measures.access(measure, by).can_annotate(place.id if place else None):  # again, in the write
         raise PermissionDenied("Notes are added by the measure's owners, or by a site's team on its own chart.")
     note = ChartNote(measure_id=measure.id, institution=place, on=day, text=body, created_by=by)
     db.session.add(note)
     db.session.flush()
+    _phi_confirmed(findings, by=by, target_type="chart_note", target_id=note.id, community_id=measure.community_id)
     return note
 
 
-def add_phase(measure: Measure, *, site: str, period: str, reason: str, by: User) -> PhaseChange:
+def add_phase(measure: Measure, *, site: str, period: str, reason: str, by: User,
+              confirm_phi: bool = False) -> PhaseChange:  # fmt: skip
     """Start new limits from a period on, deliberately and with a reason (after an adopted change). Logged.
 
-    Owners anywhere; a site's team on its own chart. Raises PermissionDenied, ValidationFailed.
+    Owners anywhere; a site's team on its own chart. The reason goes through the PHI guard (it is shown on the
+    chart and in the public change log). Raises PermissionDenied, ValidationFailed (phi.PHIConfirmationRequired).
     """
     acc = measures.access(measure, by)
     errors: dict[str, str] = {}
@@ -302,6 +336,8 @@ def add_phase(measure: Measure, *, site: str, period: str, reason: str, by: User
         errors["reason"] = "Say why the process changed (for example the change you adopted)."
     if errors:
         raise ValidationFailed(errors)
+    with reading():
+        findings = phi.check_texts({"reason": why}, confirm_phi)
     if not acc.can_annotate(place.id if place else None):
         raise PermissionDenied("New phases are started by the measure's owners, or by a site's team on its own chart.")
     duplicate = db.session.scalar(
@@ -318,6 +354,7 @@ def add_phase(measure: Measure, *, site: str, period: str, reason: str, by: User
     where = place.name if place else "the network chart"
     measures.log_change(measure, "phase", f"New phase on {where} from {period}: {why}", by=by)
     db.session.flush()
+    _phi_confirmed(findings, by=by, target_type="phase_change", target_id=phase.id, community_id=measure.community_id)
     return phase
 
 

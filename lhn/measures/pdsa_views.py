@@ -13,6 +13,7 @@ from lhn.measures import services as measures
 from lhn.measures.forms import CloseForm, PdsaForm
 from lhn.measures.models import Measure
 from lhn.measures.views import _flash_errors, _measure, _site_choices, _team_sites, bp
+from lhn.phi import PHIConfirmationRequired
 
 # --- PDSA cycles ---------------------------------------------------------------------------------------
 
@@ -48,14 +49,16 @@ def _pdsa_fields(form: PdsaForm) -> learning.PdsaFields:
 @login_required
 def new_cycle(measure_id: int):  # type: ignore[no-untyped-def]
     measure, acc = _measure(measure_id)
-    form = PdsaForm()
+    form, phi = PdsaForm(), None
     has_ideas = _pdsa_form(measure, acc, form)
     if form.validate_on_submit():
         try:
             with transaction():
-                cycle = learning.create_cycle(measure, _pdsa_fields(form), by=current_user)
+                cycle = learning.create_cycle(measure, _pdsa_fields(form), by=current_user,
+                                              confirm_phi=form.confirm_phi.data)  # fmt: skip
         except ValidationFailed as exc:
             apply_errors(form, exc)
+            phi = exc if isinstance(exc, PHIConfirmationRequired) else None
         else:
             flash("PDSA cycle started. It shows on the site's chart.", "success")
             return redirect(url_for("measures.cycle", measure_id=measure.id, cycle_id=cycle.id))
@@ -66,6 +69,7 @@ def new_cycle(measure_id: int):  # type: ignore[no-untyped-def]
         form=form,
         cycle=None,
         has_ideas=has_ideas,
+        phi=phi,
     )
 
 
@@ -73,7 +77,7 @@ def new_cycle(measure_id: int):  # type: ignore[no-untyped-def]
 def cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
     measure, acc = _measure(measure_id)
     item = learning.get_cycle(measure, cycle_id, viewer=current_user)
-    form = PdsaForm(obj=item if request.method == "GET" else None)
+    form, phi = PdsaForm(obj=item if request.method == "GET" else None), None
     has_ideas = _pdsa_form(measure, acc, form)
     if request.method == "GET":
         form.site.data = item.institution.slug
@@ -84,9 +88,11 @@ def cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
     elif form.validate_on_submit():
         try:
             with transaction():
-                learning.update_cycle(item, measure, _pdsa_fields(form), by=current_user)
+                learning.update_cycle(item, measure, _pdsa_fields(form), by=current_user,
+                                      confirm_phi=form.confirm_phi.data)  # fmt: skip
         except ValidationFailed as exc:
             apply_errors(form, exc)
+            phi = exc if isinstance(exc, PHIConfirmationRequired) else None
         else:
             flash("PDSA cycle updated.", "success")
             return redirect(url_for("measures.cycle", measure_id=measure.id, cycle_id=item.id))
@@ -103,6 +109,7 @@ def cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
         can_edit=acc.can_annotate(item.institution_id),
         has_ideas=has_ideas,
         idea=idea,
+        phi=phi,
     )
 
 
@@ -122,7 +129,13 @@ def close_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
                     act_notes=form.act_notes.data or "",
                     ended_on=form.ended_on.data,
                     by=current_user,
+                    confirm_phi=form.confirm_phi.data,
                 )
+        except PHIConfirmationRequired as exc:  # the closing again, with the notes kept and the box to tick
+            apply_errors(form, exc)
+            back = url_for("measures.cycle", measure_id=measure.id, cycle_id=item.id)
+            return render_template("_phi_recheck.html", form=form, phi=exc, texts=["act_notes"], action=request.path,
+                                   button="Close the cycle", back=back), 422  # fmt: skip
         except ValidationFailed as exc:
             _flash_errors(exc, "Not closed: ")
         else:

@@ -28,6 +28,7 @@ from lhn.measures.forms import (
     PhaseForm,
 )
 from lhn.measures.models import Measure
+from lhn.phi import PHIConfirmationRequired
 
 bp = Blueprint("measures", __name__)
 
@@ -214,9 +215,13 @@ def add_note(measure_id: int):  # type: ignore[no-untyped-def]
     try:
         check_submitted(form)
         with transaction():
-            learning.add_note(
-                measure, site=form.site.data or "", on=form.on.data, text=form.text.data or "", by=current_user
-            )
+            learning.add_note(measure, site=form.site.data or "", on=form.on.data, text=form.text.data or "",
+                              by=current_user, confirm_phi=form.confirm_phi.data)  # fmt: skip
+    except PHIConfirmationRequired as exc:  # the note again, with the text kept and the box to tick
+        apply_errors(form, exc)
+        back = url_for("measures.show", measure_id=measure.id, site=form.site.data or None)
+        return render_template("_phi_recheck.html", form=form, phi=exc, texts=["text"], action=request.path,
+                               button="Add note", back=back), 422  # fmt: skip
     except ValidationFailed as exc:
         for message in exc.errors.values():
             flash(f"Note not added: {message}", "error")
@@ -235,7 +240,13 @@ def add_phase(measure_id: int):  # type: ignore[no-untyped-def]
         check_submitted(form)
         with transaction():
             learning.add_phase(measure, site=form.site.data or "", period=form.period.data or "",
-                               reason=form.reason.data or "", by=current_user)  # fmt: skip
+                               reason=form.reason.data or "", by=current_user,
+                               confirm_phi=form.confirm_phi.data)  # fmt: skip
+    except PHIConfirmationRequired as exc:  # the phase again, with the reason kept and the box to tick
+        apply_errors(form, exc)
+        back = url_for("measures.show", measure_id=measure.id, site=form.site.data or None)
+        return render_template("_phi_recheck.html", form=form, phi=exc, texts=["reason"], action=request.path,
+                               button="Start a new phase", back=back), 422  # fmt: skip
     except ValidationFailed as exc:
         for message in exc.errors.values():
             flash(f"Phase not started: {message}", "error")

@@ -241,9 +241,12 @@ def _act_on_target(
 # --- redaction ------------------------------------------------------------------------------------------
 
 
-def _redacted_kinds(fragments: list[str]) -> list[str]:
-    kinds = sorted({f.kind for fragment in fragments for f in phi.scan(fragment)})
-    return kinds or ["other"]
+def _redacted_kinds(fragments: list[str], source: str = "") -> list[str]:
+    """What the fragments are: scanned alone, and in the text they come from (a cued number, "MRN 00482913", is
+    found as the number alone, which the scanner can only name with its cue)."""
+    kinds = {f.kind for fragment in fragments for f in phi.scan(fragment)}
+    kinds |= {f.kind for f in phi.scan(source) if any(source[f.start : f.end] in fragment for fragment in fragments)}
+    return sorted(kinds) or ["other"]
 
 
 def describe_kinds(kinds: list[str]) -> str:
@@ -261,7 +264,8 @@ class PreparedRedaction:
     revision_id: int | None
 
 
-def _prepare_redaction(target: targets.Target, *, fragments: list[str], revision_id: int | None) -> PreparedRedaction:
+def _prepare_redaction(target: targets.Target, *, fragments: list[str], revision_id: int | None,
+                       by_author: bool = False) -> PreparedRedaction:  # fmt: skip
     """The slow part of a redaction (the new text's Markdown, the PHI scan of the fragments). Call inside
     lhn.database.reading(). Raises ValidationFailed (no such revision, fragments not in the text)."""
     adapter = targets.get_adapter(target.type)
@@ -269,10 +273,13 @@ def _prepare_redaction(target: targets.Target, *, fragments: list[str], revision
     if revision_id is not None and revision_id not in adapter.revision_ids(target.id):
         raise ValidationFailed({"revision_id": "No such revision of this text."})
     fragments = [f for f in fragments if f.strip()]
-    redaction = adapter.prepare_redaction(target.id, fragments=fragments, revision_id=revision_id)
+    mark = targets.AUTHOR_REDACTED_MARK if by_author else targets.REDACTED_MARK
+    redaction = adapter.prepare_redaction(target.id, fragments=fragments, revision_id=revision_id, mark=mark)
     if not redaction.count:
         raise ValidationFailed({"fragments": "That text isn't in it (any more)."})
-    return PreparedRedaction(redaction, _redacted_kinds(fragments), revision_id)
+    return PreparedRedaction(
+        redaction, _redacted_kinds(fragments, adapter.source_text(target.id, revision_id)), revision_id
+    )
 
 
 def _redact(target: targets.Target, prepared: PreparedRedaction, *, by: User,
@@ -336,5 +343,6 @@ def redact_target(
             fragments = [text[f.start : f.end] for f in phi.scan(text)]
             if not fragments:
                 raise ValidationFailed({"fragments": "We found nothing that looks like personal information."})
-        prepared = _prepare_redaction(target, fragments=fragments, revision_id=revision_id)
+        by_author = target.author is not None and target.author.id == by.id  # their own words: not moderation
+        prepared = _prepare_redaction(target, fragments=fragments, revision_id=revision_id, by_author=by_author)
     return _redact(target, prepared, by=by, review_item=None)

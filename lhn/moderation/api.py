@@ -14,6 +14,7 @@ from lhn.api.openapi import (
     COUNT,
     CURSOR,
     ID,
+    PHI_CONFIRM,
     TEXT,
     TEXTS,
     body_schema,
@@ -137,8 +138,26 @@ def create_flag():  # type: ignore[no-untyped-def]
         reason=inputs.text(data, "reason", missing=""),
         details=inputs.text(data, "details", ""),
         community=inputs.text(data, "community", "") or None,
+        confirm_phi=inputs.boolean(data, "confirm_phi", False),
     )
     return created({"id": flag.id, "reason": flag.reason.value, "created_at": _iso(flag.created_at)})
+
+
+@bp.post("/redactions")
+@user_rate_limited("redact")
+@transactional
+def redact():  # type: ignore[no-untyped-def]
+    """The author (or a moderator) erases personal details from a post, answer or comment, or one revision of it:
+    the `fragments` given, or (none sent) everything the PHI guard finds there."""
+    user, data = require_user(), json_body()
+    count = actions.redact_target(
+        user,
+        target_type=inputs.text(data, "target_type", missing=""),
+        target_id=inputs.ident(data, "target_id"),
+        revision_id=inputs.ident(data, "revision", None),
+        fragments=inputs.text_list(data, "fragments", None) or None,
+    )
+    return jsonify(removed=count)
 
 
 @bp.get("/communities/<slug>/review-queue")
@@ -256,6 +275,20 @@ QUEUE_PARAMS = [
     CURSOR,
 ]
 OPENAPI_PATHS = {
+    "/redactions": {
+        "post": op(
+            "Erase personal details from your own post, answer or comment (or one revision of it); moderators too. "
+            "The public log says what kind went, never the text (rate limited per user)",
+            body=body_schema(
+                {"target_type": {"enum": ["post", "answer", "comment"]}, "target_id": ID},
+                {
+                    "revision": {**ID, "description": "A revision number of a post or answer; none: the current text"},
+                    "fragments": {**TEXTS, "maxItems": 100, "description": "Exact text; none: what the guard finds"},
+                },
+            ),
+            errors=("401", "403", "404", "422"),
+        ),
+    },
     "/flags": {
         "post": op(
             "Flag a post, answer, comment, chat message or member (rate limited per user)",
@@ -269,6 +302,7 @@ OPENAPI_PATHS = {
                 {
                     "details": {**TEXT, "description": "Required with reason 'other'"},
                     "community": {**TEXT, "description": "For a member: the slug of a community you share"},
+                    "confirm_phi": PHI_CONFIRM,
                 },
             ),
         ),

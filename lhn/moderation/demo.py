@@ -126,6 +126,7 @@ def seed_moderation() -> None:
     dad = accounts.get_user("dad_on_call")
     if not dad.bio:
         accounts.update_profile(
-            dad, display_name=dad.display_name, bio=CALLER_BIO, role=dad.role.value, institution=None
+            dad, display_name=dad.display_name, bio=CALLER_BIO, role=dad.role.value, institution=None,
+            confirm_phi=True,  # he ticked the box: the guard asks, it doesn't block
         )
     _flag("salty_breather", dad, "phi", "His phone number is on his profile; he may not realise it's public.")

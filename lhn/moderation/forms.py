@@ -17,12 +17,12 @@ from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lhn import inputs
-from lhn.forms import Form, choices
+from lhn.forms import Form, PHIConfirmMixin, choices
 from lhn.moderation.models import FlagReason, ReviewKind, ReviewStatus
 from lhn.moderation.mydata import DELETE_MODES
 
 
-class FlagForm(Form):
+class FlagForm(PHIConfirmMixin, Form):
     reason = RadioField(
         "What is wrong?",
         choices=choices([(r.value, r.label) for r in FlagReason]),
@@ -50,6 +50,17 @@ class ReviewActionForm(Form):
         "Other text to remove (one per line, exactly as written)", validators=[Optional(), Length(max=2000)]
     )
     revision_id = IntegerField("Revision (leave empty for the current text)", validators=[Optional()])
+
+
+class RedactOwnForm(Form):
+    """An author removes personal details from one version of their post or answer (the History page)."""
+
+    fragments = SelectMultipleField(
+        "Remove these", option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False), validate_choice=False
+    )
+    other_fragments = TextAreaField(
+        "Other text to remove (one per line, exactly as written)", validators=[Optional(), Length(max=2000)]
+    )
 
 
 class SettingsForm(Form):

@@ -7,11 +7,11 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from lhn import signals
+from lhn import phi, signals
 from lhn.accounts.models import User
 from lhn.communities import services as communities
 from lhn.communities.models import Community
-from lhn.database import utcnow
+from lhn.database import reading, utcnow
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text
@@ -149,11 +149,20 @@ def _flag_community(by: User, target: targets.Target, community_slug: str | None
 
 
 def flag_target(
-    by: User, *, target_type: str, target_id: int, reason: str, details: str = "", community: str | None = None
+    by: User,
+    *,
+    target_type: str,
+    target_id: int,
+    reason: str,
+    details: str = "",
+    community: str | None = None,
+    confirm_phi: bool = False,
 ) -> Flag:
     """A signed-in member flags something they can see. One open review item per target collects the
     flags; one flag per person per item. Content whose flag weight reaches the community's threshold is
     hidden pending review (and its author told why). Flushes.
+    The details go through the PHI guard (in reading(), before the write): phi.PHIConfirmationRequired unless
+    `confirm_phi`; a confirmed finding is recorded (signals.phi_confirmed, never the text).
     Raises PermissionDenied (suspended), NotFound (no such target, or not visible), ValidationFailed."""
     if not permissions.can_flag(by):
         raise PermissionDenied("You can't flag right now.")
@@ -169,6 +178,8 @@ def flag_target(
         raise ValidationFailed({"details": "Tell the moderators what is wrong."})
     if len(details) > DETAILS_MAX:
         raise ValidationFailed({"details": f"Use at most {DETAILS_MAX} characters."})
+    with reading():
+        findings = phi.check_texts({"details": details}, confirm_phi)
     target = adapter.load(target_id)
     if target is None or not adapter.can_view(by, target):
         raise NotFound(f"No such {adapter.label}.")
@@ -207,6 +218,9 @@ def flag_target(
     db.session.expire(item, ["flags"])
     if kind == ReviewKind.FLAGGED_CONTENT:
         _maybe_auto_hide(item, adapter, target, flag_community)
+    if findings:
+        signals.phi_confirmed.send(by, kinds=phi.kinds(findings), target_type="flag", target_id=flag.id,
+                                   community_id=item.community_id)  # fmt: skip
     return flag
 
 

@@ -9,9 +9,10 @@ Contract for an adapter (subclass TargetAdapter, then `register(MyAdapter())`):
 - `can_view(viewer, target)`: may this person see the target at all (flagging needs it)?
 - `hide(id, reason=, by=)` / `restore(id, by=)`: hidden content shows a placeholder with the reason
   to readers and the original to moderators and the author. Never delete. Flush, don't commit.
-- `source_text(id, revision_id=None)` and `prepare_redaction(id, fragments=, revision_id=None)`: work out,
-  without the write lock (the caller is in lhn.database.reading()), the text with every occurrence of each
-  fragment replaced by REDACTED_MARK and its rendered HTML; return a Redaction whose store() writes the source
+- `source_text(id, revision_id=None)` and `prepare_redaction(id, fragments=, revision_id=None, mark=)`: work
+  out, without the write lock (the caller is in lhn.database.reading()), the text with every occurrence of each
+  fragment replaced by `mark` (REDACTED_MARK; AUTHOR_REDACTED_MARK when authors remove their own) and its
+  rendered HTML; return a Redaction whose store() writes the source
   AND its HTML (and the search index, and the given revision of the history) in the write transaction,
   raising Conflict if the text changed meanwhile.
 - `revision_ids(id)`: the target's history, oldest first ([] when it has none).
@@ -31,6 +32,7 @@ from lhn.extensions import db
 from lhn.markup import render_markdown
 
 REDACTED_MARK = "[removed by moderation]"
+AUTHOR_REDACTED_MARK = "[removed by the author]"  # an author's own redaction is not moderation
 EXCERPT_MAX = 280
 
 
@@ -78,7 +80,8 @@ class TargetAdapter:
     def source_text(self, target_id: int, revision_id: int | None = None) -> str:
         raise NotImplementedError
 
-    def prepare_redaction(self, target_id: int, *, fragments: list[str], revision_id: int | None = None) -> Redaction:
+    def prepare_redaction(self, target_id: int, *, fragments: list[str], revision_id: int | None = None,
+                          mark: str = REDACTED_MARK) -> Redaction:  # fmt: skip
         raise NotImplementedError
 
     def revision_ids(self, target_id: int) -> list[int]:
@@ -110,12 +113,12 @@ def excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT_MAX else text[: EXCERPT_MAX - 1] + "…"
 
 
-def redact_text(text: str, fragments: list[str]) -> tuple[str, int]:
-    """Replace every occurrence of each fragment (longest first) with REDACTED_MARK. Pure."""
+def redact_text(text: str, fragments: list[str], mark: str = REDACTED_MARK) -> tuple[str, int]:
+    """Replace every occurrence of each fragment (longest first) with `mark`. Pure."""
     count = 0
     for fragment in sorted({f for f in fragments if f and f.strip()}, key=len, reverse=True):
         count += text.count(fragment)
-        text = text.replace(fragment, REDACTED_MARK)
+        text = text.replace(fragment, mark)
     return text, count
 
 
@@ -167,12 +170,13 @@ class UserAdapter(TargetAdapter):
         user = db.session.get(User, target_id)
         return user.bio if user is not None else ""
 
-    def prepare_redaction(self, target_id: int, *, fragments: list[str], revision_id: int | None = None) -> Redaction:
+    def prepare_redaction(self, target_id: int, *, fragments: list[str], revision_id: int | None = None,
+                          mark: str = REDACTED_MARK) -> Redaction:  # fmt: skip
         user = db.session.get(User, target_id)
         if user is None:
             return Redaction(0, lambda: None)
         before = user.bio
-        bio, count = redact_text(before, fragments)
+        bio, count = redact_text(before, fragments, mark)
         html = str(render_markdown(bio, field="bio")) if bio and count else ""
 
         def store() -> None:

@@ -18,7 +18,7 @@ from lhn.communities import services as communities
 from lhn.extensions import db
 from lhn.moderation import audit
 from lhn.moderation.log import log_action
-from lhn.moderation.targets import Redaction, Target, TargetAdapter, excerpt, redact_text, register
+from lhn.moderation.targets import REDACTED_MARK, Redaction, Target, TargetAdapter, excerpt, redact_text, register
 
 
 def message_url(message: ChatMessage) -> str:
@@ -77,12 +77,13 @@ class ChatMessageAdapter(TargetAdapter):
         message = db.session.get(ChatMessage, target_id)
         return message.body if message is not None else ""
 
-    def prepare_redaction(self, target_id: int, *, fragments: list[str], revision_id: int | None = None) -> Redaction:
+    def prepare_redaction(self, target_id: int, *, fragments: list[str], revision_id: int | None = None,
+                          mark: str = REDACTED_MARK) -> Redaction:  # fmt: skip
         # Chat messages keep no history: the stored text (and its HTML) is all there is.
         message = db.session.get(ChatMessage, target_id)
         if message is None:
             return Redaction(0, lambda: None)
-        body, count = redact_text(message.body, fragments)
+        body, count = redact_text(message.body, fragments, mark)
         if not count:
             return Redaction(0, lambda: None)
         return Redaction(count, chat.prepare_rewrite(target_id, body))

@@ -96,12 +96,12 @@ class _PostsAdapter(targets.TargetAdapter):
         return posts.stored_text(self.type, target_id, revision_id)  # type: ignore[arg-type]
 
     def prepare_redaction(
-        self, target_id: int, *, fragments: list[str], revision_id: int | None = None
+        self, target_id: int, *, fragments: list[str], revision_id: int | None = None, mark: str = targets.REDACTED_MARK
     ) -> targets.Redaction:
         count, store = posts.prepare_redaction(
             self.type,  # type: ignore[arg-type]
             target_id,
-            lambda text: targets.redact_text(text, fragments),
+            lambda text: targets.redact_text(text, fragments, mark),
             revision=revision_id,
         )
         return targets.Redaction(count, store)

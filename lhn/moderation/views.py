@@ -13,13 +13,21 @@ from lhn import inputs
 from lhn.communities import services as communities
 from lhn.database import transaction
 from lhn.errors import Conflict, ValidationFailed
-from lhn.forms import ActionForm, apply_errors, choices
+from lhn.forms import ActionForm, apply_errors, check_submitted, choices, flash_errors
 from lhn.limits import user_rate_limited
 from lhn.moderation import actions, audit, permissions, queue, sanctions, services, targets
 from lhn.moderation import log as modlog
 from lhn.moderation import mydata as my_data
-from lhn.moderation.forms import DeleteAccountForm, FlagForm, ReviewActionForm, SettingsForm, queue_filters
+from lhn.moderation.forms import (
+    DeleteAccountForm,
+    FlagForm,
+    RedactOwnForm,
+    ReviewActionForm,
+    SettingsForm,
+    queue_filters,
+)
 from lhn.moderation.models import FlagReason, ReviewKind
+from lhn.phi import PHIConfirmationRequired
 
 bp = Blueprint("moderation", __name__)
 
@@ -58,6 +66,7 @@ def flag(target_type: str, target_id: int):  # type: ignore[no-untyped-def]
     form.community.choices = choices(
         [("", "Elsewhere on the site (site admins review it)"), *((c.slug, c.name) for c in shared)]
     )
+    phi = None
     if form.validate_on_submit():
         try:
             with transaction():
@@ -68,13 +77,15 @@ def flag(target_type: str, target_id: int):  # type: ignore[no-untyped-def]
                     reason=form.reason.data,
                     details=form.details.data or "",
                     community=form.community.data or None,
+                    confirm_phi=form.confirm_phi.data,
                 )
         except ValidationFailed as exc:
             apply_errors(form, exc)
+            phi = exc if isinstance(exc, PHIConfirmationRequired) else None
         else:
             flash("Thank you. Moderators will review it; flags are never shown to the person you flagged.", "success")
             return redirect(target.url)
-    return render_template("moderation/flag.html", form=form, target=target, show_community=bool(shared))
+    return render_template("moderation/flag.html", form=form, target=target, show_community=bool(shared), phi=phi)
 
 
 # --- the review queue --------------------------------------------------------------------------------
@@ -179,6 +190,29 @@ def act(item_id: int):  # type: ignore[no-untyped-def]
             flash(message, "error")
         return redirect(back)
     flash(f"Done: {row.resolution or 'redacted'}.", "success")
+    return redirect(back)
+
+
+@bp.post("/redact/<target_type>/<int:target_id>/revisions/<int:revision>")
+@login_required
+@user_rate_limited("redact")
+def redact_own(target_type: str, target_id: int, revision: int):  # type: ignore[no-untyped-def]
+    """The author (or a moderator) removes personal details from one version of a post or answer: the History
+    page's form. The service checks who may; the text is gone, the public log says what kind went."""
+    form = RedactOwnForm()
+    back = _safe_next("/")
+    try:
+        check_submitted(form)
+        fragments = [*(form.fragments.data or []), *(form.other_fragments.data or "").splitlines()]
+        with transaction():
+            count = actions.redact_target(
+                current_user, target_type=target_type, target_id=target_id, revision_id=revision,
+                fragments=[f for f in fragments if f.strip()] or None,
+            )  # fmt: skip
+    except ValidationFailed as exc:
+        flash_errors(exc)
+        return redirect(back)
+    flash(f"Removed from revision {revision} ({count} {'place' if count == 1 else 'places'}).", "success")
     return redirect(back)
 
 

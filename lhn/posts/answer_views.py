@@ -64,7 +64,7 @@ def answer_revisions(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
     _answer_access(slug, answer_id)
     found, history = posts.list_answer_revisions(answer_id, by=current_user)
     return render_template("posts/revisions.html", post=found.post, answer=found, history=history,
-                           community=found.post.community)  # fmt: skip
+                           community=found.post.community, mine=permissions.is_author(current_user, found))  # fmt: skip
 
 
 @bp.post("/c/<slug>/answers/<int:answer_id>/vote")

@@ -33,8 +33,9 @@ LIST_PARAMS = [
     CURSOR,
 ]
 PHI_NOTE = (
-    "The PHI guard: text that may hold an email, phone number, date of birth, record number, address or "
-    "ZIP+4 is refused with 422 phi_confirmation_required until sent again with confirm_phi: true "
+    "The PHI guard: text that may hold a full name, email, phone or fax number, a date of birth, admission, "
+    "discharge or death, a record, plan, account, licence or device number, an address or postcode, or a personal "
+    "link or IP address is refused with 422 phi_confirmation_required until sent again with confirm_phi: true "
     "(the confirmation is recorded, never the text)"
 )
 WRITE_NOTE = (

@@ -318,7 +318,8 @@ def withdraw(slug: str, post_id: int):  # type: ignore[no-untyped-def]
 def revisions(slug: str, post_id: int):  # type: ignore[no-untyped-def]
     _access(slug, post_id)
     post, history = posts.list_post_revisions(post_id, by=current_user)
-    return render_template("posts/revisions.html", post=post, answer=None, history=history, community=post.community)
+    return render_template("posts/revisions.html", post=post, answer=None, history=history, community=post.community,
+                           mine=permissions.is_author(current_user, post))  # fmt: skip
 
 
 # --- a post's page ------------------------------------------------------------------------------------

@@ -322,7 +322,8 @@ def test_the_phi_guard_asks_to_confirm_over_the_socket_the_api_and_the_page(app,
     login(page, "rdr1")
     shown = page.post("/c/ibd/chat/general", data={"client_id": "nojs1", "body": PHONE}).get_data(as_text=True)
     assert 'id="phi-guard"' in shown
-    assert "This may contain a phone number." in shown
+    assert shown.count("This may contain a phone number.") == 1  # on the text, not repeated by the prompt
+    assert "tick the box" in shown
     assert page.post("/c/ibd/chat/general", data={"client_id": "nojs1", "body": PHONE,
                                                   "confirm_phi": "y"}).status_code == 302  # fmt: skip
 

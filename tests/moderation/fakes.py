@@ -70,16 +70,16 @@ class FakeContentAdapter(targets.TargetAdapter):
         row = self.rows[target_id]
         return row.text if revision_id is None else row.revisions[revision_id - 1]
 
-    def prepare_redaction(self, target_id: int, *, fragments: list[str], revision_id: int | None = None
-                          ) -> targets.Redaction:  # fmt: skip
+    def prepare_redaction(self, target_id: int, *, fragments: list[str], revision_id: int | None = None,
+                          mark: str = targets.REDACTED_MARK) -> targets.Redaction:  # fmt: skip
         row = self.rows[target_id]
         if revision_id is None:
-            text, count = targets.redact_text(row.text, fragments)
+            text, count = targets.redact_text(row.text, fragments, mark)
 
             def store() -> None:
                 row.text = text
         else:
-            text, count = targets.redact_text(row.revisions[revision_id - 1], fragments)
+            text, count = targets.redact_text(row.revisions[revision_id - 1], fragments, mark)
 
             def store() -> None:
                 row.revisions[revision_id - 1] = text

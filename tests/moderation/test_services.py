@@ -301,9 +301,12 @@ def test_redaction_removes_the_text_and_logs_the_kind_never_the_content(ctx, cas
 def test_the_author_redacts_one_revision_and_the_scanner_finds_what_to_remove(ctx, cast, fake_content):
     old_id = fake_content.add(ibd(), u("author"), "Now fine.", revisions=["DOB: 03/14/2009, MRN 00482913"])
     assert actions.redact_target(u("author"), target_type="fake", target_id=old_id, revision_id=1) == 2
-    assert fake_content.rows[old_id].revisions == ["[removed by moderation], [removed by moderation]"]
+    # A cued number goes without its cue (issue 10): "MRN" stays, the number doesn't; the author's mark says who.
+    assert fake_content.rows[old_id].revisions == ["[removed by the author], MRN [removed by the author]"]
     details = db.session.scalar(select(ModerationLogEntry.details).where(ModerationLogEntry.target_id == old_id))
-    assert details == "a date of birth and a medical record or ID number from revision 1 of this answer"
+    assert details == (
+        "a date of birth and a record, plan, account, licence or device number from revision 1 of this answer"
+    )
     with pytest.raises(PermissionDenied):
         actions.redact_target(u("rdr1"), target_type="fake", target_id=cast.answer_id)
     with pytest.raises(ValidationFailed):
@@ -313,7 +316,8 @@ def test_the_author_redacts_one_revision_and_the_scanner_finds_what_to_remove(ct
 def test_redacting_a_member_bio_removes_it_from_the_database(ctx, cast):
     author = u("author")
     accounts.update_profile(
-        author, display_name=author.display_name, bio="Reach me at jo@example.org", role="patient", institution=None
+        author, display_name=author.display_name, bio="Reach me at jo@example.org", role="patient", institution=None,
+        confirm_phi=True,  # the author confirmed it; then someone flagged it
     )
     item = factories.flag(u("rdr1"), author, "phi").item  # site-wide: site admins
     actions.act_on_item(item.id, by=u("boss"), action="redact", version=item.version, fragments=["jo@example.org"])

@@ -30,7 +30,7 @@ from lhn.posts.services.common import (
     word_diff,
     write_denied,
 )
-from lhn.posts.services.posts import RevisionView
+from lhn.posts.services.posts import RevisionView, revision_findings
 
 # An answer asks for vetting (a review item for the community's moderators) when the asker accepts it or
 # its score reaches this, and it isn't vetted: the answers people rely on are the ones to check first.
@@ -192,8 +192,12 @@ def list_answer_revisions(answer_id: int, *, by: object) -> tuple[Answer, list[R
         )
     )  # fmt: skip
     views, previous = [], None
+    author = isinstance(by, User) and by.id == answer.author_id
     for revision in revisions:
-        views.append(RevisionView(revision, [], word_diff(previous.body if previous else "", revision.body), []))
+        findings = revision_findings(revision.body) if author else []
+        views.append(
+            RevisionView(revision, [], word_diff(previous.body if previous else "", revision.body), [], findings)
+        )
         previous = revision
     return answer, list(reversed(views))
 

@@ -245,20 +245,8 @@ def check_links(texts: dict[str, str], *, by: User) -> None:
 
 
 def check_phi(texts: dict[str, str], confirmed: bool, *, previous: str = "") -> list[phi.Finding]:
-    """The PHI guard over a text's fields ({field: text}, in form order). Findings whose exact text was
-    already in `previous` (the version the author confirmed or that was published before) don't ask
-    again. Returns the findings to record; raises phi.PHIConfirmationRequired (on the first field with
-    a finding) when there are some and the author hasn't confirmed."""
-    findings: list[phi.Finding] = []
-    first = ""
-    for name, text in texts.items():
-        found = [f for f in phi.scan(text) if not previous or text[f.start : f.end] not in previous]
-        if found and not first:
-            first = name
-        findings += found
-    if findings and not confirmed:
-        raise phi.PHIConfirmationRequired(findings, first)
-    return findings
+    """The PHI guard over a text's fields: phi.check_texts (raises phi.PHIConfirmationRequired)."""
+    return phi.check_texts(texts, confirmed, previous=previous)
 
 
 def record_phi(findings: list[phi.Finding], *, by: User, target_type: str, target_id: int, community_id: int) -> None:

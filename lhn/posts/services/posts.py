@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
 
-from lhn import signals
+from lhn import phi, signals
 from lhn.accounts.models import User
 from lhn.communities import services as communities
 from lhn.communities.models import Community, Membership
@@ -332,6 +332,14 @@ class RevisionView:
     title_diff: list[tuple[str, str]]
     body_diff: list[tuple[str, str]]
     tags_diff: list[tuple[str, str]]
+    # For the author only: what the PHI guard finds in this version, (text, label), for the redaction form.
+    findings: list[tuple[str, str]] = field(default_factory=list)
+
+
+def revision_findings(text: str) -> list[tuple[str, str]]:
+    """(text, label) of each identifier the PHI guard finds in a revision, once each, in order."""
+    found = {text[f.start : f.end]: f.label for f in phi.scan(text)}
+    return list(found.items())
 
 
 def list_post_revisions(post_id: int, *, by: object) -> tuple[Post, list[RevisionView]]:
@@ -352,12 +360,14 @@ def list_post_revisions(post_id: int, *, by: object) -> tuple[Post, list[Revisio
     )  # fmt: skip
     views: list[RevisionView] = []
     previous = None
+    author = isinstance(by, User) and by.id == post.author_id
     for revision in revisions:
         views.append(RevisionView(
             revision,
             word_diff(previous.title if previous else "", revision.title),
             word_diff(previous.body if previous else "", revision.body),
             word_diff(previous.tags if previous else "", revision.tags),
+            revision_findings(f"{revision.title}\n\n{revision.body}") if author else [],
         ))  # fmt: skip
         previous = revision
     return post, list(reversed(views))
