@@ -346,3 +346,15 @@ def test_a_re_review_over_the_api_and_the_seal_says_why_the_vetter_could_vet(app
     assert response.json["review_due"] is True
     assert response.json["standing"] == "clinician"
     assert client.post(url, json={"reason": "again"}, headers={"X-CSRFToken": token}).status_code == 409
+
+
+def test_an_owner_lets_moderators_vet_from_the_settings_page_and_the_log_says_so(app, client) -> None:
+    with committed(app):
+        owner = factories.user("clinician", username="drowner", verified=True)
+        factories.community(owner, slug="ibd")
+    login(client, "drowner")
+    response = submit(client, "/c/ibd/moderation/settings", "Save", moderators_may_vet=True)
+    assert response.status_code == 302
+    with app.app_context():
+        assert communities.find_community("ibd").moderators_may_vet
+    assert "changed who vets answers in" in client.get("/c/ibd/moderation-log").get_data(as_text=True)
