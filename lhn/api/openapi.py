@@ -44,10 +44,10 @@ TEXTS = {"type": "array", "items": TEXT}
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     """`schema`, also accepting null (an optional field reads null as not sent)."""
     if "enum" in schema:
-        return {**schema, "enum": [*schema["enum"], None]}
+        return schema if None in schema["enum"] else {**schema, "enum": [*schema["enum"], None]}
     if "type" in schema:
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        return {**schema, "type": [*types, "null"]}
+        return schema if "null" in types else {**schema, "type": [*types, "null"]}
     return {"anyOf": [schema, {"type": "null"}]}
 
 

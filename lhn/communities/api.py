@@ -18,7 +18,6 @@ from lhn.api.openapi import (
     PHI_CONFIRM,
     TEXT,
     body_schema,
-    nullable,
     op,
     page_of,
     path_param,
@@ -299,7 +298,7 @@ OPENAPI_PATHS = {
         "post": op("Approve or reject verification (site staff): {\"decision\": \"approve\"|\"reject\", \"note\", "
                    "\"expires_on\"}", params=[path_param("request_id", "integer")],
                    body=body_schema({"decision": {"enum": ["approve", "reject"]}},
-                                    {"note": TEXT, "expires_on": nullable(DATE)}),
+                                    {"note": TEXT, "expires_on": DATE}),
                    errors=("401", "404", "409", "422", "429")),
     },
 }  # fmt: skip
