@@ -3,6 +3,8 @@ hiding and restoring content. The routes go on the posts blueprint (lhn/posts/vi
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, render_template, request
 from flask_login import current_user, login_required
 
@@ -114,27 +116,19 @@ def vet(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/c/<slug>/answers/<int:answer_id>/unvet", methods=["GET", "POST"])
 @login_required
 def unvet(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
-    found, access = _answer_access(slug, answer_id)
-    if not permissions.can_curate_vetting(current_user, access.community, access.membership):
-        abort(403)
-    form = ReasonForm()
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                posts.unvet_answer(answer_id, by=current_user, reason=form.reason.data or "")
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            flash("The vetted mark was removed; the reason is in the answer's vetting history.", "info")
-            return _to_post(access.post, f"#answer-{answer_id}")
-    status = 422 if form.errors else 200
-    return render_template("posts/vet.html", form=form, answer=found, post=access.post, community=access.community,
-                           vetting=posts.current_vetting(found), unvet=True), status  # fmt: skip
+    return _curate(slug, answer_id, posts.unvet_answer, page="unvet",
+                   done="The vetted mark was removed; the reason is in the answer's vetting history.")  # fmt: skip
 
 
 @bp.route("/c/<slug>/answers/<int:answer_id>/rereview", methods=["GET", "POST"])
 @login_required
 def rereview(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
+    done = "Re-review requested: the vetter is told, and the answer shows that its review is due."
+    return _curate(slug, answer_id, posts.request_rereview, page="rereview", done=done)
+
+
+def _curate(slug: str, answer_id: int, act: Any, *, page: str, done: str):  # type: ignore[no-untyped-def]
+    """A curation with a reason (unvet, ask for a re-review): the form, then `act(answer_id, by=, reason=)`."""
     found, access = _answer_access(slug, answer_id)
     if not permissions.can_curate_vetting(current_user, access.community, access.membership):
         abort(403)
@@ -142,18 +136,19 @@ def rereview(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             with transaction():
-                posts.request_rereview(answer_id, by=current_user, reason=form.reason.data or "")
+                act(answer_id, by=current_user, reason=form.reason.data or "")
         except ValidationFailed as exc:
             apply_errors(form, exc)
-        except Conflict as exc:
+        except Conflict as exc:  # not vetted (any more), or a review already due
             flash_errors(exc)
             return _to_post(access.post, f"#answer-{answer_id}")
         else:
-            flash("Re-review requested: the vetter is told, and the answer shows that its review is due.", "info")
+            flash(done, "info")
             return _to_post(access.post, f"#answer-{answer_id}")
-    status = 422 if form.errors else 200
+    status = 422 if form.errors or form.form_errors else 200
     return render_template("posts/vet.html", form=form, answer=found, post=access.post, community=access.community,
-                           vetting=posts.current_vetting(found), unvet=False, rereview=True), status  # fmt: skip
+                           vetting=posts.current_vetting(found), unvet=page == "unvet",
+                           rereview=page == "rereview"), status  # fmt: skip
 
 
 @bp.get("/c/<slug>/answers/<int:answer_id>/vettings")
