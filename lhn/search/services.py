@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -61,6 +63,12 @@ def _tag_token(tag: str) -> str:
     return "zt" + tag.encode().hex()  # hyphens would split a tag into several tokens
 
 
+@lru_cache(maxsize=64)
+def _text_of(html: str) -> str:
+    """html_to_text, remembered: each new answer re-indexes its whole thread, and the other answers rarely change."""
+    return html_to_text(html)
+
+
 def index_post(post: Post) -> None:
     """Bring the post's search document up to date: its text and its visible answers', or remove it
     when the post is withdrawn or hidden. Flushes."""
@@ -74,7 +82,16 @@ def index_post(post: Post) -> None:
         select(Answer.body_html).where(Answer.post_id == post.id, Answer.hidden_at.is_(None),
                                        Answer.withdrawn_at.is_(None)).order_by(Answer.id)
     )  # fmt: skip
-    body = "\n".join([html_to_text(post.body_html), *(html_to_text(h) for h in answers)])[:BODY_MAX]
+    # Runs in the write transaction (a post_content_changed receiver): read only as much of the thread as the
+    # document keeps, so a long thread of long answers costs the same as a short one.
+    parts, size = [], 0
+    for html in chain([post.body_html], answers):
+        text = _text_of(html[: BODY_MAX * 8])  # markup outweighs text; the cut below drops the rest anyway
+        parts.append(text)
+        size += len(text) + 1
+        if size >= BODY_MAX:
+            break
+    body = "\n".join(parts)[:BODY_MAX]
     values = {"community_id": post.community_id, "kind": post.kind.value, "created_at": post.created_at,
               "title": post.title, "body": body, "facets": _facets(post)}  # fmt: skip
     if document is None:

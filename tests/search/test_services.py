@@ -146,3 +146,19 @@ def test_rebuild_index_restores_everything(world):
     q = factories.question(ibd, title="Iron infusions before surgery")
     assert search.rebuild_index() >= 1
     assert ids(search.search("iron", by=None)) == [q.id]
+
+
+def test_a_new_answer_does_not_reconvert_the_whole_thread_under_the_write_lock(ctx, monkeypatch):
+    """index_post runs in the answer's write transaction: the thread's other answers are remembered, not re-read."""
+    from lhn.search import services as search_services
+
+    community = factories.community()
+    question = factories.question(community)
+    for n in range(5):
+        factories.answer(question, body=f"Answer {n}: a *long* table would go here.")
+    converted = []
+    real = search_services.html_to_text
+    monkeypatch.setattr(search_services, "html_to_text", lambda html: converted.append(html) or real(html))
+    factories.answer(question, body="One more answer about school trips.")
+    assert len(converted) == 1  # the new answer only (the question and earlier answers are remembered)
+    assert "school trips" in converted[0]
