@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final
 
 from flask import request
@@ -280,3 +280,21 @@ class BoundedIntConverter(IntegerConverter):
             return super().to_python(value)
         except ValidationError:
             raise NotFound() from None
+
+
+def future_date(value: str | date | None, name: str, *, today: date, within_years: int | None = None,
+                example: str = "2027-03-31") -> date | None:  # fmt: skip
+    """An optional date that must lie after `today` (a review-by date, a licence's expiry): None when empty.
+    Raises ValidationFailed({name: ...}) for anything else."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValidationFailed({name: f"Use a date like {example}, or leave it empty."}) from None
+    if value <= today:
+        raise ValidationFailed({name: "Choose a date in the future."})
+    if within_years is not None and value > today + timedelta(days=366 * within_years):
+        raise ValidationFailed({name: f"Choose a date within {within_years} years."})
+    return value

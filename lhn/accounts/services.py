@@ -13,7 +13,7 @@ from importlib import resources
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
-from lhn import phi, signals
+from lhn import inputs, phi, signals
 from lhn.accounts import passwords, permissions
 from lhn.accounts.models import (
     ApiToken,
@@ -451,7 +451,12 @@ def decide_verification(request_id: int, *, by: User, approve: bool, note: str,
         errors["note"] = "Say why, so the applicant knows what to provide."
     elif len(note) > 1000:
         errors["note"] = "Use at most 1000 characters."
-    last_day = _expiry(expires_on, errors) if approve else None
+    last_day = None
+    if approve:
+        try:
+            last_day = inputs.future_date(expires_on, "expires_on", today=utcnow().date())
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
     request.status = VerificationStatus.APPROVED if approve else VerificationStatus.REJECTED
@@ -464,21 +469,6 @@ def decide_verification(request_id: int, *, by: User, approve: bool, note: str,
     signals.verification_decided.send(applicant, request=request)
     announce_badge(applicant)
     return request
-
-
-def _expiry(value: date | str | None, errors: dict[str, str]) -> date | None:
-    if value in (None, ""):
-        return None
-    if not isinstance(value, date):
-        try:
-            value = date.fromisoformat(str(value).strip())
-        except ValueError:
-            errors["expires_on"] = "Use a date like 2027-03-31 (the licence's expiry), or leave it empty."
-            return None
-    if value <= utcnow().date():
-        errors["expires_on"] = "Choose a date in the future."
-        return None
-    return value
 
 
 def revoke_verification(username: str, *, by: User, reason: str) -> VerificationRequest:

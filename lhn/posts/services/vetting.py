@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
-from lhn import realtime, signals
+from lhn import inputs, realtime, signals
 from lhn.accounts.models import User
 from lhn.database import utcnow
 from lhn.errors import Conflict, PermissionDenied, ValidationFailed
@@ -70,19 +70,7 @@ def _parse_one(item: str) -> dict[str, str]:
 
 
 def _review_by(value: str | date | None) -> date | None:
-    if value in (None, ""):
-        return None
-    if not isinstance(value, date):
-        try:
-            value = date.fromisoformat(str(value).strip())
-        except ValueError:
-            raise ValidationFailed({"review_by": "Use a date like 2027-03-31."}) from None
-    today = utcnow().date()
-    if value <= today:
-        raise ValidationFailed({"review_by": "Choose a date in the future."})
-    if value > today + timedelta(days=10 * 366):
-        raise ValidationFailed({"review_by": "Choose a date within ten years."})
-    return value
+    return inputs.future_date(value, "review_by", today=utcnow().date(), within_years=10)
 
 
 def _current_revision(answer: Answer) -> AnswerRevision:
