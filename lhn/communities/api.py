@@ -209,6 +209,7 @@ def decide_join_request(request_id: int):  # type: ignore[no-untyped-def]
 def verification_queue():  # type: ignore[no-untyped-def]
     user: User = require_user()
     queue = communities.list_verification_queue(by=user)
+    communities.record_evidence_views(user, queue)
     return jsonify(may_decide=queue.may_decide,
                    items=[verification_json(r, evidence=queue.may_decide) for r in queue.requests])  # fmt: skip
 

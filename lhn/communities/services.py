@@ -462,14 +462,13 @@ def institution_counts(community: Community) -> list[InstitutionCount]:
 class VerificationQueue:
     requests: list[VerificationRequest]
     may_decide: bool  # site staff: the evidence is shown beside the decision
+    ids: tuple[int, ...] = ()  # read with the rows: the audit after rendering needs no reload of them
 
 
 def list_verification_queue(*, by: User) -> VerificationQueue:
     """Pending verification requests: every one (but their own) for site staff, with the evidence; for
     moderators, those of members of the communities they moderate, without it; none for anyone else.
-
-    Evidence is restricted data: each request shown to staff is recorded (signals.restricted_data_viewed
-    -> the audit trail), so callers call it inside transaction()."""
+    Reads only: callers that show the evidence then call record_evidence_views in a transaction()."""
     staff = accounts_permissions.can_decide_verification(by, 0)
     stmt = (
         select(VerificationRequest)
@@ -484,10 +483,15 @@ def list_verification_queue(*, by: User) -> VerificationQueue:
         stmt = stmt.where(VerificationRequest.user_id.in_(
             select(Membership.user_id).where(Membership.community_id.in_(moderated))))  # fmt: skip
     rows = list(db.session.scalars(stmt))
-    if staff:
-        for row in rows:
-            signals.restricted_data_viewed.send(by, object_type="verification_request", object_id=row.id)
-    return VerificationQueue(rows, staff)
+    return VerificationQueue(rows, staff, tuple(row.id for row in rows))
+
+
+def record_evidence_views(by: User, queue: VerificationQueue) -> None:
+    """Evidence is restricted data: each request shown with it is recorded (signals.restricted_data_viewed ->
+    the audit trail). Writes: call inside transaction()."""
+    if queue.may_decide:
+        for request_id in queue.ids:
+            signals.restricted_data_viewed.send(by, object_type="verification_request", object_id=request_id)
 
 
 # --- slow mode (issue 6) --------------------------------------------------------------------------------

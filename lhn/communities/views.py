@@ -200,9 +200,11 @@ def decide_join_request(slug: str, request_id: int):  # type: ignore[no-untyped-
 @bp.get("/verification")
 @login_required
 def verification_queue():  # type: ignore[no-untyped-def]
-    with transaction():  # staff's views of the evidence are recorded
-        queue = communities.list_verification_queue(by=current_user)
-    return render_template("communities/verification_queue.html", queue=queue, form=VerificationDecisionForm())
+    queue = communities.list_verification_queue(by=current_user)
+    page = render_template("communities/verification_queue.html", queue=queue, form=VerificationDecisionForm())
+    with transaction():  # staff's views of the evidence are recorded (after rendering: nothing slow under the lock)
+        communities.record_evidence_views(current_user, queue)
+    return page
 
 
 @bp.post("/verification/<int:request_id>")

@@ -358,3 +358,22 @@ def test_an_owner_lets_moderators_vet_from_the_settings_page_and_the_log_says_so
     with app.app_context():
         assert communities.find_community("ibd").moderators_may_vet
     assert "changed who vets answers in" in client.get("/c/ibd/moderation-log").get_data(as_text=True)
+
+
+def test_the_review_page_costs_the_same_queries_for_one_request_or_five(app, client, count_queries) -> None:
+    """It renders before the audit rows are written; rendering after a commit reloaded every row (N+1)."""
+    with committed(app):
+        factories.user("other", username="staff", admin=True)
+        accounts.submit_verification(factories.user("clinician"), licence_number="1", licence_issuer="GMC")
+    login(client, "staff")
+    client.get("/verification")  # warm: the session's own loads
+    with count_queries() as one:
+        assert client.get("/verification").status_code == 200
+    with committed(app):
+        for _ in range(4):
+            accounts.submit_verification(factories.user("clinician"), licence_number="1", licence_issuer="GMC")
+    with count_queries() as five:
+        page = client.get("/verification").get_data(as_text=True)
+    assert page.count("issued by") == 5
+    reads = [q for q in five if not q.lstrip().upper().startswith("INSERT")]
+    assert len(reads) == len([q for q in one if not q.lstrip().upper().startswith("INSERT")])
