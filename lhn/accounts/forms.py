@@ -4,7 +4,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import InputRequired, Length, Optional
 
 from lhn.accounts.models import InstitutionKind, Role
-from lhn.forms import Form, PHIConfirmMixin, choices
+from lhn.forms import ButtonField, Form, PHIConfirmMixin, choices
 
 ROLE_CHOICES = choices(
     [
@@ -94,4 +94,4 @@ class RevokeVerificationForm(Form):
 
 
 class VerifierForm(Form):
-    appoint = StringField(validators=[InputRequired()])  # "1" appoint, "0" end (a hidden input on the page)
+    appoint = ButtonField(values=("1", "0"))  # the button: "1" appoint, "0" end the appointment

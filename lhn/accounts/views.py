@@ -142,7 +142,7 @@ def revoke_verification(username: str):  # type: ignore[no-untyped-def]
 @user_rate_limited("staff", methods=["POST"])
 def set_verifier(username: str):  # type: ignore[no-untyped-def]
     form = VerifierForm()
-    if not form.validate_on_submit() or form.appoint.data not in ("0", "1"):
+    if not form.validate_on_submit():
         abort(400)
     try:
         with transaction():

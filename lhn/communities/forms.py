@@ -3,7 +3,7 @@
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from lhn.forms import Form, PHIConfirmMixin, choices
+from lhn.forms import ButtonField, Form, PHIConfirmMixin, choices
 
 
 class CommunityForm(Form):
@@ -50,7 +50,7 @@ class DecisionForm(Form):
 class VerificationDecisionForm(Form):
     note = TextAreaField("Note", validators=[Optional(), Length(max=1000)])
     expires_on = StringField("Verified until (optional: the licence's expiry)", validators=[Optional()])
-    decision = HiddenField(validators=[InputRequired()])  # the clicked button's value
+    decision = ButtonField(values=("approve", "reject"))
 
 
 class MemberRoleForm(Form):

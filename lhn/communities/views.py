@@ -211,7 +211,7 @@ def verification_queue():  # type: ignore[no-untyped-def]
 @login_required
 def review_verification(request_id: int):  # type: ignore[no-untyped-def]
     form = VerificationDecisionForm()
-    if not form.validate_on_submit() or form.decision.data not in ("approve", "reject"):
+    if not form.validate_on_submit():
         abort(400)
     try:
         with transaction():
