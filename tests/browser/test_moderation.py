@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.browser.people import log_in
+from tests.browser.people import log_in, register
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -17,13 +17,7 @@ def test_flag_hide_placeholder_log_and_already_handled(live_server, new_page, sh
     name = "tea_" + uuid.uuid4().hex[:6]
 
     seller = new_page()
-    seller.goto(base + "/register")
-    seller.get_by_label("Email").fill(f"{name}@example.org")
-    seller.get_by_label("Username").fill(name)
-    seller.get_by_label("Display name").fill(name)
-    seller.get_by_label("Password").fill("a long walk by the river")
-    seller.get_by_label("I am a").select_option("caregiver")
-    seller.get_by_role("button", name="Create my account").click()
+    register(seller, base, name, "caregiver")
     seller.goto(base + "/settings/profile")
     seller.get_by_label("About you (optional, Markdown)").fill("Our detox tea cures Crohn's in 30 days! Shop now.")
     seller.get_by_role("button", name="Save").click()

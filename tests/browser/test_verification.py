@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from tests.browser.people import log_in
+from tests.browser.people import log_in, register
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -13,13 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 def test_request_approve_and_revoke_a_clinicians_verification(live_server, new_page, shot):
     base, username = live_server.url, "dr_" + uuid.uuid4().hex[:6]
     doctor = new_page()
-    doctor.goto(base + "/register")
-    doctor.get_by_label("Email").fill(f"{username}@example.org")
-    doctor.get_by_label("Username").fill(username)
-    doctor.get_by_label("Display name").fill(username)
-    doctor.get_by_label("Password").fill("a long walk by the river")
-    doctor.get_by_label("I am a").select_option("clinician")
-    doctor.get_by_role("button", name="Create my account").click()
+    register(doctor, base, username, "clinician")
     doctor.goto(base + "/settings/verification")
     doctor.get_by_label("Licence or registration number").fill("GMC-7654321")
     doctor.get_by_label("Issuing body").fill("General Medical Council")
