@@ -240,6 +240,8 @@ def open_due_reviews(today: date | None = None) -> int:
                Vetting.review_due_at.is_(None))
         .options(joinedload(Vetting.by))
     ))  # fmt: skip
+    answers = {a.id: a for a in db.session.scalars(select(Answer).where(Answer.id.in_({v.answer_id for v in due})))}
+    posts = {p.id: p for p in db.session.scalars(select(Post).where(Post.id.in_({v.post_id for v in due})))}
     opened = 0
     for vetting in due:
         claimed = db.session.execute(
@@ -248,9 +250,7 @@ def open_due_reviews(today: date | None = None) -> int:
         ).rowcount  # fmt: skip
         if not claimed:
             continue
-        answer = db.session.get(Answer, vetting.answer_id)
-        post = db.session.get(Post, vetting.post_id)
-        _review_falls_due(vetting, answer, post, reason="", by=None)
+        _review_falls_due(vetting, answers[vetting.answer_id], posts[vetting.post_id], reason="", by=None)
         opened += 1
     return opened
 
