@@ -43,7 +43,7 @@ class JoinForm(PHIConfirmMixin, Form):
 
 
 class DecisionForm(Form):
-    decision = HiddenField(validators=[InputRequired()])
+    decision = ButtonField(values=("approve", "deny"))
     note = TextAreaField("Note", validators=[Optional(), Length(max=1000)])
 
 

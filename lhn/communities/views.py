@@ -183,7 +183,7 @@ def join_requests(slug: str):  # type: ignore[no-untyped-def]
 @login_required
 def decide_join_request(slug: str, request_id: int):  # type: ignore[no-untyped-def]
     form = DecisionForm()
-    if not form.validate_on_submit() or form.decision.data not in ("approve", "deny"):
+    if not form.validate_on_submit():
         abort(400)
     try:
         with transaction():
