@@ -2,6 +2,7 @@
 the other person's notification count live, an edit propagated, and the page on a phone."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.people import log_in
 
@@ -43,7 +44,7 @@ def test_two_people_chat_with_typing_presence_and_live_badges(live_server, new_p
     teen.wait_for_function(
         "b => document.getElementById('notification-count').textContent === String(b + 1)", arg=int(before)
     )
-    assert teen.locator("#notification-count").is_visible()
+    expect(teen.locator("#notification-count")).to_be_visible()
     shot(teen, "3-reply-and-badge")
 
     # The author edits; the other page follows.

@@ -5,6 +5,7 @@ from the queue and the open chat page shows the placeholder live."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.people import log_in
 
@@ -50,7 +51,7 @@ def test_the_phi_guard_asks_to_confirm_and_members_flag_messages_in_the_chat(liv
     shot(mum, "2-flag-form")
     mum.get_by_role("button", name="Send to the moderators").click()
     mum.wait_for_url(re.compile(r".*/c/pediatric-ibd/chat/families\?before=\d+#message-\d+$"))
-    assert mum.get_by_text("Moderators will review it").is_visible()
+    expect(mum.get_by_text("Moderators will review it")).to_be_visible()
     message_id = mum.url.rsplit("#message-", 1)[1]
     mum.goto(base + "/c/pediatric-ibd/chat/families")  # the latest messages, live
     mum.locator(f"#message-{message_id}").wait_for(timeout=5000)

@@ -4,6 +4,7 @@ adopted change, its annotation on the timeline, and the same on a phone."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.people import log_in
 
@@ -15,11 +16,11 @@ def test_dashboard_and_a_chart_with_a_detected_shift_and_its_annotation(live_ser
     log_in(page, live_server.url, "dr_okafor")
     page.goto(live_server.url + "/c/pediatric-ibd")
     page.get_by_role("navigation", name="Pediatric IBD Network").get_by_role("link", name="Measures").click()
-    assert page.get_by_role("heading", name="Outcome measures").is_visible()
+    expect(page.get_by_role("heading", name="Outcome measures")).to_be_visible()
     cards = page.locator(".measure-card")
     assert cards.count() == 2
     remission = cards.filter(has_text="Clinical remission")
-    assert remission.locator("svg.sparkline").is_visible()
+    expect(remission.locator("svg.sparkline")).to_be_visible()
     assert "Signal:" in remission.inner_text()
     shot(page, "1-dashboard")
 
@@ -31,7 +32,7 @@ def test_dashboard_and_a_chart_with_a_detected_shift_and_its_annotation(live_ser
         "p chart, Shewhart 3σ + Anhøj" in page.locator(".chart-card figcaption").inner_text()
     )  # the site's own default
     chart = page.locator("svg.spc-chart").first
-    assert chart.is_visible()
+    expect(chart).to_be_visible()
     signal_points = chart.locator("circle.point.signal")
     assert signal_points.count() >= 6
     title = signal_points.last.locator("title").text_content()
@@ -51,6 +52,6 @@ def test_dashboard_and_a_chart_with_a_detected_shift_and_its_annotation(live_ser
     phone = new_page(width=390, height=844)
     log_in(phone, live_server.url, "dr_okafor")
     phone.goto(page.url)
-    assert phone.locator("svg.spc-chart").first.is_visible()
+    expect(phone.locator("svg.spc-chart").first).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
     shot(phone, "4-chart-phone")

@@ -6,6 +6,7 @@ queue open is told the item was already handled. Screenshots saved."""
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.people import log_in, register
 
@@ -34,7 +35,7 @@ def test_flag_hide_placeholder_log_and_already_handled(live_server, new_page, sh
     member.get_by_label("Where did this happen?").select_option("pediatric-ibd")
     shot(member, "1-flag-form")
     member.get_by_role("button", name="Send to the moderators").click()
-    assert member.get_by_text("Moderators will review it").is_visible()
+    expect(member.get_by_text("Moderators will review it")).to_be_visible()
 
     # Two reviewers open the community's queue at the same time.
     admin, owner = new_page(), new_page()
@@ -43,16 +44,16 @@ def test_flag_hide_placeholder_log_and_already_handled(live_server, new_page, sh
     admin.goto(base + "/c/pediatric-ibd/review")
     owner.goto(base + "/c/pediatric-ibd/review")
     item = admin.locator("article.review-item", has=admin.get_by_text("Kids might stop their meds"))
-    assert item.get_by_text("Medical misinformation").is_visible()
+    expect(item.get_by_text("Medical misinformation")).to_be_visible()
     item.get_by_label("Reason").fill("Promotes an unproven cure (guideline 2).")
     shot(admin, "2-queue")
     item.get_by_role("button", name="Hide with a reason").click()
-    assert admin.get_by_text("Done: hidden.").is_visible()
+    expect(admin.get_by_text("Done: hidden.")).to_be_visible()
 
     reader = new_page()
     log_in(reader, base, "mum_of_two")
     reader.goto(f"{base}/u/{name}")
-    assert reader.get_by_text("This profile text was hidden by a moderator.").is_visible()
+    expect(reader.get_by_text("This profile text was hidden by a moderator.")).to_be_visible()
     assert reader.get_by_text("detox tea").count() == 0
     shot(reader, "3-placeholder")
 
@@ -65,7 +66,7 @@ def test_flag_hide_placeholder_log_and_already_handled(live_server, new_page, sh
 
     late = owner.locator("article.review-item", has=owner.get_by_text("Kids might stop their meds"))
     late.get_by_role("button", name="Dismiss (nothing wrong)").click()
-    assert owner.get_by_text("This item was already handled by LHN Admin (hidden).").is_visible()
+    expect(owner.get_by_text("This item was already handled by LHN Admin (hidden).")).to_be_visible()
     shot(owner, "5-already-handled")
 
     phone = new_page(width=390, height=844)

@@ -6,6 +6,7 @@ moderator acting on the same item from a stale page is told it was already handl
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.people import log_in
 
@@ -28,7 +29,7 @@ def test_flag_an_answer_hide_it_from_the_queue_placeholder_log_and_already_handl
     open_question(writer, base)
     writer.get_by_role("textbox", name="Your answer").fill(claim)
     writer.get_by_role("button", name="Post answer").click()
-    assert writer.get_by_text("Answer posted.").is_visible()
+    expect(writer.get_by_text("Answer posted.")).to_be_visible()
 
     member = new_page()
     log_in(member, base, "mum_of_two")
@@ -39,7 +40,7 @@ def test_flag_an_answer_hide_it_from_the_queue_placeholder_log_and_already_handl
     member.get_by_label("Details for the moderators").fill("Telling children to stop steroids is dangerous.")
     shot(member, "1-flag-form")
     member.get_by_role("button", name="Send to the moderators").click()
-    assert member.get_by_text("Moderators will review it").is_visible()
+    expect(member.get_by_text("Moderators will review it")).to_be_visible()
 
     # Two reviewers open the community's queue at the same time.
     admin, owner = new_page(), new_page()
@@ -48,24 +49,24 @@ def test_flag_an_answer_hide_it_from_the_queue_placeholder_log_and_already_handl
     admin.goto(base + "/c/pediatric-ibd/review")
     owner.goto(base + "/c/pediatric-ibd/review")
     item = admin.locator("article.review-item", has=admin.get_by_text("stop steroids is dangerous"))
-    assert item.get_by_text("Medical misinformation").is_visible()
-    assert item.get_by_text("turmeric tea").is_visible()  # the excerpt of the visible answer
+    expect(item.get_by_text("Medical misinformation")).to_be_visible()
+    expect(item.get_by_text("turmeric tea")).to_be_visible()  # the excerpt of the visible answer
     item.get_by_label("Reason").fill("Advises stopping steroids without a doctor (guideline 2).")
     shot(admin, "2-queue")
     item.get_by_role("button", name="Hide with a reason").click()
-    assert admin.get_by_text("Done: hidden.").is_visible()
+    expect(admin.get_by_text("Done: hidden.")).to_be_visible()
 
     reader = new_page()
     log_in(reader, base, "nurse_priya")
     open_question(reader, base)
     hidden = reader.locator("article.answer", has=reader.get_by_text("Advises stopping steroids without a doctor"))
-    assert hidden.get_by_text("This answer was hidden by a moderator.").is_visible()
+    expect(hidden.get_by_text("This answer was hidden by a moderator.")).to_be_visible()
     assert reader.get_by_text("turmeric tea").count() == 0
     shot(reader, "3-placeholder")
 
     writer.reload()  # the author still sees their text, with the reason
     mine = writer.locator("article.answer", has_text=claim)
-    assert mine.get_by_text("This answer was hidden by a moderator.").is_visible()
+    expect(mine.get_by_text("This answer was hidden by a moderator.")).to_be_visible()
 
     reader.goto(base + "/c/pediatric-ibd")
     reader.get_by_role("navigation", name="Pediatric IBD Network").get_by_role("link", name="Moderation log").click()
@@ -77,5 +78,5 @@ def test_flag_an_answer_hide_it_from_the_queue_placeholder_log_and_already_handl
 
     late = owner.locator("article.review-item", has=owner.get_by_text("stop steroids is dangerous"))
     late.get_by_role("button", name="Dismiss (nothing wrong)").click()
-    assert owner.get_by_text("This item was already handled by LHN Admin (hidden).").is_visible()
+    expect(owner.get_by_text("This item was already handled by LHN Admin (hidden).")).to_be_visible()
     shot(owner, "5-already-handled")

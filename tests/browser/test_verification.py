@@ -4,6 +4,7 @@ revocation with a reason, which drops the badge at once on a page another member
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.people import log_in, register
 
@@ -19,7 +20,7 @@ def test_request_approve_and_revoke_a_clinicians_verification(live_server, new_p
     doctor.get_by_label("Issuing body").fill("General Medical Council")
     doctor.get_by_label("ORCID iD").fill("0000-0002-1825-0097")
     doctor.get_by_role("button", name="Submit for review").click()
-    assert doctor.get_by_text("A reviewer will check your evidence").is_visible()
+    expect(doctor.get_by_text("A reviewer will check your evidence")).to_be_visible()
     shot(doctor, "1-requested")
 
     moderator = new_page()  # a caregiver moderator in the demo: sees that requests wait, never decides
@@ -40,7 +41,7 @@ def test_request_approve_and_revoke_a_clinicians_verification(live_server, new_p
     shot(admin, "3-evidence-beside-the-buttons")
     card.get_by_label("Verified until").fill("2030-06-30")
     card.get_by_role("button", name=f"Approve {username}").click()
-    assert admin.get_by_text(f"Verification for {username} approved.").is_visible()
+    expect(admin.get_by_text(f"Verification for {username} approved.")).to_be_visible()
 
     reader = new_page()  # someone reading the doctor's profile while staff revoke
     log_in(reader, base, "ibd_teen")
@@ -51,11 +52,11 @@ def test_request_approve_and_revoke_a_clinicians_verification(live_server, new_p
 
     admin.goto(base + f"/u/{username}")
     admin.get_by_role("button", name="Revoke verification").click()
-    assert admin.get_by_text("Say why").is_visible()  # no reason: the page stays, with the message
+    expect(admin.get_by_text("Say why")).to_be_visible()  # no reason: the page stays, with the message
     admin.get_by_label("Reason").fill("The GMC register lists this licence as suspended.")
     admin.get_by_role("button", name="Revoke verification").click()
-    assert admin.get_by_text(f"Verification of {username} revoked.").is_visible()
-    assert admin.get_by_text("The GMC register lists this licence as suspended.").is_visible()
+    expect(admin.get_by_text(f"Verification of {username} revoked.")).to_be_visible()
+    expect(admin.get_by_text("The GMC register lists this licence as suspended.")).to_be_visible()
     shot(admin, "4-revoked-history")
 
     reader.locator(".profile-badge .badge-claimed").wait_for(timeout=5000)  # live, without a reload
@@ -64,4 +65,4 @@ def test_request_approve_and_revoke_a_clinicians_verification(live_server, new_p
     shot(reader, "5-badge-dropped-live")
 
     doctor.goto(base + "/notifications")
-    assert doctor.get_by_text("verification was revoked").is_visible()
+    expect(doctor.get_by_text("verification was revoked")).to_be_visible()

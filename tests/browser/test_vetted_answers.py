@@ -4,6 +4,7 @@ with its seal; the clinician edits it and the seal says "changed since vetting".
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.people import log_in
 
@@ -23,7 +24,7 @@ def test_patient_asks_clinician_answers_another_vets_and_an_edit_shows_on_the_se
     patient.get_by_label("Tags (optional)").fill("swimming school")
     shot(patient, "1-ask")
     patient.get_by_role("button", name="Post question").click()
-    assert patient.get_by_role("heading", name=title).is_visible()
+    expect(patient.get_by_role("heading", name=title)).to_be_visible()
     question_url = patient.url
 
     parent = new_page()  # an earlier answer with a vote, so "vetted first" is not just "first"
@@ -44,7 +45,7 @@ def test_patient_asks_clinician_answers_another_vets_and_an_edit_shows_on_the_se
         "Plan toilet access and a discreet way to leave the pool."
     )
     clinician.get_by_role("button", name="Post answer").click()
-    assert clinician.get_by_text("Answer posted.").is_visible()
+    expect(clinician.get_by_text("Answer posted.")).to_be_visible()
     answer = clinician.locator("article.answer", has_text="Pools are not an infection risk")
     answer_id = answer.get_attribute("id")
 
@@ -55,11 +56,11 @@ def test_patient_asks_clinician_answers_another_vets_and_an_edit_shows_on_the_se
     moderator.get_by_label("Note").fill("Consistent with the ECCO-ESPGHAN guidance on activities.")
     moderator.get_by_label("Evidence").fill("not a doi")
     moderator.get_by_role("button", name="Vet revision 1").click()
-    assert moderator.get_by_text("is not a DOI").is_visible()  # the form comes back with a message
+    expect(moderator.get_by_text("is not a DOI")).to_be_visible()  # the form comes back with a message
     moderator.get_by_label("Evidence").fill("10.1016/j.crohns.2014.04.005")
     shot(moderator, "2-vet-form")
     moderator.get_by_role("button", name="Vet revision 1").click()
-    assert moderator.get_by_text("Vetted. The answer now shows your seal").is_visible()
+    expect(moderator.get_by_text("Vetted. The answer now shows your seal")).to_be_visible()
 
     patient.goto(question_url)
     first = patient.locator("article.answer").first
@@ -84,7 +85,7 @@ def test_patient_asks_clinician_answers_another_vets_and_an_edit_shows_on_the_se
 
     patient.goto(question_url)
     seal = patient.locator(f"#{answer_id} .seal")
-    assert seal.get_by_text("Changed since vetting.").is_visible()
+    expect(seal.get_by_text("Changed since vetting.")).to_be_visible()
     assert "The vetted text is revision 1; this is revision 2." in seal.inner_text()
     patient.locator(f"#{answer_id}").scroll_into_view_if_needed()
     shot(patient, "4-changed-since-vetting")
@@ -120,7 +121,7 @@ def test_question_page_swaps_in_new_answers_when_the_live_client_reports_them(li
     reader.evaluate("window.__handlers.answer_posted({post_id: 0, answer_id: 0})")
     reader.get_by_text("A live answer from the ward.").wait_for()  # swapped in, no reload
     assert reader.locator("article.answer").count() == before + 1
-    assert reader.get_by_text("A live answer from the ward.").is_visible()
+    expect(reader.get_by_text("A live answer from the ward.")).to_be_visible()
     # question.js empties the live region and fills it 50 ms later, so screen readers announce a repeat.
     reader.wait_for_function(
         "() => document.getElementById('answers-status').textContent === 'A new answer was posted.'", timeout=5000
