@@ -17,3 +17,12 @@ graceful_timeout = 10
 accesslog = os.environ.get("LHN_ACCESS_LOG") or None
 # No shared control socket in the home folder: several servers may run side by side (scale-out, tests).
 control_socket_disable = True
+
+
+def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook
+    """A request busy in Python (a CSV preview) holds the GIL for a whole switch interval each time a thread that
+    waited on the database wants it back: Python's 5 ms made the other writers' p99 502 ms in bench/writers.py run
+    2, 1 ms made it 315 ms (run 1: 59 -> 34 ms)."""
+    import sys
+
+    sys.setswitchinterval(float(os.environ.get("LHN_SWITCH_INTERVAL", "0.001")))

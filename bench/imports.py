@@ -30,8 +30,8 @@ from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.database import reading, write_lock_held
 from lhn.extensions import db
-from lhn.measures import charts, data, fhir, periods
 from lhn.measures import services as measures
+from lhn.measures.services import alerts, charts, csv_files, data, fhir, periods
 
 SITES, MONTHS = 50, 100  # 5,000 rows: the largest file a network of 50 sites sends, 100 months each
 PASSWORD = "correct horse battery staple"
@@ -214,17 +214,17 @@ def phases(app: Any, text: str, *, stored_first: str = "") -> dict[str, float]:
         measure = measures.find_measure(measure_id)
         lead = accounts.get_user("lead")
         if stored_first:
-            data.import_csv(measure, stored_first, by=lead)  # type: ignore[arg-type]
+            csv_files.import_csv(measure, stored_first, by=lead)  # type: ignore[arg-type]
             db.session.commit()
         with reading():
             start = time.perf_counter()
-            rows = data.parse_csv(measure, text)  # type: ignore[arg-type]
+            rows = csv_files.parse_csv(measure, text)  # type: ignore[arg-type]
             parsed = time.perf_counter()
             allowed = measures.access(measure, lead).team_site_ids  # type: ignore[arg-type]
             ok, errors = data.check_rows(measure, rows, allowed_sites=allowed)  # type: ignore[arg-type]
             checked = time.perf_counter()
             cells = {(p.site_id, p.start): charts.Cell(p.numerator, p.denominator, 1) for p in ok}
-            charts.new_signals(measure, cells)  # type: ignore[arg-type]
+            alerts.new_signals(measure, cells)  # type: ignore[arg-type]
             signals = time.perf_counter()
         assert not errors, errors[:3]
     return {"parse": parsed - start, "check": checked - parsed, "signals": signals - checked}

@@ -12,7 +12,8 @@ import random
 import statistics
 import time
 
-from lhn.measures import privacy, spc
+from lhn.measures import spc
+from lhn.measures.services import privacy
 
 SITES, MONTHS, REPEAT = 100, 60, 5
 

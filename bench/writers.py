@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.markup_worst import FAMILIES  # noqa: E402
-from lhn.measures.data import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS  # noqa: E402
+from lhn.measures.services.data import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS  # noqa: E402
 from tests.servers import LiveServer, build_demo_database  # noqa: E402
 
 COMMUNITY = "pediatric-ibd"
@@ -221,13 +221,15 @@ def largest_csv(site: str) -> str:
     text = "site,period,numerator,denominator\n" + "\n".join(rows) + "\n"
     pad = (MAX_IMPORT_BYTES - len(text)) // MAX_IMPORT_ROWS
     return "site,period,numerator,denominator\n" + "".join(
-        f"{site},{2020 - i // 12:04d}-{i % 12 + 1:02d},{'0' * pad}50,80\n" for i in range(MAX_IMPORT_ROWS))
+        f"{site},{2020 - i // 12:04d}-{i % 12 + 1:02d},{'0' * pad}50,80\n" for i in range(MAX_IMPORT_ROWS)
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--chat-every", type=float, default=0.5, help="seconds between a chat writer's messages")
+    parser.add_argument("--runs", default="123", help="which runs, e.g. 2 or 13 (run 2 uses run 1's first answers)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lhn-writers-"))
     print("building the demo database and the writers' accounts…", flush=True)
@@ -243,9 +245,11 @@ def main() -> None:
         site_team = requests.post(f"{base}/api/v1/tokens", json=login, timeout=30).json()["token"]
         worst, csv_file = worst_document(), largest_csv("riverside-childrens").encode()
         # Answer writers are fresh people in each run: the answer limit (20 an hour) counts per person.
-        results = [run(f"20 writers: 15 chat (one message each {args.chat_every:g} s), 5 answering (one each 1.1 s)",
-                       base, [(t, paced_chat) for t in tokens[:15]] + [(t, answer) for t in tokens[15:20]],
-                       args.duration, check=check)]  # fmt: skip
+        results = []
+        if "1" in args.runs:
+            title = f"20 writers: 15 chat (one message each {args.chat_every:g} s), 5 answering (one each 1.1 s)"
+            writers = [(t, paced_chat) for t in tokens[:15]] + [(t, answer) for t in tokens[15:20]]
+            results.append(run(title, base, writers, args.duration, check=check))
 
         def preview(base: str, token: str, stats: Stats, until: float) -> None:  # a data lead, flat out
             with requests.Session() as session:
@@ -261,30 +265,34 @@ def main() -> None:
                     if not stats.record(started, response) and response.status_code == 429:
                         wait_until(float(response.headers.get("Retry-After", "1")), until)
 
-        results.append(run(
-            "18 of them, while one posts the worst Markdown and one previews the largest CSV, both as often as allowed",
-            base,
-            [(t, paced_chat) for t in tokens[20:33]] + [(t, answer) for t in tokens[33:38]], args.duration,
-            check=check, hostile=[(tokens[38], answers(question_id, 0.0, lambda n: worst), hostile["worst Markdown"]),
-                                  (site_team, preview, hostile["largest CSV"])],
-        ))  # fmt: skip
-        results.append(run("saturation: 20 chat writers without a pause", base,
-                           [(t, flat_out_chat) for t in tokens[:20]], args.duration, check=check))  # fmt: skip
+        if "2" in args.runs:
+            title = "18 of them, while one posts the worst Markdown and one previews the largest CSV, both as often as allowed"  # noqa: E501
+            writers = [(t, paced_chat) for t in tokens[20:33]] + [(t, answer) for t in tokens[33:38]]
+            hostiles = [(tokens[38], answers(question_id, 0.0, lambda n: worst), hostile["worst Markdown"]),
+                        (site_team, preview, hostile["largest CSV"])]  # fmt: skip
+            results.append(run(title, base, writers, args.duration, check=check, hostile=hostiles))
+        if "3" in args.runs:
+            results.append(run("saturation: 20 chat writers without a pause", base,
+                               [(t, flat_out_chat) for t in tokens[:20]], args.duration, check=check))  # fmt: skip
     finally:
         server.stop()
     print()
     print("| run | writes | writes/s | p50 ms | p99 ms | max ms | errors | lost |")
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['run']} | {r['writes']} | {r['per_s']:.0f} | {r['p50']:.0f} | {r['p99']:.0f} | {r['max']:.0f} "
-              f"| {r['errors']} {r['error_kinds'] or ''} | {r['lost']} |")
+        print(
+            f"| {r['run']} | {r['writes']} | {r['per_s']:.0f} | {r['p50']:.0f} | {r['p99']:.0f} | {r['max']:.0f} "
+            f"| {r['errors']} {r['error_kinds'] or ''} | {r['lost']} |"
+        )
     print()
     print("| hostile member | requests | accepted | refused (429) | p50 ms | max ms |")
     print("|---|---|---|---|---|---|")
     for name, stats in hostile.items():
-        print(f"| {name} | {len(stats.latencies_ms)} | {len(stats.latencies_ms) - sum(stats.errors.values())} "
-              f"| {stats.errors.get('HTTP 429', 0)} | {percentile(stats.latencies_ms, 50):.0f} "
-              f"| {max(stats.latencies_ms, default=0):.0f} |")
+        print(
+            f"| {name} | {len(stats.latencies_ms)} | {len(stats.latencies_ms) - sum(stats.errors.values())} "
+            f"| {stats.errors.get('HTTP 429', 0)} | {percentile(stats.latencies_ms, 50):.0f} "
+            f"| {max(stats.latencies_ms, default=0):.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -36,9 +36,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     import lhn.models  # noqa: F401 - every mapper must be known before first use
-    from lhn import database, limits, realtime, sockets
+    from lhn import database, limits, realtime
     from lhn.accounts.services import load_user_for_session
+    from lhn.chat import sockets as chat_sockets
     from lhn.extensions import csrf, db, limiter, login_manager, migrate
+    from lhn.realtime import server as realtime_server
 
     db.init_app(app)
     with app.app_context():
@@ -55,24 +57,30 @@ def _init_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user_for_session)
     # Explicit async mode, same origin only, the message queue, and every feature's socket events.
-    sockets.init_socketio(app)
+    realtime_server.init_socketio(app, [chat_sockets.FEATURE])
     realtime.install_session_hooks()
 
 
 def _register_blueprints(app: Flask) -> None:
+    from lhn.accounts import mydata as _accounts_data  # noqa: F401 - my-data receivers
     from lhn.accounts.views import bp as accounts_bp
-    from lhn.api import bp as api_bp
+    from lhn.chat import mydata as _chat_data  # noqa: F401 - my-data receivers
     from lhn.chat.views import bp as chat_bp
+    from lhn.communities import mydata as _communities_data  # noqa: F401 - my-data receivers
     from lhn.communities.views import bp as communities_bp
-    from lhn.extensions import csrf
     from lhn.health import bp as health_bp
+    from lhn.mail.views import bp as mail_bp
+    from lhn.measures import mydata as _measures_data  # noqa: F401 - my-data receivers
     from lhn.measures.views import bp as measures_bp
     from lhn.moderation import handlers as _moderation_handlers  # noqa: F401 - connects the signal receivers
+    from lhn.moderation import mydata as _moderation_data  # noqa: F401 - my-data receivers
     from lhn.moderation.views import bp as moderation_bp
     from lhn.notifications import handlers  # noqa: F401 - connects the signal receivers
+    from lhn.notifications import mydata as _notifications_data  # noqa: F401 - my-data receivers
     from lhn.notifications.views import bp as notifications_bp
     from lhn.posts import cache as posts_cache
     from lhn.posts import handlers as _posts_handlers  # noqa: F401 - answers measures' signals
+    from lhn.posts import mydata as _posts_data  # noqa: F401 - my-data receivers
     from lhn.posts import services as _posts_services  # noqa: F401 - registers who may watch post:<id>
     from lhn.posts.views import bp as posts_bp
     from lhn.search import handlers as _search_handlers  # noqa: F401 - keeps the index in step
@@ -83,13 +91,29 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(chat_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(mail_bp)
     app.register_blueprint(measures_bp)
     app.register_blueprint(moderation_bp)
     app.register_blueprint(posts_bp)
     posts_cache.install()  # post versions for the rendered-answers cache
     app.register_blueprint(search_bp)
-    csrf.exempt(api_bp)  # the API checks CSRF itself, for cookie sessions only (not bearer tokens)
-    app.register_blueprint(api_bp)
+    _register_api(app)
+
+
+def _register_api(app: Flask) -> None:
+    """/api/v1: each feature's api module adds its routes to lhn.api.bp and describes them in OPENAPI_PATHS."""
+    from lhn import api
+    from lhn.accounts import api as accounts_api
+    from lhn.chat import api as chat_api
+    from lhn.communities import api as communities_api
+    from lhn.measures import api as measures_api
+    from lhn.moderation import api as moderation_api
+    from lhn.notifications import api as notifications_api
+    from lhn.posts import api as posts_api
+    from lhn.search import api as search_api
+
+    features = [accounts_api, communities_api, notifications_api, measures_api, moderation_api, chat_api]
+    api.init_app(app, [*features, posts_api, search_api])
 
 
 # Content Security Policy: no inline scripts, no third-party anything (no CDN leaks page views).
@@ -151,10 +175,12 @@ def _register_request_hooks(app: Flask) -> None:
     _refuse_writes_from_other_origins(app)
 
     from lhn import periodic
+    from lhn.mail import worker as mail_worker
 
     @app.before_request
-    def _start_periodic_jobs() -> None:  # a serving process only (never the CLI); once per process
+    def _start_background_work() -> None:  # a serving process only (never the CLI); once per process
         periodic.start(app)
+        mail_worker.start(app)
 
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
@@ -177,9 +203,9 @@ def _register_request_hooks(app: Flask) -> None:
     def _template_globals() -> dict[str, Any]:
         from lhn.accounts.models import Role
         from lhn.communities.models import CommunityRole
-        from lhn.notifications.services import unread_count
 
-        def unread_notifications() -> int:
-            return unread_count(current_user) if current_user.is_authenticated else 0
+        return {"Role": Role, "CommunityRole": CommunityRole}
 
-        return {"Role": Role, "CommunityRole": CommunityRole, "unread_notifications": unread_notifications}
+    from lhn import layout
+
+    app.context_processor(layout.template_context)  # base.html's notification count and sanction banners

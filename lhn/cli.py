@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import sys
+from typing import cast
 
 import click
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 
-from lhn import demo
+from lhn import demo, reminders
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Role, User
 from lhn.chat.models import ChatMessage
 from lhn.communities.models import Community
-from lhn.database import mark_read_only, transaction
+from lhn.database import Base, mark_read_only, transaction
 from lhn.errors import ValidationFailed
 from lhn.extensions import db
 from lhn.markup import render_markdown
 from lhn.measures.models import Measure, PdsaCycle
+from lhn.notifications import services as notifications
+from lhn.posts import services as posts
 from lhn.posts.models import Answer, Comment, Post
+from lhn.search.services import rebuild_index
 
 cli = click.Group("lhn", help="LHN operator commands.")
 
 # Stored HTML beside its Markdown source, re-rendered by `lhn rerender` after a policy change.
-RENDERED_FIELDS: list[tuple[type, str, str]] = [
+RENDERED_FIELDS: list[tuple[type[Base], str, str]] = [
     (Community, "description", "description_html"),
     (Community, "guidelines", "guidelines_html"),
     (User, "bio", "bio_html"),
@@ -78,6 +82,7 @@ def create_user(
             user = accounts.register_user(
                 email=email, username=username, display_name=display_name or username, password=password,
                 role=role, institution=institution, confirm_real_name=True, is_admin=admin,
+                email_confirmed=True,  # the operator vouches for the address
             )  # fmt: skip
             if verified:
                 accounts.verify_by_operator(user)
@@ -115,7 +120,7 @@ def rerender() -> None:
     mark_read_only()  # reads begin deferred; each batch's transaction() writes
     total, too_complex = 0, []
     for model, source, target in RENDERED_FIELDS:
-        table = model.__table__
+        table = cast(Table, model.__table__)  # a mapped class's table (typed as any FROM clause)
         rows_in_table = db.session.scalar(select(func.count()).select_from(table)) or 0
         store = (
             update(table)
@@ -153,16 +158,50 @@ def rerender() -> None:
 def review_due() -> None:
     """Open the review of every vetting whose review-by date has come, and tell its vetter (once each). The
     server does this hourly by itself; run it from cron if you turn that off (PERIODIC_SECONDS = 0)."""
-    from lhn.posts import services as posts
-
     click.echo(f"{posts.sweep_due_reviews()} vetting review(s) fell due.")
+
+
+@cli.command("send-reminders")
+def send_reminders() -> None:
+    """Send the reminders that are due: sites late with a measure's data, vetting reviews coming or still open,
+    join and verification requests waiting (each once; lhn/reminders.py). The server does this hourly by itself;
+    run it from cron if you turn that off (PERIODIC_SECONDS = 0)."""
+    for name, count in reminders.send_all().items():
+        click.echo(f"{name}: {'failed (see the log)' if count < 0 else f'{count} reminded'}")
+
+
+@cli.command("digests")
+@click.option("--period", type=click.Choice(["daily", "weekly", "both"]), default="both", show_default=True)
+def digests_command(period: str) -> None:
+    """Queue the daily and/or weekly digest emails that are due (once per person and period: safe to rerun).
+    The server does this hourly by itself; run it from cron if you turn that off (PERIODIC_SECONDS = 0)."""
+    for each in ("daily", "weekly") if period == "both" else (period,):
+        report = notifications.send_digests(each)
+        click.echo(f"{each}: {report.queued} digest(s) queued, {report.already} already sent this period, "
+                   f"{report.waiting} waiting for the morning in their time zone.")  # fmt: skip
+
+
+@cli.command("worker")
+@click.option("--once", is_flag=True, help="Send what is due now, then stop (for cron).")
+def mail_worker_command(once: bool) -> None:
+    """Send the outbox's email. Run as many as you like beside the servers (set LHN_MAIL_WORKER=external so
+    the servers don't send too); their claims never overlap. Retries back off; see /admin/mail."""
+    from flask import current_app
+
+    from lhn.mail import worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if once:
+        report = worker.send_due(app)
+        click.echo(f"{report.sent} sent, {report.retrying} to retry, {report.dead} given up.")
+        return
+    click.echo("Sending email; Ctrl-C stops.")
+    worker.run(app)
 
 
 @cli.command("reindex-search")
 def reindex_search() -> None:
     """Rebuild the full-text index of every post (after an import, a re-render or a visibility change)."""
-    from lhn.search.services import rebuild_index
-
     with transaction():
         count = rebuild_index()
     click.echo(f"Indexed {count} posts.")

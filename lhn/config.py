@@ -7,12 +7,15 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
 # Environment variables an operator sets, mapped to the config keys they fill.
 ENV_KEYS = {
     "LHN_ENV": "ENV",
+    "LHN_PERIODIC_SECONDS": "PERIODIC_SECONDS",
+    "LHN_MAIL_DIRECTORY": "MAIL_DIRECTORY",
     "LHN_DATABASE_URL": "DATABASE_URL",
     "LHN_SECRET_KEY": "SECRET_KEY",
     "LHN_SOCKETIO_MESSAGE_QUEUE": "SOCKETIO_MESSAGE_QUEUE",
@@ -22,10 +25,26 @@ ENV_KEYS = {
     "LHN_PROXY_FIX": "PROXY_FIX",
     "LHN_MAX_SOCKETS": "MAX_SOCKETS",
     "LHN_LOGIN_RATE_LIMIT": "LOGIN_RATE_LIMIT",
+    "LHN_ACCOUNT_MAIL_RATE_LIMIT": "ACCOUNT_MAIL_RATE_LIMIT",
+    "LHN_ACCOUNT_MAIL_LIMIT": "ACCOUNT_MAIL_LIMIT",
     "LHN_SOCKETIO_CHANNEL": "SOCKETIO_CHANNEL",
     "LHN_REALTIME_KEY_PREFIX": "REALTIME_KEY_PREFIX",
     "LHN_CHAT_RATE_LIMIT": "CHAT_RATE_LIMIT",
     "LHN_MEASURES_SUPPRESSION_COALITION": "MEASURES_SUPPRESSION_COALITION",
+    **{
+        f"LHN_MAIL_{name}": f"MAIL_{name}"
+        for name in (
+            "SERVER",
+            "PORT",
+            "USERNAME",
+            "PASSWORD",
+            "USE_TLS",
+            "USE_SSL",
+            "DEFAULT_SENDER",
+            "MAX_ATTEMPTS",
+            "WORKER",
+        )
+    },
 }
 
 
@@ -47,7 +66,7 @@ class DefaultConfig:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     # A form field may be as large as the request (Flask's default is 500 kB): the CSV upload hands its file from
-    # the preview to the import in a hidden field, and a file may be 2 MB (lhn.measures.data.MAX_IMPORT_BYTES).
+    # the preview to the import in a hidden field, and a file may be 2 MB (lhn.measures.services.data.MAX_IMPORT_BYTES).
     MAX_FORM_MEMORY_SIZE = MAX_CONTENT_LENGTH
 
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, so long forms don't expire
@@ -58,6 +77,10 @@ class DefaultConfig:
     RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per address and per login name, all ways of logging in
+    # Password reset requests, per client address and per address typed; and the mail any one account gets of
+    # reset links, confirmation links and "someone tried to register" notices (silently: docs/email.md).
+    ACCOUNT_MAIL_RATE_LIMIT = "5 per hour;20 per day"
+    ACCOUNT_MAIL_LIMIT = "3 per hour;10 per day"
     # Per-user limits on writes (lhn/limits.py has the defaults per action; keys here override them).
     RATE_LIMITS: dict[str, str] = {}
     NEW_ACCOUNT_RATE_LIMITS: dict[str, str] = {}
@@ -82,6 +105,18 @@ class DefaultConfig:
     PROXY_FIX = 0  # number of trusted proxies in front of the app
     HEALTH_WRITE_TIMEOUT_MS = 1000  # /healthz is "degraded" (503) when a write can't get SQLite's lock this fast
     PERIODIC_SECONDS = 3600  # how often a server runs lhn/periodic.py's jobs (review-by dates); 0: off (cron)
+    # Reminders (lhn/reminders.py): a period's data is due this many days after it ends; vetters are reminded this
+    # many days before a review-by date and again this long after it fell due; requests remind after these hours.
+    REMINDER_SUBMISSION_GRACE_DAYS = 5
+    REMINDER_REVIEW_AHEAD_DAYS = 7
+    REMINDER_REVIEW_REPEAT_DAYS = 7
+    REMINDER_REQUEST_HOURS = 48
+    # Email (docs/email.md): without MAIL_SERVER, mail goes to instance/mail/ and shows at /dev/mail.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_DEFAULT_SENDER = "LHN <no-reply@lhn.local>"
+    MAIL_MAX_ATTEMPTS = 8  # then the email is "dead" and listed for admins at /admin/mail
+    MAIL_WORKER = "embedded"  # a sending thread in each server process; "external": `lhn worker` processes send
     # Measures: how many sites' teams may pool their own data without recovering another site's small count
     # (1-3; see docs/measures.md). 1 hides less in networks of three or four sites, and protects less.
     MEASURES_SUPPRESSION_COALITION = 2
@@ -96,7 +131,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
             app.config[key] = os.environ[env_name]
     if test_config:
         app.config.update(test_config)
-    for key in ("MAX_SOCKETS", "PROXY_FIX", "MEASURES_SUPPRESSION_COALITION"):
+    for key in ("MAX_SOCKETS", "PROXY_FIX", "MEASURES_SUPPRESSION_COALITION", "MAIL_PORT", "MAIL_MAX_ATTEMPTS"):
         app.config[key] = int(app.config[key])
     if not 1 <= app.config["MEASURES_SUPPRESSION_COALITION"] <= 3:
         raise RuntimeError("LHN_MEASURES_SUPPRESSION_COALITION must be 1, 2 or 3 (see docs/measures.md).")
@@ -108,6 +143,13 @@ def _finish(app: Flask) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'lhn.sqlite3'}"
         app.config["SQLALCHEMY_DATABASE_URI"] = url
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite") and ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
+        # A file, no server: a connection never goes stale, so no ping before each checkout. A request keeps its
+        # connection from its first query to its end, so the pool covers the requests one process serves at
+        # once (SQLAlchemy's 5 + 10 made the 16th request wait for a connection before it waited for its turn).
+        options = {k: v for k, v in app.config["SQLALCHEMY_ENGINE_OPTIONS"].items() if k != "pool_pre_ping"}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 32, "max_overflow": 96, **options}
     if not app.config.get("SECRET_KEY"):
         if production:
             raise RuntimeError("LHN_SECRET_KEY must be set in production (refusing to start without it).")
@@ -115,6 +157,7 @@ def _finish(app: Flask) -> None:
     if production:
         if len(app.config["SECRET_KEY"]) < 32:
             raise RuntimeError("LHN_SECRET_KEY must be at least 32 characters in production.")
+        _check_public_origin(app.config.get("PUBLIC_ORIGIN"))
         # __Host- cookies are only accepted over HTTPS, on this exact host, for the whole site.
         app.config.update(
             SESSION_COOKIE_SECURE=True,
@@ -122,6 +165,18 @@ def _finish(app: Flask) -> None:
             SESSION_COOKIE_NAME="__Host-lhn_session",
             REMEMBER_COOKIE_NAME="__Host-lhn_remember",
         )
+
+
+def _check_public_origin(origin: str | None) -> None:
+    """Links in emails are built on it; without it a password reset link would take the Host header of whoever
+    asked for it (a link to their own site)."""
+    if not origin:
+        raise RuntimeError("LHN_PUBLIC_ORIGIN must be set in production (e.g. https://lhn.example.org).")
+    parts = urlsplit(origin)
+    if parts.scheme != "https" or not parts.netloc:
+        raise RuntimeError(f"LHN_PUBLIC_ORIGIN must be an https:// origin in production, not {origin!r}.")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise RuntimeError(f"LHN_PUBLIC_ORIGIN is an origin, with no path: https://{parts.netloc}, not {origin!r}.")
 
 
 def _development_secret_key(instance: Path) -> str:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import atexit
+import collections
 import enum
+import logging
 import sqlite3
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial, wraps
 from typing import Any, ParamSpec, TypeVar
 
-from flask import g, has_app_context, has_request_context
-from sqlalchemy import DateTime, Enum, MetaData, event
+from flask import current_app, g, has_app_context, has_request_context, request
+from sqlalchemy import CursorResult, DateTime, Enum, Index, MetaData, Result, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -30,6 +34,9 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -56,6 +63,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def rows_matched(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched. Session.execute is typed to return a Result; for a
+    statement without RETURNING it is a CursorResult, which holds the count."""
+    if not isinstance(result, CursorResult):
+        raise TypeError("rows_matched takes the result of an UPDATE or DELETE without RETURNING.")
+    return result.rowcount
+
+
+def unchanged_since(row: Any, **seen: object) -> bool:
+    """In the write transaction: re-read `row`; do the attributes named in `seen` still have the values read
+    earlier, outside the write lock? If not, work prepared from them (a redaction) would overwrite a newer
+    edit: the caller raises Conflict."""
+    _db().session.refresh(row)
+    return all(getattr(row, name) == value for name, value in seen.items())
+
+
 def str_enum(cls: type[enum.Enum], name: str) -> Enum:
     """A column for a str enum, stored as its value and checked by a named constraint everywhere."""
     return Enum(
@@ -66,6 +89,21 @@ def str_enum(cls: type[enum.Enum], name: str) -> Enum:
         create_constraint=True,
         length=32,
     )
+
+
+def unique_where(name: str, *columns: str, where: str) -> Index:
+    """A partial unique index: `columns` are unique among the rows where the SQL condition `where` holds, on SQLite
+    and PostgreSQL alike (each dialect takes the condition under its own keyword)."""
+    return Index(name, *columns, unique=True, sqlite_where=text(where), postgresql_where=text(where))
+
+
+class LabelledEnum(enum.StrEnum):
+    """A str enum whose label for people is its value in words ("under_review" -> "Under review"); an enum whose
+    labels are other words overrides `label`."""
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
 
 
 class TimestampMixin:
@@ -98,7 +136,7 @@ def configure_engine(engine: Engine) -> None:
     event.listen(engine, "commit", _transaction_ended)
     event.listen(engine, "rollback", _transaction_ended)
     if engine.dialect.name == "sqlite":
-        writers = threading.RLock()  # this process's writers take turns here (see _sqlite_begin)
+        writers = WriterTurns()  # this process's writers take turns here (see _sqlite_begin)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", partial(_sqlite_begin, writers))
         event.listen(engine, "commit", _release_writer_turn)
@@ -106,6 +144,16 @@ def configure_engine(engine: Engine) -> None:
         # A connection given back (or dropped) without COMMIT or ROLLBACK must not keep the turn.
         event.listen(engine.pool, "checkin", lambda _dbapi, record: _release_writer_turn(record))
         event.listen(engine.pool, "invalidate", lambda _dbapi, record, _exc: _release_writer_turn(record))
+        # Close the pool's connections when the process ends: SQLite folds the WAL back into the database file
+        # only when the last connection closes, and interpreter shutdown does not reliably close them (a copy
+        # of the file alone, as the live tests' demo template, would then be empty).
+        atexit.register(_dispose_at_exit, weakref.ref(engine))  # weak: test sessions create many apps
+
+
+def _dispose_at_exit(engine: weakref.ref[Engine]) -> None:
+    alive = engine()
+    if alive is not None:
+        alive.dispose()
 
 
 def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -127,7 +175,54 @@ BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for SQLite's lock before "da
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
-def _sqlite_begin(writers: threading.RLock, conn: Any) -> None:
+class WriterTurns:
+    """A reentrant lock that hands itself over in arrival order. threading.RLock wakes an arbitrary waiter (and a
+    thread that just arrived may barge in first), so under 20 writers one could lose the race many times over
+    and wait far longer than the queue ahead of it; here each waits only for those who came before."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._owner: int | None = None
+        self._depth = 0
+        self._waiting: collections.deque[tuple[int, threading.Event]] = collections.deque()
+
+    def acquire(self, timeout: float = -1) -> bool:
+        me = threading.get_ident()
+        with self._mutex:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            if self._owner is None and not self._waiting:
+                self._owner, self._depth = me, 1
+                return True
+            turn = (me, threading.Event())
+            self._waiting.append(turn)
+        turn[1].wait(None if timeout < 0 else timeout)
+        with self._mutex:
+            if self._owner == me:  # handed over, perhaps just as the wait timed out: take it
+                return True
+            self._waiting.remove(turn)
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._owner != threading.get_ident():
+                raise RuntimeError("release of a writer's turn this thread does not hold")
+            self._depth -= 1
+            if self._depth:
+                return
+            self._owner = None
+            if self._waiting:
+                ident, event = self._waiting.popleft()
+                self._owner, self._depth = ident, 1
+                event.set()
+
+    def waiting(self) -> int:
+        with self._mutex:
+            return len(self._waiting)
+
+
+def _sqlite_begin(writers: WriterTurns, conn: Any) -> None:
     """Begin a transaction in the current phase. A writer first waits for its turn among this process's writers:
     SQLite's own busy handler polls with sleeps that grow to 100 ms and is not fair, so under many writers some
     waited seconds and a few gave up ("database is locked"); a lock queues them without polling, so each waits
@@ -173,6 +268,12 @@ def _set_flag(name: str) -> None:
         setattr(g, name, True)
 
 
+def _db() -> Any:
+    """The app's Flask-SQLAlchemy object (lhn.extensions.db), found through the app: lhn.extensions imports this
+    module for Base, so importing it back would make a circle."""
+    return current_app.extensions["sqlalchemy"]
+
+
 def _writing() -> bool:
     """Whether statements now belong to a write transaction (see the comment above)."""
     if not has_app_context():
@@ -206,8 +307,7 @@ def slow_work(what: str) -> None:
 def can_write(*, timeout_ms: int) -> bool:
     """Whether a writer gets SQLite's write lock within `timeout_ms` (it takes it and gives it back at once).
     Always true on PostgreSQL, which has no database-wide write lock."""
-    from lhn.extensions import db
-
+    db = _db()
     if db.engine.dialect.name != "sqlite":
         return True
     raw = db.engine.raw_connection()  # not the session's: this must not end the request's transaction
@@ -227,8 +327,7 @@ def can_write(*, timeout_ms: int) -> bool:
 def _end_transaction() -> None:
     """Commit what this context's session holds (only reads, where callers use it) so the next statement begins
     a new transaction in the current phase. Loaded objects are expired: they reload from the new snapshot."""
-    from lhn.extensions import db
-
+    db = _db()
     if db.session().in_transaction():
         db.session.commit()
 
@@ -244,8 +343,7 @@ def transaction() -> Iterator[None]:
     """The write transaction: it begins with the block (ending the request's read snapshot, on SQLite with
     BEGIN IMMEDIATE) and commits what the services flushed, or rolls it all back if anything raised.
     Afterwards a request reads again."""
-    from lhn.extensions import db
-
+    db = _db()
     was_writing = _writing()
     if not was_writing:
         _end_transaction()
@@ -272,6 +370,26 @@ def transactional(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def after_response(response: Any, work: Callable[..., object], *args: Any) -> Any:
+    """Run `work(*args)` in its own write transaction once `response` has been sent (the server closes it), in a
+    request context on the same host (links built then point where this request came from), and return the
+    response. For work whose cost must not show in the answer's timing: a password reset request costs an email
+    when an account uses the address and nothing when none does, and the answer must not say which. A failure is
+    logged; the answer has gone already."""
+    app, host_url = current_app._get_current_object(), request.host_url  # type: ignore[attr-defined]
+
+    def run() -> None:
+        with app.test_request_context(base_url=host_url):
+            try:
+                with transaction():
+                    work(*args)
+            except Exception:  # nobody is waiting for an answer any more: log it
+                log.exception("work after the response failed")
+
+    response.call_on_close(run)
+    return response
+
+
 @contextmanager
 def reading() -> Iterator[None]:
     """The slow part of a write service (rendering, the PHI scan, parsing), run without the write lock: ends the
@@ -279,8 +397,7 @@ def reading() -> Iterator[None]:
     new write transaction -- where it must read again anything its writes depend on, since others may have
     written meanwhile. If the transaction already holds writes (a CLI batch, a test's setup) the block runs
     inside it."""
-    from lhn.extensions import db
-
+    db = _db()
     if not _writing() or g.get("_lhn_wrote") or db.session.new or db.session.dirty or db.session.deleted:
         yield
         return

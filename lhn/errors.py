@@ -122,8 +122,8 @@ def register_error_handlers(app: Flask) -> None:
     def domain_error(exc: DomainError) -> Any:
         if wants_json():
             body = error_body(exc.code, exc.message, getattr(exc, "errors", None))
-            if getattr(exc, "kinds", None):  # what the PHI guard found (phi.PHIConfirmationRequired)
-                body["error"]["kinds"] = exc.kinds
+            if kinds := getattr(exc, "kinds", None):  # what the PHI guard found (phi.PHIConfirmationRequired)
+                body["error"]["kinds"] = kinds
             response = jsonify(body)
             response.status_code = exc.status
             if exc.status == 401:  # a 401 names the scheme that would work (RFC 9110 section 11.6.1)

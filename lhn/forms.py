@@ -3,19 +3,27 @@ fills, service ValidationFailed errors on the form's fields."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
-from flask import flash
+from flask import abort, flash, render_template
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, FloatField, IntegerField, MultipleFileField, PasswordField, StringField
 from wtforms.fields.choices import SelectChoice, SelectFieldBase, SelectMultipleField
 from wtforms.validators import AnyOf, InputRequired
 
 from lhn import limits
+from lhn.database import transaction
 from lhn.errors import DomainError, ValidationFailed
 from lhn.inputs import MAX_INT, text_problem
+from lhn.phi import PHIConfirmationRequired
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 class Form(FlaskForm):
@@ -112,6 +120,68 @@ def flash_errors(exc: DomainError) -> None:
     """For one-button actions that redirect: show why the action did not happen."""
     for message in getattr(exc, "errors", {}).values() or [exc.message]:
         flash(message, "error")
+
+
+T = TypeVar("T")
+D = TypeVar("D", bound="DataclassInstance")
+
+
+@dataclass(frozen=True)
+class Saved(Generic[T]):
+    """What a form's write returned, when it went through (the value may itself be None)."""
+
+    value: T
+
+
+def saved(form: Form, write: Callable[[], T]) -> Saved[T] | None:
+    """The one submission step of every form view, after `form.validate_on_submit()`: run `write` (the service
+    call) in one write transaction. On a refusal nothing is written and None comes back with the reasons on the
+    form: each on its field, a PHI finding as `form.phi` for the confirm box, the error itself as
+    `form.refusal` for pages that react to one kind of error. Re-render the page with `form_page`."""
+    form.phi = None  # type: ignore[attr-defined]
+    form.refusal = None  # type: ignore[attr-defined]
+    try:
+        with transaction():
+            return Saved(write())
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        form.phi = exc if isinstance(exc, PHIConfirmationRequired) else None  # type: ignore[attr-defined]
+        form.refusal = exc  # type: ignore[attr-defined]
+        return None
+
+
+Refusals = type[DomainError] | tuple[type[DomainError], ...]
+
+
+def acted(form: Form, write: Callable[[], T], *, refused: Refusals = ValidationFailed) -> Saved[T] | None:
+    """A one-button action that redirects afterwards (leave, approve, revoke): a form that does not validate
+    (a missing CSRF token) is a 400; a refusal of the `refused` kind (or kinds) is flashed and None comes back."""
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        with transaction():
+            return Saved(write())
+    except refused as exc:
+        flash_errors(exc)
+        return None
+
+
+def fields_of(form: Form, fields_type: type[D]) -> D:
+    """What a service takes (its fields dataclass: `MeasureFields`, `CommunityFields`, ...) from the form's fields
+    of the same names: what was entered, or where nothing was, the dataclass's default ("" for one without)."""
+    values: dict[str, Any] = {}
+    for spec in dataclasses.fields(fields_type):
+        value = form[spec.name].data
+        if value is None or value == "":
+            value = "" if spec.default is dataclasses.MISSING else spec.default
+        values[spec.name] = value
+    return fields_type(**values)
+
+
+def form_page(template: str, form: Form, **context: Any) -> tuple[str, int]:
+    """A form's page: 422 when what was sent is being shown back with errors, else 200."""
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template(template, form=form, **context), status
 
 
 class ButtonField(StringField):

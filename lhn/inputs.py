@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Any, Final
+from typing import Any, Final, overload
 
 from flask import request
 from werkzeug.exceptions import NotFound
@@ -225,6 +225,10 @@ def arg_cursor() -> str | None:
     return arg_text("cursor", max_length=1000) or None
 
 
+@overload
+def arg_choice(name: str, options: Iterable[str], default: str) -> str: ...
+@overload
+def arg_choice(name: str, options: Iterable[str], default: None) -> str | None: ...
 def arg_choice(name: str, options: Iterable[str], default: str | None) -> str | None:
     """One of `options`, or `default` when absent or empty."""
     value = arg_text(name)

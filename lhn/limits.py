@@ -30,6 +30,7 @@ from flask import Flask, current_app, g, request
 from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from limits import parse_many
 
 from lhn.database import utcnow
 from lhn.extensions import limiter
@@ -46,6 +47,8 @@ RATE_LIMITS = {
     # Not writes, or not only: rendering and checking a whole file cost CPU that everyone's requests share.
     "preview": "20 per minute;300 per hour",
     "import": "5 per minute;30 per hour;200 per day",  # CSV and FHIR files: previews and imports, pages and API
+    "remind": "5 per hour;20 per day",  # a measure's owners reminding its late sites (each site once a day anyway)
+    "account_mail": "5 per hour;20 per day",  # asking for a confirmation link again, or to change one's address
 }
 NEW_ACCOUNT_RATE_LIMITS = {
     "post": "3 per hour;10 per day",
@@ -57,6 +60,8 @@ NEW_ACCOUNT_RATE_LIMITS = {
     "redact": "20 per hour;60 per day",  # removing what one shared by mistake is never held back for new accounts
     "preview": "20 per minute;300 per hour",
     "import": "5 per minute;30 per hour;200 per day",
+    "remind": "5 per hour;20 per day",
+    "account_mail": "5 per hour;20 per day",
 }
 NEW_ACCOUNT_DAYS = 3
 NEW_ACCOUNT_MAX_LINKS = 2
@@ -125,6 +130,24 @@ def user_rate_limited(
         return refuse_forms(limited, view) if forms else limited
 
     return decorate
+
+
+# --- silent budgets ---------------------------------------------------------------------------------------------
+
+
+def spend(limit: str, scope: str, key: str) -> bool:
+    """Use one of `key`'s allowance under `limit` ("3 per hour;10 per day") in `scope`; False when it is used up.
+    For limits whose refusal must not show, because showing it would tell who has an account (a password reset
+    email per account, say): the caller quietly does nothing. Shares RATELIMIT_STORAGE_URI with the other limits;
+    needs an app context, not a request, so services may call it."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    strategy = limiter.limiter
+    items = parse_many(limit)
+    if not all(strategy.test(item, scope, key) for item in items):
+        return False
+    hits = [strategy.hit(item, scope, key) for item in items]  # every window counts this one, not the first only
+    return all(hits)
 
 
 # --- saying how long to wait -----------------------------------------------------------------------------

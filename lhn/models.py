@@ -1,12 +1,17 @@
 """Every feature's models, imported so the mappers and migrations see the whole schema. Used by create_app."""
 
+from lhn import reminders
 from lhn.accounts import models as accounts
 from lhn.chat import models as chat
 from lhn.communities import models as communities
+from lhn.mail import models as mail
 from lhn.measures import models as measures
 from lhn.moderation import models as moderation
 from lhn.notifications import models as notifications
 from lhn.posts import models as posts
 from lhn.search import models as search
 
-__all__ = ["accounts", "chat", "communities", "measures", "moderation", "notifications", "posts", "search"]
+__all__ = [
+    "accounts", "chat", "communities", "mail", "measures", "moderation", "notifications", "posts", "reminders",
+    "search",
+]  # fmt: skip

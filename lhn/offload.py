@@ -10,6 +10,7 @@ and in the worker itself, call() runs the function in place.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -32,9 +33,13 @@ _executor: ProcessPoolExecutor | None = None
 _in_worker = False
 
 
-def _mark_worker() -> None:
+WORKER_NICENESS = 10  # below the serving process: its requests come first when both want the CPU
+
+
+def _start_worker() -> None:
     global _in_worker
     _in_worker = True
+    os.nice(WORKER_NICENESS)
 
 
 def enabled() -> bool:
@@ -45,12 +50,25 @@ def enabled() -> bool:
     return not (gevent_monkey is not None and gevent_monkey.is_module_patched("threading"))
 
 
+STARTUP_SECONDS = 120.0  # a new worker imports lhn: seconds on a slow, loaded machine, and no call's deadline
+
+
+def _ready() -> bool:
+    return True
+
+
 def _pool() -> ProcessPoolExecutor:
     global _executor
     with _lock:
         if _executor is None:  # "spawn": forking a process that runs threads can copy a held lock
-            _executor = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_mark_worker)  # fmt: skip
+            executor = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"),
+                                           initializer=_start_worker)  # fmt: skip
+            try:  # started before the first call's deadline counts (callers wait here for it meanwhile)
+                executor.submit(_ready).result(timeout=STARTUP_SECONDS)
+            except FutureTimeout:
+                executor.shutdown(wait=False, cancel_futures=True)
+                raise Overrun from None
+            _executor = executor
         return _executor
 
 

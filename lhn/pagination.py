@@ -11,11 +11,15 @@ from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement
 
 from lhn.errors import ValidationFailed
 from lhn.extensions import db
 from lhn.inputs import MAX_INT, text_problem
+
+# A column to order by: a column expression, or a mapped attribute (`Post.id`).
+OrderColumn = ColumnElement[Any] | QueryableAttribute[Any]
 
 T = TypeVar("T")
 MAX_LIMIT = 100
@@ -71,7 +75,7 @@ def _fits(value: Any, kind: type | None) -> bool:
     return value is None
 
 
-def _python_type(column: ColumnElement[Any]) -> type | None:
+def _python_type(column: OrderColumn) -> type | None:
     column_type = getattr(column.type, "impl_instance", column.type)  # a TypeDecorator says what it stores as
     try:
         return column_type.python_type
@@ -83,7 +87,7 @@ def _untag(value: dict[str, str]) -> date | datetime:
     return date.fromisoformat(value["day"]) if "day" in value else datetime.fromisoformat(value["d"])
 
 
-def _after(columns: Sequence[ColumnElement[Any]], values: list[Any], descending: bool) -> ColumnElement[bool]:
+def _after(columns: Sequence[OrderColumn], values: list[Any], descending: bool) -> ColumnElement[bool]:
     # (a, b) < (x, y)  ==  a < x OR (a = x AND b < y); spelled out so every database plans it well.
     clauses = []
     for i, column in enumerate(columns):
@@ -96,7 +100,7 @@ def _after(columns: Sequence[ColumnElement[Any]], values: list[Any], descending:
 def paginate(
     stmt: Select[Any],
     *,
-    order_by: Sequence[ColumnElement[Any]],
+    order_by: Sequence[OrderColumn],
     key: Callable[[Any], Sequence[Any]],
     cursor: str | None,
     limit: int = 30,

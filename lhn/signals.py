@@ -81,6 +81,10 @@ review_needed = _signals.signal("review-needed")
 # kwargs: answer, vetting, reason ("" when the date came), by (the curator, or None).
 vetting_review_due = _signals.signal("vetting-review-due")
 review_settled = _signals.signal("review-settled")
+# A reminder fell due (lhn/reminders.py claimed it once). sender: its kind (one of lhn.reminders.KINDS, all
+# "reminder_..."); kwargs: recipients (list[User]), text (what is due, no health details), url (local path),
+# community_id (int | None). The notifications receiver turns it into a notice for each recipient.
+reminder_due = _signals.signal("reminder-due")
 # A vetting decision, for the public moderation log. sender: the community; kwargs: action ("vetted" |
 # "unvetted" | "revetted"), target_type, target_id, url, reason (str), by (User).
 vetting_recorded = _signals.signal("vetting-recorded")
@@ -102,6 +106,9 @@ community_created = _signals.signal("community-created")
 # sender: the chat message; kwargs: recipients (users mentioned with @username who may read the
 # channel, never the author), channel, community. Notifications' receiver tells each of them.
 chat_mentioned = _signals.signal("chat-mentioned")
+# sender: a new chat message; kwargs: channel, community, mentioned (the users chat_mentioned tells). Notifications'
+# receiver tells the channel's followers, one unread notice per channel at a time.
+chat_message_posted = _signals.signal("chat-message-posted")
 # A moderator hid or showed again a chat message from the chat page or its API (the review queue's hides
 # go through moderation's adapter and are logged there). sender: the message; kwargs: by (User), reason
 # (str), hidden (bool). Moderation's receiver logs it publicly, audits it and tells the author.
@@ -115,6 +122,9 @@ slow_mode_changed = _signals.signal("slow-mode-changed")
 # The post's searchable content or visibility changed (created, edited, answered, vetted, hidden,
 # withdrawn, restored). Search re-indexes it.
 post_content_changed = _signals.signal("post-content-changed")
+# kwargs: by (the author). A new post (question, idea, experience, call). Notifications' receiver makes the author
+# follow it and tells the community's followers.
+post_created = _signals.signal("post-created")
 # kwargs: answer. A new answer to a question.
 answer_posted = _signals.signal("answer-posted")
 # kwargs: comment. A new comment on a post or on one of its answers.

@@ -11,6 +11,7 @@ from lhn.accounts.models import Institution, User
 from lhn.communities import services as communities
 from lhn.communities.models import Community, CommunityRole, Membership
 from lhn.extensions import db
+from lhn.notifications import services as notifications
 
 PASSWORD = "correct horse battery"
 _seq = itertools.count(1)
@@ -24,7 +25,9 @@ def user(
     admin: bool = False,
     institution: str | None = None,
     display_name: str | None = None,
+    confirmed: bool = True,
 ) -> User:
+    """A member; `confirmed=False` for one who has not opened their confirmation link yet."""
     n = next(_seq)
     username = username or f"{role}{n}"
     created = accounts.register_user(
@@ -35,6 +38,7 @@ def user(
         role=role,
         institution=institution,
         is_admin=admin,
+        email_confirmed=confirmed,
     )
     if verified:
         accounts.verify_by_operator(created)
@@ -68,6 +72,16 @@ def community(
         visibility="restricted" if restricted else "public",
     )
     return communities.create_community(fields, by=owner)
+
+
+def pediatric_ibd() -> Community:
+    """The community most service tests start from: "Pediatric IBD" (slug ibd), owned by doc, a verified clinician."""
+    return community(user("clinician", username="doc", verified=True), slug="ibd", name="Pediatric IBD")
+
+
+def notification_texts(person: User) -> list[str]:
+    """The texts of a person's notifications, newest first."""
+    return [n.text for n in notifications.list_notifications(person).items]
 
 
 def owner_of(community: Community) -> User:
@@ -121,7 +135,7 @@ def consent(measure, person: User, site_slug: str):  # type: ignore[no-untyped-d
 
 def values(measure, person: User, site_slug: str, series: list[tuple], start: str = "2023-01"):  # type: ignore[no-untyped-def]
     """Submit consecutive periods of (numerator, denominator) or (value,) tuples for a site, as its team does."""
-    from lhn.measures import data, periods
+    from lhn.measures.services import data, periods
 
     first = periods.parse(start, measure.period.value)
     rows, current = [], first

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -54,6 +55,8 @@ class LiveServer:
             "LHN_SECRET_KEY": "live-test-secret-key-" + "x" * 20,
             "LHN_BIND": f"127.0.0.1:{self.port}",
             "LHN_LOGIN_RATE_LIMIT": "1000 per minute",
+            "LHN_PERIODIC_SECONDS": "0",  # tests run the jobs (digests, reminders) with the CLI, when they mean to
+            "LHN_MAIL_DIRECTORY": tempfile.mkdtemp(prefix="lhn-live-mail-"),  # not the checkout's instance/mail
             **(env or {}),
         }
         self.log_path = log_path
@@ -61,6 +64,7 @@ class LiveServer:
         self._log: Any = None
 
     def start(self, timeout: float = 30) -> LiveServer:
+        # Polls /healthz until the deadline: gunicorn signals readiness to no one but a client that connects.
         log = self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), self.app],
@@ -79,6 +83,17 @@ class LiveServer:
             time.sleep(0.1)
         self.stop(kill=True)
         raise RuntimeError("server did not answer /healthz in time")
+
+    def wait_for_log(self, text: str, timeout: float = 10) -> bool:
+        """Wait until the server's log contains `text`: the only outward sign of some events inside the server
+        (its message-queue listener losing Redis). Polls the file until the deadline; False if it never came."""
+        assert self.log_path is not None, "start the server with a log_path"
+        deadline = time.monotonic() + timeout
+        while text not in self.log_path.read_text(encoding="utf-8", errors="replace"):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def stop(self, *, kill: bool = False) -> None:
         if self.process is not None and kill:
@@ -118,7 +133,7 @@ class RedisServer:
              "--protected-mode", "yes", "--loglevel", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout  # polls PING until the deadline: redis-server tells no one it is up
         while time.monotonic() < deadline:
             try:
                 with redis.Redis.from_url(self.url, socket_timeout=0.5) as probe:  # closed: no socket leaks

@@ -66,3 +66,53 @@ def test_slow_work_under_the_write_lock_warns(app):
         factories.user(username="somebody")  # a write: on any database, the transaction now holds it
         with pytest.warns(database.SlowWorkUnderLock):
             database.slow_work("rendering Markdown")
+
+
+def test_writers_get_their_turn_in_the_order_they_asked():
+    turns = database.WriterTurns()
+    order: list[int] = []
+    turns.acquire()
+
+    def writer(n: int) -> None:
+        assert turns.acquire(timeout=10)
+        order.append(n)
+        turns.release()
+
+    threads = []
+    for n in range(12):
+        threads.append(threading.Thread(target=writer, args=(n,)))
+        threads[-1].start()
+        deadline = time.monotonic() + 5
+        while turns.waiting() < n + 1 and time.monotonic() < deadline:  # each asks only after the one before
+            time.sleep(0.001)
+    barging = threading.Thread(target=writer, args=(99,))
+    turns.release()
+    barging.start()  # arrives as the turn is handed on: it queues behind the twelve
+    for thread in [*threads, barging]:
+        thread.join(timeout=10)
+    assert order == [*range(12), 99]
+
+
+def test_a_writer_that_gives_up_waiting_leaves_the_queue():
+    turns = database.WriterTurns()
+    turns.acquire()
+    outcome: list[bool] = []
+    waiter = threading.Thread(target=lambda: outcome.append(turns.acquire(timeout=0.05)))
+    waiter.start()
+    waiter.join(timeout=5)
+    assert outcome == [False]
+    assert turns.waiting() == 0
+    turns.acquire()  # reentrant for the holder
+    turns.release()
+    turns.release()
+    assert turns.acquire(timeout=0)
+    turns.release()
+
+
+@sqlite_only
+def test_a_sqlite_file_pools_enough_connections_for_the_requests_one_process_serves(app):
+    with app.app_context():
+        pool = db.engine.pool
+        assert pool.size() == 32
+        assert pool._max_overflow == 96  # no public reader of it
+        assert not pool._pre_ping  # a file never goes stale

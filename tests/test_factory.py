@@ -21,6 +21,22 @@ def test_production_refuses_a_short_secret_key(tmp_path: Path) -> None:
         create_app({"ENV": "production", "SECRET_KEY": "short", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x"})
 
 
+@pytest.mark.parametrize(
+    ("origin", "message"),
+    [
+        (None, "LHN_PUBLIC_ORIGIN must be set"),
+        ("lhn.example.org", "https://"),
+        ("http://lhn.example.org", "https://"),
+        ("https://lhn.example.org/forum", "no path"),
+    ],
+)
+def test_production_refuses_to_start_without_a_public_https_origin(tmp_path: Path, origin, message) -> None:
+    """Links in emails (a password reset's) are built on it: without it they take the Host header of whoever asked."""
+    config = {"ENV": "production", "SECRET_KEY": "s" * 40, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x"}
+    with pytest.raises(RuntimeError, match=message):
+        create_app({**config, "PUBLIC_ORIGIN": origin})
+
+
 def test_development_generates_a_secret_key_once_into_the_instance_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -51,6 +67,7 @@ def test_production_cookies_are_secure_host_only(tmp_path: Path) -> None:
             "ENV": "production",
             "TESTING": False,
             "SECRET_KEY": "s" * 40,
+            "PUBLIC_ORIGIN": "https://lhn.example.org",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
         }
     )

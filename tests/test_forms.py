@@ -4,18 +4,20 @@ field, with what was typed kept; numbers must fit the database. Forms are submit
 import importlib
 import inspect
 import pkgutil
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
-from wtforms import FloatField, HiddenField, IntegerField
+from wtforms import FloatField, HiddenField, IntegerField, StringField
 
 import lhn
 from lhn.accounts import services as accounts
 from lhn.chat.models import ChatMessage
 from lhn.extensions import db
-from lhn.forms import ButtonField, Form
+from lhn.forms import ButtonField, Form, fields_of
 from lhn.posts.models import Post
 from tests import factories
 from tests.bad_input import TOO_BIG
@@ -116,6 +118,28 @@ def test_whole_numbers_and_decimals_must_fit_the_database(app):
         assert form.decimal.errors == ["Enter a number."]
     with app.test_request_context(method="POST", data={"whole": str(TOO_BIG - 1), "decimal": "1e308"}):
         assert Numbers().validate()
+
+
+@dataclass
+class Wanted:  # a service's fields, as MeasureFields or CommunityFields
+    name: str
+    unit: str = ""
+    rule_set: str = "standard"
+    target: Any = None
+
+
+def test_a_services_fields_come_from_the_form_fields_of_the_same_names_empty_ones_taking_their_defaults(app):
+    class Entered(Form):
+        name = StringField()
+        unit = StringField()
+        rule_set = StringField()
+        target = StringField()
+        other = StringField()  # a field the service doesn't take
+
+    with app.test_request_context(method="POST", data={"name": "Remission", "rule_set": "", "target": "0"}):
+        assert fields_of(Entered(), Wanted) == Wanted(name="Remission", unit="", rule_set="standard", target="0")
+    with app.test_request_context(method="POST", data={}):
+        assert fields_of(Entered(), Wanted) == Wanted(name="")  # a field without a default: empty text
 
 
 class Answer(Form):

@@ -292,21 +292,66 @@ def test_a_render_over_the_time_budget_asks_the_author_to_simplify(monkeypatch: 
     assert render_markdown("Some *text*") == "<p>Some <em>text</em></p>"  # the interrupted converter was dropped
 
 
+def test_long_texts_render_in_the_worker_under_its_own_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    long_text = "| *a* | b |\n|---|---|\n" + "| *x* | y |\n" * 200
+    assert len(long_text) > markup.OFFLOAD_CHARS
+    monkeypatch.setattr(markup, "RENDER_SECONDS", -1.0)  # the serving process's budget: not the worker's
+    assert "<table>" in render_markdown(long_text)
+    with pytest.raises(ValidationFailed):
+        render_markdown("Some *text*")
+    monkeypatch.setattr(markup, "WORKER_RENDER_SECONDS", -1.0)
+    with pytest.raises(ValidationFailed):
+        render_markdown(long_text)
+
+
+def test_a_garbage_collection_during_a_render_does_not_count_against_its_budget():
+    # CI failed a render of "About **us**": a collection of the whole test session's heap ran inside it.
+    import gc
+    import time
+
+    from lhn.markup.bounds import TooSlow, check_deadline, deadline
+
+    def slow_collection(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started = time.thread_time()
+            while time.thread_time() - started < 0.2:  # CPU time, as a big heap's sweep uses it
+                pass
+
+    gc.callbacks.append(slow_collection)
+    try:
+        with deadline(0.1):
+            gc.collect()
+            check_deadline()  # would raise TooSlow had the collection's 0.2 s counted
+    finally:
+        gc.callbacks.remove(slow_collection)
+    with deadline(0.1):  # while the render's own work still counts
+        started = time.thread_time()
+        while time.thread_time() - started < 0.2:
+            pass
+        with pytest.raises(TooSlow):
+            check_deadline()
+
+
 def test_renders_in_many_threads_at_once_give_each_its_own_result():
     # A bleach Cleaner keeps parser state between calls: shared by threads, concurrent renders mixed their trees
     # (IndexError in html5lib, a 500 seen under bench/writers.py).
     import threading
 
-    documents = [f"| a{n} | b |\n|---|---|\n" + "".join(f"| *{n}* | [x](https://e.org/{i}) |\n" for i in range(300))
+    # In this process (as short texts and everything under gevent render), not in the worker, where texts over
+    # OFFLOAD_CHARS go one at a time; each render is long enough for threads to switch in the middle of it.
+    def render(document: str) -> str:
+        return markup._render_within_budget(document, (), markup.RENDER_SECONDS)
+
+    documents = [f"| a{n} | b |\n|---|---|\n" + "".join(f"| *{n}* | [x](https://e.org/{i}) |\n" for i in range(100))
                  for n in range(8)]  # fmt: skip
-    expected = [str(render_markdown(d)) for d in documents]
+    expected = [render(d) for d in documents]
     results: dict[int, list[str]] = {n: [] for n in range(8)}
     errors: list[BaseException] = []
 
     def render_again(n: int) -> None:
         try:
             for _ in range(6):
-                results[n].append(str(render_markdown(documents[n])))
+                results[n].append(render(documents[n]))
         except BaseException as exc:  # any error is the finding
             errors.append(exc)
 

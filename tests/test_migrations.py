@@ -1,5 +1,6 @@
 """Migrations build a fresh database that matches the models, with a single head."""
 
+import uuid
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -19,7 +20,7 @@ def _fresh_url(tmp_path: Path) -> tuple[str, object]:
     if not PG_URL:
         return f"sqlite:///{tmp_path}/migrated.sqlite3", None
     server = make_url(PG_URL)
-    name = f"lhn_mig_{tmp_path.name[-8:].replace('-', '_')}"
+    name = f"lhn_mig_{uuid.uuid4().hex[:10]}"  # unique: runs in parallel (xdist, other checkouts) share the server
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import jsonify, make_response
 from flask_login import current_user
 
 from lhn import inputs
 from lhn.accounts import permissions
 from lhn.accounts import services as accounts
-from lhn.accounts.limits import login_rate_limited
+from lhn.accounts.limits import account_mail_rate_limited, login_rate_limited
 from lhn.accounts.models import ApiToken, Institution, InstitutionKind, Role, User, VerificationRequest
 from lhn.api import bp, created, json_body, person_json, require_user
 from lhn.api.openapi import BOOLEAN, PHI_CONFIRM, TEXT, body_schema, op, path_param, ref
-from lhn.database import transactional
+from lhn.database import after_response, transactional
 from lhn.errors import PermissionDenied, Unauthenticated
 from lhn.limits import user_rate_limited
 
+FORGOT_ANSWER = "If an account uses that address, we sent it a link to choose a new password."
 VERIFICATION_FIELDS = ("licence_number", "licence_issuer", "institutional_email", "orcid", "statement")
 
 
@@ -55,7 +56,7 @@ def decision_json(row: VerificationRequest) -> dict[str, Any]:
 
 def me_json(user: User) -> dict[str, Any]:
     return {**person_json(user), "email": user.email, "bio": user.bio, "created_at": user.created_at.isoformat(),
-            "show_presence": user.show_presence}  # fmt: skip
+            "show_presence": user.show_presence, "email_confirmed": user.email_confirmed_at is not None}  # fmt: skip
 
 
 @bp.post("/tokens")
@@ -116,6 +117,54 @@ def change_password():  # type: ignore[no-untyped-def]
     current, new = inputs.text(data, "current_password", missing=""), inputs.text(data, "new_password", missing="")
     accounts.change_password(user, current_password=current, new_password=new)
     return "", 204
+
+
+@bp.post("/password/forgot")
+@account_mail_rate_limited
+def forgot_password():  # type: ignore[no-untyped-def]
+    # The same answer whether or not an account uses the address, as fast: the email is queued after it is sent.
+    email = inputs.text(json_body(), "email", missing="")
+    return after_response(make_response(jsonify(message=FORGOT_ANSWER), 202), accounts.request_password_reset, email)
+
+
+@bp.post("/password/reset")
+@transactional
+def reset_password():  # type: ignore[no-untyped-def]
+    data = json_body()
+    token, new = inputs.text(data, "token", missing=""), inputs.text(data, "new_password", missing="")
+    accounts.reset_password(token, new_password=new)
+    return "", 204
+
+
+@bp.post("/email/confirm")
+@transactional
+def confirm_email():  # type: ignore[no-untyped-def]
+    accounts.confirm_email(inputs.text(json_body(), "token", missing=""))  # confirms; logs no one in over JSON
+    return "", 204
+
+
+@bp.post("/email/change")
+@transactional
+def change_email():  # type: ignore[no-untyped-def]
+    accounts.change_email(inputs.text(json_body(), "token", missing=""))
+    return "", 204
+
+
+@bp.post("/me/email")
+@user_rate_limited("account_mail")
+@transactional
+def request_email_change():  # type: ignore[no-untyped-def]
+    user, data = require_user(), json_body()
+    accounts.request_email_change(user, new_email=inputs.text(data, "new_email", missing=""),
+                                  current_password=inputs.text(data, "current_password", missing=""))  # fmt: skip
+    return jsonify(message="We sent a link to the new address; your address changes when it is opened."), 202
+
+
+@bp.post("/me/email/confirmation")
+@user_rate_limited("account_mail")
+@transactional
+def send_confirmation():  # type: ignore[no-untyped-def]
+    return jsonify(sent=accounts.send_confirmation(require_user())), 202
 
 
 @bp.post("/me/verification")
@@ -236,6 +285,33 @@ OPENAPI_PATHS = {
     "/me/password": {
         "post": op("Change my password (ends all my sessions)", status="204", errors=("401", "422"),
                    body=body_schema({"current_password": TEXT, "new_password": TEXT})),
+    },
+    "/password/forgot": {
+        "post": op("Ask for a password reset link (the same answer whether or not an account uses the address; "
+                   "rate-limited per client and per address)", status="202", auth=False, errors=("422",),
+                   body=body_schema({"email": TEXT})),
+    },
+    "/password/reset": {
+        "post": op("Set a new password with the token of a reset link (ends every session, revokes API tokens)",
+                   status="204", auth=False, errors=("404", "422"),
+                   body=body_schema({"token": TEXT, "new_password": TEXT})),
+    },
+    "/email/confirm": {
+        "post": op("Confirm an address with the token of a confirmation link", status="204", auth=False,
+                   errors=("404", "422"), body=body_schema({"token": TEXT})),
+    },
+    "/email/change": {
+        "post": op("Move an account to its new address with the token of the link sent there", status="204",
+                   auth=False, errors=("404", "422"), body=body_schema({"token": TEXT})),
+    },
+    "/me/email": {
+        "post": op("Ask to change my email address: a link goes to the new one, a notice to the old one",
+                   status="202", errors=("401", "422"),
+                   body=body_schema({"new_email": TEXT, "current_password": TEXT})),
+    },
+    "/me/email/confirmation": {
+        "post": op("Send my confirmation link again ({\"sent\": false} when confirmed or sent too often)",
+                   status="202", errors=("401",)),
     },
     "/me/verification": {
         "post": op("Submit verification evidence (licence, institutional email, ORCID iD)", status="201",

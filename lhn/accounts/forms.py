@@ -62,6 +62,22 @@ class PasswordForm(Form):
     new_password = PasswordField("New password", validators=[InputRequired(), Length(max=256)])
 
 
+class ForgotPasswordForm(Form):
+    email = EmailField("Your account's email address", validators=[InputRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(Form):
+    new_password = PasswordField(
+        "New password", validators=[InputRequired(), Length(max=256)],
+        description="At least 8 characters. A passphrase of a few words is easy to remember.",
+    )  # fmt: skip
+
+
+class EmailChangeForm(Form):
+    new_email = EmailField("New email address", validators=[InputRequired(), Length(max=254)])
+    current_password = PasswordField("Current password", validators=[InputRequired(), Length(max=256)])
+
+
 class VerificationForm(Form):
     licence_number = StringField("Licence or registration number", validators=[Optional(), Length(max=60)])
     licence_issuer = StringField(

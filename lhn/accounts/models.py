@@ -10,11 +10,11 @@ from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lhn.database import Base, TimestampMixin, UTCDateTime, utcnow
+from lhn.database import Base, LabelledEnum, TimestampMixin, UTCDateTime, utcnow
 from lhn.database import str_enum as _enum
 
 
-class Role(enum.StrEnum):
+class Role(LabelledEnum):
     PATIENT = "patient"
     CAREGIVER = "caregiver"
     CLINICIAN = "clinician"
@@ -22,15 +22,11 @@ class Role(enum.StrEnum):
     OTHER = "other"
 
     @property
-    def label(self) -> str:
-        return self.value.capitalize()
-
-    @property
     def needs_verification(self) -> bool:
         return self in (Role.CLINICIAN, Role.RESEARCHER)
 
 
-class InstitutionKind(enum.StrEnum):
+class InstitutionKind(LabelledEnum):
     HOSPITAL = "hospital"
     CLINIC = "clinic"
     UNIVERSITY = "university"
@@ -38,16 +34,15 @@ class InstitutionKind(enum.StrEnum):
     COMPANY = "company"
     OTHER = "other"
 
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+
+INSTITUTION_SLUG_MAX = 80
 
 
 class Institution(TimestampMixin, Base):
     __tablename__ = "institution"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    slug: Mapped[str] = mapped_column(String(INSTITUTION_SLUG_MAX), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[InstitutionKind] = mapped_column(_enum(InstitutionKind, "institution_kind"))
     city: Mapped[str] = mapped_column(String(120), default="")
@@ -75,7 +70,10 @@ class User(TimestampMixin, Base):
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id", ondelete="SET NULL"))
     bio: Mapped[str] = mapped_column(Text, default="")
     bio_html: Mapped[str] = mapped_column(Text, default="")
-    # Bumped on logout and password change: every cookie carrying the old value stops working.
+    # When the person opened a confirmation link sent to `email` (None: not yet; accounts from before issue 13
+    # too). Until then LHN sends the address only account mail: confirmation, password reset, security notices.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped on logout, password change and reset: every cookie carrying the old value stops working.
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Moderation (issue 6). A site suspension: no login, no token, no session while it runs; it ends

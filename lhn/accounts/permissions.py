@@ -8,8 +8,10 @@ from lhn.accounts.models import User
 from lhn.database import utcnow
 
 
-def is_signed_in(user: object) -> bool:
-    return isinstance(user, User)
+def can_receive_email(user: User) -> bool:
+    """Whether LHN may send `user` anything but account mail (confirmation, password reset, security notices):
+    only to an address its owner confirmed, so nobody is mailed at an address someone else typed."""
+    return user.email_confirmed_at is not None and not user.is_former_member
 
 
 def can_manage_institutions(user: object) -> bool:

@@ -9,22 +9,24 @@ from wtforms.fields.choices import SelectChoice
 from lhn.accounts import permissions
 from lhn.accounts import services as accounts
 from lhn.accounts.forms import (
+    EmailChangeForm,
+    ForgotPasswordForm,
     InstitutionForm,
     LoginForm,
     PasswordForm,
     ProfileForm,
     RegisterForm,
+    ResetPasswordForm,
     RevokeVerificationForm,
     TokenForm,
     VerificationForm,
     VerifierForm,
 )
-from lhn.accounts.limits import login_rate_limited
-from lhn.database import transaction
-from lhn.errors import Conflict, ValidationFailed
-from lhn.forms import ActionForm, apply_errors, choices, flash_errors, safe_next
-from lhn.limits import user_rate_limited
-from lhn.phi import PHIConfirmationRequired
+from lhn.accounts.limits import account_mail_rate_limited, login_rate_limited
+from lhn.database import after_response, transaction
+from lhn.errors import Conflict
+from lhn.forms import ActionForm, acted, choices, flash_errors, form_page, safe_next, saved
+from lhn.limits import user_rate_limited, wrote
 
 bp = Blueprint("accounts", __name__)
 
@@ -32,6 +34,11 @@ bp = Blueprint("accounts", __name__)
 def _institution_choices() -> list[SelectChoice]:
     options = [(i.slug, f"{i.name} ({i.city})" if i.city else i.name) for i in accounts.list_institutions()]
     return choices([("", "— none —"), *options])
+
+
+def _real_name_warned(form: RegisterForm | ProfileForm) -> bool:
+    """Whether the display name was refused as a likely real name: the page then offers the box to keep it."""
+    return accounts.REAL_NAME_WARNING in (form.display_name.errors or [])
 
 
 def _start_session(user, remember: bool) -> None:  # type: ignore[no-untyped-def]
@@ -45,25 +52,19 @@ def register():  # type: ignore[no-untyped-def]
         return redirect(url_for("communities.index"))
     form = RegisterForm()
     form.institution.choices = _institution_choices()
-    show_confirm = False
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                user = accounts.register_user(
-                    email=form.email.data, username=form.username.data, display_name=form.display_name.data,
-                    password=form.password.data, role=form.role.data, institution=form.institution.data or None,
-                    confirm_real_name=form.confirm_real_name.data,
-                )  # fmt: skip
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-            show_confirm = exc.errors.get("display_name") == accounts.REAL_NAME_WARNING
-        else:
-            _start_session(user, remember=False)
-            flash(f"Welcome, {user.display_name}! Find a community to join below.", "success")
-            if user.role.needs_verification:
-                flash("Your role shows as 'claimed' until you submit evidence and a reviewer verifies it.", "info")
-            return redirect(safe_next(request.args.get("next")) or url_for("communities.index"))
-    return render_template("accounts/register.html", form=form, show_confirm=show_confirm)
+    if form.validate_on_submit() and saved(form, lambda: accounts.sign_up(
+        email=form.email.data, username=form.username.data, display_name=form.display_name.data,
+        password=form.password.data, role=form.role.data, institution=form.institution.data or None,
+        confirm_real_name=form.confirm_real_name.data,
+    )):  # fmt: skip
+        # The same answer whether the address was new or already had an account (whose owner got an email).
+        return redirect(url_for("accounts.registered"))
+    return render_template("accounts/register.html", form=form, show_confirm=_real_name_warned(form))
+
+
+@bp.get("/register/sent")
+def registered():  # type: ignore[no-untyped-def]
+    return render_template("accounts/registered.html")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -89,13 +90,106 @@ def login():  # type: ignore[no-untyped-def]
 @bp.post("/logout")
 @login_required
 def logout():  # type: ignore[no-untyped-def]
-    if ActionForm().validate_on_submit():
-        with transaction():
-            accounts.invalidate_sessions(current_user)
+    if acted(ActionForm(), lambda: accounts.invalidate_sessions(current_user)):
         logout_user()
         session.clear()
         flash("You are logged out on every device.", "info")
     return redirect(url_for("communities.index"))
+
+
+# --- addresses: confirming, changing, and the password reset they allow ------------------------------------
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@account_mail_rate_limited
+def forgot_password():  # type: ignore[no-untyped-def]
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():  # the same answer whether or not an account uses it, as fast: the email after it
+        answer = redirect(url_for("accounts.forgot_password_sent"))
+        return after_response(answer, accounts.request_password_reset, form.email.data)
+    return form_page("accounts/forgot_password.html", form)
+
+
+@bp.get("/password/forgot/sent")
+def forgot_password_sent():  # type: ignore[no-untyped-def]
+    return render_template("accounts/forgot_password_sent.html")
+
+
+def _expired():  # type: ignore[no-untyped-def]
+    return render_template("accounts/link_expired.html", message=accounts.EXPIRED), 404
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):  # type: ignore[no-untyped-def]
+    if accounts.find_link(token, "reset") is None:
+        return _expired()
+    form = ResetPasswordForm()
+    if form.validate_on_submit() and saved(
+        form, lambda: accounts.reset_password(token, new_password=form.new_password.data)
+    ):
+        logout_user()  # whoever was logged in on this browser logs in again, with the new password
+        session.clear()
+        flash("Your password is changed and every session was logged out. Log in with the new password.", "success")
+        return redirect(url_for("accounts.login"))
+    return form_page("accounts/reset_password.html", form)
+
+
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):  # type: ignore[no-untyped-def]
+    # A button, not the link itself: mail scanners open links, and must not use up (or log in with) this one.
+    found = accounts.find_link(token, "confirm")
+    if found is None:
+        return _expired()
+    form = ActionForm()
+    if request.method == "POST" and (done := acted(form, lambda: accounts.confirm_email(token))):
+        user, first_login = done.value
+        if first_login and not current_user.is_authenticated:
+            _start_session(user, remember=False)
+            flash(f"Welcome, {user.display_name}! Your address is confirmed. Find a community to join below.",
+                  "success")  # fmt: skip
+            if user.role.needs_verification:
+                flash("Your role shows as 'claimed' until you submit evidence and a reviewer verifies it.", "info")
+            return redirect(url_for("communities.index"))
+        flash("Your email address is confirmed.", "success")
+        return redirect(url_for("communities.index") if current_user.is_authenticated else url_for("accounts.login"))
+    return render_template("accounts/confirm_email.html", form=form, email=found[0].email)
+
+
+@bp.post("/settings/email/confirmation")
+@login_required
+@user_rate_limited("account_mail", forms=False)
+def send_confirmation():  # type: ignore[no-untyped-def]
+    if done := acted(ActionForm(), lambda: accounts.send_confirmation(current_user._get_current_object())):
+        flash(f"We sent a new link to {current_user.email}." if done.value else
+              "No link was sent: your address is confirmed, or we sent several in the last hour.", "info")  # fmt: skip
+    return redirect(safe_next(request.form.get("next")) or url_for("communities.index"))
+
+
+@bp.route("/settings/email", methods=["GET", "POST"])
+@login_required
+@user_rate_limited("account_mail", deduct_when=wrote)
+def change_email_request():  # type: ignore[no-untyped-def]
+    user = current_user._get_current_object()
+    form = EmailChangeForm()
+    if form.validate_on_submit() and saved(form, lambda: accounts.request_email_change(
+        user, new_email=form.new_email.data, current_password=form.current_password.data,
+    )):  # fmt: skip
+        flash(f"We sent a link to {form.new_email.data.strip()}. Your address changes when you open it.", "success")
+        return redirect(url_for("accounts.change_email_request"))
+    return form_page("accounts/email.html", form, user=user)
+
+
+@bp.route("/email/change/<token>", methods=["GET", "POST"])
+def change_email(token: str):  # type: ignore[no-untyped-def]
+    found = accounts.find_link(token, "change_email")
+    if found is None:
+        return _expired()
+    form = ActionForm()
+    if request.method == "POST" and acted(form, lambda: accounts.change_email(token)):
+        flash("Your account uses its new email address now.", "success")
+        return redirect(url_for("accounts.change_email_request") if current_user.is_authenticated
+                        else url_for("accounts.login"))  # fmt: skip
+    return render_template("accounts/change_email.html", form=form, new=found[1].get("e", ""))
 
 
 @bp.get("/u/<username>")
@@ -124,15 +218,12 @@ def revoke_verification(username: str):  # type: ignore[no-untyped-def]
     form = RevokeVerificationForm()
     if form.validate_on_submit():
         try:
-            with transaction():
-                row = accounts.revoke_verification(username, by=current_user, reason=form.reason.data)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except Conflict as exc:
+            done = saved(form, lambda: accounts.revoke_verification(username, by=current_user, reason=form.reason.data))
+        except Conflict as exc:  # not verified (any more): nothing to show on the form
             flash_errors(exc)
             return redirect(url_for("accounts.profile", username=username))
-        else:
-            flash(f"Verification of {row.user.display_name} revoked.", "success")
+        if done:
+            flash(f"Verification of {done.value.user.display_name} revoked.", "success")
             return redirect(url_for("accounts.profile", username=username))
     return _profile_page(accounts.get_user(username), revoke_form=form, status=422)
 
@@ -142,14 +233,8 @@ def revoke_verification(username: str):  # type: ignore[no-untyped-def]
 @user_rate_limited("staff", methods=["POST"])
 def set_verifier(username: str):  # type: ignore[no-untyped-def]
     form = VerifierForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        with transaction():
-            user = accounts.set_verifier(username, by=current_user, appoint=form.appoint.data == "1")
-    except ValidationFailed as exc:
-        flash_errors(exc)
-    else:
+    if done := acted(form, lambda: accounts.set_verifier(username, by=current_user, appoint=form.appoint.data == "1")):
+        user = done.value
         flash(f"{user.display_name} {'is now a verifier' if user.is_verifier else 'is no longer a verifier'}.",
               "success")  # fmt: skip
     return redirect(url_for("accounts.profile", username=username))
@@ -164,26 +249,17 @@ def edit_profile():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         form.role.data = user.role.value
         form.institution.data = user.institution.slug if user.institution else ""
-    show_confirm, phi = False, None
-    if form.validate_on_submit():
-        old_role = user.role
-        try:
-            with transaction():
-                accounts.update_profile(
-                    user, display_name=form.display_name.data, bio=form.bio.data or "", role=form.role.data,
-                    institution=form.institution.data or None, confirm_real_name=form.confirm_real_name.data,
-                    show_presence=form.show_presence.data, confirm_phi=form.confirm_phi.data,
-                )  # fmt: skip
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-            show_confirm = exc.errors.get("display_name") == accounts.REAL_NAME_WARNING
-            phi = exc if isinstance(exc, PHIConfirmationRequired) else None
-        else:
-            flash("Profile saved.", "success")
-            if old_role != user.role and user.role.needs_verification:
-                flash("Your new role shows as 'claimed' until it is verified.", "info")
-            return redirect(url_for("accounts.profile", username=user.username))
-    return render_template("accounts/edit_profile.html", form=form, show_confirm=show_confirm, phi=phi)
+    old_role = user.role
+    if form.validate_on_submit() and saved(form, lambda: accounts.update_profile(
+        user, display_name=form.display_name.data, bio=form.bio.data or "", role=form.role.data,
+        institution=form.institution.data or None, confirm_real_name=form.confirm_real_name.data,
+        show_presence=form.show_presence.data, confirm_phi=form.confirm_phi.data,
+    )):  # fmt: skip
+        flash("Profile saved.", "success")
+        if old_role != user.role and user.role.needs_verification:
+            flash("Your new role shows as 'claimed' until it is verified.", "info")
+        return redirect(url_for("accounts.profile", username=user.username))
+    return render_template("accounts/edit_profile.html", form=form, show_confirm=_real_name_warned(form))
 
 
 @bp.route("/settings/password", methods=["GET", "POST"])
@@ -191,18 +267,12 @@ def edit_profile():  # type: ignore[no-untyped-def]
 def change_password():  # type: ignore[no-untyped-def]
     user = current_user._get_current_object()
     form = PasswordForm()
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                accounts.change_password(
-                    user, current_password=form.current_password.data, new_password=form.new_password.data
-                )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            _start_session(user, remember=False)  # this device stays logged in with the new version
-            flash("Password changed. You have been logged out everywhere else.", "success")
-            return redirect(url_for("accounts.profile", username=user.username))
+    if form.validate_on_submit() and saved(form, lambda: accounts.change_password(
+        user, current_password=form.current_password.data, new_password=form.new_password.data
+    )):  # fmt: skip
+        _start_session(user, remember=False)  # this device stays logged in with the new version
+        flash("Password changed. You have been logged out everywhere else.", "success")
+        return redirect(url_for("accounts.profile", username=user.username))
     return render_template("accounts/password.html", form=form)
 
 
@@ -211,19 +281,13 @@ def change_password():  # type: ignore[no-untyped-def]
 def verification():  # type: ignore[no-untyped-def]
     user = current_user._get_current_object()
     form = VerificationForm()
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                accounts.submit_verification(
-                    user, licence_number=form.licence_number.data or "", licence_issuer=form.licence_issuer.data or "",
-                    institutional_email=form.institutional_email.data or "", orcid=form.orcid.data or "",
-                    statement=form.statement.data or "",
-                )  # fmt: skip
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            flash("Thank you. A reviewer will check your evidence; you'll see the decision on your profile.", "success")
-            return redirect(url_for("accounts.verification"))
+    if form.validate_on_submit() and saved(form, lambda: accounts.submit_verification(
+        user, licence_number=form.licence_number.data or "", licence_issuer=form.licence_issuer.data or "",
+        institutional_email=form.institutional_email.data or "", orcid=form.orcid.data or "",
+        statement=form.statement.data or "",
+    )):  # fmt: skip
+        flash("Thank you. A reviewer will check your evidence; you'll see the decision on your profile.", "success")
+        return redirect(url_for("accounts.verification"))
     return render_template(
         "accounts/verification.html",
         form=form,
@@ -237,14 +301,9 @@ def verification():  # type: ignore[no-untyped-def]
 def tokens():  # type: ignore[no-untyped-def]
     user = current_user._get_current_object()
     form, new_token = TokenForm(), None
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                _row, new_token = accounts.create_token(user, name=form.name.data)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            form = TokenForm(formdata=None)
+    if form.validate_on_submit() and (done := saved(form, lambda: accounts.create_token(user, name=form.name.data))):
+        _row, new_token = done.value
+        form = TokenForm(formdata=None)
     return render_template(
         "accounts/tokens.html", form=form, new_token=new_token, tokens=accounts.list_tokens(user),
         revoke_form=ActionForm(),
@@ -254,9 +313,7 @@ def tokens():  # type: ignore[no-untyped-def]
 @bp.post("/settings/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
-    if ActionForm().validate_on_submit():
-        with transaction():
-            accounts.revoke_token(current_user, token_id)
+    if acted(ActionForm(), lambda: accounts.revoke_token(current_user, token_id)):
         flash("Token revoked. Anything using it can no longer connect.", "success")
     return redirect(url_for("accounts.tokens"))
 
@@ -268,16 +325,10 @@ def institutions():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         if form is None:
             abort(403)
-        if form.validate_on_submit():
-            try:
-                with transaction():
-                    accounts.create_institution(
-                        by=current_user, slug=form.slug.data, name=form.name.data, kind=form.kind.data,
-                        city=form.city.data or "", country=form.country.data or "",
-                    )  # fmt: skip
-            except ValidationFailed as exc:
-                apply_errors(form, exc)
-            else:
-                flash("Institution added.", "success")
-                return redirect(url_for("accounts.institutions"))
+        if form.validate_on_submit() and saved(form, lambda: accounts.create_institution(
+            by=current_user, slug=form.slug.data, name=form.name.data, kind=form.kind.data,
+            city=form.city.data or "", country=form.country.data or "",
+        )):  # fmt: skip
+            flash("Institution added.", "success")
+            return redirect(url_for("accounts.institutions"))
     return render_template("accounts/institutions.html", institutions=accounts.list_institutions(), form=form)

@@ -1,24 +1,31 @@
-"""The JSON API at /api/v1: authentication (cookie session or bearer token), body parsing, errors."""
+"""The JSON API at /api/v1: authentication (cookie session or bearer token), body parsing, errors, the OpenAPI
+document. It knows no feature: each feature's api module adds its routes to `bp` and describes them in
+OPENAPI_PATHS (and OPENAPI_SCHEMAS), and the app factory hands those modules to `init_app`."""
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_login import current_user
 
 from lhn import inputs
 from lhn.accounts import permissions as accounts_permissions
 from lhn.accounts import services as accounts
+from lhn.accounts.badges import person_json as person_json  # feature api modules take the badge from here
 from lhn.accounts.models import User
+from lhn.api.openapi import document
 from lhn.database import transaction
 from lhn.errors import Unauthenticated, json_error
 from lhn.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-# Endpoints that authenticate by the password in their body: they need no session, and a CSRF token adds nothing.
-_AUTHENTICATED_BY_BODY = {"api.create_token"}
+# Endpoints that authenticate by what their body holds (a password, an emailed link's token) or ask for an emailed
+# link (a password reset): they need no session, and a CSRF token adds nothing.
+_AUTHENTICATED_BY_BODY = {"api.create_token", "api.forgot_password", "api.reset_password", "api.confirm_email",
+                          "api.change_email"}  # fmt: skip
 
 
 @bp.before_request
@@ -66,26 +73,21 @@ def created(payload: dict[str, Any], status: int = 201) -> tuple[Response, int]:
     return jsonify(payload), status
 
 
-def person_json(user: User, community_role: str | None = None) -> dict[str, Any]:
-    """The badge of a person, as every endpoint shows it."""
-    data: dict[str, Any] = {
-        "username": user.username,
-        "display_name": user.display_name,
-        "role": user.role.value,
-        "verification": user.verification_state or None,
-        "is_admin": user.is_admin,
-        "is_verifier": user.is_verifier,
-        "institution": {"slug": user.institution.slug, "name": user.institution.name} if user.institution else None,
-    }
-    if community_role is not None:
-        data["community_role"] = community_role
-    return data
-
-
 def page_json(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
     return {"items": items, "next_cursor": next_cursor}
 
 
-# Feature modules add their routes to `bp`; importing them here registers them before the
-# blueprint is attached to an app.
-from lhn.api import routes  # noqa: E402, F401
+def openapi_document() -> Response:
+    """GET /api/v1/openapi.json: the document of the feature modules this app was built with."""
+    return jsonify(document(current_app.extensions["lhn.api.features"]))
+
+
+bp.add_url_rule("/openapi.json", "openapi", openapi_document, methods=["GET"])
+
+
+def init_app(app: Flask, features: list[ModuleType]) -> None:
+    """Attach /api/v1 to `app`. `features`: every feature's api module, imported by the caller, so that its
+    routes are on `bp` before the blueprint is registered; the OpenAPI document is assembled from them."""
+    app.extensions["lhn.api.features"] = features
+    csrf.exempt(bp)  # the API checks CSRF itself, for cookie sessions only (not bearer tokens)
+    app.register_blueprint(bp)

@@ -170,11 +170,9 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
-def document(features: list[ModuleType] | None = None) -> dict[str, Any]:
-    if features is None:
-        from lhn.api.routes import FEATURE_APIS
-
-        features = FEATURE_APIS
+def document(features: list[ModuleType]) -> dict[str, Any]:
+    """The whole document: what the API itself answers, then each feature module's OPENAPI_PATHS and
+    OPENAPI_SCHEMAS."""
     paths: dict[str, Any] = {
         "/openapi.json": {"get": op("This document", auth=False, errors=())},
     }

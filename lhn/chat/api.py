@@ -13,7 +13,6 @@ from lhn import inputs
 from lhn.api import bp, created, json_body, page_json, require_user
 from lhn.api.openapi import BOOLEAN, COUNT, TEXT, TEXTS, body_schema, op, path_param, query_param, ref
 from lhn.chat import services as chat
-from lhn.chat.sockets import channel_json
 from lhn.communities import services as communities
 from lhn.database import transactional
 
@@ -22,7 +21,7 @@ from lhn.database import transactional
 def list_channels(slug: str):  # type: ignore[no-untyped-def]
     community = communities.get_community(slug)
     rows = chat.list_channels(community, by=require_user())
-    return jsonify(items=[channel_json(r.channel, unread=r.unread) for r in rows])
+    return jsonify(items=[chat.channel_json(r.channel, unread=r.unread) for r in rows])
 
 
 @bp.post("/communities/<slug>/channels")
@@ -32,7 +31,7 @@ def create_channel(slug: str):  # type: ignore[no-untyped-def]
     name, topic = inputs.text(data, "name", missing=""), inputs.text(data, "topic", "")
     roles = inputs.text_list(data, "roles", [])
     channel = chat.create_channel(communities.get_community(slug), by=user, name=name, topic=topic, roles=roles)
-    return created(channel_json(channel, unread=0))
+    return created(chat.channel_json(channel, unread=0))
 
 
 @bp.get("/channels/<int:channel_id>/messages")

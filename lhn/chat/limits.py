@@ -31,7 +31,9 @@ class ChatLimiter:
         self._parsed: dict[str, list[RateLimitItem]] = {}
         self._memory = MovingWindowRateLimiter(MemoryStorage())
         options = {"socket_timeout": 1, "socket_connect_timeout": 1} if uri.startswith("redis") else {}
-        storage: Storage = storage_from_string(uri, **options) if uri else MemoryStorage()
+        storage = storage_from_string(uri, **options) if uri else MemoryStorage()
+        if not isinstance(storage, Storage):  # an "async+..." URI: this limiter is called synchronously
+            raise ValueError(f"Chat rate limits need a synchronous storage, not {uri!r}.")
         self._shared = MovingWindowRateLimiter(storage) if not isinstance(storage, MemoryStorage) else self._memory
 
     def items(self, rule: str) -> list[RateLimitItem]:

@@ -1,7 +1,9 @@
-"""My data for chat: a member's messages and read positions in their export; erasing them with the account.
+"""My data for chat: `export_chat` puts a member's messages and read positions in their export;
+`erase_chat`, on account deletion, keeps their messages under "Former member" or turns them into
+tombstones (told live to open channel pages), and drops their read positions either way.
 
-Receivers of signals.export_requested / account_erasing (contract in lhn/signals.py), connected when
-lhn/moderation/handlers.py imports this module.
+Both are receivers of signals.export_requested / account_erasing (contract in lhn/signals.py),
+connected when the app factory (lhn/__init__.py) imports this module.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from sqlalchemy.orm import joinedload
 from lhn import signals
 from lhn.accounts.models import User
 from lhn.chat.models import Channel, ChannelRead, ChatMessage
+from lhn.chat.services.events import MESSAGE_DELETED, channel_room, message_event
 from lhn.database import utcnow
 from lhn.extensions import db
-from lhn.realtime import MESSAGE_DELETED, channel_room, emit_after_commit, message_payload
+from lhn.realtime import emit_after_commit
 
 LIVE_TOMBSTONES = 200  # per channel: newer ones are sent live; a client that sees the gap syncs the rest
 
@@ -116,7 +119,7 @@ def _erase_messages(user: User) -> None:
             message.client_id = f"erased-{message.id}"
         db.session.flush()
         for message in messages[-LIVE_TOMBSTONES:]:
-            emit_after_commit(MESSAGE_DELETED, message_payload(message), to=channel_room(channel_id))
+            emit_after_commit(MESSAGE_DELETED, message_event(message, None), to=channel_room(channel_id))
     # Tombstones they had already made keep no link to them either.
     db.session.execute(
         update(ChatMessage)

@@ -11,17 +11,14 @@ everyone in the room).
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
-from flask import current_app
-
+from lhn.accounts.models import User
+from lhn.chat.services import channel_room, person_payload
+from lhn.chat.services.events import PRESENCE, render_fragment
 from lhn.extensions import socketio
-from lhn.realtime import PRESENCE, channel_room
-from lhn.socket_state import PresenceEntry
-
-if TYPE_CHECKING:
-    from lhn.socket_state import MemoryState, RedisState
-    from lhn.sockets import SocketUser
+from lhn.realtime import MemoryState, PresenceEntry, RedisState, Sockets, SocketUser, hub
 
 PRESENCE_DELAY = 1.0  # seconds
 MAX_DELAY = 15.0
@@ -31,8 +28,27 @@ _pending: set[tuple[int, int]] = set()  # (id(state), channel id) with a broadca
 _pending_lock = threading.Lock()
 
 
+@dataclass
+class ChatSocket:
+    """What chat remembers about one open socket (SocketUser.features["chat"])."""
+
+    person: dict[str, Any] | None = None  # the badge shown in "who is online"
+    channels: set[int] = field(default_factory=set)  # channels joined after the membership check
+    patient_spaces: set[int] = field(default_factory=set)  # joined channels that show counts, not names
+
+
+def chat_socket(socket: SocketUser) -> ChatSocket:
+    found: ChatSocket = socket.features.setdefault("chat", ChatSocket())
+    return found
+
+
+def named_typing(socket: SocketUser, channel_id: int) -> bool:
+    """Typing shows a name unless the person hides their presence or it is a patient space."""
+    return socket.show_presence and channel_id not in chat_socket(socket).patient_spaces
+
+
 def _state() -> MemoryState | RedisState:
-    return current_app.extensions["lhn_sockets"].state
+    return hub().state
 
 
 def snapshot(channel_id: int, *, patient_space: bool, state: Any = None) -> dict[str, Any]:
@@ -46,10 +62,19 @@ def snapshot(channel_id: int, *, patient_space: bool, state: Any = None) -> dict
     return data
 
 
+def connected(socket: SocketUser, user: User) -> None:
+    """A socket opened: remember the badge "who is online" shows (no query when it joins a channel)."""
+    person = person_payload(user)
+    if person is not None:  # its badge as every page draws it, for the list (chat/render.js)
+        person["html"] = render_fragment("_macros/badges.html", "person", user, show_institution=False)
+    chat_socket(socket).person = person
+
+
 def joined(socket: SocketUser, sid: str, channel_id: int, *, patient_space: bool) -> None:
     state = _state()
-    if socket.show_presence and socket.person:
-        state.remember_person(socket.user_id, socket.person)
+    person = chat_socket(socket).person
+    if socket.show_presence and person:
+        state.remember_person(socket.user_id, person)
     state.presence_add(channel_id, PresenceEntry(socket.user_id, sid, socket.show_presence))
     if socket.show_presence:
         schedule_broadcast(channel_id, patient_space=patient_space)
@@ -58,18 +83,24 @@ def joined(socket: SocketUser, sid: str, channel_id: int, *, patient_space: bool
 def left(socket: SocketUser, sid: str, channel_id: int) -> None:
     _state().presence_remove(channel_id, socket.user_id, sid)
     if socket.show_presence:
-        schedule_broadcast(channel_id, patient_space=channel_id in socket.patient_spaces)
+        schedule_broadcast(channel_id, patient_space=channel_id in chat_socket(socket).patient_spaces)
 
 
 def left_everywhere(socket: SocketUser, sid: str) -> None:
-    for channel_id in list(socket.channels):
+    """A socket closed: it leaves every channel it had joined."""
+    mine = chat_socket(socket)
+    for channel_id in list(mine.channels):
         left(socket, sid, channel_id)
-    socket.channels.clear()
+    mine.channels.clear()
 
 
-def presence_entries(sockets: list[tuple[str, SocketUser]]) -> list[tuple[int, PresenceEntry]]:
-    """This process's presence entries, for the periodic refresh in Redis."""
-    return [(cid, PresenceEntry(s.user_id, sid, s.show_presence)) for sid, s in sockets for cid in s.channels]
+def refresh(sockets: Sockets, state: MemoryState | RedisState) -> None:
+    """Vouch again in Redis for this process's presence entries and the badges of its visible people."""
+    mine = [(sid, s, chat_socket(s)) for sid, s in sockets]
+    state.refresh(
+        [], [(cid, PresenceEntry(s.user_id, sid, s.show_presence)) for sid, s, c in mine for cid in c.channels]
+    )
+    state.remember_people({s.user_id: c.person for _, s, c in mine if c.person and s.show_presence})
 
 
 def schedule_broadcast(channel_id: int, *, patient_space: bool) -> None:

@@ -1,6 +1,7 @@
 """Chat's Socket.IO events (protocol in docs/realtime.md). Thin: parse, call a service, commit, answer.
 
-Errors raised here become an `error` event plus a failed ack ({ok: false, error}) in lhn.sockets.
+Errors raised here become an `error` event plus a failed ack ({ok: false, error}) in lhn.realtime.
+FEATURE plugs the events and chat's connect, disconnect, refresh and revalidation hooks into the server.
 """
 
 from __future__ import annotations
@@ -8,8 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import request
-from flask_socketio import SocketIO, emit, join_room, leave_room
+from flask_socketio import emit, join_room, leave_room
 from sqlalchemy import select
 
 from lhn import inputs
@@ -17,11 +17,9 @@ from lhn.accounts.models import User
 from lhn.chat import permissions, presence
 from lhn.chat import services as chat
 from lhn.chat.models import Channel
-from lhn.communities.models import Membership
-from lhn.database import mark_read_only, transaction
-from lhn.errors import NotFound
-from lhn.extensions import db, socketio
-from lhn.realtime import (
+from lhn.chat.presence import chat_socket
+from lhn.chat.services import channel_room
+from lhn.chat.services.events import (
     DELETE_MESSAGE,
     EDIT_MESSAGE,
     JOIN_CHANNEL,
@@ -30,41 +28,16 @@ from lhn.realtime import (
     SEND_MESSAGE,
     SYNC,
     TYPING,
-    channel_room,
 )
-from lhn.sockets import int_field, load_user, ok, payload, socket_user
+from lhn.communities.models import Membership
+from lhn.database import mark_read_only, transaction
+from lhn.errors import NotFound
+from lhn.extensions import db, socketio
+from lhn.realtime import SocketFeature, Sockets
+from lhn.realtime.server import current_sid, int_field, load_user, ok, payload, socket_user
 
 TYPING_INTERVAL = 2.0  # seconds: a socket's typing events closer than this are dropped
 _last_typing: dict[tuple[str, int], float] = {}
-
-
-def register(sio: SocketIO) -> None:
-    sio.on_event(JOIN_CHANNEL, on_join_channel)
-    sio.on_event(SYNC, on_join_channel)  # the same answer; joining twice is harmless
-    sio.on_event(LEAVE_CHANNEL, on_leave_channel)
-    sio.on_event(SEND_MESSAGE, on_send_message)
-    sio.on_event(EDIT_MESSAGE, on_edit_message)
-    sio.on_event(DELETE_MESSAGE, on_delete_message)
-    sio.on_event(TYPING, on_typing)
-    sio.on_event(MARK_READ, on_mark_read)
-
-
-def channel_json(channel: Channel, *, unread: int | None = None, slow_mode: int | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": channel.id,
-        "community": channel.community.slug,
-        "name": channel.name,
-        "topic": channel.topic,
-        "roles": sorted(r.value for r in channel.roles),
-        "audience": channel.audience,
-        "is_general": channel.is_general,
-        "patient_space": channel.is_patient_space,
-    }
-    if unread is not None:
-        data["unread"] = unread
-    if slow_mode is not None:
-        data["slow_mode_seconds"] = slow_mode
-    return data
 
 
 def on_join_channel(data: Any = None) -> dict[str, Any]:
@@ -79,20 +52,23 @@ def on_join_channel(data: Any = None) -> dict[str, Any]:
     last_id = int_field(data, "last_id", required=False)
     last_seq = int_field(data, "last_seq", required=False)
     user = load_user()
-    channel, membership = chat.get_channel(channel_id, by=user)  # type: ignore[arg-type]
+    channel, membership = chat.get_channel(channel_id, by=user)
     join_room(channel_room(channel.id))
     db.session.commit()  # end the read snapshot taken before the join (SQLite keeps it otherwise)
     result = chat.replay(channel, last_id=last_id, last_seq=last_seq)
     roles = chat.sender_roles(channel.community_id, result.messages)
     socket = socket_user()
-    if channel.id not in socket.channels:
-        socket.channels.add(channel.id)
+    mine = chat_socket(socket)
+    if channel.id not in mine.channels:
+        mine.channels.add(channel.id)
         if channel.is_patient_space:
-            socket.patient_spaces.add(channel.id)
-        presence.joined(socket, request.sid, channel.id, patient_space=channel.is_patient_space)  # type: ignore[attr-defined]
+            mine.patient_spaces.add(channel.id)
+        presence.joined(socket, current_sid(), channel.id, patient_space=channel.is_patient_space)
     return ok(
-        channel=channel_json(channel, slow_mode=chat.slow_mode_seconds(channel)),
-        messages=[chat.message_json(m, viewer=user, membership=membership, roles=roles) for m in result.messages],
+        channel=chat.channel_json(channel, slow_mode=chat.slow_mode_seconds(channel)),
+        messages=[
+            chat.message_json(m, viewer=user, membership=membership, roles=roles, html=True) for m in result.messages
+        ],
         last_seq=result.last_seq,
         has_more=result.has_more,
         reset=result.reset,
@@ -104,11 +80,12 @@ def on_leave_channel(data: Any = None) -> dict[str, Any]:
     mark_read_only()
     channel_id = int_field(payload(data, "channel_id"), "channel_id")
     socket = socket_user()
-    if channel_id in socket.channels:
-        leave_room(channel_room(channel_id))  # type: ignore[arg-type]
-        presence.left(socket, request.sid, channel_id)  # type: ignore[arg-type, attr-defined]
-        socket.channels.discard(channel_id)  # type: ignore[arg-type]
-        socket.patient_spaces.discard(channel_id)  # type: ignore[arg-type]
+    mine = chat_socket(socket)
+    if channel_id in mine.channels:
+        leave_room(channel_room(channel_id))
+        presence.left(socket, current_sid(), channel_id)
+        mine.channels.discard(channel_id)
+        mine.patient_spaces.discard(channel_id)
     return ok(channel_id=channel_id)
 
 
@@ -120,7 +97,7 @@ def on_send_message(data: Any = None) -> dict[str, Any]:
     confirm_phi = inputs.boolean(data, "confirm_phi", False)
     with transaction():
         message, created = chat.post_message(
-            channel_id,  # type: ignore[arg-type]
+            channel_id,
             by=load_user(),
             client_id=client_id,
             body=body,
@@ -135,7 +112,7 @@ def on_edit_message(data: Any = None) -> dict[str, Any]:
     message_id, body = int_field(data, "message_id"), inputs.text(data, "body")
     confirm_phi = inputs.boolean(data, "confirm_phi", False)
     with transaction():
-        message = chat.edit_message(message_id, by=load_user(), body=body, confirm_phi=confirm_phi)  # type: ignore[arg-type]
+        message = chat.edit_message(message_id, by=load_user(), body=body, confirm_phi=confirm_phi)
         answer = ok(id=message.id, seq=message.change_seq)
     return answer
 
@@ -143,7 +120,7 @@ def on_edit_message(data: Any = None) -> dict[str, Any]:
 def on_delete_message(data: Any = None) -> dict[str, Any]:
     data = payload(data, "message_id")
     with transaction():
-        message = chat.delete_message(int_field(data, "message_id"), by=load_user())  # type: ignore[arg-type]
+        message = chat.delete_message(int_field(data, "message_id"), by=load_user())
         answer = ok(id=message.id, seq=message.change_seq)
     return answer
 
@@ -152,7 +129,7 @@ def on_mark_read(data: Any = None) -> dict[str, Any]:
     data = payload(data, "channel_id")
     with transaction():
         user = load_user()
-        channel, _ = chat.get_channel(int_field(data, "channel_id"), by=user)  # type: ignore[arg-type]
+        channel, _ = chat.get_channel(int_field(data, "channel_id"), by=user)
         position = chat.mark_read(channel, by=user, last_id=int_field(data, "last_id", required=False))
     return ok(last_read_id=position)
 
@@ -162,9 +139,9 @@ def on_typing(data: Any = None) -> dict[str, Any]:
     check), so no query; named unless it is a patient space or the person hides their presence."""
     channel_id = int_field(payload(data, "channel_id"), "channel_id")
     socket = socket_user()
-    if channel_id not in socket.channels:
+    if channel_id not in chat_socket(socket).channels:
         raise NotFound("Join the channel first.")
-    key, now = (request.sid, channel_id), time.monotonic()  # type: ignore[attr-defined]
+    key, now = (current_sid(), channel_id), time.monotonic()
     if now - _last_typing.get(key, 0.0) < TYPING_INTERVAL:
         return ok(sent=False)
     _last_typing[key] = now
@@ -172,16 +149,18 @@ def on_typing(data: Any = None) -> dict[str, Any]:
         for stale in [k for k, t in _last_typing.items() if now - t > 60]:
             _last_typing.pop(stale, None)
     who = (
-        {"username": socket.username, "display_name": socket.display_name} if socket.named_typing(channel_id) else None
+        {"username": socket.username, "display_name": socket.display_name}
+        if presence.named_typing(socket, channel_id)
+        else None
     )
-    emit(TYPING, {"channel_id": channel_id, "user": who}, to=channel_room(channel_id), include_self=False)  # type: ignore[arg-type]
+    emit(TYPING, {"channel_id": channel_id, "user": who}, to=channel_room(channel_id), include_self=False)
     return ok(sent=True)
 
 
-def revalidate_channels(sockets: list[tuple[str, Any]]) -> None:
+def revalidate_channels(sockets: Sockets) -> None:
     """Make this process's sockets leave channels their user may no longer read (a removal whose
-    disconnect was lost in a queue outage). Called by lhn.sockets' upkeep inside an app context."""
-    pairs = [(sid, s, cid) for sid, s in sockets for cid in list(s.channels)]
+    disconnect was lost in a queue outage). Called by lhn.realtime's upkeep inside an app context."""
+    pairs = [(sid, s, cid) for sid, s in sockets for cid in list(chat_socket(s).channels)]
     if not pairs:
         return
     channels = {c.id: c for c in db.session.scalars(select(Channel).where(Channel.id.in_({p[2] for p in pairs})))}
@@ -197,4 +176,23 @@ def revalidate_channels(sockets: list[tuple[str, Any]]) -> None:
         if channel is None or user is None or not permissions.can_read(user, channel, membership):
             socketio.server.leave_room(sid, channel_room(channel_id), namespace="/")
             presence.left(socket, sid, channel_id)
-            socket.channels.discard(channel_id)
+            chat_socket(socket).channels.discard(channel_id)
+
+
+FEATURE = SocketFeature(
+    name="chat",
+    events={
+        JOIN_CHANNEL: on_join_channel,
+        SYNC: on_join_channel,  # the same answer; joining twice is harmless
+        LEAVE_CHANNEL: on_leave_channel,
+        SEND_MESSAGE: on_send_message,
+        EDIT_MESSAGE: on_edit_message,
+        DELETE_MESSAGE: on_delete_message,
+        TYPING: on_typing,
+        MARK_READ: on_mark_read,
+    },
+    on_connect=presence.connected,
+    on_disconnect=presence.left_everywhere,
+    on_refresh=presence.refresh,
+    on_revalidate=revalidate_channels,
+)

@@ -1,20 +1,20 @@
 """Chat pages: a channel with its history (readable and postable without JavaScript), adding channels,
-and plain-form fallbacks for deleting and hiding messages. Live behaviour is in static/js/chat.js."""
+and plain-form fallbacks for deleting and hiding messages. Live behaviour is in static/js/chat.js and js/chat/."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, url_for
 from flask_login import current_user, login_required
 
 from lhn import inputs
 from lhn.chat import permissions
 from lhn.chat import services as chat
 from lhn.chat.forms import ChannelForm, HideForm, MessageForm, SlowModeForm
+from lhn.chat.models import Channel
 from lhn.communities import services as communities
 from lhn.database import transaction
-from lhn.errors import DomainError, ValidationFailed
-from lhn.forms import ActionForm, apply_errors, flash_errors, show_refusal
-from lhn.phi import PHIConfirmationRequired
+from lhn.errors import DomainError
+from lhn.forms import ActionForm, acted, form_page, saved, show_refusal
 
 bp = Blueprint("chat", __name__)
 
@@ -31,42 +31,34 @@ def index(slug: str):  # type: ignore[no-untyped-def]
 @login_required
 def channel(slug: str, name: str):  # type: ignore[no-untyped-def]
     community = communities.get_community(slug)
-    channels = chat.list_channels(community, by=current_user)
-    current, membership = chat.get_channel_by_name(community, name, by=current_user)
+    page = chat.channel_page(community, name, by=current_user, before=inputs.arg_int("before"))
     form = MessageForm()
-    phi = None
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                chat.post_message(current.id, by=current_user, client_id=form.client_id.data, body=form.body.data,
-                                  confirm_phi=bool(form.confirm_phi.data))  # fmt: skip
-        except PHIConfirmationRequired as exc:  # what was found goes on the text; the prompt offers the box
-            apply_errors(form, exc)
-            phi = exc
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except DomainError as exc:  # rate limited: keep the text, say why and for how long
-            show_refusal(form, exc)
-        else:
-            return redirect(url_for("chat.channel", slug=slug, name=name) + "#composer")
-    before = inputs.arg_int("before")
-    read_upto = chat.last_read_id(current_user, current)  # the unread marker goes after this one
-    if before is None:
-        with transaction():  # committed before the page is read: a commit would expire what we load
-            chat.mark_read(current, by=current_user)
-    page = chat.list_messages(current, before=before)
-    roles = chat.sender_roles(community.id, page.items)
-    moderates = permissions.can_moderate(current_user, community, membership)
-    slow_mode = chat.slow_mode_seconds(current)
-    slow_form = SlowModeForm(formdata=None, seconds=slow_mode) if moderates else None
-    return render_template(
-        "chat/channel.html", community=community, channels=channels, channel=current, page=page, roles=roles,
-        read_upto=read_upto, form=form, moderates=moderates, before=before, phi=phi, slow_mode=slow_mode,
-        slow_form=slow_form, describe_seconds=chat.describe_seconds,
-        can_manage=permissions.can_manage_channels(current_user, community, membership),
-        hide_form=HideForm(), action_form=ActionForm(), membership=membership,
+    if form.validate_on_submit() and _sent(form, page.channel):
+        return redirect(url_for("chat.channel", slug=slug, name=name) + "#composer")
+    response = form_page(
+        "chat/channel.html", form, chat=page, community=community, moderates=page.moderates,
+        phi=getattr(form, "phi", None), describe_seconds=chat.describe_seconds,
+        slow_form=SlowModeForm(formdata=None, seconds=page.slow_mode) if page.moderates else None,
         max_chars=current_app.config["CHAT_MESSAGE_MAX"],
     )  # fmt: skip
+    if page.before is None:
+        with transaction():  # after rendering: a commit would expire everything the page loaded
+            chat.mark_read(page.channel, by=current_user)
+    return response
+
+
+def _sent(form: MessageForm, channel: Channel) -> bool:
+    """Post the form's message; False with the reasons on the form (a PHI finding offers the confirm box)."""
+
+    def post() -> object:
+        return chat.post_message(channel.id, by=current_user, client_id=form.client_id.data, body=form.body.data,
+                                 confirm_phi=bool(form.confirm_phi.data))  # fmt: skip
+
+    try:
+        return saved(form, post) is not None
+    except DomainError as exc:  # rate limited, muted: keep the text, say why (and for how long)
+        show_refusal(form, exc)
+        return False
 
 
 @bp.route("/c/<slug>/channels/new", methods=["GET", "POST"])
@@ -77,19 +69,15 @@ def create_channel(slug: str):  # type: ignore[no-untyped-def]
     if not permissions.can_manage_channels(current_user, community, membership):
         abort(403)
     form = ChannelForm()
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                created = chat.create_channel(
-                    community, by=current_user, name=form.name.data, topic=form.topic.data or "",
-                    roles=form.roles.data or [],
-                )  # fmt: skip
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            flash(f"#{created.name} is ready.", "success")
-            return redirect(url_for("chat.channel", slug=slug, name=created.name))
-    return render_template("chat/new_channel.html", community=community, form=form)
+
+    def create() -> Channel:
+        return chat.create_channel(community, by=current_user, name=form.name.data, topic=form.topic.data or "",
+                                   roles=form.roles.data or [])  # fmt: skip
+
+    if form.validate_on_submit() and (done := saved(form, create)):
+        flash(f"#{done.value.name} is ready.", "success")
+        return redirect(url_for("chat.channel", slug=slug, name=done.value.name))
+    return form_page("chat/new_channel.html", form, community=community)
 
 
 def _back_to(message_id: int):  # type: ignore[no-untyped-def]
@@ -101,9 +89,7 @@ def _back_to(message_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/chat/messages/<int:message_id>/delete")
 @login_required
 def delete_message(message_id: int):  # type: ignore[no-untyped-def]
-    if ActionForm().validate_on_submit():
-        with transaction():
-            chat.delete_message(message_id, by=current_user)
+    if acted(ActionForm(), lambda: chat.delete_message(message_id, by=current_user)):
         flash("Message deleted.", "info")
     return _back_to(message_id)
 
@@ -115,13 +101,7 @@ def hide_message(message_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         flash("Say why you hide the message; readers will see the reason.", "error")
         return _back_to(message_id)
-    try:
-        with transaction():
-            chat.hide_message(message_id, by=current_user, reason=form.reason.data or "")
-    except ValidationFailed as exc:
-        for message in exc.errors.values():
-            flash(message, "error")
-    else:
+    if acted(form, lambda: chat.hide_message(message_id, by=current_user, reason=form.reason.data or "")):
         flash("Message hidden. Readers see your reason in its place.", "info")
     return _back_to(message_id)
 
@@ -129,9 +109,7 @@ def hide_message(message_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/chat/messages/<int:message_id>/unhide")
 @login_required
 def unhide_message(message_id: int):  # type: ignore[no-untyped-def]
-    if ActionForm().validate_on_submit():
-        with transaction():
-            chat.unhide_message(message_id, by=current_user)
+    if acted(ActionForm(), lambda: chat.unhide_message(message_id, by=current_user)):
         flash("Message shown again.", "info")
     return _back_to(message_id)
 
@@ -142,13 +120,10 @@ def slow_mode(slug: str, name: str):  # type: ignore[no-untyped-def]
     community = communities.get_community(slug)
     current, _ = chat.get_channel_by_name(community, name, by=current_user)
     form = SlowModeForm()
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                seconds = chat.set_channel_slow_mode(current.id, form.seconds.data, by=current_user)
-        except ValidationFailed as exc:
-            flash_errors(exc)
-        else:
-            flash(f"Slow mode: one message every {chat.describe_seconds(seconds)} per member." if seconds
-                  else "Slow mode is off.", "info")  # fmt: skip
+    # A value the form refuses (beyond what the database holds) is not an error page: the choice stays as it was.
+    if form.validate_on_submit() and (
+        done := acted(form, lambda: chat.set_channel_slow_mode(current.id, form.seconds.data, by=current_user))
+    ):
+        flash(f"Slow mode: one message every {chat.describe_seconds(done.value)} per member." if done.value
+              else "Slow mode is off.", "info")  # fmt: skip
     return redirect(url_for("chat.channel", slug=slug, name=name))

@@ -158,13 +158,16 @@ def join_community(slug: str):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
     # Not accepting (false, or not sent) is the service's to refuse, with its own words.
     accept, message = inputs.boolean(data, "accept_guidelines", False), inputs.text(data, "message", "")
-    community = communities.get_community(slug)
-    if community.is_restricted:
-        join_request = communities.request_to_join(user, community, accept_guidelines=accept, message=message,
-                                                   confirm_phi=inputs.boolean(data, "confirm_phi", False))  # fmt: skip
-        return jsonify(status="requested", join_request=join_request_json(join_request)), 202
-    membership = communities.join_community(user, community, accept_guidelines=accept)
-    return jsonify(status="joined", membership=membership_json(membership))
+    joined = communities.join_or_request(
+        user,
+        communities.get_community(slug),
+        accept_guidelines=accept,
+        message=message,
+        confirm_phi=inputs.boolean(data, "confirm_phi", False),
+    )
+    if isinstance(joined, JoinRequest):
+        return jsonify(status="requested", join_request=join_request_json(joined)), 202
+    return jsonify(status="joined", membership=membership_json(joined))
 
 
 @bp.post("/communities/<slug>/leave")

@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lhn.database import Base, TimestampMixin, UTCDateTime
+from lhn.database import Base, LabelledEnum, TimestampMixin, UTCDateTime
 from lhn.database import str_enum as _enum
 
 if TYPE_CHECKING:
@@ -22,14 +22,10 @@ class Visibility(enum.StrEnum):
     RESTRICTED = "restricted"  # join requests approved by moderators; others see name and description
 
 
-class CommunityRole(enum.StrEnum):
+class CommunityRole(LabelledEnum):
     MEMBER = "member"
     MODERATOR = "moderator"
     OWNER = "owner"
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()
 
     @property
     def moderates(self) -> bool:

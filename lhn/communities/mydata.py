@@ -65,7 +65,7 @@ def erase_communities(user: User, **_: Any) -> None:
     sole = [
         m.community.name
         for m in memberships
-        if m.role == CommunityRole.OWNER and services._owner_count(m.community) == 1
+        if m.role == CommunityRole.OWNER and services.owner_count(m.community) == 1
     ]
     if sole:
         raise ValidationFailed(

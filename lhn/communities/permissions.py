@@ -57,9 +57,7 @@ def can_manage(user: object, community: Community, membership: Membership | None
     return u is not None and (u.is_admin or (membership is not None and membership.role == CommunityRole.OWNER))
 
 
-def can_join_directly(user: object, community: Community, membership: Membership | None) -> bool:
-    return _user(user) is not None and membership is None and not community.is_restricted
-
-
-def can_request_to_join(user: object, community: Community, membership: Membership | None) -> bool:
-    return _user(user) is not None and membership is None and community.is_restricted
+def can_appoint(user: object, community: Community, membership: Membership | None, member: Membership) -> bool:
+    """Make `member` a moderator or take it back: those who manage the community, for anyone but an owner
+    (owners are not changed this way; set_member_role refuses it too)."""
+    return can_manage(user, community, membership) and member.role != CommunityRole.OWNER

@@ -10,10 +10,10 @@ from lhn.accounts import services as accounts
 from lhn.communities import permissions
 from lhn.communities import services as communities
 from lhn.communities.forms import CommunityForm, DecisionForm, JoinForm, MemberRoleForm, VerificationDecisionForm
+from lhn.communities.models import JoinRequest
 from lhn.database import transaction
 from lhn.errors import Conflict, ValidationFailed
-from lhn.forms import ActionForm, apply_errors, flash_errors
-from lhn.phi import PHIConfirmationRequired
+from lhn.forms import ActionForm, acted, fields_of, flash_errors, saved
 
 bp = Blueprint("communities", __name__)
 
@@ -30,30 +30,19 @@ def index():  # type: ignore[no-untyped-def]
     )  # fmt: skip
 
 
-def _fields(form: CommunityForm) -> communities.CommunityFields:
-    return communities.CommunityFields(
-        name=form.name.data or "", slug=form.slug.data or "", condition_name=form.condition_name.data or "",
-        condition_code=form.condition_code.data or "", condition_system=form.condition_system.data or None,
-        description=form.description.data or "", guidelines=form.guidelines.data or "",
-        visibility=form.visibility.data or "public",
-    )  # fmt: skip
-
-
 @bp.route("/communities/new", methods=["GET", "POST"])
 @login_required
 def create_community():  # type: ignore[no-untyped-def]
     if not permissions.can_create_community(current_user):
         abort(403)
     form = CommunityForm()
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                community = communities.create_community(_fields(form), by=current_user)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            flash("Community created. You are its owner.", "success")
-            return redirect(url_for("communities.show", slug=community.slug))
+    if form.validate_on_submit() and (
+        done := saved(
+            form, lambda: communities.create_community(fields_of(form, communities.CommunityFields), by=current_user)
+        )
+    ):
+        flash("Community created. You are its owner.", "success")
+        return redirect(url_for("communities.show", slug=done.value.slug))
     return render_template("communities/form.html", form=form, community=None)
 
 
@@ -67,37 +56,19 @@ def edit_community(slug: str):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         form.condition_system.data = community.condition_system.value if community.condition_system else ""
         form.visibility.data = community.visibility.value
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                communities.update_community(community, _fields(form), by=current_user)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            flash("Community updated.", "success")
-            return redirect(url_for("communities.show", slug=community.slug))
+    if form.validate_on_submit() and saved(
+        form,
+        lambda: communities.update_community(community, fields_of(form, communities.CommunityFields), by=current_user),
+    ):
+        flash("Community updated.", "success")
+        return redirect(url_for("communities.show", slug=community.slug))
     return render_template("communities/form.html", form=form, community=community)
 
 
 @bp.get("/c/<slug>")
 def show(slug: str):  # type: ignore[no-untyped-def]
-    community = communities.get_community(slug)
-    membership = communities.find_membership(current_user, community)
-    readable = permissions.can_read(current_user, community, membership)
-    moderates = permissions.can_moderate(current_user, community, membership)
-    return render_template(
-        "communities/show.html",
-        community=community,
-        membership=membership,
-        readable=readable,
-        institutions=communities.institution_counts(community) if readable else [],
-        pending=communities.find_pending_request(current_user, community),
-        join_form=JoinForm(),
-        leave_form=ActionForm(),
-        can_manage=permissions.can_manage(current_user, community, membership),
-        moderates=moderates,
-        request_count=len(communities.list_join_requests(community, by=current_user)) if moderates else 0,
-    )
+    page = communities.community_page(slug, by=current_user)
+    return render_template("communities/show.html", **vars(page), join_form=JoinForm(), leave_form=ActionForm())
 
 
 @bp.post("/c/<slug>/join")
@@ -107,24 +78,19 @@ def join(slug: str):  # type: ignore[no-untyped-def]
     form = JoinForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        with transaction():
-            if community.is_restricted:
-                communities.request_to_join(
-                    current_user, community, accept_guidelines=form.accept_guidelines.data,
-                    message=form.message.data or "", confirm_phi=form.confirm_phi.data,
-                )  # fmt: skip
-                flash("Request sent. A moderator will review it; you'll see the result here.", "success")
-            else:
-                communities.join_community(current_user, community, accept_guidelines=form.accept_guidelines.data)
-                flash(f"Welcome to {community.name}!", "success")
-    except PHIConfirmationRequired as exc:  # the request again, with the text kept and the box to tick
-        apply_errors(form, exc)
+    done = saved(form, lambda: communities.join_or_request(
+        current_user, community, accept_guidelines=form.accept_guidelines.data, message=form.message.data or "",
+        confirm_phi=form.confirm_phi.data))  # fmt: skip
+    if done is None and form.phi:  # the request again, with the text kept and the box to tick
         back = url_for("communities.show", slug=slug)
-        return render_template("_phi_recheck.html", form=form, phi=exc, texts=["message"], action=request.path,
+        return render_template("_phi_recheck.html", form=form, phi=form.phi, texts=["message"], action=request.path,
                                button="Ask to join", back=back), 422  # fmt: skip
-    except ValidationFailed as exc:
-        flash_errors(exc)
+    if done is None:
+        flash_errors(form.refusal)
+    elif isinstance(done.value, JoinRequest):
+        flash("Request sent. A moderator will review it; you'll see the result here.", "success")
+    else:
+        flash(f"Welcome to {community.name}!", "success")
     return redirect(url_for("communities.show", slug=slug))
 
 
@@ -132,14 +98,12 @@ def join(slug: str):  # type: ignore[no-untyped-def]
 @login_required
 def leave(slug: str):  # type: ignore[no-untyped-def]
     community = communities.get_community(slug)
-    if ActionForm().validate_on_submit():
-        try:
-            with transaction():
-                communities.leave_community(current_user, community)
-        except ValidationFailed as exc:
-            flash_errors(exc)
-        else:
+    form = ActionForm()
+    if form.validate_on_submit():
+        if saved(form, lambda: communities.leave_community(current_user, community)):
             flash(f"You left {community.name}.", "info")
+        else:  # the only owner, or not a member
+            flash_errors(form.refusal)
     return redirect(url_for("communities.show", slug=slug))
 
 
@@ -149,9 +113,10 @@ def members(slug: str):  # type: ignore[no-untyped-def]
     membership = communities.find_membership(current_user, community)
     role = inputs.arg_text("role")
     page = communities.list_members(community, by=current_user, role=role, cursor=inputs.arg_cursor())
+    appointable = {m.id for m in page.items if permissions.can_appoint(current_user, community, membership, m)}
     return render_template(
         "communities/members.html", community=community, page=page, role=role, filters=communities.MEMBER_FILTERS,
-        can_manage=permissions.can_manage(current_user, community, membership), role_form=MemberRoleForm(),
+        appointable=appointable, role_form=MemberRoleForm(),
     )  # fmt: skip
 
 
@@ -161,13 +126,12 @@ def set_member_role(slug: str, username: str):  # type: ignore[no-untyped-def]
     community = communities.get_community(slug)
     form = MemberRoleForm()
     if form.validate_on_submit():
-        try:
-            with transaction():
-                membership = communities.set_member_role(community, username, form.role.data, by=current_user)
-        except ValidationFailed as exc:
-            flash_errors(exc)
+        if done := saved(
+            form, lambda: communities.set_member_role(community, username, form.role.data, by=current_user)
+        ):
+            flash(f"{done.value.user.display_name} is now a {done.value.role.value}.", "success")
         else:
-            flash(f"{membership.user.display_name} is now a {membership.role.value}.", "success")
+            flash_errors(form.refusal)
     return redirect(url_for("communities.members", slug=slug))
 
 
@@ -183,17 +147,12 @@ def join_requests(slug: str):  # type: ignore[no-untyped-def]
 @login_required
 def decide_join_request(slug: str, request_id: int):  # type: ignore[no-untyped-def]
     form = DecisionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        with transaction():
-            row = communities.decide_join_request(
-                request_id, by=current_user, approve=form.decision.data == "approve", note=form.note.data or ""
-            )
-    except Conflict as exc:  # another moderator was quicker
-        flash_errors(exc)
-    else:
-        flash(f"Request from {row.user.display_name} {row.status.value}.", "success")
+    # Refused with Conflict when another moderator was quicker.
+    done = acted(form, lambda: communities.decide_join_request(
+        request_id, by=current_user, approve=form.decision.data == "approve", note=form.note.data or ""),
+        refused=Conflict)  # fmt: skip
+    if done:
+        flash(f"Request from {done.value.user.display_name} {done.value.status.value}.", "success")
     return redirect(url_for("communities.join_requests", slug=slug))
 
 
@@ -211,14 +170,9 @@ def verification_queue():  # type: ignore[no-untyped-def]
 @login_required
 def review_verification(request_id: int):  # type: ignore[no-untyped-def]
     form = VerificationDecisionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        with transaction():
-            row = accounts.decide_verification(request_id, by=current_user, approve=form.decision.data == "approve",
-                                               note=form.note.data or "", expires_on=form.expires_on.data)  # fmt: skip
-    except (ValidationFailed, Conflict) as exc:
-        flash_errors(exc)
-    else:
-        flash(f"Verification for {row.user.display_name} {row.status.value}.", "success")
+    done = acted(form, lambda: accounts.decide_verification(
+        request_id, by=current_user, approve=form.decision.data == "approve", note=form.note.data or "",
+        expires_on=form.expires_on.data), refused=(ValidationFailed, Conflict))  # fmt: skip
+    if done:
+        flash(f"Verification for {done.value.user.display_name} {done.value.status.value}.", "success")
     return redirect(url_for("communities.verification_queue"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import math
 import re
@@ -365,6 +366,21 @@ def deadline(seconds: float) -> Iterator[None]:
         yield
     finally:
         _clock.deadline = math.inf
+
+
+def _gc_time_is_not_the_renders(phase: str, info: dict[str, int]) -> None:
+    """A garbage collection that a render happens to trigger sweeps the whole process's heap (seconds, late in a
+    long-running process): move the deadline on by its CPU time so that it doesn't count against the text."""
+    if getattr(_clock, "deadline", math.inf) == math.inf:
+        return
+    if phase == "start":
+        _clock.gc_started = time.thread_time()
+    elif (started := getattr(_clock, "gc_started", None)) is not None:
+        _clock.deadline += time.thread_time() - started
+        _clock.gc_started = None
+
+
+gc.callbacks.append(_gc_time_is_not_the_renders)
 
 
 def check_deadline() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,9 +20,9 @@ from lhn.accounts.models import User
 from lhn.communities import services as communities
 from lhn.database import utcnow
 from lhn.extensions import db
-from lhn.measures import data, learning, periods
 from lhn.measures import services as measures
 from lhn.measures.models import Measure
+from lhn.measures.services import data, learning, periods
 
 MONTHS = 36
 CHANGE_AT = 20  # Riverside adopts pre-visit planning in month 21 of 36
@@ -301,3 +302,7 @@ def _seed_learning(measure: Measure, spec: DemoMeasure, months: list[date], owne
         by=owner,
     )
     learning.add_note(measure, site="", on=months[CHANGE_AT], text="Riverside adopts pre-visit planning.", by=owner)
+
+
+# Each step runs in its own transaction (lhn.demo runs every feature's steps in order).
+STEPS: list[tuple[str, Callable[[], None]]] = [("measures", seed_measures)]  # three years of monthly data

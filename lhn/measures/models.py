@@ -6,10 +6,10 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lhn.database import Base, TimestampMixin, UTCDateTime, utcnow
+from lhn.database import Base, LabelledEnum, TimestampMixin, UTCDateTime, unique_where, utcnow
 from lhn.database import str_enum as _enum
 
 if TYPE_CHECKING:
@@ -17,15 +17,11 @@ if TYPE_CHECKING:
     from lhn.communities.models import Community
 
 
-class MeasureType(enum.StrEnum):
+class MeasureType(LabelledEnum):
     PROPORTION = "proportion"  # numerator within denominator -> run chart + p chart
     RATE = "rate"  # events per exposure -> run chart + u chart
     COUNT = "count"  # events with constant opportunity -> c chart
     CONTINUOUS = "continuous"  # a mean value of n people -> run chart + I/MR chart
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -85,6 +81,12 @@ class Measure(TimestampMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     community: Mapped[Community] = relationship()
+
+    @property
+    def value_suffix(self) -> str:
+        """What follows a value in display units: "%" for a proportion shown per 100, else nothing (the one rule
+        for charts, pages and tables)."""
+        return "%" if self.type == MeasureType.PROPORTION and self.multiplier == 100 else ""
 
 
 class MeasureChange(Base):
@@ -195,14 +197,12 @@ class DataPoint(Base):
     __tablename__ = "measure_data"
     __table_args__ = (
         Index("ix_measure_data_measure_current", "measure_id", "superseded_at"),
-        Index(
+        unique_where(
             "uq_measure_data_current_cell",
             "measure_id",
             "institution_id",
             "period_start",
-            unique=True,
-            sqlite_where=text("superseded_at IS NULL"),
-            postgresql_where=text("superseded_at IS NULL"),
+            where="superseded_at IS NULL",
         ),
     )
 

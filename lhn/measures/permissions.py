@@ -34,6 +34,12 @@ def can_edit(user: object, owner_ids: Collection[int]) -> bool:
     return u is not None and (u.id in owner_ids or u.is_admin)
 
 
+def can_remove_owner(user: object, owner_id: int, owner_ids: Collection[int]) -> bool:
+    """Those who edit the measure remove an owner; an owner steps down themself."""
+    u = _user(user)
+    return u is not None and (can_edit(u, owner_ids) or u.id == owner_id)
+
+
 def is_site_team_member(
     user: object, site_id: int, *, membership: Membership | None, lead_site_ids: Collection[int]
 ) -> bool:

@@ -438,15 +438,17 @@ def compute(
     if kind in NEEDS_DENOMINATOR and den is None:
         raise ValueError(f"a {kind} chart needs denominators")
     n = len(num)
-    denominators = list(den) if den is not None else [None] * n
+    denominators: list[float | None] = list(den) if den is not None else [None] * n
     if len(denominators) != n:
         raise ValueError("num and den must have the same length")
     values: list[float | None] = []
     for a, b in zip(num, denominators, strict=True):
         if a is None or (den is not None and not b):
             values.append(None)
+        elif b is None:  # no denominators: the value itself
+            values.append(_finite(float(a)))
         else:
-            values.append(_finite(a / b if den is not None else float(a)))
+            values.append(_finite(a / b))
     starts = sorted({0, *(p for p in phases if 0 < p < n)}) if n else []
     points = [Point(index=i, y=values[i]) for i in range(n)]
     chart = Chart(kind=kind, rules=rules, points=points, phases=[])

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from markupsafe import Markup, escape  # every dynamic part below is escaped
 
-from lhn.measures import periods
-from lhn.measures.charts import Annotation, ChartView, PointView
+from lhn.measures.services import periods
+from lhn.measures.services.charts import Annotation, ChartView, PointView
 from lhn.measures.spc import RULE_LABELS
 
 WIDTH, HEIGHT = 760, 320
@@ -85,7 +85,7 @@ def _path(segments: Iterable[list[tuple[float, float]]]) -> str:
     return " ".join(parts)
 
 
-def _step_line(points: list[PointView], attr: str, x_of, y_of) -> str:  # type: ignore[no-untyped-def]
+def _step_line(points: list[PointView], attr: str, x_of: Callable[[int], float], y_of: Callable[[float], float]) -> str:
     """A line that steps with the point's own value (variable limits), broken where it is missing."""
     segments: list[list[tuple[float, float]]] = []
     current: list[tuple[float, float]] = []
@@ -117,6 +117,22 @@ def annotation_index(view: ChartView, on: date) -> int | None:
     return None
 
 
+def _data_line(view: ChartView, x_of: Callable[[int], float], y_of: Callable[[float], float]) -> str:
+    """The line through the values, broken where a value is missing or masked."""
+    segments: list[list[tuple[float, float]]] = []
+    current: list[tuple[float, float]] = []
+    for i, p in enumerate(view.points):
+        if p.value is None:
+            if current:
+                segments.append(current)
+            current = []
+            continue
+        current.append((x_of(i), y_of(p.value)))
+    if current:
+        segments.append(current)
+    return f'<path class="data-line" d="{_path(segments)}"/>'
+
+
 def render_chart(view: ChartView, *, title: str, annotations: list[Annotation] | None = None) -> Markup:
     measure = view.measure
     target = measure.target
@@ -124,13 +140,13 @@ def render_chart(view: ChartView, *, title: str, annotations: list[Annotation] |
     n = max(len(view.points), 1)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
-    def x_of(i: float) -> float:
+    def x_of(i: int) -> float:
         return LEFT + (i + 0.5) * plot_w / n
 
     def y_of(v: float) -> float:
         return TOP + plot_h - _fraction(v, low, high) * plot_h
 
-    unit = "%" if measure.type.value == "proportion" and measure.multiplier == 100 else ""
+    unit = measure.value_suffix
     out = [
         f'<svg class="spc-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-title chart-desc" '
         f'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMidYMid meet">',
@@ -174,24 +190,14 @@ def render_chart(view: ChartView, *, title: str, annotations: list[Annotation] |
         if d:
             label = {"ucl": "Upper control limit", "lcl": "Lower control limit", "cl": "Centre line"}[attr]
             out.append(f'<path class="{css}" d="{d}"><title>{label}</title></path>')
-    last = next((p for p in reversed(view.points) if p.cl is not None), None)
-    if last is not None:
+    last_cl = next((p.cl for p in reversed(view.points) if p.cl is not None), None)
+    if last_cl is not None:
         name = "Median" if view.kind == "run" else "Mean"
         out.append(
-            f'<text class="line-label" x="{WIDTH - RIGHT - 4}" y="{y_of(last.cl) + 14:.1f}" '
-            f'text-anchor="end">{name} {escape(fmt(last.cl, 2))}{unit}</text>'
+            f'<text class="line-label" x="{WIDTH - RIGHT - 4}" y="{y_of(last_cl) + 14:.1f}" '
+            f'text-anchor="end">{name} {escape(fmt(last_cl, 2))}{unit}</text>'
         )
-    segments, current = [], []
-    for i, p in enumerate(view.points):
-        if p.value is None:
-            if current:
-                segments.append(current)
-            current = []
-            continue
-        current.append((x_of(i), y_of(p.value)))
-    if current:
-        segments.append(current)
-    out.append(f'<path class="data-line" d="{_path(segments)}"/>')
+    out.append(_data_line(view, x_of, y_of))
     for i, p in enumerate(view.points):
         x = x_of(i)
         if p.masked:
@@ -271,13 +277,15 @@ def render_moving_ranges(view: ChartView) -> Markup:
             f'text-anchor="end">{escape(fmt(tick, 2))}</text>'
         )
     for attr, css in ((1, "limit"), (0, "centre")):
+        levels = [(i, lim[attr]) for i, lim in enumerate(view.mr_limits)]
         segments = [
-            [(x_of(i) - plot_w / n / 2, y_of(lim[attr])), (x_of(i) + plot_w / n / 2, y_of(lim[attr]))]
-            for i, lim in enumerate(view.mr_limits)
-            if lim[attr] is not None
+            [(x_of(i) - plot_w / n / 2, y_of(level)), (x_of(i) + plot_w / n / 2, y_of(level))]
+            for i, level in levels
+            if level is not None
         ]
         out.append(f'<path class="{css}" d="{_path(segments)}"/>')
-    segments, current = [], []
+    segments = []
+    current: list[tuple[float, float]] = []
     for i, v in enumerate(view.moving_ranges):
         if v is None:
             if current:
@@ -320,17 +328,7 @@ def render_sparkline(view: ChartView) -> Markup:
     d = _step_line(view.points, "cl", x_of, y_of)
     if d:
         out.append(f'<path class="centre" d="{d}"/>')
-    segments, current = [], []
-    for i, p in enumerate(view.points):
-        if p.value is None:
-            if current:
-                segments.append(current)
-            current = []
-            continue
-        current.append((x_of(i), y_of(p.value)))
-    if current:
-        segments.append(current)
-    out.append(f'<path class="data-line" d="{_path(segments)}"/>')
+    out.append(_data_line(view, x_of, y_of))
     for i, p in enumerate(view.points):
         if p.value is not None and p.rules:
             out.append(f'<circle class="point signal" cx="{x_of(i):.1f}" cy="{y_of(p.value):.1f}" r="2.8"/>')

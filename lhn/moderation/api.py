@@ -27,11 +27,12 @@ from lhn.api.openapi import (
 from lhn.communities import services as communities
 from lhn.database import transactional
 from lhn.limits import user_rate_limited
-from lhn.moderation import actions, queue, sanctions, services
-from lhn.moderation import log as modlog
 from lhn.moderation import mydata as my_data
+from lhn.moderation import services
 from lhn.moderation.forms import queue_filters
 from lhn.moderation.models import FlagReason, ModerationLogEntry, ReviewKind, ReviewStatus, Sanction
+from lhn.moderation.services import actions, queue, sanctions
+from lhn.moderation.services import log as modlog
 
 
 def _iso(value: Any) -> str | None:

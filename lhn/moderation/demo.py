@@ -4,19 +4,22 @@ Everything goes through the services, and running it again changes nothing."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from lhn.accounts import services as accounts
+from lhn.accounts.demo import DEMO_PASSWORD
 from lhn.accounts.models import User, VerificationRequest, VerificationStatus
 from lhn.communities import services as communities
 from lhn.communities.models import JoinRequest, JoinRequestStatus
 from lhn.database import utcnow
 from lhn.errors import ValidationFailed
 from lhn.extensions import db
-from lhn.moderation import actions, sanctions, services
+from lhn.moderation import services
 from lhn.moderation.models import ReviewKind, Sanction
+from lhn.moderation.services import actions, sanctions
 
 PROMOTER = "cure_seller"
 PROMOTER_BIO = (
@@ -41,10 +44,14 @@ def sync_pending_requests() -> int:
             )
             opened += 1
     pending = select(VerificationRequest).where(VerificationRequest.status == VerificationStatus.PENDING)
-    for row in db.session.scalars(pending):
-        if services.find_open_item(ReviewKind.VERIFICATION, "verification_request", row.id, 0) is None:
+    for verification in db.session.scalars(pending):
+        if services.find_open_item(ReviewKind.VERIFICATION, "verification_request", verification.id, 0) is None:
             services.open_review_item(
-                ReviewKind.VERIFICATION, "verification_request", row.id, community_id=None, subject_user_id=row.user_id
+                ReviewKind.VERIFICATION,
+                "verification_request",
+                verification.id,
+                community_id=None,
+                subject_user_id=verification.user_id,
             )
             opened += 1
     return opened
@@ -63,8 +70,6 @@ def _flag(by: str, target: User, reason: str, details: str = "", community: str 
 
 
 def _promoter() -> User:
-    from lhn.demo import DEMO_PASSWORD
-
     user = accounts.find_user(PROMOTER)
     if user is None:
         user = accounts.register_user(
@@ -74,6 +79,7 @@ def _promoter() -> User:
             password=DEMO_PASSWORD,
             role="caregiver",
             confirm_real_name=True,
+            email_confirmed=True,
         )
         accounts.update_profile(
             user, display_name=user.display_name, bio=PROMOTER_BIO, role="caregiver", institution=None
@@ -126,7 +132,14 @@ def seed_moderation() -> None:
     dad = accounts.get_user("dad_on_call")
     if not dad.bio:
         accounts.update_profile(
-            dad, display_name=dad.display_name, bio=CALLER_BIO, role=dad.role.value, institution=None,
+            dad,
+            display_name=dad.display_name,
+            bio=CALLER_BIO,
+            role=dad.role.value,
+            institution=None,
             confirm_phi=True,  # he ticked the box: the guard asks, it doesn't block
         )
     _flag("salty_breather", dad, "phi", "His phone number is on his profile; he may not realise it's public.")
+
+
+STEPS: list[tuple[str, Callable[[], None]]] = [("moderation", seed_moderation)]

@@ -1,4 +1,4 @@
-"""Moderation forms. The rules live in moderation.services and moderation.sanctions."""
+"""Moderation forms. The rules live in lhn.moderation.services."""
 
 from typing import Any
 

@@ -1,6 +1,6 @@
 """Signal receivers: review items for join and verification requests (and phase 2 vetting), the audit
 trail for role and verification decisions and restricted views, PHI confirmations, mutes that survive a
-rejoin, vetting lines in the public log. Connected once, at import (lhn/__init__.py imports this module).
+rejoin, vetting lines in the public log. Connected once, at import (the app factory imports this module).
 """
 
 from __future__ import annotations
@@ -8,20 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from lhn import signals
-from lhn.accounts import mydata as _accounts_data  # noqa: F401 - connects its export receiver
 from lhn.accounts.models import User, VerificationRequest, VerificationStatus
-from lhn.chat import mydata as _chat_data  # noqa: F401 - connects chat's export/erase receivers
-from lhn.communities import mydata as _communities_data  # noqa: F401 - connects its export/erase receivers
 from lhn.communities.models import Community, CommunityRole, JoinRequest, Membership
 from lhn.extensions import db
-from lhn.moderation import audit, sanctions, services
-from lhn.moderation import mydata as _moderation_data  # noqa: F401 - connects its export/erase receivers
-from lhn.moderation import targets_chat as _targets_chat  # noqa: F401 - registers "chat_message" (phase 2)
-from lhn.moderation import targets_posts as _targets_posts  # noqa: F401 - registers post, answer, comment adapters
-from lhn.moderation.log import log_action
+from lhn.moderation import services
 from lhn.moderation.models import PHIConfirmation, ReviewKind
-from lhn.notifications import mydata as _notifications_data  # noqa: F401 - connects its export/erase receivers
-from lhn.posts import mydata as _posts_data  # noqa: F401 - connects its export/erase receivers
+from lhn.moderation.services import audit, sanctions
+from lhn.moderation.services.log import log_action
 
 
 @signals.join_requested.connect

@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import DDL, ForeignKey, Index, String, Text, UniqueConstraint, event, text
+from sqlalchemy import DDL, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lhn.database import Base, TimestampMixin, UTCDateTime, utcnow
+from lhn.database import Base, TimestampMixin, UTCDateTime, unique_where, utcnow
 from lhn.database import str_enum as _enum
 
 if TYPE_CHECKING:
@@ -80,15 +80,8 @@ class ReviewItem(TimestampMixin, Base):
 
     __tablename__ = "review_item"
     __table_args__ = (
-        Index(
-            "uq_review_item_open_target",
-            "kind",
-            "target_type",
-            "target_id",
-            "scope",
-            unique=True,
-            sqlite_where=text("status = 'open'"),
-            postgresql_where=text("status = 'open'"),
+        unique_where(
+            "uq_review_item_open_target", "kind", "target_type", "target_id", "scope", where="status = 'open'"
         ),
         Index("ix_review_item_community_status", "community_id", "status", "id"),
         Index("ix_review_item_status_id", "status", "id"),
@@ -196,6 +189,11 @@ class Sanction(TimestampMixin, Base):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     community: Mapped[Community | None] = relationship()
     issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+
+    @property
+    def indefinite(self) -> bool:
+        """A suspension that ends only when a site admin lifts it (its end is the far-future INDEFINITE)."""
+        return self.ends_at is not None and self.ends_at.year >= 9999
 
     def is_active(self, now: datetime) -> bool:
         if self.lifted_at is not None:

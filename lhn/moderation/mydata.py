@@ -17,8 +17,8 @@ from lhn.accounts.models import User
 from lhn.database import utcnow
 from lhn.errors import ValidationFailed
 from lhn.extensions import db
-from lhn.moderation import audit
 from lhn.moderation.models import Flag, PHIConfirmation, ReviewItem, ReviewStatus, Sanction
+from lhn.moderation.services import audit
 
 EXPORT_FORMAT = "lhn-export-1"
 DELETE_MODES = {"keep": 'Keep what I wrote, shown as "Former member"', "remove": "Remove everything I wrote"}
@@ -37,9 +37,15 @@ EXPORT_SECTIONS = {
     "votes": "your votes",
     "vettings": "the answers you vetted, with your evidence",
     "call_interests": "the calls for collaborators you said you were interested in",
+    "pdsa_cycles": "the PDSA cycles you started on measures",
+    "chart_notes": "the notes you added to measure charts",
+    "phase_changes": "the phases you started on measure charts",
+    "data_submissions": "the measure values you submitted for your sites",
     "chat_messages": "your chat messages",
     "chat_read_positions": "how far you have read in each chat channel",
     "notifications": "your notifications",
+    "notification_settings": "how you chose to be told (per kind), your quiet hours and time zone",
+    "follows": "what you follow: posts, measures, channels and communities",
     "flags": "the flags you raised and their outcomes",
     "sanctions": "warnings, mutes and suspensions you received",
     "phi_confirmations": "the times you confirmed publishing text that looked like it held an identifier",

@@ -13,11 +13,10 @@ from lhn import inputs
 from lhn.communities import services as communities
 from lhn.database import transaction
 from lhn.errors import Conflict, ValidationFailed
-from lhn.forms import ActionForm, apply_errors, check_submitted, choices, flash_errors
+from lhn.forms import ActionForm, acted, check_submitted, choices, flash_errors, form_page, safe_next, saved
 from lhn.limits import user_rate_limited
-from lhn.moderation import actions, audit, permissions, queue, sanctions, services, targets
-from lhn.moderation import log as modlog
 from lhn.moderation import mydata as my_data
+from lhn.moderation import permissions, services
 from lhn.moderation.forms import (
     DeleteAccountForm,
     FlagForm,
@@ -27,22 +26,13 @@ from lhn.moderation.forms import (
     queue_filters,
 )
 from lhn.moderation.models import FlagReason, ReviewKind
-from lhn.phi import PHIConfirmationRequired
+from lhn.moderation.services import actions, audit, queue, sanctions, targets
+from lhn.moderation.services import log as modlog
 
 bp = Blueprint("moderation", __name__)
 
 
-@bp.app_context_processor
-def _sanction_banner() -> dict[str, Any]:
-    def active_sanctions() -> list[Any]:
-        return sanctions.active_sanctions(current_user) if current_user.is_authenticated else []
-
-    return {"active_sanctions": active_sanctions}
-
-
 def _safe_next(default: str) -> str:
-    from lhn.accounts.views import safe_next
-
     return safe_next(request.values.get("next")) or default
 
 
@@ -53,39 +43,19 @@ def _safe_next(default: str) -> str:
 @login_required
 @user_rate_limited("flag", methods=["POST"])
 def flag(target_type: str, target_id: int):  # type: ignore[no-untyped-def]
-    adapter = targets.get_adapter(target_type)
-    target = adapter.load(target_id) if adapter else None
-    if adapter is None or target is None or not adapter.can_view(current_user, target):
-        abort(404)
+    target = targets.get_visible_target(current_user, target_type, target_id, missing="Nothing to flag here.")
     form = FlagForm()
-    shared = []
-    if target_type == "user":
-        mine = communities.memberships_of(current_user)
-        theirs = communities.memberships_of(target.author)
-        shared = sorted((mine[c].community for c in mine.keys() & theirs.keys()), key=lambda c: c.name)
+    shared = services.flag_communities(current_user, target)
     form.community.choices = choices(
         [("", "Elsewhere on the site (site admins review it)"), *((c.slug, c.name) for c in shared)]
     )
-    phi = None
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                services.flag_target(
-                    current_user,
-                    target_type=target_type,
-                    target_id=target_id,
-                    reason=form.reason.data,
-                    details=form.details.data or "",
-                    community=form.community.data or None,
-                    confirm_phi=form.confirm_phi.data,
-                )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-            phi = exc if isinstance(exc, PHIConfirmationRequired) else None
-        else:
-            flash("Thank you. Moderators will review it; flags are never shown to the person you flagged.", "success")
-            return redirect(target.url)
-    return render_template("moderation/flag.html", form=form, target=target, show_community=bool(shared), phi=phi)
+    if form.validate_on_submit() and saved(form, lambda: services.flag_target(
+        current_user, target_type=target_type, target_id=target_id, reason=form.reason.data,
+        details=form.details.data or "", community=form.community.data or None, confirm_phi=form.confirm_phi.data,
+    )):  # fmt: skip
+        flash("Thank you. Moderators will review it; flags are never shown to the person you flagged.", "success")
+        return redirect(target.url)
+    return render_template("moderation/flag.html", form=form, target=target, show_community=bool(shared))
 
 
 # --- the review queue --------------------------------------------------------------------------------
@@ -162,35 +132,25 @@ def item(item_id: int):  # type: ignore[no-untyped-def]
 def act(item_id: int):  # type: ignore[no-untyped-def]
     form = ReviewActionForm()
     form.mute_days.choices = form.suspend_days.choices = []
-    if not form.validate_on_submit():
-        abort(400)
-    action = form.action.data
-    days_field = {"mute": form.mute_days, "suspend": form.suspend_days}.get(action)
-    days = int(days_field.data) if days_field is not None and (days_field.data or "").isdigit() else None
-    fragments = list(form.fragments.data or []) + (form.other_fragments.data or "").splitlines()
-    back = _safe_next(url_for("moderation.item", item_id=item_id))
     try:
-        with transaction():
-            row = actions.act_on_item(
-                item_id,
-                by=current_user,
-                action=action,
-                version=form.version.data,
-                reason=form.reason.data or "",
-                days=days,
-                fragments=fragments,
-                revision_id=form.revision_id.data,
-                hide_target=form.hide_target.data,
-            )
-    except Conflict as exc:
+        done = acted(form, lambda: _act_on_item(item_id, form))
+    except Conflict as exc:  # someone else handled it meanwhile: look again
         flash(exc.message, "warning")
         return redirect(url_for("moderation.item", item_id=item_id))
-    except ValidationFailed as exc:
-        for message in exc.errors.values():
-            flash(message, "error")
-        return redirect(back)
-    flash(f"Done: {row.resolution or 'redacted'}.", "success")
-    return redirect(back)
+    if done:
+        flash(f"Done: {done.value.resolution or 'redacted'}.", "success")
+    return redirect(_safe_next(url_for("moderation.item", item_id=item_id)))
+
+
+def _act_on_item(item_id: int, form: ReviewActionForm) -> Any:
+    """The review action the validated form asks for: the days of a mute or suspension, the fragments to redact."""
+    days_field = {"mute": form.mute_days, "suspend": form.suspend_days}.get(form.action.data)
+    days = int(days_field.data) if days_field is not None and (days_field.data or "").isdigit() else None
+    fragments = list(form.fragments.data or []) + (form.other_fragments.data or "").splitlines()
+    return actions.act_on_item(
+        item_id, by=current_user, action=form.action.data, version=form.version.data, reason=form.reason.data or "",
+        days=days, fragments=fragments, revision_id=form.revision_id.data, hide_target=form.hide_target.data,
+    )  # fmt: skip
 
 
 @bp.post("/redact/<target_type>/<int:target_id>/revisions/<int:revision>")
@@ -219,15 +179,8 @@ def redact_own(target_type: str, target_id: int, revision: int):  # type: ignore
 @bp.post("/sanctions/<int:sanction_id>/lift")
 @login_required
 def lift(sanction_id: int):  # type: ignore[no-untyped-def]
-    if ActionForm().validate_on_submit():
-        try:
-            with transaction():
-                sanctions.lift(sanction_id, by=current_user)
-        except ValidationFailed as exc:
-            for message in exc.errors.values():
-                flash(message, "error")
-        else:
-            flash("Lifted.", "success")
+    if acted(ActionForm(), lambda: sanctions.lift(sanction_id, by=current_user)):
+        flash("Lifted.", "success")
     return redirect(_safe_next(url_for("moderation.site_queue")))
 
 
@@ -266,16 +219,12 @@ def settings(slug: str):  # type: ignore[no-untyped-def]
     if not permissions.can_edit_settings(current_user, community, communities.find_membership(current_user, community)):
         abort(403)
     form = SettingsForm(obj=community if request.method == "GET" else None)
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                services.update_settings(community, by=current_user, flag_hide_threshold=form.flag_hide_threshold.data,
-                                         moderators_may_vet=form.moderators_may_vet.data)  # fmt: skip
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            flash("Moderation settings saved.", "success")
-            return redirect(url_for("moderation.community_log", slug=slug))
+    if form.validate_on_submit() and saved(form, lambda: services.update_settings(
+        community, by=current_user, flag_hide_threshold=form.flag_hide_threshold.data,
+        moderators_may_vet=form.moderators_may_vet.data,
+    )):  # fmt: skip
+        flash("Moderation settings saved.", "success")
+        return redirect(url_for("moderation.community_log", slug=slug))
     return render_template("moderation/settings.html", community=community, form=form)
 
 
@@ -340,17 +289,12 @@ def export_json():  # type: ignore[no-untyped-def]
 @login_required
 def delete_account():  # type: ignore[no-untyped-def]
     form = DeleteAccountForm()
-    if form.validate_on_submit():
-        try:
-            with transaction():
-                my_data.delete_account(
-                    current_user._get_current_object(), password=form.password.data, mode=form.mode.data
-                )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            logout_user()
-            session.clear()
-            flash("Your account was deleted. Thank you for being part of LHN.", "info")
-            return redirect(url_for("communities.index"))
-    return render_template("moderation/my_data.html", form=form), 422
+    user = current_user._get_current_object()
+    if form.validate_on_submit() and saved(
+        form, lambda: my_data.delete_account(user, password=form.password.data, mode=form.mode.data)
+    ):
+        logout_user()
+        session.clear()
+        flash("Your account was deleted. Thank you for being part of LHN.", "info")
+        return redirect(url_for("communities.index"))
+    return form_page("moderation/my_data.html", form)

@@ -6,8 +6,17 @@ from typing import Any
 
 from lhn import signals
 from lhn.accounts.models import User, VerificationRequest, VerificationStatus
-from lhn.notifications.services import notify
+from lhn.notifications.services import (
+    follow_automatically,
+    followers_of,
+    notify,
+    preferences_of,
+    unread_counts,
+    unread_holders,
+)
 
+# A measure's new signal, by what it means for the measure (lhn.measures.services.alerts.outcome_of).
+SIGNAL_KINDS = {"": "measure_signal", "improved": "measure_improved", "worsened": "measure_worsened"}
 
 @signals.verification_decided.connect
 def _verification_decided(applicant: User, *, request: VerificationRequest, **_: Any) -> None:
@@ -41,13 +50,17 @@ def _join_request_decided(community: Any, *, request: Any, **_: Any) -> None:
 
 @signals.measure_signal_detected.connect
 def _measure_signal_detected(measure: Any, *, recipients: list[User], text: str, url: str, actor: User | None,
-                             community_id: int, **_: Any) -> None:  # fmt: skip
+                             community_id: int, outcome: str = "", **_: Any) -> None:  # fmt: skip
     # A signal is what the data shows, not the submitter's own act: the submitter (on the site's team) is told
     # too, as their teammates are. notify() skips a notice's own actor, so their copy names no actor.
+    kind = SIGNAL_KINDS[outcome]
     for recipient in recipients:
         own = actor is not None and recipient.id == actor.id
-        notify(recipient, kind="measure_signal", text=text, url=url, actor=None if own else actor,
+        notify(recipient, kind=kind, text=text, url=url, actor=None if own else actor,
                community_id=community_id)  # fmt: skip
+
+    _tell_followers("measure", measure.id, measure.community, kind=kind, text=text, url=url,
+                    actor=actor, told={r.id for r in recipients})  # fmt: skip
 
 
 @signals.measure_owner_invited.connect
@@ -102,6 +115,24 @@ def _chat_mentioned(message: Any, *, recipients: list[User], channel: Any, commu
         )  # fmt: skip
 
 
+@signals.chat_message_posted.connect
+def _chat_message_posted(message: Any, *, channel: Any, community: Any, mentioned: list[User], **_: Any) -> None:
+    # Chat is busy: a follower has at most one unread notice per channel ("new messages"), never the text.
+    sender = message.sender
+    exclude = {u.id for u in mentioned} | ({sender.id} if sender is not None else set())
+    followers = followers_of("channel", channel.id, community, exclude=exclude, channel=channel)
+    if not followers:
+        return
+    url = f"/c/{community.slug}/chat/{channel.name}"
+    waiting = unread_holders([u.id for u in followers], kind="channel_activity", url=url)
+    fresh = [u for u in followers if u.id not in waiting]
+    prefs, unread = preferences_of(fresh), unread_counts([u.id for u in fresh])
+    for user in fresh:
+        notify(user, kind="channel_activity", text=f"New messages in #{channel.name} ({community.name}), a "
+               "channel you follow.", url=url, actor=sender, community_id=community.id, prefs=prefs[user.id],
+               once=True, unread_before=unread[user.id])  # fmt: skip
+
+
 # --- posts ----------------------------------------------------------------------------------------------
 # Senders are posts (lhn.posts.models.Post). Texts name people, the community and the post's title (what every
 # reader of the community sees in its lists, so the person knows which thread), never a body.
@@ -119,11 +150,38 @@ def _titled(post: Any) -> str:
     return f"“{title}”"
 
 
+def _about(post: Any, recipient: Any, kind: str, text: str, *, actor: Any, anchor: str = "") -> None:
+    """A notice about `post`: it links to the post's page (at `anchor`, "#answer-12") and belongs to its community."""
+    notify(recipient, kind=kind, text=text, url=post.path + anchor, actor=actor, community_id=post.community_id)
+
+
+def _tell_followers(target_type: str, target_id: int, community: Any, *, kind: str, text: str, url: str,
+                    actor: Any, told: set[int], channel: Any = None) -> None:  # fmt: skip
+    """Tell the target's followers who may still read it, but its actor and those already told of this event."""
+    exclude = told | ({actor.id} if actor is not None else set())
+    followers = followers_of(target_type, target_id, community, exclude=exclude, channel=channel)
+    prefs, unread = preferences_of(followers), unread_counts([u.id for u in followers])
+    for user in followers:
+        notify(user, kind=kind, text=text, url=url, actor=actor, community_id=community.id, prefs=prefs[user.id],
+               once=True, unread_before=unread[user.id])  # fmt: skip
+
+
+@signals.post_created.connect
+def _post_created(post: Any, *, by: Any, **_: Any) -> None:
+    follow_automatically(by, "post", post.id, post.community_id)
+    _tell_followers("community", post.community_id, post.community, kind="new_post",
+                    text=f"{by.display_name} posted a new {post.kind.label.lower()} {_titled(post)} in "
+                    f"{post.community.name}.", url=post.path, actor=by, told=set())  # fmt: skip
+
+
 @signals.answer_posted.connect
 def _answer_posted(post: Any, *, answer: Any, **_: Any) -> None:
-    notify(post.author, kind="answer", text=f"{answer.author.display_name} answered your question {_titled(post)} "
-           f"in {post.community.name}.", url=f"{post.path}#answer-{answer.id}", actor=answer.author,
-           community_id=post.community_id)  # fmt: skip
+    text = f"{answer.author.display_name} answered your question {_titled(post)} in {post.community.name}."
+    _about(post, post.author, "answer", text, actor=answer.author, anchor=f"#answer-{answer.id}")
+    follow_automatically(answer.author, "post", post.id, post.community_id)
+    _tell_followers("post", post.id, post.community, kind="followed_answer",
+                    text=f"{answer.author.display_name} answered {_titled(post)} in {post.community.name}.",
+                    url=f"{post.path}#answer-{answer.id}", actor=answer.author, told={post.author_id})  # fmt: skip
 
 
 @signals.comment_posted.connect
@@ -132,9 +190,13 @@ def _comment_posted(post: Any, *, comment: Any, answer: Any = None, **_: Any) ->
         target, what = answer.author, f"answer to {_titled(post)}"
     else:
         target, what = post.author, f"{post.kind.label.lower()} {_titled(post)}"
-    notify(target, kind="comment", text=f"{comment.author.display_name} commented on your {what} in "
-           f"{post.community.name}.", url=f"{post.path}#comment-{comment.id}", actor=comment.author,
-           community_id=post.community_id)  # fmt: skip
+    url = f"{post.path}#comment-{comment.id}"
+    text = f"{comment.author.display_name} commented on your {what} in {post.community.name}."
+    _about(post, target, "comment", text, actor=comment.author, anchor=f"#comment-{comment.id}")
+    follow_automatically(comment.author, "post", post.id, post.community_id)
+    _tell_followers("post", post.id, post.community, kind="followed_comment",
+                    text=f"{comment.author.display_name} commented on {_titled(post)} in {post.community.name}.",
+                    url=url, actor=comment.author, told={target.id})  # fmt: skip
 
 
 @signals.answer_vetted.connect
@@ -142,15 +204,27 @@ def _answer_vetted(post: Any, *, answer: Any, vetting: Any, vetted: bool, **_: A
     who, where = vetting.by.display_name, f"to {_titled(post)} in {post.community.name}"
     text = (f"{who} vetted your answer {where}." if vetted
             else f"{who} removed the vetted mark from your answer {where}.")  # fmt: skip
-    notify(answer.author, kind="vetted" if vetted else "unvetted", text=text, url=f"{post.path}#answer-{answer.id}",
-           actor=vetting.by, community_id=post.community_id)  # fmt: skip
+    url = f"{post.path}#answer-{answer.id}"
+    kind = "vetted" if vetted else "unvetted"
+    _about(post, answer.author, kind, text, actor=vetting.by, anchor=f"#answer-{answer.id}")
+    if vetted:
+        _tell_followers("post", post.id, post.community, kind="followed_vetted",
+                        text=f"{who} vetted an answer to {_titled(post)} in {post.community.name}.", url=url,
+                        actor=vetting.by, told={answer.author_id})  # fmt: skip
 
 
 @signals.vetting_review_due.connect
 def _vetting_review_due(post: Any, *, answer: Any, vetting: Any, reason: str, by: Any, **_: Any) -> None:
     why = f" {by.display_name} asked: {reason}" if by is not None and reason else " Its review-by date has come."
-    notify(vetting.by, kind="vetting_review", text=f"Please review your vetting of an answer to “{post.title}”.{why}",
-           url=f"{post.path}#answer-{answer.id}", actor=by, community_id=post.community_id)  # fmt: skip
+    text = f"Please review your vetting of an answer to “{post.title}”.{why}"
+    _about(post, vetting.by, "vetting_review", text, actor=by, anchor=f"#answer-{answer.id}")
+
+
+@signals.reminder_due.connect
+def _reminder_due(kind: str, *, recipients: list[Any], text: str, url: str, community_id: int | None = None,
+                  **_: Any) -> None:  # fmt: skip
+    for person in recipients:
+        notify(person, kind=kind, text=text, url=url, community_id=community_id)
 
 
 @signals.mentioned.connect
@@ -162,16 +236,15 @@ def _mentioned(post: Any, *, users: list[Any], by: Any, url: str, **_: Any) -> N
 
 @signals.call_interest_expressed.connect
 def _call_interest(post: Any, *, interest: Any, **_: Any) -> None:
-    notify(post.author, kind="call_interest", text=f"{interest.user.display_name} is interested in your call for "
-           f"collaborators {_titled(post)}.", url=f"{post.path}#interested", actor=interest.user,
-           community_id=post.community_id)  # fmt: skip
+    text = f"{interest.user.display_name} is interested in your call for collaborators {_titled(post)}."
+    _about(post, post.author, "call_interest", text, actor=interest.user, anchor="#interested")
 
 
 @signals.call_interest_decided.connect
 def _call_interest_decided(post: Any, *, interest: Any, **_: Any) -> None:
-    notify(interest.user, kind="call_decision", text=f"{post.author.display_name} {interest.status.value} your "
-           f"interest in their call for collaborators {_titled(post)}.", url=post.path, actor=post.author,
-           community_id=post.community_id)  # fmt: skip
+    decided = f"{post.author.display_name} {interest.status.value} your interest"
+    text = f"{decided} in their call for collaborators {_titled(post)}."
+    _about(post, interest.user, "call_decision", text, actor=post.author)
 
 
 @signals.idea_status_changed.connect
@@ -183,8 +256,11 @@ def _idea_status_changed(post: Any, *, change: Any, voters: list[Any], **_: Any)
             continue
         seen.add(user.id)
         name = _titled(post) + ("," if whose.endswith(",") else "")
-        notify(user, kind="idea_status", text=f"{whose} {name} in {post.community.name} is now {status}.",
-               url=f"{post.path}#timeline", actor=change.by, community_id=post.community_id)  # fmt: skip
+        text = f"{whose} {name} in {post.community.name} is now {status}."
+        _about(post, user, "idea_status", text, actor=change.by, anchor="#timeline")
+    _tell_followers("post", post.id, post.community, kind="followed_idea_status",
+                    text=f"The idea {_titled(post)} in {post.community.name} is now {status}.",
+                    url=f"{post.path}#timeline", actor=change.by, told=seen)  # fmt: skip
 
 
 @signals.content_hidden.connect

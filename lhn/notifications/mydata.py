@@ -1,4 +1,5 @@
-"""My data for notifications: the notices I received in an export; deleted with the account.
+"""My data for notifications: the notices I received, what I follow and my notification settings in an export;
+deleted with the account.
 
 Receivers of signals.export_requested / account_erasing (contract in lhn/signals.py).
 """
@@ -12,7 +13,7 @@ from sqlalchemy import delete, select
 from lhn import signals
 from lhn.accounts.models import User
 from lhn.extensions import db
-from lhn.notifications.models import Notification
+from lhn.notifications.models import Follow, Notification, NotificationSettings
 
 
 @signals.export_requested.connect
@@ -28,10 +29,25 @@ def export_notifications(user: User, **_: Any) -> dict[str, Any]:
                 "read_at": n.read_at.isoformat() if n.read_at else None,
             }
             for n in rows
-        ]
+        ],
+        "follows": [
+            {"target_type": f.target_type, "target_id": f.target_id, "created_at": f.created_at.isoformat()}
+            for f in db.session.scalars(select(Follow).where(Follow.user_id == user.id).order_by(Follow.id))
+        ],
+        "notification_settings": _settings(user),
     }
+
+
+def _settings(user: User) -> dict[str, Any] | None:
+    row = db.session.get(NotificationSettings, user.id)
+    if row is None:
+        return None
+    return {"deliveries": row.deliveries, "time_zone": row.time_zone, "quiet_start": row.quiet_start,
+            "quiet_end": row.quiet_end}  # fmt: skip
 
 
 @signals.account_erasing.connect
 def erase_notifications(user: User, **_: Any) -> None:
     db.session.execute(delete(Notification).where(Notification.user_id == user.id))
+    db.session.execute(delete(Follow).where(Follow.user_id == user.id))
+    db.session.execute(delete(NotificationSettings).where(NotificationSettings.user_id == user.id))

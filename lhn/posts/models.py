@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lhn.database import Base, TimestampMixin, UTCDateTime, utcnow
+from lhn.database import Base, LabelledEnum, TimestampMixin, UTCDateTime, utcnow
 from lhn.database import str_enum as _enum
 
 if TYPE_CHECKING:
@@ -40,27 +40,19 @@ class PostKind(enum.StrEnum):
         return {"question": "q", "idea": "ideas", "experience": "experiences", "call": "calls"}[self.value]
 
 
-class IdeaStatus(enum.StrEnum):
+class IdeaStatus(LabelledEnum):
     PROPOSED = "proposed"
     UNDER_REVIEW = "under_review"
     ADOPTED = "adopted"
     TESTED = "tested"
     DECLINED = "declined"
 
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
-
-class InterestStatus(enum.StrEnum):
+class InterestStatus(LabelledEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     DECLINED = "declined"
     WITHDRAWN = "withdrawn"
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()
 
 
 class VettingAction(enum.StrEnum):
@@ -80,10 +72,6 @@ class HideableMixin:
     @property
     def is_hidden(self) -> bool:
         return self.hidden_at is not None
-
-    @property
-    def is_withdrawn(self) -> bool:
-        return self.withdrawn_at is not None
 
     @property
     def is_visible(self) -> bool:
@@ -264,7 +252,7 @@ class Vetting(TimestampMixin, Base):
 
 
 class Comment(TimestampMixin, HideableMixin, Base):
-    """A comment on an idea, experience or call (answer_id None) or on an answer."""
+    """A comment on a post (answer_id None; on a question it asks the asker to clarify) or on an answer."""
 
     __tablename__ = "comment"
     __table_args__ = (Index("ix_comment_post", "post_id", "id"), Index("ix_comment_answer", "answer_id", "id"))

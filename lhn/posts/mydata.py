@@ -1,14 +1,17 @@
-"""My data for posts: what a member wrote (posts, answers, comments, every revision), their votes, their
-interest in calls and their vettings in an export; on account deletion, their writing kept as "Former member"
-or removed. Receivers of signals.export_requested / account_erasing (contract in lhn/signals.py), connected
-when lhn/moderation/handlers.py imports this module.
+"""My data for posts: `export_posts` puts what a member wrote (posts, answers, comments, every revision),
+their votes, their interest in calls and their vettings in their export; `erase_posts`, on account
+deletion, keeps their writing under "Former member" or removes it, drops their votes and interest and
+recounts what they touched.
+
+Both are receivers of signals.export_requested / account_erasing (contract in lhn/signals.py),
+connected when the app factory (lhn/__init__.py) imports this module.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from lhn import signals
@@ -164,14 +167,14 @@ def erase_posts(user: User, *, mode: str, former: User, **_: Any) -> None:
             .values(author_id=former.id, page_version=Post.page_version + 1)
             .execution_options(synchronize_session=False)
         )  # fmt: skip
-        for model, column in (
+        for writing, written_by in (
             (Answer, Answer.author_id),
             (Comment, Comment.author_id),
             (PostRevision, PostRevision.editor_id),
             (AnswerRevision, AnswerRevision.editor_id),
         ):
             db.session.execute(
-                update(model).where(column == user.id).values({column: former.id})
+                update(writing).where(written_by == user.id).values({written_by: former.id})
                 .execution_options(synchronize_session=False)
             )  # fmt: skip
     else:
@@ -210,6 +213,10 @@ def _remove_writing(user: User, touched_posts: set[int], touched_answers: set[in
     touched_answers.difference_update(a for a, _ in answers)
 
 
+def _count(*where: ColumnElement[bool]) -> int:
+    return db.session.scalar(select(func.count()).where(*where)) or 0
+
+
 def _recount(post_ids: set[int], answer_ids: set[int]) -> None:
     """Counters, vetted state and search of what others wrote and they had voted on, answered or commented."""
     visible_comment = (Comment.hidden_at.is_(None), Comment.withdrawn_at.is_(None))
@@ -223,22 +230,12 @@ def _recount(post_ids: set[int], answer_ids: set[int]) -> None:
         )
         answer.ups, answer.downs = votes.get(1, 0), votes.get(-1, 0)
         answer.score, answer.wilson = answer.ups - answer.downs, wilson_lower_bound(answer.ups, answer.downs)
-        answer.comment_count = db.session.scalar(
-            select(func.count()).where(Comment.answer_id == answer.id, *visible_comment)
-        )
+        answer.comment_count = _count(Comment.answer_id == answer.id, *visible_comment)
     for post in db.session.scalars(select(Post).where(Post.id.in_(post_ids))) if post_ids else []:
-        post.score = db.session.scalar(select(func.count()).where(PostVote.post_id == post.id))
-        post.answer_count = db.session.scalar(
-            select(func.count()).where(Answer.post_id == post.id, Answer.hidden_at.is_(None),
-                                       Answer.withdrawn_at.is_(None))
-        )  # fmt: skip
-        post.comment_count = db.session.scalar(
-            select(func.count()).where(Comment.post_id == post.id, Comment.answer_id.is_(None), *visible_comment)
-        )
-        post.interest_count = db.session.scalar(
-            select(func.count()).where(CallInterest.post_id == post.id,
-                                       CallInterest.status != InterestStatus.WITHDRAWN)
-        )  # fmt: skip
+        post.score = _count(PostVote.post_id == post.id)
+        post.answer_count = _count(Answer.post_id == post.id, Answer.hidden_at.is_(None), Answer.withdrawn_at.is_(None))
+        post.comment_count = _count(Comment.post_id == post.id, Comment.answer_id.is_(None), *visible_comment)
+        post.interest_count = _count(CallInterest.post_id == post.id, CallInterest.status != InterestStatus.WITHDRAWN)
         db.session.flush()
         refresh_post_vetting(post)
         signals.post_content_changed.send(post)

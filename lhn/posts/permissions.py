@@ -78,7 +78,7 @@ def can_answer(user: object, post: Post, membership: Membership | None) -> bool:
 
 
 def can_comment(user: object, post: Post, membership: Membership | None) -> bool:
-    """Comments go on ideas, experiences and calls, and on answers (questions take answers)."""
+    """Comments go on every kind of post (on a question they ask the asker to clarify) and on answers."""
     return post.is_visible and can_post(user, post.community, membership)
 
 
@@ -90,3 +90,13 @@ def can_vote(user: object, item: Post | Answer, membership: Membership | None, c
 def can_accept(user: object, post: Post) -> bool:
     """The asker accepts one answer ("this helped me")."""
     return post.kind == PostKind.QUESTION and is_author(user, post) and post.is_visible
+
+
+def can_revise(user: object, item: Post | Answer) -> bool:
+    """The author's Edit and Withdraw buttons: on their own item while readers see it."""
+    return item.is_visible and is_author(user, item)
+
+
+def can_vet_answer(user: object, answer: Answer, community: Community, membership: Membership | None) -> bool:
+    """The Vet button: vetters vet others' visible answers, never their own (vet_answer refuses that too)."""
+    return answer.is_visible and not is_author(user, answer) and can_vet(user, community, membership)

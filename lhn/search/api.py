@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import inputs
@@ -13,8 +14,7 @@ from lhn.api import bp, page_json
 from lhn.api.openapi import CURSOR, op, page_of, path_param, query_param, ref
 from lhn.communities import services as communities
 from lhn.posts import services as posts
-from lhn.posts.api import page_of_posts, post_summary_json
-from lhn.posts.api_doc import LIST_PARAMS
+from lhn.posts.api import LIST_PARAMS, page_of_posts, post_summary_json
 from lhn.posts.forms import list_filters
 from lhn.search import services as search
 
@@ -26,7 +26,7 @@ def _hits(results: search.SearchResults) -> dict[str, Any]:
 
 
 @bp.get("/search")
-def search_posts():  # type: ignore[no-untyped-def]
+def search_posts() -> ResponseReturnValue:
     q, slug = inputs.arg_text("q"), inputs.arg_text("community")
     sort, cursor = inputs.arg_choice("sort", search.SORTS, "newest"), inputs.arg_cursor()
     community = communities.get_readable_community(current_user, slug)[0] if slug else None
@@ -34,7 +34,7 @@ def search_posts():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/communities/<slug>/posts")
-def list_posts(slug: str):  # type: ignore[no-untyped-def]
+def list_posts(slug: str) -> ResponseReturnValue:
     filters, q = list_filters(), inputs.arg_text("q").strip()
     sort = inputs.arg_choice("sort", search.SORTS, "newest")
     community, _membership = communities.get_readable_community(current_user, slug)
@@ -47,7 +47,7 @@ def list_posts(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/communities/<slug>/similar")
-def similar_questions(slug: str):  # type: ignore[no-untyped-def]
+def similar_questions(slug: str) -> ResponseReturnValue:
     title = inputs.arg_text("title")[:200]
     community, _membership = communities.get_readable_community(current_user, slug)
     return jsonify(items=[post_summary_json(p) for p in search.similar_titles(community, title, by=current_user)])

@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import bindparam, delete, func, or_, select, text
 from sqlalchemy.orm import joinedload
 
+from lhn.communities import services as communities
 from lhn.communities.models import Community, CommunityRole, Visibility
 from lhn.errors import ValidationFailed
 from lhn.extensions import db
@@ -197,8 +198,6 @@ def _facet_clauses(query: SearchQuery, *, scope: list[str]) -> list[list[str]]:
 
 def _scope(by: object, community: Community | None) -> list[str]:
     if community is not None:
-        from lhn.communities import services as communities
-
         if not permissions.can_read(by, community, communities.find_membership(by, community)):
             return []
         return [f"zc{community.id}"]
@@ -314,7 +313,9 @@ class _Sqlite:
         sql += " ORDER BY rowid DESC LIMIT :n"
         return list(db.session.scalars(text(sql), {"q": self._match(terms, facets), "before": before, "n": n}))
 
-    def ranked(self, terms: list[str], facets: list[list[str]], after: list[Any] | None, n: int) -> list[tuple]:
+    def ranked(
+        self, terms: list[str], facets: list[list[str]], after: list[Any] | None, n: int
+    ) -> list[tuple[Any, ...]]:
         sql = ("SELECT rowid, rank FROM (SELECT rowid, bm25(search_fts, 4.0, 1.0, 0.0) AS rank FROM search_fts "
                "WHERE search_fts MATCH :q ORDER BY rowid DESC LIMIT :candidates)")  # fmt: skip
         params: dict[str, Any] = {"q": self._match(terms, facets), "candidates": CANDIDATES, "n": n}
@@ -371,7 +372,9 @@ class _Postgres:
         params = {"terms": self._terms(terms), "facets": self._facet_query(facets), "before": before, "n": n}
         return list(db.session.scalars(text(sql), params))
 
-    def ranked(self, terms: list[str], facets: list[list[str]], after: list[Any] | None, n: int) -> list[tuple]:
+    def ranked(
+        self, terms: list[str], facets: list[list[str]], after: list[Any] | None, n: int
+    ) -> list[tuple[Any, ...]]:
         q = self._tsquery(terms)
         # float8: a real's text form doesn't round-trip, and the cursor compares ranks for equality.
         sql = (f"SELECT post_id, rank FROM (SELECT post_id, ts_rank(tsv, {q})::float8 AS rank "  # noqa: S608

@@ -3,13 +3,20 @@ suggestion shown while someone types a question's title."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import inputs
 from lhn.communities import services as communities
 from lhn.errors import ValidationFailed
+from lhn.pagination import Page
 from lhn.search import services as search
+
+if TYPE_CHECKING:
+    from lhn.communities.models import Community
 
 bp = Blueprint("search", __name__)
 
@@ -21,32 +28,32 @@ def _query() -> str:
     return q
 
 
-def _results(community):  # type: ignore[no-untyped-def]
+def _results(community: Community | None) -> ResponseReturnValue:
     q, sort, error = "", "newest", None
     try:
         q, sort = _query(), inputs.arg_text("sort") or "newest"
         results = search.search(q, by=current_user, community=community, sort=sort, cursor=inputs.arg_cursor())
     except ValidationFailed as exc:
         error = " ".join(exc.errors.values())
-        results = search.SearchResults(search.SearchQuery(raw=q), search.Page([], None), "newest")
+        results = search.SearchResults(search.SearchQuery(raw=q), Page([], None), "newest")
     status = 422 if error else 200
     return render_template("search/results.html", community=community, q=q, sort=sort, results=results,
                            error=error), status  # fmt: skip
 
 
 @bp.get("/search", endpoint="search")
-def search_page():  # type: ignore[no-untyped-def]
+def search_page() -> ResponseReturnValue:
     return _results(None)
 
 
 @bp.get("/c/<slug>/search")
-def community_search(slug: str):  # type: ignore[no-untyped-def]
+def community_search(slug: str) -> ResponseReturnValue:
     community, _membership = communities.get_readable_community(current_user, slug)
     return _results(community)
 
 
 @bp.get("/c/<slug>/similar")
-def similar(slug: str):  # type: ignore[no-untyped-def]
+def similar(slug: str) -> ResponseReturnValue:
     """A small HTML fragment: questions whose titles look like `title` (fetched while typing)."""
     title = inputs.arg_text("title")[:200]
     community, _membership = communities.get_readable_community(current_user, slug)

@@ -11,8 +11,12 @@ NEW_PASSWORD = "a quieter horse battery"
 
 def test_register_log_out_and_log_in_again_through_the_pages(app, client):
     typed = {"email": "river@example.org", "username": "river", "display_name": "river_walker", "password": PASSWORD}
-    welcome = submit(client, "/register", "Create my account", role="caregiver", follow_redirects=True, **typed)
-    assert "Welcome, river_walker!" in welcome.text
+    sent = submit(client, "/register", "Create my account", role="caregiver", follow_redirects=True, **typed)
+    assert "Check your email" in sent.text
+    assert "Log out" not in sent.text  # registration logs no one in (it answers the same for a taken address)
+    welcome = submit(client, "/login", "Log in", login="river", password=PASSWORD, follow_redirects=True)
+    assert "Welcome back, river_walker." in welcome.text  # before confirming: the banner asks for it
+    assert "Please confirm your email address" in welcome.text
     out = submit(client, "/", "Log out", follow_redirects=True)
     assert "You are logged out on every device." in out.text
     refused = submit(client, "/login", "Log in", login="river", password="not it")

@@ -17,11 +17,13 @@ REGISTRATION = {
 }
 
 
-def test_register_logs_in_and_shows_a_welcome(client) -> None:
+def test_register_asks_to_check_email_and_the_account_can_log_in(client) -> None:
     response = client.post("/register", data=REGISTRATION, follow_redirects=True)
     assert response.status_code == 200
-    assert "Welcome, river_walker!" in response.text
+    assert "Check your email" in response.text
     assert client.get("/u/river").status_code == 200
+    assert 'class="nav-me"' not in client.get("/").text  # the confirmation link logs in (test_address_views.py)
+    login(client, "river")
     assert 'class="nav-me">river_walker<' in client.get("/").text
 
 

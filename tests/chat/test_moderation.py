@@ -14,9 +14,10 @@ from lhn.chat.models import GENERAL, ChannelRead, ChatMessage
 from lhn.communities import services as communities
 from lhn.database import utcnow
 from lhn.extensions import db, socketio
-from lhn.moderation import actions, mydata, sanctions
-from lhn.moderation import log as modlog
+from lhn.moderation import mydata
 from lhn.moderation.models import AuditEvent, PHIConfirmation, ReviewItem
+from lhn.moderation.services import actions, sanctions
+from lhn.moderation.services import log as modlog
 from lhn.notifications.models import Notification
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for

@@ -5,6 +5,7 @@ import pytest
 
 from lhn.chat import services as chat
 from lhn.chat.models import GENERAL
+from lhn.chat.services import history
 from lhn.errors import Conflict, NotFound, PermissionDenied, RateLimited, ValidationFailed
 from lhn.extensions import db
 from lhn.notifications import services as notifications
@@ -200,7 +201,7 @@ def test_replay_returns_exactly_what_was_missed_including_edits(ibd, monkeypatch
     by_id = chat.replay(general, last_id=seen[-1].id)
     assert [m.id for m in by_id.messages] == [m.id for m in missed] + [seen[0].id]
     assert chat.replay(general, last_seq=by_seq.last_seq).messages == []
-    monkeypatch.setattr(chat, "REPLAY_MAX", 3)
+    monkeypatch.setattr(history, "REPLAY_MAX", 3)
     first = chat.replay(general, last_seq=last_seq)
     assert first.has_more
     assert [m.id for m in first.messages] == [m.id for m in missed[:3]]
@@ -210,7 +211,7 @@ def test_replay_returns_exactly_what_was_missed_including_edits(ibd, monkeypatch
     # A first join, an unknown id or a gap wider than the horizon: the latest page, to replace the list.
     assert chat.replay(general).reset
     assert chat.replay(general, last_id=999_999).reset
-    monkeypatch.setattr(chat, "REPLAY_HORIZON", 2)
+    monkeypatch.setattr(history, "REPLAY_HORIZON", 2)
     assert chat.replay(general, last_seq=1).reset
 
 

@@ -112,6 +112,38 @@ def test_restricted_community_needs_an_approved_request(ctx) -> None:
         communities.decide_join_request(request.id, by=owner, approve=False)
 
 
+def test_join_or_request_joins_a_public_community_and_asks_to_join_a_restricted_one(ctx) -> None:
+    owner = factories.user("clinician", verified=True)
+    public, restricted = factories.community(owner), factories.community(owner, restricted=True)
+    patient = factories.user()
+    with pytest.raises(ValidationFailed):
+        communities.join_or_request(patient, public, accept_guidelines=False)
+    joined = communities.join_or_request(patient, public, accept_guidelines=True)
+    assert joined == communities.find_membership(patient, public)
+    asked = communities.join_or_request(patient, restricted, accept_guidelines=True, message="Hello")
+    assert asked == communities.find_pending_request(patient, restricted)
+    assert asked.message == "Hello"
+    assert communities.find_membership(patient, restricted) is None
+
+
+def test_community_page_shows_each_reader_what_they_may_see_and_do(ctx) -> None:
+    owner = factories.user("clinician", verified=True)
+    community = factories.community(owner, restricted=True)
+    asker, intruder = factories.user(), factories.user()
+    request = communities.request_to_join(asker, community, accept_guidelines=True)
+    seen = communities.community_page(community.slug, by=intruder)
+    assert (seen.readable, seen.moderates, seen.can_manage, seen.institutions, seen.request_count) == (
+        False, False, False, [], 0)  # fmt: skip
+    assert seen.membership is None
+    assert communities.community_page(community.slug, by=asker).pending == request
+    mine = communities.community_page(community.slug, by=owner)
+    assert (mine.readable, mine.moderates, mine.can_manage, mine.request_count) == (True, True, True, 1)
+    assert mine.membership.role == CommunityRole.OWNER
+    assert sum(row.members for row in mine.institutions) == 1
+    with pytest.raises(NotFound):
+        communities.community_page("no-such-community", by=owner)
+
+
 def test_join_requests_are_decided_only_by_that_communitys_moderators(ctx) -> None:
     community = factories.community(restricted=True)
     other = factories.community()

@@ -113,11 +113,12 @@ def test_a_non_member_cannot_join_or_read(server, tokens, clients):
     refused = runner.join(general)
     assert refused == {"ok": False, "error": {"code": "not_found", "message": "No such channel."}}
     teen.join(general)
-    teen.send(general, "members only, please")
-    time.sleep(0.5)
-    assert runner.messages == {}
+    teen.send(general, "members only, please")  # acknowledged after the room's message_created went out
+    # The sentinel: the server answers the runner's own (refused) send on the runner's socket after it would
+    # have sent it the message; the runner handles events in order, so by now the message would be here.
     answer = runner.sio.call("send_message", {"channel_id": general, "client_id": "sneaky", "body": "hi"}, timeout=5)
     assert answer["ok"] is False
+    assert runner.messages == {}
     history = requests.get(f"{server.url}/api/v1/channels/{general}/messages",
                            headers={"Authorization": f"Bearer {tokens['sugar_runner']}"}, timeout=5)  # fmt: skip
     assert history.status_code == 404
@@ -141,8 +142,10 @@ def test_a_retried_send_is_stored_and_delivered_once(server, tokens, clients):
     assert len({a["id"] for a in answers}) == 1
     assert sorted(a["duplicate"] for a in answers) == [False, True, True]
     message_id = answers[0]["id"]
-    assert mum.wait_for(lambda: message_id in mum.messages, 5)
-    time.sleep(0.5)
+    # The sentinel: a later message from the same sender. Every answer above came after its own delivery (if
+    # any) went out, so once mum has handled the later one, a second delivery would have been handled too.
+    sentinel = teen.acked[teen.send(general, "sentinel after the retries")]
+    assert mum.wait_for(lambda: sentinel in mum.messages, 5)
     assert mum.deliveries[message_id] == 1
     assert committed_ids(server, tokens["ibd_teen"], general, after=message_id - 1).count(message_id) == 1
 
@@ -193,20 +196,17 @@ def test_server_killed_mid_conversation_loses_nothing(demo_database_template, tm
         teen.join(general)
         mum.join(general)
 
-        def talk(client: ChatClient, who: str) -> None:
-            for n in range(30):
+        for n in range(30):  # queued at once; each client sends them one at a time, each after the last ack
+            for client, who in ((teen, "teen"), (mum, "mum")):
                 client.send(general, f"{who} {n}", wait=False)
-                time.sleep(0.05)
-
-        talkers = [threading.Thread(target=talk, args=(c, w)) for c, w in ((teen, "teen"), (mum, "mum"))]
-        for thread in talkers:
-            thread.start()
-        time.sleep(0.6)
+        for client in (teen, mum):  # a few acknowledged: the conversation is under way
+            assert client.wait_for(lambda c=client: len(c.acked) >= 5, 10)
         server.stop(kill=True)  # SIGKILL mid-conversation
-        time.sleep(0.5)
+        assert teen.pending, "the conversation ended before the kill"
+        assert mum.pending, "the conversation ended before the kill"
+        # Both notice the crash before the server is back: their sends in flight fail and are retried.
+        assert teen.wait_for(lambda: not teen.sio.connected and not mum.sio.connected, 10)
         server.start()
-        for thread in talkers:
-            thread.join()
         assert teen.wait_for(lambda: not teen.pending and not mum.pending, 30), "unacknowledged sends remain"
         committed = committed_ids(server, teen_token, general, after=start)
         assert len(committed) == 60  # every send stored exactly once (retries deduplicated)
@@ -237,7 +237,8 @@ def test_two_gevent_processes_share_the_redis_queue_and_survive_a_redis_outage(t
 
         redis_server.stop()
         during = [teen.send(general, f"sent while Redis was down {n}") for n in range(3)]
-        time.sleep(2)
+        for server in (one, two):  # both processes' listeners lost the queue: the outage is real on both sides
+            assert server.wait_for_log("message queue: cannot receive", 10), "a listener never noticed the outage"
         redis_server.start()
         expected = [teen.acked[c] for c in during]
         assert mum.wait_for(lambda: set(expected) <= set(mum.ids(general)), 15), "missed messages never arrived"

@@ -6,7 +6,7 @@ import re
 
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
-from lhn.measures import learning
+from lhn.measures.services import learning
 from lhn.posts import services as posts
 from tests import factories
 from tests.conftest import committed, login

@@ -182,11 +182,16 @@ def test_the_submitter_is_notified_too_when_their_own_data_makes_a_rule_fire(app
     )
     assert stored.status_code == 201
     notices = client.get("/api/v1/notifications", headers=lead).get_json()["items"]
-    assert [n["kind"] for n in notices] == ["measure_signal"]  # the site's chart; the network chart is the owners'
-    assert "North Hospital" in notices[0]["text"]
+    assert [n["kind"] for n in notices] == ["measure_improved"]  # the site's chart; the network chart is the owners'
+    assert "improved at North Hospital" in notices[0]["text"]  # higher is better, and the point is above
     assert notices[0]["actor"] is None
     owner = client.get("/api/v1/notifications", headers=bearer(token_for(client, "doc"))).get_json()["items"]
-    assert {n["actor"] for n in owner if n["kind"] == "measure_signal"} == {"lead_person"}
+    assert {n["actor"] for n in owner if n["kind"] == "measure_improved"} == {"lead_person"}
+    low = {"site": "north", "period": "2024-02", "numerator": 20, "denominator": 100}  # below the lower limit
+    assert client.post(f"/api/v1/measures/{measure_id}/data", json=low, headers=lead).status_code == 201
+    latest = client.get("/api/v1/notifications", headers=lead).get_json()["items"][0]
+    assert latest["kind"] == "measure_worsened"
+    assert "got worse at North Hospital" in latest["text"] or "worsened at North Hospital" in latest["text"]
 
 
 def test_a_description_is_rendered_before_the_write_lock_is_taken(app, client, network):

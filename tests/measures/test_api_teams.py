@@ -5,7 +5,7 @@ import pytest
 
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
-from lhn.measures import data
+from lhn.measures.services import data
 from lhn.pagination import encode_cursor
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for

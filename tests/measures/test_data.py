@@ -14,9 +14,9 @@ from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.database import write_lock_held
 from lhn.extensions import db
-from lhn.measures import data, fhir, periods
 from lhn.measures import services as measures
 from lhn.measures.models import DataPoint
+from lhn.measures.services import data, fhir, periods
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for
 from tests.conftest import committed, login

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.extensions import db
-from lhn.measures import data, fhir
 from lhn.measures import services as measures
 from lhn.measures.models import DataPoint
+from lhn.measures.services import data, fhir
 from tests import factories
 
 BASE = "https://lhn.example.org"

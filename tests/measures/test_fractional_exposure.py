@@ -12,9 +12,9 @@ from sqlalchemy import select
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.extensions import db
-from lhn.measures import charts, data, fhir
 from lhn.measures import services as measures
 from lhn.measures.models import DataPoint
+from lhn.measures.services import charts, data, fhir
 from tests import factories
 from tests.api.test_api import bearer, token_for
 from tests.conftest import committed, login

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import pytest
 
 from lhn.accounts import services as accounts
-from lhn.measures import charts, learning, spc
 from lhn.measures import services as measures
+from lhn.measures import spc
 from lhn.measures.models import MeasureType
+from lhn.measures.services import charts, learning
 from tests import factories
 from tests.conftest import committed, login
 from tests.measures.conftest import make_network
@@ -257,4 +258,5 @@ def test_the_matrix_visits_every_page_of_a_measure(module_app):
         for rule in module_app.url_map.iter_rules()
         if "GET" in rule.methods and module_app.view_functions[rule.endpoint].__module__.startswith("lhn.measures")
     }
-    assert readable - {"/measures/<int:measure_id>/edit"} <= visited  # the definition's form: owners only, no data
+    owners_only = {"/measures/<int:measure_id>/edit", "/api/v1/measures/<int:measure_id>/submissions"}
+    assert readable - owners_only <= visited  # the definition's form and who has sent the last period: no values

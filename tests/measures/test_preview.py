@@ -1,15 +1,14 @@
 """The CSV preview reports exactly what the import would refuse: the same checks, the same lines, the same words
 (duplicated site/period rows too, whatever else is wrong with them)."""
 
-
 import pytest
 
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.errors import PermissionDenied
 from lhn.extensions import db
-from lhn.measures import data
 from lhn.measures.models import DataPoint
+from lhn.measures.services import csv_files, data
 from tests import factories
 from tests.api.test_api import bearer, token_for
 from tests.conftest import committed, login
@@ -48,14 +47,14 @@ def outcome(call):
 
 def previewed(measure, text, by):
     def call():
-        rows = data.preview_csv(measure, text, by=by)
+        rows = csv_files.preview_csv(measure, text, by=by)
         return sorted((row.line or 0, e.field, e.message) for row, errors in rows for e in errors)
 
     return outcome(call)
 
 
 def imported(measure, text, by):
-    return outcome(lambda: data.import_csv(measure, text, by=by) and [])
+    return outcome(lambda: csv_files.import_csv(measure, text, by=by) and [])
 
 
 @pytest.mark.parametrize("text", FILES)

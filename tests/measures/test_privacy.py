@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from lhn.measures import privacy
+from lhn.measures.services import privacy
 from tests import factories
 from tests.conftest import committed, login
 

@@ -2,6 +2,7 @@
 CSV all-or-nothing, history, signal notifications, and the idea link through signals."""
 
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 
@@ -10,9 +11,10 @@ from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
-from lhn.measures import charts, data, learning
 from lhn.measures import services as measures
-from lhn.measures.models import DataPoint
+from lhn.measures.models import DataPoint, Improvement
+from lhn.measures.services import alerts, charts, csv_files, data, learning
+from lhn.notifications.handlers import SIGNAL_KINDS
 from lhn.notifications.models import Notification
 from tests import factories
 
@@ -216,29 +218,29 @@ def test_csv_with_bad_rows_stores_nothing_and_reports_every_bad_line(ctx, networ
         "north,2024-05,1,2,3\n"  # line 9: too many columns
     )
     with pytest.raises(data.RowsInvalid) as exc:
-        data.import_rows(measure, data.parse_csv(measure, text), by=user("doc"), source="csv")
+        data.import_rows(measure, csv_files.parse_csv(measure, text), by=user("doc"), source="csv")
     lines = sorted({e.line for e in exc.value.row_errors})
     assert lines == [3, 4, 5, 6, 7, 8, 9]
     assert "line 8" in exc.value.errors
     assert "denominator" in exc.value.errors["line 8"]
     assert db.session.query(DataPoint).count() == 0
     good = "site,period,numerator,denominator\r\nnorth,2024-01,50,80\r\n\r\nnorth,2024-02,52,81\r\n"
-    result = data.import_rows(measure, data.parse_csv(measure, good), by=user("doc"), source="csv")
+    result = data.import_rows(measure, csv_files.parse_csv(measure, good), by=user("doc"), source="csv")
     assert result.stored == 2
     with pytest.raises(data.RowsInvalid) as header:
-        data.parse_csv(measure, "site,month,value\nnorth,2024-01,3\n")
+        csv_files.parse_csv(measure, "site,month,value\nnorth,2024-01,3\n")
     assert "missing: period, numerator, denominator" in str(header.value.row_errors[0])
 
 
 def test_csv_export_round_trips_for_the_sites_team(ctx, network):
     measure = setup_measure()
     factories.values(measure, user("doc"), "north", STABLE[:3])
-    exported = data.export_csv(measure, viewer=user("doc"))
+    exported = csv_files.export_csv(measure, viewer=user("doc"))
     assert exported.splitlines()[:2] == [
         "site,period,numerator,denominator,measure_version,masked",
         "north,2023-01,60,100,1,no",
     ]
-    result = data.import_rows(measure, data.parse_csv(measure, exported), by=user("doc"), source="csv")
+    result = data.import_rows(measure, csv_files.parse_csv(measure, exported), by=user("doc"), source="csv")
     assert result.stored == 0
     assert result.replaced == 0
 
@@ -253,10 +255,10 @@ def test_new_data_that_makes_a_rule_fire_notifies_owners_and_the_sites_team(ctx,
     measures.appoint_site_lead(measure, "lead_person", "north", by=user("doc"))
     result = factories.values(measure, user("doc"), "north", STABLE)
     assert result.signals_sent == 0
-    assert db.session.query(Notification).filter_by(kind="measure_signal").count() == 0
+    assert db.session.query(Notification).filter(Notification.kind.in_(SIGNAL_KINDS.values())).count() == 0
     result = factories.values(measure, user("doc"), "north", IMPROVED, start="2024-01")
     assert result.signals_sent == 2  # the site's chart and the network chart
-    notices = db.session.query(Notification).filter_by(kind="measure_signal").all()
+    notices = db.session.query(Notification).filter_by(kind="measure_improved").all()  # higher is better here
     recipients = sorted({n.user_id for n in notices})
     assert recipients == sorted([user("teen").id, user("lead_person").id, user("doc").id])  # submitter too
     assert {n.actor_id for n in notices if n.user_id == user("doc").id} == {None}  # the data's finding, not theirs
@@ -264,7 +266,7 @@ def test_new_data_that_makes_a_rule_fire_notifies_owners_and_the_sites_team(ctx,
     site_notice = next(n for n in notices if "North Hospital" in n.text)
     assert "Outside the 3-sigma control limits" in site_notice.text or "long run" in site_notice.text
     assert site_notice.url == f"/measures/{measure.id}?site=north"
-    assert not db.session.query(Notification).filter_by(user_id=user("dr_south").id, kind="measure_signal").count()
+    assert not db.session.query(Notification).filter_by(user_id=user("dr_south").id, kind="measure_improved").count()
     again = factories.values(measure, user("doc"), "north", IMPROVED[-1:], start="2024-09")
     assert again.signals_sent == 0  # nothing new fired
 
@@ -329,7 +331,7 @@ def test_a_cycle_tests_an_idea_and_its_summary_is_posted_when_it_closes(ctx, net
     assert closed[0]["by"].username == "doc"
     assert "PDSA cycle at North Hospital: adopt." in closed[0]["summary"]
     ideas[41]["adopted_at"] = date(2024, 5, 2)
-    kinds = [(a.kind, a.text) for a in learning.annotations(measure, site_id=None)]
+    kinds = [(a.kind, a.text) for a in learning.chart_annotations(measure, site_id=None)]
     assert ("idea", "Idea adopted: Text-message reminders") in kinds
     assert any(k == "pdsa" and "adopted" in t for k, t in kinds)
 
@@ -378,3 +380,19 @@ def test_phase_changes_are_deliberate_logged_and_start_new_limits(ctx, network):
     )
     with pytest.raises(ValidationFailed):
         learning.add_phase(measure, site="north", period="2024-01", reason="Again", by=user("doc"))
+
+
+@pytest.mark.parametrize(
+    ("improvement", "directions", "outcome"),
+    [
+        ("up", {"up"}, "improved"),
+        ("up", {"down", ""}, "worsened"),
+        ("down", {"down"}, "improved"),  # fewer infections is better
+        ("down", {"up"}, "worsened"),
+        ("up", {"up", "down"}, ""),  # signals that disagree: neither
+        ("up", {""}, ""),  # too few crossings says nothing about a side
+    ],
+)
+def test_what_a_new_signal_means_depends_on_which_way_is_better(improvement, directions, outcome):
+    measure = SimpleNamespace(improvement=Improvement(improvement))
+    assert alerts.outcome_of(measure, directions) == outcome

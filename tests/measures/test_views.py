@@ -202,7 +202,7 @@ def test_the_submitter_hears_of_a_signal_their_own_data_made_fire(app, client, n
         f"/measures/{measure_id}/data/new", data={"site": "north", "period": "2024-01", "first": "78", "second": "100"}
     )
     inbox = client.get("/notifications").text
-    assert "New signal on" in inbox
+    assert "improved at North Hospital" in inbox
     assert "at North Hospital" in inbox
     text = "site,period,numerator,denominator\nnorth,2024-02,80,100\nnorth,2024-03,79,100\n"
     done = client.post(

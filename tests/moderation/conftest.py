@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from lhn.accounts import services as accounts
-from lhn.moderation import targets
+from lhn.moderation.services import targets
 from lhn.posts import services as posts
 from tests import factories
 from tests.conftest import committed

@@ -1,7 +1,7 @@
 """A fake content target ("post"-like) so the content paths of moderation run before posts exist.
 
 It keeps its rows in memory (source text, hidden reason, a revision history) and behaves as the target
-adapter contract in lhn/moderation/targets.py says a real feature must.
+adapter contract in lhn/moderation/services/targets/__init__.py says a real feature must.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from lhn.communities import permissions as community_permissions
 from lhn.communities import services as communities
 from lhn.communities.models import Community
 from lhn.extensions import db
-from lhn.moderation import targets
+from lhn.moderation.services import targets
 
 
 @dataclass

@@ -9,8 +9,9 @@ from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.errors import PermissionDenied
 from lhn.extensions import db
-from lhn.moderation import actions, audit, mydata, queue, sanctions
+from lhn.moderation import mydata
 from lhn.moderation.models import AuditEvent
+from lhn.moderation.services import actions, audit, queue, sanctions
 from tests import factories
 from tests.conftest import PASSWORD, committed, login
 

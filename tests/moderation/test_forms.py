@@ -3,8 +3,8 @@ decisions, redaction, lifting a mute, the community's settings, the audit filter
 
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
-from lhn.moderation import sanctions
 from lhn.moderation.models import Sanction
+from lhn.moderation.services import sanctions
 from tests import factories
 from tests.conftest import PASSWORD, committed, login
 from tests.forms import submit

@@ -13,8 +13,9 @@ from lhn.communities import services as communities
 from lhn.communities.models import JoinRequest, Membership
 from lhn.errors import ValidationFailed
 from lhn.extensions import db
-from lhn.moderation import mydata, sanctions
+from lhn.moderation import mydata
 from lhn.moderation.models import Flag, ModerationLogEntry, PHIConfirmation, Sanction
+from lhn.moderation.services import sanctions
 from lhn.notifications.models import Notification
 from tests import factories
 from tests.api.test_api import bearer, token_for

@@ -13,8 +13,9 @@ from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
-from lhn.moderation import actions, queue, services, targets
+from lhn.moderation import services
 from lhn.moderation.models import AuditEvent, ModerationLogEntry, ReviewItem, ReviewKind, ReviewStatus
+from lhn.moderation.services import actions, queue, targets
 from lhn.notifications.models import Notification
 from lhn.posts import services as posts
 from lhn.posts.models import Answer, AnswerRevision, Comment, Post, PostRevision

@@ -11,8 +11,8 @@ from lhn.communities import permissions as community_permissions
 from lhn.communities import services as communities
 from lhn.database import utcnow
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
-from lhn.moderation import sanctions
 from lhn.moderation.models import SanctionKind
+from lhn.moderation.services import sanctions
 from tests import factories
 from tests.api.test_api import bearer, token_for
 from tests.conftest import PASSWORD, committed, login

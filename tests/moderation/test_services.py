@@ -9,8 +9,7 @@ from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
-from lhn.moderation import actions, queue, services, targets
-from lhn.moderation import log as modlog
+from lhn.moderation import services
 from lhn.moderation.models import (
     Flag,
     FlagOutcome,
@@ -19,6 +18,8 @@ from lhn.moderation.models import (
     ReviewKind,
     ReviewStatus,
 )
+from lhn.moderation.services import actions, flags, queue, targets
+from lhn.moderation.services import log as modlog
 from lhn.notifications.models import Notification
 from tests import factories
 
@@ -247,7 +248,7 @@ def test_restore_shows_auto_hidden_content_again_and_rejects_the_flags(ctx, cast
     assert fake_content.rows[cast.answer_id].hidden_reason == ""
     assert {f.outcome for f in item.flags} == {FlagOutcome.REJECTED}
     # Rejected flags lower the flaggers' weight on their next flags.
-    assert services._track_record(u("rdr1")) == (0, 1)
+    assert flags._track_record(u("rdr1")) == (0, 1)
 
 
 def test_the_second_moderator_is_told_the_item_was_already_handled(ctx, cast):

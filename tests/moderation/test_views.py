@@ -5,7 +5,7 @@ import re
 
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
-from lhn.moderation import actions, sanctions
+from lhn.moderation.services import actions, sanctions
 from tests import factories
 from tests.conftest import committed, login
 

@@ -1,19 +1,11 @@
 """A notification about a post names it: which question was answered, which idea commented on, which answer
 vetted. Long titles are shortened; a hidden post's own notice doesn't repeat a title that may be why it was hidden."""
 
-import pytest
-
 from lhn.notifications import services as notifications
 from lhn.posts import services as posts
 from tests import factories
 
 TITLE = "How do you manage school trips during a flare?"
-
-
-@pytest.fixture
-def ibd(ctx):
-    doc = factories.user("clinician", username="doc", verified=True)
-    return factories.community(doc, slug="ibd", name="Pediatric IBD")
 
 
 def latest(user):

@@ -102,6 +102,24 @@ def test_the_whole_question_flow_over_json(client, api):
     assert client.get("/api/v1/communities/ibd/posts").get_json()["items"] == []
 
 
+def test_comment_on_a_question_over_json_asks_the_asker_to_clarify(client, api):
+    asked = client.post("/api/v1/communities/ibd/posts", headers=api["teen"], json={
+        "kind": "question", "title": "School trips during a flare?", "body": "Tips?"}).get_json()  # fmt: skip
+    comment = client.post(f"/api/v1/posts/{asked['id']}/comments", headers=api["doc"],
+                          json={"body": "Which *year* is your child in?"})  # fmt: skip
+    assert comment.status_code == 201, comment.get_json()
+    assert comment.get_json()["answer_id"] is None
+    assert "<em>year</em>" in comment.get_json()["body_html"]
+    assert_error(client.post(f"/api/v1/posts/{asked['id']}/comments", headers=api["intruder"],
+                             json={"body": "Hi"}), 403, "forbidden")  # fmt: skip
+    shown = client.get(f"/api/v1/posts/{asked['id']}").get_json()
+    assert [c["id"] for c in shown["comments"]] == [comment.get_json()["id"]]
+    assert shown["comment_count"] == 1
+    notices = client.get("/api/v1/notifications", headers=api["teen"]).get_json()["items"]
+    assert notices[0]["kind"] == "comment"
+    assert notices[0]["url"].endswith(f"#comment-{comment.get_json()['id']}")
+
+
 def test_ideas_calls_comments_and_hiding_over_json(client, api):
     idea = client.post("/api/v1/communities/ibd/posts", headers=api["teen"], json={
         "kind": "idea", "title": "A nurse phone line after infusions",

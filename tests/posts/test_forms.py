@@ -54,6 +54,21 @@ def test_answer_vote_accept_comment_and_withdraw_through_the_question_page(app, 
     assert _row(app, Post, world["question_id"]).withdrawn_at is not None
 
 
+def test_comment_on_the_question_itself_through_its_page(app, client, world):
+    url = world["question"]
+    login(client, "mum")
+    commented = submit(client, url, "Comment", action_has=f"/posts/{world['question_id']}/comments", which=0,
+                       body="Which school **year**?", follow_redirects=True)  # fmt: skip
+    assert "<strong>year</strong>" in commented.text
+    with app.app_context():
+        comment = db.session.query(Comment).one()
+        assert comment.answer_id is None
+        assert comment.post_id == world["question_id"]
+    login(client, "mod")
+    assert submit(client, url, "Hide", action_has=f"/comment/{comment.id}/hide", reason="Off topic").status_code == 302
+    assert _row(app, Comment, comment.id).hidden_at is not None
+
+
 def test_edit_an_answer_through_its_page(app, client, world):
     login(client, "doc")
     url = f"/c/ibd/answers/{world['answer_id']}/edit"

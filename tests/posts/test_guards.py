@@ -15,8 +15,8 @@ from lhn.communities import services as communities
 from lhn.database import utcnow
 from lhn.errors import PermissionDenied, ValidationFailed
 from lhn.extensions import db
-from lhn.moderation import sanctions
 from lhn.moderation.models import PHIConfirmation
+from lhn.moderation.services import sanctions
 from lhn.phi import PHIConfirmationRequired
 from lhn.posts import services as posts
 from lhn.posts.models import Answer, Comment, Post
@@ -280,8 +280,8 @@ def test_flag_links_show_for_signed_in_readers_on_others_writing_only(app, clien
 
 
 def test_slow_mode_on_a_thread_is_in_the_public_log_and_the_audit_trail(client, app, ids):
-    from lhn.moderation import log as modlog
     from lhn.moderation.models import AuditEvent
+    from lhn.moderation.services import log as modlog
 
     mod = token_for(client, "mod")
     url = f"/api/v1/posts/{ids['idea']}/slow-mode"

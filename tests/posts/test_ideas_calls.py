@@ -7,21 +7,10 @@ import pytest
 from lhn import signals
 from lhn.database import utcnow
 from lhn.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from lhn.notifications import services as notifications
 from lhn.posts import services as posts
 from lhn.posts.models import IdeaStatus, InterestStatus
 from tests import factories
-
-
-@pytest.fixture
-def ibd(ctx):
-    owner = factories.user("clinician", username="doc", verified=True)
-    return factories.community(owner, slug="ibd", name="Pediatric IBD")
-
-
-def texts(user):
-    return [n.text for n in notifications.list_notifications(user).items]
-
+from tests.factories import notification_texts as texts
 
 # --- ideas ----------------------------------------------------------------------------------------------
 

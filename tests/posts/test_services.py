@@ -3,21 +3,11 @@
 import pytest
 
 from lhn.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from lhn.notifications import services as notifications
+from lhn.phi import PHIConfirmationRequired
 from lhn.posts import services as posts
 from lhn.posts.models import IdeaStatus, PostKind
 from tests import factories
-
-
-@pytest.fixture
-def ibd(ctx):
-    owner = factories.user("clinician", username="doc", verified=True)
-    return factories.community(owner, slug="ibd", name="Pediatric IBD")
-
-
-def texts(user):
-    return [n.text for n in notifications.list_notifications(user).items]
-
+from tests.factories import notification_texts as texts
 
 # --- the four kinds -------------------------------------------------------------------------------------
 
@@ -223,13 +213,17 @@ def test_answer_order_vetted_then_wilson_then_age_and_accepted_is_not_pinned(ibd
     assert order == [vetted.id, popular.id, accepted.id, old.id]
 
 
-def test_comments_go_on_ideas_experiences_calls_and_answers_and_notify(ibd):
+def test_comments_go_on_questions_ideas_experiences_calls_and_answers_and_notify(ibd):
     q = factories.question(ibd)
     a = factories.answer(q)
     idea = factories.idea(ibd)
     commenter = factories.member(ibd).user
-    with pytest.raises(ValidationFailed):
-        posts.post_comment(q.id, "a comment on the question itself", by=commenter)
+    asked = posts.post_comment(q.id, "Which **school** year is it?", by=commenter)  # asking the asker to clarify
+    assert asked.answer_id is None
+    assert "<strong>school</strong>" in asked.body_html
+    assert q.comment_count == 1
+    assert texts(q.author)[0] == f"{commenter.display_name} commented on your question “{q.title}” in Pediatric IBD."
+    assert [c.id for c in posts.post_page(q.id, by=None).comments] == [asked.id]
     posts.post_comment(q.id, "Which school?", by=commenter, answer_id=a.id)
     posts.post_comment(idea.id, "We'd join.", by=commenter)
     assert a.comment_count == 1
@@ -240,6 +234,22 @@ def test_comments_go_on_ideas_experiences_calls_and_answers_and_notify(ibd):
         posts.post_comment(idea.id, "wrong answer id", by=commenter, answer_id=a.id)
     with pytest.raises(ValidationFailed):
         posts.post_comment(idea.id, "x" * 2001, by=commenter)
+
+
+def test_a_comment_on_a_question_passes_the_phi_guard_and_moderators_hide_it(ibd):
+    q = factories.question(ibd)
+    commenter = factories.member(ibd).user
+    outsider = factories.user()
+    with pytest.raises(PHIConfirmationRequired):
+        posts.post_comment(q.id, "Is this about DOB 14/03/2009?", by=commenter)
+    with pytest.raises(PermissionDenied):
+        posts.post_comment(q.id, "Which school?", by=outsider)
+    comment = posts.post_comment(q.id, "Which school?", by=commenter)
+    moderator = factories.member(ibd, role="moderator").user
+    posts.hide_content("comment", comment.id, by=moderator, reason="Off topic")
+    assert q.comment_count == 0
+    page = posts.post_page(q.id, by=None)
+    assert [c.is_visible for c in page.comments] == [False]
 
 
 def test_mentions_notify_readers_once_and_link_only_real_people(ctx):

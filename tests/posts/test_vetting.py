@@ -7,10 +7,12 @@ import pytest
 from lhn import signals
 from lhn.database import utcnow
 from lhn.errors import Conflict, PermissionDenied, ValidationFailed
+from lhn.extensions import db
 from lhn.notifications import services as notifications
 from lhn.posts import services as posts
 from lhn.posts.models import VettingAction
 from tests import factories
+from tests.conftest import committed
 
 
 @pytest.fixture
@@ -175,3 +177,74 @@ def test_hidden_or_withdrawn_answers_cannot_be_vetted_and_leave_the_knowledge_ba
     posts.withdraw_answer(a.id, by=a.author)
     with pytest.raises(Conflict):
         posts.vet_answer(a.id, by=moderator, **GOOD)
+
+
+# --- reminders of reviews -----------------------------------------------------------------------------------------
+
+
+def _kinds(person):
+    return [n.kind for n in notifications.list_notifications(person).items]
+
+
+def test_vetters_are_reminded_a_week_before_the_review_and_again_a_week_after_it_fell_due(setup):
+    ibd, q, a = setup
+    vetter = factories.vetter(ibd)
+    review_by = utcnow().date() + timedelta(days=30)
+    vetting = posts.vet_answer(a.id, by=vetter, note=GOOD["note"], evidence=GOOD["evidence"],
+                               review_by=review_by.isoformat())  # fmt: skip
+    assert posts.send_review_reminders(utcnow()) == 0  # a month ahead: nothing yet
+    week_before = utcnow() + timedelta(days=24)
+    assert posts.send_review_reminders(week_before) == 1
+    assert posts.send_review_reminders(week_before + timedelta(days=1)) == 0  # once
+    soon = notifications.list_notifications(vetter).items[0]
+    assert soon.kind == "reminder_vetting_review_soon"
+    assert soon.text == (f"Reminder: your vetting of an answer in Pediatric IBD is due for review on "
+                         f"{review_by:%d %b %Y}.")  # fmt: skip
+    assert soon.url == f"{q.path}#answer-{a.id}"
+    assert q.title not in soon.text  # the title may carry health details; the link leads there
+
+    assert posts.open_due_reviews(review_by) == 1  # the date came: review item and notice (lhn review-due)
+    fell_due = vetting.review_due_at
+    assert posts.send_review_reminders(fell_due + timedelta(days=6)) == 0
+    assert posts.send_review_reminders(fell_due + timedelta(days=7)) == 1  # still open a week later
+    assert posts.send_review_reminders(fell_due + timedelta(days=30)) == 0  # once
+    assert _kinds(vetter) == ["reminder_vetting_review_overdue", "vetting_review", "reminder_vetting_review_soon"]
+
+
+def test_a_review_settled_in_time_is_not_reminded_again(setup):
+    ibd, _q, a = setup
+    vetter = factories.vetter(ibd)
+    vetting = posts.vet_answer(a.id, by=vetter, note=GOOD["note"], evidence=GOOD["evidence"],
+                               review_by=(utcnow().date() + timedelta(days=3)).isoformat())  # fmt: skip
+    vetting.review_by = utcnow().date()  # the date came
+    assert posts.open_due_reviews() == 1
+    posts.vet_answer(a.id, by=vetter, note="Still right", evidence=GOOD["evidence"])  # the review is done
+    assert posts.send_review_reminders(vetting.review_due_at + timedelta(days=8)) == 0
+    posts.unvet_answer(a.id, by=vetter, reason="Superseded by the 2024 guideline")
+    assert posts.send_review_reminders(utcnow() + timedelta(days=400)) == 0
+
+
+def test_review_reminders_run_a_constant_number_of_queries(app, count_queries):
+    """No N+1: the sweep's own queries (the notices aside) don't grow with the vettings due."""
+
+    def vet_some(n):
+        with committed(app):
+            community = factories.community()
+            for _ in range(n):
+                answer = factories.answer(factories.question(community))
+                review_by = (utcnow().date() + timedelta(days=3)).isoformat()
+                posts.vet_answer(answer.id, by=factories.vetter(community), note=GOOD["note"],
+                                 evidence=GOOD["evidence"], review_by=review_by)  # fmt: skip
+
+    def sweep():
+        with app.app_context(), count_queries() as statements:
+            sent = posts.send_review_reminders(utcnow())
+            db.session.commit()
+        return sent, [s for s in statements if "notification" not in s]
+
+    vet_some(1)
+    one = sweep()
+    vet_some(3)
+    three = sweep()
+    assert (one[0], three[0]) == (1, 3)
+    assert len(three[1]) == len(one[1])

@@ -187,6 +187,26 @@ def test_votes_accept_and_own_vote_refused(app, world):
     assert re.search(r'aria-label="Score -1"', page)
 
 
+def test_answer_buttons_show_what_each_reader_may_do(app, world):
+    """Vote, Edit and Withdraw, Vet: never on one's own answer for voting and vetting, only on it for editing."""
+    readers = {name: app.test_client() for name in ("teen", "sam_mod", "claimed")}
+    for name, reader in readers.items():
+        login(reader, name)
+    question_url = ask(readers["teen"]).headers["Location"]
+    post_id = int(question_url.rsplit("/", 1)[1])
+    answers = {name: int(readers[name].post(f"/c/ibd/posts/{post_id}/answers", data={"body": f"An answer by {name}"})
+                         .headers["Location"].rsplit("-", 1)[1]) for name in ("sam_mod", "claimed")}  # fmt: skip
+    for name, reader in readers.items():
+        page = reader.get(question_url).text
+        for author, answer_id in answers.items():
+            mine = author == name
+            assert (f'action="/c/ibd/answers/{answer_id}/vote"' in page) is not mine, (name, author)
+            assert (f'href="/c/ibd/answers/{answer_id}/edit"' in page) is mine, (name, author)
+            assert (f'action="/c/ibd/answers/{answer_id}/withdraw"' in page) is mine, (name, author)
+            vets = name == "sam_mod" and not mine  # moderators vet here; a claimed clinician doesn't
+            assert (f'href="/c/ibd/answers/{answer_id}/vet"' in page) is vets, (name, author)
+
+
 def test_restricted_community_posts_are_invisible_to_non_members(app, client, world):
     secret = world["secret"]
     for who in (None, "intruder"):
@@ -347,6 +367,45 @@ def test_lists_filters_and_knowledge_base(app, client, world):
     assert "Answered question about diets" in client.get("/vetted").text
     assert "Answered question about <mark>diets</mark>" in client.get("/search?q=diets&vetted=1").text
     assert "Unanswered question" not in client.get("/search?q=question&vetted=1").text
+
+
+def test_tag_cards_link_each_tag_and_mark_the_one_chosen(app, client, world):
+    with committed(app):
+        from lhn.communities import services as communities
+
+        ibd = communities.get_community("ibd")
+        answered = factories.question(ibd, posts_author("teen"), title="Answered question about diets", tags="diet")
+        factories.question(ibd, posts_author("teen"), title="Unanswered question about sport", tags="sport")
+        factories.vet(factories.answer(answered, posts_author("sam_mod")), posts_author("doc"))
+
+    def tags_card(page, heading):
+        card = re.search(rf'aria-labelledby="([\w-]+)">\s*<h2 id="\1">{heading}</h2>(.*?)</section>', page, re.S)
+        assert card is not None, heading
+        return card.group(2)
+
+    def link(card, name):
+        """The attributes of the card's link to `name` (in any order), and its count."""
+        found = re.search(rf'<a class="tag"([^>]*)>{name} <span class="muted">(\d+)</span></a>', card)
+        assert found is not None, name
+        return found.group(1), int(found.group(2))
+
+    listed = tags_card(client.get("/c/ibd/posts?tag=diet").text, "Tags in recent posts")
+    attributes, count = link(listed, "diet")
+    assert 'href="/c/ibd/posts?tag=diet"' in attributes
+    assert 'aria-current="true"' in attributes
+    assert count == 1
+    assert "aria-current" not in link(listed, "sport")[0]
+    assert "All ✕" not in listed
+    vetted = tags_card(client.get("/c/ibd/vetted?tag=diet").text, "Filter by tag")
+    assert '<a class="tag" href="/c/ibd/vetted">All ✕</a>' in vetted
+    attributes, _ = link(vetted, "diet")
+    assert 'href="/c/ibd/vetted?tag=diet"' in attributes
+    assert 'aria-current="true"' in attributes
+    assert "All ✕" not in tags_card(client.get("/c/ibd/vetted").text, "Filter by tag")
+    login(client, "teen")
+    feed = tags_card(client.get("/feed").text, "Tags in recent posts")
+    assert link(feed, "diet") == (' href="/feed?tag=diet"', 1)
+    assert "aria-current" not in feed
 
 
 def test_list_and_post_pages_use_a_constant_number_of_queries(app, client, world, count_queries):

@@ -3,12 +3,11 @@
 Importing this registers who may watch a post's live room (`post:<id>`): anyone who may read the post.
 """
 
-from lhn import periodic, realtime
+from lhn import periodic, realtime, reminders
 from lhn.posts.services.answers import (
     VETTING_SCORE,
     accept_answer,
     add_comment,
-    answer_path,
     edit_answer,
     list_answer_revisions,
     my_votes,
@@ -79,6 +78,7 @@ from lhn.posts.services.posts import (
 )
 from lhn.posts.services.redaction import prepare_redaction, revision_numbers, stored_text
 from lhn.posts.services.vetting import (
+    answer_path,
     confirm_vetting,
     current_vetting,
     current_vettings,
@@ -87,6 +87,7 @@ from lhn.posts.services.vetting import (
     open_due_reviews,
     parse_evidence,
     request_rereview,
+    send_review_reminders,
     sweep_due_reviews,
     unvet_answer,
     vet_answer,
@@ -94,6 +95,7 @@ from lhn.posts.services.vetting import (
 
 realtime.register_watchable("post", may_read_post)
 periodic.register("review-due", sweep_due_reviews)
+reminders.register("vetting-reviews", send_review_reminders)
 
 __all__ = [
     "CALL_ROLES",
@@ -158,6 +160,7 @@ __all__ = [
     "request_rereview",
     "restore_content",
     "revision_numbers",
+    "send_review_reminders",
     "set_hidden",
     "set_slow_mode",
     "stored_text",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
 
 from lhn import realtime, signals
 from lhn.accounts.models import User
@@ -18,28 +17,24 @@ from lhn.posts.services.common import (
     Access,
     Written,
     check_slow_mode,
-    clean_body,
+    checked_body,
     get_access,
     get_answer_access,
     get_comment_access,
     notify_new_mentions,
     prepare_text,
-    raise_if,
     record_phi,
     wilson_lower_bound,
     word_diff,
     write_denied,
+    written_body,
 )
-from lhn.posts.services.posts import RevisionView, revision_findings
+from lhn.posts.services.posts import RevisionView, revision_findings, revision_rows
+from lhn.posts.services.vetting import answer_path, current_vetting, refresh_post_vetting, settle_vetting_reviews
 
 # An answer asks for vetting (a review item for the community's moderators) when the asker accepts it or
 # its score reaches this, and it isn't vetted: the answers people rely on are the ones to check first.
 VETTING_SCORE = 3
-VETTING_KINDS = ("answer_vetting", "vetted_answer_changed")
-
-
-def answer_path(answer: Answer) -> str:
-    return f"{answer.post.path}#answer-{answer.id}"
 
 
 def _lock(post: Post) -> None:
@@ -58,12 +53,6 @@ def ask_for_vetting(answer: Answer) -> None:
                                    kind="answer_vetting", subject_user_id=answer.author_id)  # fmt: skip
 
 
-def settle_vetting_reviews(answer: Answer, *, by: User | None, resolution: str) -> None:
-    """Close the answer's open vetting items (vetted, unvetted, withdrawn): a reviewer holding one is told."""
-    for kind in VETTING_KINDS:
-        signals.review_settled.send("answer", target_id=answer.id, kind=kind, by=by, resolution=resolution)
-
-
 def post_answer(post_id: int, body: str, *, by: User, confirm_phi: bool = False) -> Answer:
     """A member answers a question. The asker is notified; the page's watchers get `answer_posted`.
 
@@ -78,13 +67,9 @@ def post_answer(post_id: int, body: str, *, by: User, confirm_phi: bool = False)
         if post.kind != PostKind.QUESTION:
             raise PermissionDenied("Only questions take answers; comment on this post instead.")
         if not permissions.can_answer(by, post, access.membership):
-            if not post.is_visible:
-                raise PermissionDenied("This question is closed.")
-            raise write_denied(access.membership, "Join the community to answer.")
-        errors: dict[str, str] = {}
-        text = clean_body(body, "body", errors, limit=ANSWER_MAX)
-        raise_if(errors)
-        written = prepare_text({"body": text}, text, post.community, by=by, confirm_phi=confirm_phi)
+            raise write_denied(access.membership, "Join the community to answer.",
+                               closed=None if post.is_visible else "This question is closed.")  # fmt: skip
+        text, written = written_body(body, post.community, by=by, limit=ANSWER_MAX, confirm_phi=confirm_phi)
     check_slow_mode(post, by=by)  # in the write transaction: two quick answers can't both pass
     answer = Answer(post=post, community_id=post.community_id, author=by, body=text, body_html=written.html)
     db.session.add(answer)
@@ -117,9 +102,7 @@ def edit_answer(answer_id: int, body: str, *, by: User, confirm_phi: bool = Fals
         answer, access = get_answer_access(answer_id, by=by)
         if not permissions.can_edit(by, answer):
             raise PermissionDenied("Only the author can edit this answer.")
-        errors: dict[str, str] = {}
-        text = clean_body(body, "body", errors, limit=ANSWER_MAX)
-        raise_if(errors)
+        text = checked_body(body, limit=ANSWER_MAX)
         if text == answer.body:
             return answer
         previous = answer.body
@@ -140,8 +123,6 @@ def edit_answer(answer_id: int, body: str, *, by: User, confirm_phi: bool = Fals
         signals.review_needed.send("answer", target_id=answer.id, community_id=answer.community_id,
                                    kind="vetted_answer_changed", subject_user_id=answer.author_id)  # fmt: skip
     if was_current:
-        from lhn.posts.services.vetting import current_vetting, refresh_post_vetting
-
         refresh_post_vetting(post)
         signals.vetted_answer_changed.send(post, answer=answer, vetting=current_vetting(answer))
         realtime.emit_after_commit(realtime.EVENT_ANSWER_VETTED,
@@ -169,7 +150,6 @@ def withdraw_answer(answer_id: int, *, by: User) -> Answer:
 
 def after_answer_visibility_change(answer: Answer, post: Post, *, visible: bool) -> None:
     """Counters, the post's vetted state and search follow an answer that was hidden, withdrawn or restored."""
-    from lhn.posts.services.vetting import refresh_post_vetting
 
     post.answer_count = Post.answer_count + (1 if visible else -1)
     db.session.flush()
@@ -183,17 +163,9 @@ def after_answer_visibility_change(answer: Answer, post: Post, *, visible: bool)
 def list_answer_revisions(answer_id: int, *, by: object) -> tuple[Answer, list[RevisionView]]:
     """Every version of an answer, newest first, with word diffs. Raises NotFound."""
     answer, access = get_answer_access(answer_id, by=by)
-    if not answer.is_visible and not access.sees_original(answer):
-        raise NotFound("No such answer.")
-    revisions = list(
-        db.session.scalars(
-            select(AnswerRevision).where(AnswerRevision.answer_id == answer.id)
-            .options(joinedload(AnswerRevision.editor)).order_by(AnswerRevision.number)
-        )
-    )  # fmt: skip
     views, previous = [], None
     author = isinstance(by, User) and by.id == answer.author_id
-    for revision in revisions:
+    for revision in revision_rows(answer, access):
         findings = revision_findings(revision.body) if author else []
         views.append(
             RevisionView(revision, [], word_diff(previous.body if previous else "", revision.body), [], findings)
@@ -321,7 +293,7 @@ def my_votes(user: object, post: Post, answer_ids: list[int]) -> tuple[int, dict
                 AnswerVote.post_id == post.id, AnswerVote.user_id == user.id
             )
         )
-        on_answers = dict(rows.all())  # type: ignore[arg-type]
+        on_answers = dict(rows.all())
     return on_post or 0, on_answers
 
 
@@ -331,8 +303,8 @@ def my_votes(user: object, post: Post, answer_ids: list[int]) -> tuple[int, dict
 def post_comment(
     post_id: int, body: str, *, by: User, answer_id: int | None = None, confirm_phi: bool = False
 ) -> Comment:
-    """A member comments on an idea, experience or call, or on an answer. The post's author (and the
-    answer's author) are notified. Guards: mutes, the thread's slow mode, the new-account link cap and
+    """A member comments on a post (on a question: to ask the asker to clarify) or on an answer. The post's
+    author (or the answer's author) is notified. Guards: mutes, the thread's slow mode, the new-account link cap and
     the PHI guard (`confirm_phi`). Flushes; sends signals.comment_posted and signals.mentioned (and
     signals.phi_confirmed).
 
@@ -348,16 +320,10 @@ def post_comment(
                 raise NotFound("No such answer.")
             if not answer.is_visible:
                 raise PermissionDenied("This answer was withdrawn or hidden.")
-        elif post.kind == PostKind.QUESTION:
-            raise ValidationFailed({"body": "Questions take answers; comment on an answer instead."})
         if not permissions.can_comment(by, post, access.membership):
-            if not post.is_visible:
-                raise PermissionDenied("This post is closed.")
-            raise write_denied(access.membership, "Join the community to comment.")
-        errors: dict[str, str] = {}
-        text = clean_body(body, "body", errors, limit=COMMENT_MAX)
-        raise_if(errors)
-        written = prepare_text({"body": text}, text, post.community, by=by, confirm_phi=confirm_phi)
+            raise write_denied(access.membership, "Join the community to comment.",
+                               closed=None if post.is_visible else "This post is closed.")  # fmt: skip
+        text, written = written_body(body, post.community, by=by, limit=COMMENT_MAX, confirm_phi=confirm_phi)
     check_slow_mode(post, by=by)  # in the write transaction: two quick comments can't both pass
     comment = add_comment(post, text, written, by=by, answer=answer)
     record_phi(written.findings, by=by, target_type="comment", target_id=comment.id, community_id=post.community_id)

@@ -220,11 +220,22 @@ def raise_if(errors: dict[str, str]) -> None:
         raise ValidationFailed(errors)
 
 
+def checked_body(body: str, *, limit: int) -> str:
+    """An answer's or comment's text, cleaned. Raises ValidationFailed (empty, over `limit`)."""
+    errors: dict[str, str] = {}
+    text = clean_body(body, "body", errors, limit=limit)
+    raise_if(errors)
+    return text
+
+
 # --- abuse and privacy guards (issue 6) --------------------------------------------------------------------
 
 
-def write_denied(membership: Membership | None, default: str) -> PermissionDenied:
-    """Why a person may not write here: muted (until when) or not a member (`default`)."""
+def write_denied(membership: Membership | None, default: str, *, closed: str | None = None) -> PermissionDenied:
+    """Why a person may not write here: the post is closed (`closed`, when given), they are muted (until when),
+    or not a member (`default`)."""
+    if closed:
+        return PermissionDenied(closed)
     if community_permissions.is_muted(membership):
         assert membership is not None  # noqa: S101 - is_muted says so
         assert membership.muted_until is not None  # noqa: S101
@@ -335,6 +346,13 @@ def prepare_text(texts: dict[str, str], body: str, community: Community, *, by: 
     findings = check_phi(texts, confirm_phi, previous=previous)
     people = mentionable(body, community)
     return Written(str(render_markdown(body, mentions=[u.username for u in people])), people, findings)
+
+
+def written_body(body: str, community: Community, *, by: User, limit: int, confirm_phi: bool) -> tuple[str, Written]:
+    """A new answer's or comment's text, cleaned (checked_body), then checked and rendered (prepare_text). Call
+    inside lhn.database.reading(). Raises ValidationFailed (phi.PHIConfirmationRequired too)."""
+    text = checked_body(body, limit=limit)
+    return text, prepare_text({"body": text}, text, community, by=by, confirm_phi=confirm_phi)
 
 
 def notify_new_mentions(post: Post, people: list[User], previous: str, *, by: User, url: str) -> None:

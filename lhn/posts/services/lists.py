@@ -44,6 +44,7 @@ class PostList:
     roles: dict[tuple[int, int], CommunityRole]
     vettings: dict[int, Vetting] = field(default_factory=dict)  # knowledge base: post id -> the seal shown
 
+
 def _visible(stmt: Any) -> Any:
     return stmt.where(Post.hidden_at.is_(None), Post.withdrawn_at.is_(None))
 
@@ -225,6 +226,12 @@ class PostPage:
 
     def role_of(self, user_id: int) -> CommunityRole | None:
         return self.roles.get((self.post.community_id, user_id))
+
+    @property
+    def listed_answers(self) -> list[Answer]:
+        """The answers the page lists: visible ones, hidden ones (a placeholder with the reason), and withdrawn
+        ones for those who still see them (their author, moderators)."""
+        return [a for a in self.answers if a.is_visible or a.hidden_at or self.access.sees_original(a)]
 
 
 def answer_order() -> list[Any]:

@@ -18,9 +18,10 @@ from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text
 from lhn.posts import permissions
-from lhn.posts.models import IdeaStatus, IdeaStatusChange, Post, PostKind, PostRevision, PostTag
+from lhn.posts.models import Answer, AnswerRevision, IdeaStatus, IdeaStatusChange, Post, PostKind, PostRevision, PostTag
 from lhn.posts.services.common import (
     POST_BODY_MAX,
+    Access,
     clean_body,
     clean_tags,
     clean_title,
@@ -111,7 +112,8 @@ class Validated:
 def compose_markdown(kind: PostKind, details: dict[str, Any]) -> str:
     """The post as one Markdown text: its sections under headings (a question is just its details)."""
     if kind == PostKind.QUESTION:
-        return details.get("body", "")
+        question: str = details.get("body", "")
+        return question
     parts = []
     for section in SECTIONS[kind]:
         text = details.get(section.name, "")
@@ -230,8 +232,8 @@ def create_post(
 
     Ideas start as "proposed" (the first entry of their timeline). @mentions of people who may read the
     post notify them. The PHI guard asks the author to confirm likely identifiers (`confirm_phi`); new
-    accounts may include at most two links. Flushes; sends signals.mentioned, signals.post_content_changed
-    and signals.phi_confirmed (when confirmed findings were published).
+    accounts may include at most two links. Flushes; sends signals.mentioned, signals.post_content_changed,
+    signals.post_created and signals.phi_confirmed (when confirmed findings were published).
     Raises PermissionDenied (not a member, muted), ValidationFailed (phi.PHIConfirmationRequired too).
     """
     with reading():  # checks, the PHI guard and Markdown, before the write transaction
@@ -259,6 +261,7 @@ def create_post(
     db.session.flush()
     record_phi(written.findings, by=by, target_type="post", target_id=post.id, community_id=community.id)
     signals.post_content_changed.send(post)
+    signals.post_created.send(post, by=by)
     return post
 
 
@@ -342,6 +345,17 @@ def revision_findings(text: str) -> list[tuple[str, str]]:
     return list(found.items())
 
 
+def revision_rows(item: Post | Answer, access: Access) -> list[Any]:
+    """The stored versions of a post or an answer, oldest first, with their editors. Hidden or withdrawn ones
+    only for those who see originals (their author, moderators). Raises NotFound."""
+    if not item.is_visible and not access.sees_original(item):
+        raise NotFound(f"No such {'post' if isinstance(item, Post) else 'answer'}.")
+    model, key = (PostRevision, PostRevision.post_id) if isinstance(item, Post) else \
+        (AnswerRevision, AnswerRevision.answer_id)  # fmt: skip
+    return list(db.session.scalars(
+        select(model).where(key == item.id).options(joinedload(model.editor)).order_by(model.number)))  # fmt: skip
+
+
 def list_post_revisions(post_id: int, *, by: object) -> tuple[Post, list[RevisionView]]:
     """Every version of a post, newest first, each with a word diff against the one before.
 
@@ -350,18 +364,10 @@ def list_post_revisions(post_id: int, *, by: object) -> tuple[Post, list[Revisio
     """
     access = get_access(post_id, by=by)
     post = access.post
-    if not post.is_visible and not access.sees_original(post):
-        raise NotFound("No such post.")
-    revisions = list(
-        db.session.scalars(
-            select(PostRevision).where(PostRevision.post_id == post.id)
-            .options(joinedload(PostRevision.editor)).order_by(PostRevision.number)
-        )
-    )  # fmt: skip
     views: list[RevisionView] = []
     previous = None
     author = isinstance(by, User) and by.id == post.author_id
-    for revision in revisions:
+    for revision in revision_rows(post, access):
         views.append(RevisionView(
             revision,
             word_diff(previous.title if previous else "", revision.title),

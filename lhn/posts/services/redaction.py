@@ -13,6 +13,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 
 from lhn import signals
+from lhn.database import unchanged_since
 from lhn.errors import Conflict
 from lhn.extensions import db
 from lhn.markup import render_markdown
@@ -29,15 +30,18 @@ Replace = Callable[[str], tuple[str, int]]
 Prepared = tuple[int, Callable[[], None]]
 
 
+def _store_nothing() -> None:
+    pass
+
+
+NOTHING: Prepared = (0, _store_nothing)
+
+
 def _html(text: str, post: Post) -> str:
     return str(render_markdown(text, mentions=[u.username for u in mentionable(text, post.community)]))
 
 
-def _unchanged_since(row: Any, revision: int) -> None:
-    """In the write transaction: refuse to store a redaction worked out from a version edited since."""
-    db.session.refresh(row)
-    if row.revision != revision:
-        raise Conflict("The text was edited while the redaction was prepared; please look again.")
+EDITED_MEANWHILE = "The text was edited while the redaction was prepared; please look again."
 
 
 def prepare_redaction(target: Target, item_id: int, replace: Replace, *, revision: int | None = None) -> Prepared:
@@ -47,40 +51,45 @@ def prepare_redaction(target: Target, item_id: int, replace: Replace, *, revisio
     write transaction, re-indexes search when the current text changed, and raises Conflict if the text was
     edited meanwhile. No permission check: the caller checks."""
     if target == "post":
-        return _prepare_post(item_id, replace, revision)
+        post = db.session.get(Post, item_id)
+        return _prepare_post(post, replace, revision) if post is not None else NOTHING
     if target == "answer":
-        return _prepare_answer(item_id, replace, revision)
+        answer = db.session.get(Answer, item_id)
+        return _prepare_answer(answer, replace, revision) if answer is not None else NOTHING
     comment = db.session.get(Comment, item_id)
     if comment is None:
-        return 0, lambda: None
+        return NOTHING
     body, count = replace(comment.body)
     html = _html(body, comment.post) if count else ""
     before = comment.body
 
     def store() -> None:
-        db.session.refresh(comment)
-        if comment.body != before:
-            raise Conflict("The text was edited while the redaction was prepared; please look again.")
+        if not unchanged_since(comment, body=before):
+            raise Conflict(EDITED_MEANWHILE)
         comment.body, comment.body_html = body, html
         db.session.flush()
 
-    return count, store if count else (lambda: None)
+    return (count, store) if count else NOTHING
 
 
-def _prepare_post(post_id: int, replace: Replace, revision: int | None) -> Prepared:
-    post = db.session.get(Post, post_id)
-    if post is None:
-        return 0, lambda: None
-    seen = post.revision
-    current = revision is None or revision == seen
-    number = seen if current else revision
-    row = _post_revision(post.id, number)  # type: ignore[arg-type]
+def _versions(item: Post | Answer, revision: int | None) -> tuple[int, int, bool]:
+    """(the revision the text is at now, the revision to redact, whether that one is the current text)."""
+    seen = item.revision
+    number = seen if revision is None else revision
+    return seen, number, number == seen
+
+
+def _prepare_post(post: Post, replace: Replace, revision: int | None) -> Prepared:
+    seen, number, current = _versions(post, revision)
+    row = _post_revision(post.id, number)
     count = 0
+    row_title, row_body = "", ""
     if row is not None:
         row_title, n_title = replace(row.title)
         row_body, n_body = replace(row.body)
         count = n_title + n_body
-    changed, title, details, body, html = 0, "", {}, "", ""
+    changed, title, body, html = 0, "", "", ""
+    details: dict[str, Any] = {}
     if current:
         title, n_title = replace(post.title)
         details, n_details = _replace_details(post.details or {}, replace)
@@ -90,10 +99,11 @@ def _prepare_post(post_id: int, replace: Replace, revision: int | None) -> Prepa
         count = max(count, changed)
 
     def store() -> None:
-        _unchanged_since(post, seen)
-        if row is not None:
-            revision_row = _post_revision(post.id, number)  # type: ignore[arg-type]
-            revision_row.title, revision_row.body = row_title, row_body  # type: ignore[union-attr]
+        if not unchanged_since(post, revision=seen):
+            raise Conflict(EDITED_MEANWHILE)
+        stored = _post_revision(post.id, number) if row is not None else None
+        if stored is not None:
+            stored.title, stored.body = row_title, row_body
         if changed:
             post.title, post.details, post.body, post.body_html = title, details, body, html
             signals.post_content_changed.send(post)
@@ -102,17 +112,10 @@ def _prepare_post(post_id: int, replace: Replace, revision: int | None) -> Prepa
     return count, store
 
 
-def _prepare_answer(answer_id: int, replace: Replace, revision: int | None) -> Prepared:
-    answer = db.session.get(Answer, answer_id)
-    if answer is None:
-        return 0, lambda: None
-    seen = answer.revision
-    current = revision is None or revision == seen
-    number = seen if current else revision
-    row = _answer_revision(answer.id, number)  # type: ignore[arg-type]
-    count = 0
-    if row is not None:
-        row_body, count = replace(row.body)
+def _prepare_answer(answer: Answer, replace: Replace, revision: int | None) -> Prepared:
+    seen, number, current = _versions(answer, revision)
+    row = _answer_revision(answer.id, number)
+    row_body, count = replace(row.body) if row is not None else ("", 0)
     changed, body, html = 0, "", ""
     if current:
         body, changed = replace(answer.body)
@@ -120,9 +123,11 @@ def _prepare_answer(answer_id: int, replace: Replace, revision: int | None) -> P
         count = max(count, changed)
 
     def store() -> None:
-        _unchanged_since(answer, seen)
-        if row is not None:
-            _answer_revision(answer.id, number).body = row_body  # type: ignore[union-attr]
+        if not unchanged_since(answer, revision=seen):
+            raise Conflict(EDITED_MEANWHILE)
+        stored = _answer_revision(answer.id, number) if row is not None else None
+        if stored is not None:
+            stored.body = row_body
         if changed:
             answer.body, answer.body_html = body, html
             db.session.flush()

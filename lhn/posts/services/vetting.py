@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from lhn import inputs, realtime, signals
+from lhn import inputs, realtime, reminders, signals
 from lhn.accounts.models import User
-from lhn.database import utcnow
+from lhn.database import rows_matched, utcnow
 from lhn.errors import Conflict, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text
@@ -27,6 +27,17 @@ DOI_RE = re.compile(r"^10\.\d{4,9}/[-._;()/:A-Za-z0-9]+$")
 PMID_RE = re.compile(r"^(?:pmid:?\s*)?(\d{1,9})$", re.IGNORECASE)
 _DOI_PREFIX = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.IGNORECASE)
 _URL_FORBIDDEN = re.compile(r"[\s<>\"'`\\]")
+VETTING_KINDS = ("answer_vetting", "vetted_answer_changed")
+
+
+def answer_path(answer: Answer) -> str:
+    return f"{answer.post.path}#answer-{answer.id}"
+
+
+def settle_vetting_reviews(answer: Answer, *, by: User | None, resolution: str) -> None:
+    """Close the answer's open vetting items (vetted, unvetted, withdrawn): a reviewer holding one is told."""
+    for kind in VETTING_KINDS:
+        signals.review_settled.send("answer", target_id=answer.id, kind=kind, by=by, resolution=resolution)
 
 
 def parse_evidence(value: str | list[Any] | None) -> list[dict[str, str]]:
@@ -213,7 +224,6 @@ def request_rereview(answer_id: int, *, by: User, reason: str) -> Vetting:
     raise_if(errors)
     vetting.review_by = utcnow().date()
     _review_falls_due(vetting, answer, access.post, reason=text, by=by)
-    from lhn.posts.services.answers import answer_path
 
     signals.vetting_recorded.send(access.community, action="rereview_requested", target_type="answer",
                                   target_id=answer.id, url=answer_path(answer), reason=text, by=by)  # fmt: skip
@@ -244,10 +254,10 @@ def open_due_reviews(today: date | None = None) -> int:
     posts = {p.id: p for p in db.session.scalars(select(Post).where(Post.id.in_({v.post_id for v in due})))}
     opened = 0
     for vetting in due:
-        claimed = db.session.execute(
+        claimed = rows_matched(db.session.execute(
             update(Vetting).where(Vetting.id == vetting.id, Vetting.review_due_at.is_(None))
             .values(review_due_at=utcnow()).execution_options(synchronize_session=False)
-        ).rowcount  # fmt: skip
+        ))  # fmt: skip
         if not claimed:
             continue
         _review_falls_due(vetting, answers[vetting.answer_id], posts[vetting.post_id], reason="", by=None)
@@ -263,9 +273,48 @@ def sweep_due_reviews() -> int:
         return open_due_reviews()
 
 
+def send_review_reminders(now: datetime) -> int:
+    """Remind vetters of their current vettings' reviews: once some days before the review-by date
+    (REMINDER_REVIEW_AHEAD_DAYS), and once more when a review that fell due (open_due_reviews told them then) is
+    still open some days later (REMINDER_REVIEW_REPEAT_DAYS): nobody re-vetted or unvetted the answer. Each
+    reminder goes out once (lhn/reminders.py claims it). Flushes; returns how many were sent. Run by
+    lhn/reminders.py's sweep."""
+    today = now.date()
+    ahead = today + timedelta(days=reminders.setting("REMINDER_REVIEW_AHEAD_DAYS"))
+    repeat_before = now - timedelta(days=reminders.setting("REMINDER_REVIEW_REPEAT_DAYS"))
+    newest = select(func.max(Vetting.id)).where(Vetting.action == VettingAction.VET).group_by(Vetting.answer_id)
+    rows = db.session.execute(
+        select(Vetting, Post).join(Answer, Answer.id == Vetting.answer_id).join(Post, Post.id == Vetting.post_id)
+        .where(Vetting.id.in_(newest), Answer.vetted_at.is_not(None), or_(
+            and_(Vetting.review_due_at.is_(None), Vetting.review_by > today, Vetting.review_by <= ahead),
+            Vetting.review_due_at <= repeat_before))
+        .options(joinedload(Vetting.by), joinedload(Post.community))
+    ).all()  # fmt: skip
+    soon = {f"vetting {v.id} review {v.review_by}": (v, p) for v, p in rows if v.review_due_at is None}
+    overdue = {f"vetting {v.id} still open": (v, p) for v, p in rows if v.review_due_at is not None}
+
+    def soon_text(vetting: Vetting, post: Post) -> str:
+        return (f"Reminder: your vetting of an answer in {post.community.name} is due for review on "
+                f"{vetting.review_by:%d %b %Y}.")  # fmt: skip
+
+    def overdue_text(vetting: Vetting, post: Post) -> str:
+        return (f"Reminder: the review of your vetting of an answer in {post.community.name} is still open "
+                f"(it fell due on {vetting.review_due_at:%d %b %Y}). Vet it again or remove the mark.")  # fmt: skip
+
+    sent = 0
+    for kind, due, text in (("reminder_vetting_review_soon", soon, soon_text),
+                            ("reminder_vetting_review_overdue", overdue, overdue_text)):  # fmt: skip
+        for key in sorted(reminders.claim(kind, due)):
+            vetting, post = due[key]
+            sent += reminders.remind(
+                kind, [vetting.by], community_id=post.community_id,
+                url=f"{post.path}#answer-{vetting.answer_id}", text=text(vetting, post),
+            )  # fmt: skip
+    return sent
+
+
 def _after(answer: Answer, post: Post, vetting: Vetting, *, vetted: bool, log_action: str) -> None:
     """Keep the post's vetted state, close the answer's vetting review items, write the public log line."""
-    from lhn.posts.services.answers import answer_path, settle_vetting_reviews
 
     refresh_post_vetting(post)
     signals.answer_vetted.send(post, answer=answer, vetting=vetting, vetted=vetted)

@@ -1,0 +1,114 @@
+"""My data for measures: the PDSA cycles, chart notes, phase changes and data submissions a person authored in an
+export; on account deletion, their cycles and notes kept as "Former member" or removed, while their submissions,
+phase changes, measure definitions and change log entries always pass to "Former member" (the network's record).
+
+Receivers of signals.export_requested / account_erasing (contract in lhn/signals.py), connected when the app
+factory (lhn/__init__.py) imports this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import joinedload
+
+from lhn import signals
+from lhn.accounts.models import User
+from lhn.extensions import db
+from lhn.measures.models import ChartNote, DataPoint, Measure, MeasureChange, PdsaCycle, PhaseChange
+from lhn.measures.services import periods
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _slug(item: Any) -> str | None:
+    return item.institution.slug if item.institution is not None else None  # None: the network chart
+
+
+def _authored(model: Any, column: Any, user: User) -> list[Any]:
+    """The rows of a chart item (a cycle, a note, a phase) that `user` wrote, oldest first, with their site."""
+    stmt = select(model).where(column == user.id).options(joinedload(model.institution)).order_by(model.id)
+    return list(db.session.scalars(stmt))
+
+
+@signals.export_requested.connect
+def export_measures(user: User, **_: Any) -> dict[str, Any]:
+    """What they wrote on charts and the values they submitted (superseded ones too: the history is theirs)."""
+    cycles, notes, phases = (
+        _authored(model, model.created_by_id, user) for model in (PdsaCycle, ChartNote, PhaseChange)
+    )
+    submissions = db.session.execute(
+        select(DataPoint, Measure.period)
+        .join(Measure, Measure.id == DataPoint.measure_id)
+        .where(DataPoint.submitted_by_id == user.id)
+        .options(joinedload(DataPoint.institution))
+        .order_by(DataPoint.id)
+    ).all()
+    return {
+        "pdsa_cycles": [
+            {
+                "id": c.id,
+                "measure_id": c.measure_id,
+                "site": _slug(c),
+                "idea_id": c.idea_id,
+                "title": c.title,
+                "plan": c.plan,
+                "prediction": c.prediction,
+                "do_notes": c.do_notes,
+                "study": c.study,
+                "act": c.act.value if c.act else None,
+                "act_notes": c.act_notes,
+                "started_on": _iso(c.started_on),
+                "ended_on": _iso(c.ended_on),
+                "created_at": _iso(c.created_at),
+            }
+            for c in cycles
+        ],
+        "chart_notes": [
+            {"measure_id": n.measure_id, "site": _slug(n), "on": _iso(n.on), "text": n.text, "at": _iso(n.created_at)}
+            for n in notes
+        ],
+        "phase_changes": [
+            {"measure_id": p.measure_id, "site": _slug(p), "from": _iso(p.period_start), "reason": p.reason}
+            for p in phases
+        ],
+        "data_submissions": [
+            {
+                "measure_id": point.measure_id,
+                "site": point.institution.slug,
+                "period": periods.label(point.period_start, period.value),
+                "numerator": point.numerator,
+                "denominator": point.denominator,
+                "measure_version": point.measure_version,
+                "source": point.source,
+                "submitted_at": _iso(point.submitted_at),
+                "superseded_at": _iso(point.superseded_at),
+            }
+            for point, period in submissions
+        ],
+    }
+
+
+@signals.account_erasing.connect
+def erase_measures(user: User, *, mode: str, former: User, **_: Any) -> None:
+    """keep: their PDSA cycles and chart notes show "Former member"; remove: they are deleted. Either way the values
+    they submitted stay, by "Former member": they are their site's data, shared under the site's consent and part
+    of every chart and export of the network; and so do the phases they started, which set the chart's limits,
+    and the definitions and change log entries they wrote (the measure's record, as vettings are a community's)."""
+    kept = [
+        (DataPoint, DataPoint.submitted_by_id),
+        (PhaseChange, PhaseChange.created_by_id),
+        (Measure, Measure.created_by_id),
+        (MeasureChange, MeasureChange.changed_by_id),
+    ]
+    written = [(PdsaCycle, PdsaCycle.created_by_id), (ChartNote, ChartNote.created_by_id)]
+    for model, column in kept + (written if mode == "keep" else []):
+        stmt = update(model).where(column == user.id).values({column: former.id})
+        db.session.execute(stmt.execution_options(synchronize_session=False))
+    if mode != "keep":
+        for model, column in written:
+            db.session.execute(delete(model).where(column == user.id).execution_options(synchronize_session=False))
+    db.session.expire_all()

@@ -1,0 +1,133 @@
+"""Chart pages: the community's measures dashboard, a measure's chart page, notes and phases on a chart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import flash, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from lhn import inputs
+from lhn.communities import services as communities
+from lhn.database import transaction
+from lhn.errors import ValidationFailed
+from lhn.forms import ActionForm, check_submitted, choices
+from lhn.measures import permissions as measure_permissions
+from lhn.measures import services as measures
+from lhn.measures import spc, svg
+from lhn.measures.forms import AnswerForm, NoteForm, PhaseForm
+from lhn.measures.models import Measure
+from lhn.measures.views.common import (
+    back_to_chart,
+    bp,
+    flash_refusal,
+    measure_access,
+    measure_page,
+    phi_recheck,
+    removed,
+)
+from lhn.phi import PHIConfirmationRequired
+
+
+@bp.get("/c/<slug>/measures")
+def dashboard(slug: str):  # type: ignore[no-untyped-def]
+    cursor = inputs.arg_cursor()
+    community, membership = communities.get_readable_community(current_user, slug)
+    page, cards = measures.measure_cards(community, viewer=current_user, cursor=cursor)
+    return render_template(
+        "measures/dashboard.html",
+        community=community,
+        membership=membership,
+        page=page,
+        cards=cards,
+        can_create=measure_permissions.can_create_measure(current_user, community, membership),
+        sparkline=svg.render_sparkline,
+        fmt=svg.fmt,
+    )
+
+
+@bp.get("/measures/<int:measure_id>")
+def show(measure_id: int):  # type: ignore[no-untyped-def]
+    measure, _acc = measure_access(measure_id)
+    # chart and rules are checked by the service (the page then shows the default chart and why).
+    site, kind, rules = (inputs.arg_text(name) or None for name in ("site", "chart", "rules"))
+    page = measures.chart_page(measure, viewer=current_user, site_slug=site, kind=kind, rules=rules)
+    html = measure_page(
+        "measures/show.html",
+        measure,
+        page=page,
+        chart_svg=svg.render_chart(page.view, title=page.title, annotations=page.annotations),
+        mr_svg=svg.render_moving_ranges(page.view) if page.view.kind == spc.I else "",
+        answer_form=AnswerForm(),
+        note_form=_on_chart(NoteForm(), page),
+        phase_form=_on_chart(PhaseForm(), page),
+        action_form=ActionForm(),
+        chart_labels=spc.CHART_LABELS,
+        rulesets=spc.RULESETS,
+        rule_short=spc.RULE_SHORT,
+        fmt=svg.fmt,
+    )
+    if page.view.restricted:  # a site's team seeing its withheld data is audited; everyone else stays read-only
+        with transaction():
+            measures.record_view(page.view, by=current_user)
+    return html
+
+
+def _on_chart(form: Any, page: measures.ChartPage) -> Any:
+    """A note or phase form for the chart shown, or None if the reader may not annotate it."""
+    form.site.choices = choices(page.annotation_site)
+    form.site.data = page.site.slug if page.site else ""
+    return form if form.site.choices else None
+
+
+def _annotate(measure: Measure, form: Any, write: Callable[[], object], *, text: str, button: str,
+              failed: str, done: str) -> Any:  # fmt: skip
+    """Add a note or a phase from the chart page: back to the chart, or the form again to confirm possible PHI."""
+    form.site.choices = choices([(form.site.data or "", "")])  # any site: the service checks it
+    try:
+        check_submitted(form)
+        with transaction():
+            write()
+    except PHIConfirmationRequired as exc:
+        back = url_for("measures.show", measure_id=measure.id, site=form.site.data or None)
+        return phi_recheck(form, exc, texts=[text], button=button, back=back)
+    except ValidationFailed as exc:
+        flash_refusal(exc, failed)
+    else:
+        flash(done, "success")
+    return back_to_chart(measure, form.site.data)
+
+
+@bp.post("/measures/<int:measure_id>/notes")
+@login_required
+def add_note(measure_id: int):  # type: ignore[no-untyped-def]
+    measure, _acc = measure_access(measure_id)
+    form = NoteForm()
+    return _annotate(
+        measure, form,
+        lambda: measures.add_note(measure, site=form.site.data or "", on=form.on.data, text=form.text.data or "",
+                                  by=current_user, confirm_phi=form.confirm_phi.data),
+        text="text", button="Add note", failed="Note not added", done="Note added to the chart.",
+    )  # fmt: skip
+
+
+@bp.post("/measures/<int:measure_id>/phases")
+@login_required
+def add_phase(measure_id: int):  # type: ignore[no-untyped-def]
+    measure, _acc = measure_access(measure_id)
+    form = PhaseForm()
+    return _annotate(
+        measure, form,
+        lambda: measures.add_phase(measure, site=form.site.data or "", period=form.period.data or "",
+                                   reason=form.reason.data or "", by=current_user, confirm_phi=form.confirm_phi.data),
+        text="reason", button="Start a new phase", failed="Phase not started",
+        done="New phase started: limits are computed afresh from that period.",
+    )  # fmt: skip
+
+
+@bp.post("/measures/<int:measure_id>/phases/<int:phase_id>/remove")
+@login_required
+def remove_phase(measure_id: int, phase_id: int):  # type: ignore[no-untyped-def]
+    measure = removed(measure_id, lambda m: measures.remove_phase(m, phase_id, by=current_user), "Phase removed.")
+    return back_to_chart(measure, request.form.get("site"))

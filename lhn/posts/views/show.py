@@ -1,0 +1,144 @@
+"""A post's page: the post with its answers, timeline, interest or comments, the forms this reader may use, the
+cached page for readers who aren't logged in, and the answers block that live pages swap in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import flash, render_template, request
+from flask_login import current_user
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from lhn.communities import services as communities
+from lhn.errors import NotFound
+from lhn.forms import Form, saved
+from lhn.posts import cache as answers_cache
+from lhn.posts import permissions
+from lhn.posts import services as posts
+from lhn.posts.forms import AnswerForm, CommentForm, InterestForm, SlowModeForm, StatusForm
+from lhn.posts.models import PostKind
+from lhn.posts.views.common import bp, post_access, to_post
+
+T = TypeVar("T")
+KIND_PATHS = "q,ideas,experiences,calls"  # PostKind paths, for the show route
+
+
+def show_page(access: posts.Access, *, status: int = 200, **forms: Any) -> tuple[str, int]:
+    """The post's page; `forms` are the ones to show as sent (with their errors), the rest are built fresh."""
+    post = access.post
+    title = f"{post.title} · {post.community.name}"
+    if not current_user.is_authenticated:
+        # Readers who aren't logged in all see the same page: reuse it while the post's version holds.
+        key = ("page", post.id, post.page_version, request.script_root)
+        main_html = Markup(_render_main(access, {}))  # noqa: S704 - our own template's output
+        answers_cache.put(key, (title, main_html))
+        return _page(title, main_html, question=post.kind == PostKind.QUESTION), status
+    main_html = Markup(_render_main(access, forms))  # noqa: S704 - our own template's output
+    return _page(title, main_html, question=post.kind == PostKind.QUESTION), status
+
+
+def form_on_page(access: posts.Access, name: str, form: Form, write: Callable[[], T],
+                 done: Callable[[T], tuple[str | None, str]]) -> Response | tuple[str, int]:  # fmt: skip
+    """A form on a post's page (answer, comment, idea status, interest), sent: `write()` in one transaction, then
+    back to the post, where `done(what write returned)` says the message to flash (or None) and the anchor. On a
+    refusal, the page again (422) with the form `name` as sent and its errors."""
+    if form.validate_on_submit() and (result := saved(form, write)):
+        message, anchor = done(result.value)
+        if message:
+            flash(message, "success")
+        return to_post(access.post, anchor)
+    return show_page(access, status=422, **{name: form})
+
+
+def _page(title: str, main_html: Markup, *, question: bool) -> str:
+    return render_template("posts/show.html", title=title, main_html=main_html, question=question)
+
+
+def _cached_page(slug: str, kind_path: str, post_id: int) -> str | None:
+    """The page as last rendered for readers who aren't logged in, if it is still current."""
+    if current_user.is_authenticated:
+        return None
+    found = posts.anonymous_page_key(post_id)
+    if found is None or found[:2] != (slug, kind_path):
+        return None
+    cached = answers_cache.get(("page", post_id, found[2], request.script_root))
+    if cached is None:
+        return None
+    title, main_html = cached
+    return _page(title, main_html, question=kind_path == PostKind.QUESTION.path)
+
+
+def _render_main(access: posts.Access, forms: dict[str, Any]) -> str:
+    """The page's content: the post, then its answers, timeline, interest or comments."""
+    post = access.post
+    page = posts.post_page(post.id, by=current_user, access=access)
+    can = _abilities(page)
+    # Only the forms this reader can use (building a form costs more than rendering an answer).
+    needed = {"answer_form": (can["answer"], AnswerForm), "comment_form": (can["comment"], CommentForm),
+              "interest_form": (can["interest"], InterestForm),
+              "status_form": (can["moderate"] and post.kind == PostKind.IDEA, StatusForm)}  # fmt: skip
+    for name, (wanted, form_class) in needed.items():
+        if name not in forms:
+            forms[name] = form_class() if wanted else None
+    if forms["status_form"] is not None:
+        forms["status_form"].status.choices = [(s.value, s.label) for s in posts.next_statuses(post)]
+    if "slow_mode_form" not in forms:
+        forms["slow_mode_form"] = (
+            SlowModeForm(formdata=None, seconds=communities.slow_mode_seconds("post", post.id))
+            if can["moderate"] and post.is_visible else None
+        )  # fmt: skip
+    return render_template("posts/_show_main.html", page=page, post=post, community=post.community, can=can,
+                           **forms)  # fmt: skip
+
+
+def _abilities(page: posts.PostPage) -> dict[str, Any]:
+    """What this reader may do on the page, for its buttons (the services check again on every write)."""
+    access, post, user = page.access, page.post, current_user
+    community, membership = access.community, access.membership
+    return {
+        "post": permissions.can_post(user, community, membership),
+        "answer": permissions.can_answer(user, post, membership),
+        "comment": permissions.can_comment(user, post, membership),
+        "vote": permissions.can_vote(user, post, membership, community),
+        "vet": permissions.can_vet(user, community, membership),
+        "curate": permissions.can_curate_vetting(user, community, membership),
+        "moderate": access.moderates,
+        "edit": permissions.can_edit(user, post),
+        "author": permissions.is_author(user, post),
+        "accept": permissions.can_accept(user, post),
+        "see_original": access.sees_original(post),
+        # Flag buttons: anyone signed in who can read the page (flag_target checks the rest).
+        "flag": bool(user.is_authenticated),
+        "call_open": post.kind == PostKind.CALL and posts.is_open(post),
+        "interest": post.kind == PostKind.CALL and posts.is_open(post) and not permissions.is_author(user, post)
+        and permissions.can_post(user, community, membership),
+        # Per answer, by id: its vote buttons, its author's Edit and Withdraw, the Vet button.
+        "vote_answers": {a.id for a in page.answers if permissions.can_vote(user, a, membership, community)},
+        "revise_answers": {a.id for a in page.answers if permissions.can_revise(user, a)},
+        "vet_answers": {a.id for a in page.answers if permissions.can_vet_answer(user, a, community, membership)},
+    }  # fmt: skip
+
+
+@bp.get(f"/c/<slug>/<any({KIND_PATHS}):kind_path>/<int:post_id>")
+def show(slug: str, kind_path: str, post_id: int):  # type: ignore[no-untyped-def]
+    cached = _cached_page(slug, kind_path, post_id)
+    if cached is not None:
+        return cached
+    access = post_access(slug, post_id)
+    if access.post.kind.path != kind_path:
+        return to_post(access.post)
+    return show_page(access)
+
+
+@bp.get("/c/<slug>/q/<int:post_id>/answers")
+def answers_fragment(slug: str, post_id: int):  # type: ignore[no-untyped-def]
+    """The answers block alone, for live pages to swap in (same permissions and partial as the page)."""
+    access = post_access(slug, post_id)
+    if access.post.kind != PostKind.QUESTION:
+        raise NotFound("No such question.")
+    page = posts.post_page(post_id, by=current_user, answers_only=True, access=access)
+    can = _abilities(page)
+    return render_template("posts/_answers.html", page=page, post=page.post, community=page.post.community,
+                           can=can, comment_form=CommentForm() if can["comment"] else None)  # fmt: skip
