@@ -89,7 +89,7 @@ def _issue(
     now: datetime | None = None,
 ) -> Sanction:
     """Store a checked sanction and say so: the row, the member's banner, the public log line (`logged`: its
-    verb, public reason and details) and the audit row."""
+    verb, public reason and details), the audit row and signals.sanction_issued (the member's notice)."""
     now = now or utcnow()
     sanction = Sanction(user=subject, kind=kind, community=community, reason=reason, ends_at=ends, issued_by=by,
                         review_item_id=review_item_id, created_at=now)  # fmt: skip
@@ -103,6 +103,7 @@ def _issue(
                review_item_id=review_item_id, at=now, **(target or _profile_target(subject)))  # type: ignore[arg-type]  # fmt: skip
     audit.record(f"sanction.{AUDIT_NAMES[kind]}", actor=by, object_type="user", object_id=subject.id,
                  community_id=community_id, actor_role=_role(by))  # fmt: skip
+    signals.sanction_issued.send(subject, sanction=sanction)
     return sanction
 
 
@@ -120,10 +121,8 @@ def warn(
     Raises PermissionDenied, ValidationFailed."""
     reason = _reason(reason)
     _check_may_sanction(by, subject, community)
-    sanction = _issue(subject, SanctionKind.WARNING, by=by, reason=reason, community=community,
-                      review_item_id=review_item_id, target=target, logged=("warned", "", ""))  # fmt: skip
-    signals.sanction_issued.send(subject, sanction=sanction)
-    return sanction
+    return _issue(subject, SanctionKind.WARNING, by=by, reason=reason, community=community,
+                  review_item_id=review_item_id, target=target, logged=("warned", "", ""))  # fmt: skip
 
 
 def mute(
@@ -151,11 +150,9 @@ def mute(
     ends = now + timedelta(days=days)
     if membership.muted_until is None or membership.muted_until < ends:
         membership.muted_until = ends
-    sanction = _issue(subject, SanctionKind.MUTE, by=by, reason=reason, community=community, ends=ends, now=now,
-                      review_item_id=review_item_id, target=target,
-                      logged=("muted", reason, f"until {ends:%d %b %Y %H:%M} UTC"))  # fmt: skip
-    signals.sanction_issued.send(subject, sanction=sanction)
-    return sanction
+    return _issue(subject, SanctionKind.MUTE, by=by, reason=reason, community=community, ends=ends, now=now,
+                  review_item_id=review_item_id, target=target,
+                  logged=("muted", reason, f"until {ends:%d %b %Y %H:%M} UTC"))  # fmt: skip
 
 
 def suspend(
@@ -185,7 +182,6 @@ def suspend(
                       review_item_id=review_item_id, target=target, logged=("suspended", reason, details))  # fmt: skip
     accounts.invalidate_sessions(subject)  # ends cookies everywhere; chat drops sockets on this signal too
     signals.user_suspended.send(subject, until=ends, reason=reason, by=by)
-    signals.sanction_issued.send(subject, sanction=sanction)
     if subject.verified_at is not None:  # a suspension suspends the verified badge
         accounts.announce_badge(subject)
     return sanction
