@@ -12,7 +12,7 @@ import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial, wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -41,6 +41,12 @@ log = logging.getLogger(__name__)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def iso_or_none(value: date | None) -> str | None:
+    """A stored date or timestamp as ISO 8601 text, the form our JSON (API, socket events, my-data export)
+    gives it; None stays None."""
+    return value.isoformat() if value is not None else None
 
 
 class UTCDateTime(TypeDecorator[datetime]):

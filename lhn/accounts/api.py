@@ -14,7 +14,7 @@ from lhn.accounts.limits import account_mail_rate_limited, login_rate_limited
 from lhn.accounts.models import ApiToken, Institution, InstitutionKind, Role, User, VerificationRequest
 from lhn.api import bp, created, json_body, person_json, require_user
 from lhn.api.openapi import BOOLEAN, PHI_CONFIRM, TEXT, body_schema, op, path_param, ref
-from lhn.database import after_response, transactional
+from lhn.database import after_response, iso_or_none, transactional
 from lhn.errors import PermissionDenied, Unauthenticated
 from lhn.limits import user_rate_limited
 
@@ -28,7 +28,7 @@ def token_json(row: ApiToken) -> dict[str, Any]:
         "name": row.name,
         "hint": row.hint,
         "created_at": row.created_at.isoformat(),
-        "last_used_at": row.last_used_at.isoformat() if row.last_used_at else None,
+        "last_used_at": iso_or_none(row.last_used_at),
     }
 
 
@@ -43,12 +43,12 @@ def decision_json(row: VerificationRequest) -> dict[str, Any]:
         "role": row.role.value,
         "status": row.status.value,
         "submitted_at": row.created_at.isoformat(),
-        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+        "decided_at": iso_or_none(row.decided_at),
         "decided_by": person_json(row.decided_by) if row.decided_by else None,
         "note": row.decision_note,
         "state": row.state,  # pending, rejected, approved, revoked, expired
-        "expires_on": row.expires_on.isoformat() if row.expires_on else None,
-        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+        "expires_on": iso_or_none(row.expires_on),
+        "revoked_at": iso_or_none(row.revoked_at),
         "revoked_by": person_json(row.revoked_by) if row.revoked_by else None,
         "revocation_reason": row.revocation_reason or None,
     }

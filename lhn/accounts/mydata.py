@@ -12,11 +12,8 @@ from sqlalchemy import delete, select
 
 from lhn import signals
 from lhn.accounts.models import FORMER_MEMBER, ApiToken, Role, User, VerificationRequest
+from lhn.database import iso_or_none
 from lhn.extensions import db
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 @signals.export_requested.connect
@@ -31,13 +28,13 @@ def export_account(user: User, **_: Any) -> dict[str, Any]:
             "email": user.email,
             "display_name": user.display_name,
             "role": user.role.value,
-            "verified_at": _iso(user.verified_at),
+            "verified_at": iso_or_none(user.verified_at),
             "is_admin": user.is_admin,
             "institution": user.institution.slug if user.institution else None,
             "bio": user.bio,
-            "created_at": _iso(user.created_at),
-            "last_login_at": _iso(user.last_login_at),
-            "suspended_until": _iso(user.suspended_until),
+            "created_at": iso_or_none(user.created_at),
+            "last_login_at": iso_or_none(user.last_login_at),
+            "suspended_until": iso_or_none(user.suspended_until),
         },
         "verification_requests": [
             {
@@ -48,8 +45,8 @@ def export_account(user: User, **_: Any) -> dict[str, Any]:
                 "orcid": r.orcid,
                 "statement": r.statement,
                 "status": r.status.value,
-                "submitted_at": _iso(r.created_at),
-                "decided_at": _iso(r.decided_at),
+                "submitted_at": iso_or_none(r.created_at),
+                "decided_at": iso_or_none(r.decided_at),
                 "decision_note": r.decision_note,
             }
             for r in requests
@@ -58,9 +55,9 @@ def export_account(user: User, **_: Any) -> dict[str, Any]:
             {
                 "name": t.name,
                 "hint": t.hint,
-                "created_at": _iso(t.created_at),
-                "last_used_at": _iso(t.last_used_at),
-                "revoked_at": _iso(t.revoked_at),
+                "created_at": iso_or_none(t.created_at),
+                "last_used_at": iso_or_none(t.last_used_at),
+                "revoked_at": iso_or_none(t.revoked_at),
             }
             for t in tokens
         ],

@@ -17,15 +17,11 @@ from lhn import signals
 from lhn.accounts.models import User
 from lhn.chat.models import Channel, ChannelRead, ChatMessage
 from lhn.chat.services.events import MESSAGE_DELETED, channel_room, message_event
-from lhn.database import utcnow
+from lhn.database import iso_or_none, utcnow
 from lhn.extensions import db
 from lhn.realtime import emit_after_commit
 
 LIVE_TOMBSTONES = 200  # per channel: newer ones are sent live; a client that sees the gap syncs the rest
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 @signals.export_requested.connect
@@ -52,9 +48,9 @@ def export_chat(user: User, **_: Any) -> dict[str, Any]:
                 "community": m.channel.community.slug,
                 "channel": m.channel.name,
                 "body": m.body,
-                "created_at": _iso(m.created_at),
-                "edited_at": _iso(m.edited_at),
-                "hidden": {"reason": m.hidden_reason, "at": _iso(m.hidden_at)} if m.hidden_at else None,
+                "created_at": iso_or_none(m.created_at),
+                "edited_at": iso_or_none(m.edited_at),
+                "hidden": {"reason": m.hidden_reason, "at": iso_or_none(m.hidden_at)} if m.hidden_at else None,
             }
             for m in messages
         ],

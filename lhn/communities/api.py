@@ -27,7 +27,7 @@ from lhn.api.openapi import (
 from lhn.communities import permissions
 from lhn.communities import services as communities
 from lhn.communities.models import Community, JoinRequest, Membership
-from lhn.database import transactional
+from lhn.database import iso_or_none, transactional
 from lhn.limits import user_rate_limited
 
 
@@ -68,7 +68,7 @@ def join_request_json(row: JoinRequest) -> dict[str, Any]:
         "message": row.message,
         "status": row.status.value,
         "created_at": row.created_at.isoformat(),
-        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+        "decided_at": iso_or_none(row.decided_at),
         "note": row.decision_note,
     }
 
@@ -227,7 +227,7 @@ def review_verification(request_id: int):  # type: ignore[no-untyped-def]
     row = accounts.decide_verification(request_id, by=user, approve=decision == "approve", note=note,
                                        expires_on=expires_on)  # fmt: skip
     return jsonify({**verification_json(row), "note": row.decision_note,
-                    "expires_on": row.expires_on.isoformat() if row.expires_on else None})  # fmt: skip
+                    "expires_on": iso_or_none(row.expires_on)})  # fmt: skip
 
 
 COMMUNITY_REQUIRED = {"name": TEXT, "condition_name": TEXT, "guidelines": TEXT}

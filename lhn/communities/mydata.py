@@ -14,12 +14,9 @@ from lhn import signals
 from lhn.accounts.models import User
 from lhn.communities import services
 from lhn.communities.models import Community, CommunityRole, JoinRequest
+from lhn.database import iso_or_none
 from lhn.errors import ValidationFailed
 from lhn.extensions import db
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 @signals.export_requested.connect
@@ -36,10 +33,10 @@ def export_communities(user: User, **_: Any) -> dict[str, Any]:
             {
                 "community": m.community.slug,
                 "role": m.role.value,
-                "joined_at": _iso(m.joined_at),
+                "joined_at": iso_or_none(m.joined_at),
                 "guidelines_version": m.guidelines_version,
-                "guidelines_accepted_at": _iso(m.guidelines_accepted_at),
-                "muted_until": _iso(m.muted_until),
+                "guidelines_accepted_at": iso_or_none(m.guidelines_accepted_at),
+                "muted_until": iso_or_none(m.muted_until),
             }
             for m in sorted(memberships, key=lambda m: m.id)
         ],
@@ -48,8 +45,8 @@ def export_communities(user: User, **_: Any) -> dict[str, Any]:
                 "community": r.community.slug,
                 "message": r.message,
                 "status": r.status.value,
-                "created_at": _iso(r.created_at),
-                "decided_at": _iso(r.decided_at),
+                "created_at": iso_or_none(r.created_at),
+                "decided_at": iso_or_none(r.decided_at),
                 "decision_note": r.decision_note,
             }
             for r in requests

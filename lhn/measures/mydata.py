@@ -15,13 +15,10 @@ from sqlalchemy.orm import joinedload
 
 from lhn import signals
 from lhn.accounts.models import User
+from lhn.database import iso_or_none
 from lhn.extensions import db
 from lhn.measures.models import ChartNote, DataPoint, Measure, MeasureChange, PdsaCycle, PhaseChange
 from lhn.measures.services import periods
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def _slug(item: Any) -> str | None:
@@ -61,18 +58,24 @@ def export_measures(user: User, **_: Any) -> dict[str, Any]:
                 "study": c.study,
                 "act": c.act.value if c.act else None,
                 "act_notes": c.act_notes,
-                "started_on": _iso(c.started_on),
-                "ended_on": _iso(c.ended_on),
-                "created_at": _iso(c.created_at),
+                "started_on": iso_or_none(c.started_on),
+                "ended_on": iso_or_none(c.ended_on),
+                "created_at": iso_or_none(c.created_at),
             }
             for c in cycles
         ],
         "chart_notes": [
-            {"measure_id": n.measure_id, "site": _slug(n), "on": _iso(n.on), "text": n.text, "at": _iso(n.created_at)}
+            {
+                "measure_id": n.measure_id,
+                "site": _slug(n),
+                "on": iso_or_none(n.on),
+                "text": n.text,
+                "at": iso_or_none(n.created_at),
+            }
             for n in notes
         ],
         "phase_changes": [
-            {"measure_id": p.measure_id, "site": _slug(p), "from": _iso(p.period_start), "reason": p.reason}
+            {"measure_id": p.measure_id, "site": _slug(p), "from": iso_or_none(p.period_start), "reason": p.reason}
             for p in phases
         ],
         "data_submissions": [
@@ -84,8 +87,8 @@ def export_measures(user: User, **_: Any) -> dict[str, Any]:
                 "denominator": point.denominator,
                 "measure_version": point.measure_version,
                 "source": point.source,
-                "submitted_at": _iso(point.submitted_at),
-                "superseded_at": _iso(point.superseded_at),
+                "submitted_at": iso_or_none(point.submitted_at),
+                "superseded_at": iso_or_none(point.superseded_at),
             }
             for point, period in submissions
         ],

@@ -25,7 +25,7 @@ from lhn.api.openapi import (
     ref,
 )
 from lhn.communities import services as communities
-from lhn.database import transactional
+from lhn.database import iso_or_none, transactional
 from lhn.limits import user_rate_limited
 from lhn.moderation import mydata as my_data
 from lhn.moderation import services
@@ -33,10 +33,6 @@ from lhn.moderation.forms import queue_filters
 from lhn.moderation.models import FlagReason, ModerationLogEntry, ReviewKind, ReviewStatus, Sanction
 from lhn.moderation.services import actions, queue, sanctions
 from lhn.moderation.services import log as modlog
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def item_json(view: queue.ItemView, *, original: str | None = None) -> dict[str, Any]:
@@ -56,16 +52,16 @@ def item_json(view: queue.ItemView, *, original: str | None = None) -> dict[str,
                 "details": f.details,
                 "weight": f.weight,
                 "flagger": person_json(f.flagger),
-                "created_at": _iso(f.created_at),
+                "created_at": iso_or_none(f.created_at),
             }
             for f in item.flags
         ],
         "subject": person_json(view.subject) if view.subject else None,
         "target": None,
         "actions": view.actions,
-        "created_at": _iso(item.created_at),
+        "created_at": iso_or_none(item.created_at),
         "resolution": item.resolution or None,
-        "resolved_at": _iso(item.resolved_at),
+        "resolved_at": iso_or_none(item.resolved_at),
         "resolved_by": person_json(item.resolved_by) if item.resolved_by else None,
     }
     if target is not None:
@@ -100,7 +96,7 @@ def item_json(view: queue.ItemView, *, original: str | None = None) -> dict[str,
 def log_json(entry: ModerationLogEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
-        "created_at": _iso(entry.created_at),
+        "created_at": iso_or_none(entry.created_at),
         "action": entry.action,
         "by": person_json(entry.actor) if entry.actor else None,
         "automatic": entry.automatic,
@@ -121,9 +117,9 @@ def sanction_json(row: Sanction) -> dict[str, Any]:
         "kind": row.kind.value,
         "community": row.community.slug if row.community else None,
         "reason": row.reason,
-        "created_at": _iso(row.created_at),
-        "ends_at": _iso(row.ends_at),
-        "lifted_at": _iso(row.lifted_at),
+        "created_at": iso_or_none(row.created_at),
+        "ends_at": iso_or_none(row.ends_at),
+        "lifted_at": iso_or_none(row.lifted_at),
     }
 
 
@@ -141,7 +137,7 @@ def create_flag():  # type: ignore[no-untyped-def]
         community=inputs.text(data, "community", "") or None,
         confirm_phi=inputs.boolean(data, "confirm_phi", False),
     )
-    return created({"id": flag.id, "reason": flag.reason.value, "created_at": _iso(flag.created_at)})
+    return created({"id": flag.id, "reason": flag.reason.value, "created_at": iso_or_none(flag.created_at)})
 
 
 @bp.post("/redactions")

@@ -14,7 +14,7 @@ from lhn.accounts import mydata as accounts_data
 from lhn.accounts import passwords
 from lhn.accounts import services as accounts
 from lhn.accounts.models import User
-from lhn.database import utcnow
+from lhn.database import iso_or_none, utcnow
 from lhn.errors import ValidationFailed
 from lhn.extensions import db
 from lhn.moderation.models import Flag, PHIConfirmation, ReviewItem, ReviewStatus, Sanction
@@ -52,10 +52,6 @@ EXPORT_SECTIONS = {
 }
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 # --- moderation's own data -------------------------------------------------------------------------------
 
 
@@ -80,7 +76,7 @@ def export_moderation(user: User, **_: Any) -> dict[str, Any]:
                 "target_id": f.item.target_id,
                 "reason": f.reason.value,
                 "details": f.details,
-                "created_at": _iso(f.created_at),
+                "created_at": iso_or_none(f.created_at),
                 "outcome": f.outcome.value,
             }
             for f in flags
@@ -90,9 +86,9 @@ def export_moderation(user: User, **_: Any) -> dict[str, Any]:
                 "kind": s.kind.value,
                 "community": s.community.slug if s.community else None,
                 "reason": s.reason,
-                "created_at": _iso(s.created_at),
-                "ends_at": _iso(s.ends_at),
-                "lifted_at": _iso(s.lifted_at),
+                "created_at": iso_or_none(s.created_at),
+                "ends_at": iso_or_none(s.ends_at),
+                "lifted_at": iso_or_none(s.lifted_at),
             }
             for s in sanctions
         ],
@@ -101,7 +97,7 @@ def export_moderation(user: User, **_: Any) -> dict[str, Any]:
                 "kinds": c.kinds.split(","),
                 "target_type": c.target_type,
                 "target_id": c.target_id,
-                "created_at": _iso(c.created_at),
+                "created_at": iso_or_none(c.created_at),
             }
             for c in confirmations
         ],

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 
 from lhn import signals
 from lhn.accounts.models import User
+from lhn.database import iso_or_none
 from lhn.extensions import db
 from lhn.notifications.models import Follow, Notification, NotificationSettings
 
@@ -26,7 +27,7 @@ def export_notifications(user: User, **_: Any) -> dict[str, Any]:
                 "text": n.text,
                 "url": n.url,
                 "created_at": n.created_at.isoformat(),
-                "read_at": n.read_at.isoformat() if n.read_at else None,
+                "read_at": iso_or_none(n.read_at),
             }
             for n in rows
         ],

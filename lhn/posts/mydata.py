@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from lhn import signals
 from lhn.accounts.models import User
-from lhn.database import utcnow
+from lhn.database import iso_or_none, utcnow
 from lhn.extensions import db
 from lhn.posts.models import (
     Answer,
@@ -33,10 +33,6 @@ from lhn.posts.models import (
 )
 from lhn.posts.services.common import wilson_lower_bound
 from lhn.posts.services.vetting import refresh_post_vetting
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def _state(item: Any) -> str:
@@ -77,8 +73,8 @@ def export_posts(user: User, **_: Any) -> dict[str, Any]:
                 "sections": p.details or {},
                 "tags": p.tag_list,
                 "url": p.path,
-                "created_at": _iso(p.created_at),
-                "edited_at": _iso(p.edited_at),
+                "created_at": iso_or_none(p.created_at),
+                "edited_at": iso_or_none(p.edited_at),
                 "state": _state(p),
             }
             for p in mine
@@ -88,8 +84,8 @@ def export_posts(user: User, **_: Any) -> dict[str, Any]:
                 "id": a.id,
                 "post_id": a.post_id,
                 "body": a.body,
-                "created_at": _iso(a.created_at),
-                "edited_at": _iso(a.edited_at),
+                "created_at": iso_or_none(a.created_at),
+                "edited_at": iso_or_none(a.edited_at),
                 "accepted": a.accepted_at is not None,
                 "state": _state(a),
             }
@@ -101,7 +97,7 @@ def export_posts(user: User, **_: Any) -> dict[str, Any]:
                 "post_id": c.post_id,
                 "answer_id": c.answer_id,
                 "body": c.body,
-                "created_at": _iso(c.created_at),
+                "created_at": iso_or_none(c.created_at),
                 "state": _state(c),
             }
             for c in comments
@@ -114,21 +110,29 @@ def export_posts(user: User, **_: Any) -> dict[str, Any]:
                     "title": r.title,
                     "body": r.body,
                     "tags": r.tags,
-                    "created_at": _iso(r.created_at),
+                    "created_at": iso_or_none(r.created_at),
                 }
                 for r in post_revisions
             ),
             *(
-                {"answer_id": r.answer_id, "number": r.number, "body": r.body, "created_at": _iso(r.created_at)}
+                {"answer_id": r.answer_id, "number": r.number, "body": r.body, "created_at": iso_or_none(r.created_at)}
                 for r in answer_revisions
             ),
         ],
         "votes": [
-            *({"post_id": v.post_id, "value": v.value, "created_at": _iso(v.created_at)} for v in post_votes),
-            *({"answer_id": v.answer_id, "value": v.value, "created_at": _iso(v.created_at)} for v in answer_votes),
+            *({"post_id": v.post_id, "value": v.value, "created_at": iso_or_none(v.created_at)} for v in post_votes),
+            *(
+                {"answer_id": v.answer_id, "value": v.value, "created_at": iso_or_none(v.created_at)}
+                for v in answer_votes
+            ),
         ],
         "call_interests": [
-            {"post_id": i.post_id, "message": i.message, "status": i.status.value, "created_at": _iso(i.created_at)}
+            {
+                "post_id": i.post_id,
+                "message": i.message,
+                "status": i.status.value,
+                "created_at": iso_or_none(i.created_at),
+            }
             for i in interests
         ],
         "vettings": [
@@ -138,7 +142,7 @@ def export_posts(user: User, **_: Any) -> dict[str, Any]:
                 "revision": v.revision_number,
                 "note": v.note,
                 "evidence": v.evidence,
-                "created_at": _iso(v.created_at),
+                "created_at": iso_or_none(v.created_at),
             }
             for v in vettings
         ],

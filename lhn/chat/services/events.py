@@ -12,6 +12,7 @@ from flask import current_app, get_template_attribute, has_request_context
 from lhn.accounts.badges import person_json
 from lhn.chat.models import ChatMessage
 from lhn.communities.models import CommunityRole
+from lhn.database import iso_or_none
 from lhn.realtime import emit_after_commit
 
 # Client -> server. Each may carry an ack callback; the ack is {"ok": true, ...} or
@@ -63,7 +64,7 @@ def message_payload(message: Any, *, sender_role: Any = None, show_hidden: bool 
         "body": message.body if with_body else None,
         "body_html": message.body_html if with_body else None,
         "created_at": message.created_at.isoformat(),
-        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "edited_at": iso_or_none(message.edited_at),
         "deleted": deleted,
         "hidden": {"reason": message.hidden_reason, "at": message.hidden_at.isoformat()} if hidden else None,
     }

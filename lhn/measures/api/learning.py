@@ -11,7 +11,7 @@ from flask_login import current_user
 from lhn import inputs
 from lhn.api import bp, created, json_body, require_user
 from lhn.api.openapi import DATE, ID, PHI_CONFIRM, TEXT, body_schema, path_param, query_param, ref
-from lhn.database import transactional
+from lhn.database import iso_or_none, transactional
 from lhn.errors import ValidationFailed
 from lhn.measures import services as measures
 from lhn.measures.api.common import (
@@ -47,8 +47,8 @@ def cycle_json(cycle: PdsaCycle) -> dict[str, Any]:
     return payload | {
         "act": cycle.act.value if cycle.act else None,
         "started_on": cycle.started_on.isoformat(),
-        "ended_on": cycle.ended_on.isoformat() if cycle.ended_on else None,
-        "closed_at": cycle.closed_at.isoformat() if cycle.closed_at else None,
+        "ended_on": iso_or_none(cycle.ended_on),
+        "closed_at": iso_or_none(cycle.closed_at),
         "created_by": person_or_none(cycle.created_by),
         "created_at": cycle.created_at.isoformat(),
     }

@@ -12,7 +12,7 @@ from lhn import inputs
 from lhn.accounts.models import Institution
 from lhn.api import bp, created, json_body, page_json, person_json, require_user
 from lhn.api.openapi import BOOLEAN, CURSOR, TEXT, body_schema, page_of, path_param, ref
-from lhn.database import transactional
+from lhn.database import iso_or_none, transactional
 from lhn.limits import user_rate_limited, wrote
 from lhn.measures import services as measures
 from lhn.measures.api.common import (
@@ -32,10 +32,6 @@ from lhn.measures.models import DataConsent, DataPoint, MeasureChange, OwnerInvi
 from lhn.measures.services import periods
 
 
-def _when(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def invitation_json(invitation: OwnerInvitation) -> dict[str, Any]:
     return {
         "id": invitation.id,
@@ -44,7 +40,7 @@ def invitation_json(invitation: OwnerInvitation) -> dict[str, Any]:
         "invited_by": person_or_none(invitation.invited_by),
         "status": invitation.status.value,
         "created_at": invitation.created_at.isoformat(),
-        "decided_at": _when(invitation.decided_at),
+        "decided_at": iso_or_none(invitation.decided_at),
     }
 
 
@@ -66,7 +62,7 @@ def consent_json(consent: DataConsent, site: Institution) -> dict[str, Any]:
         "given_by": person_or_none(consent.given_by),
         "given_at": consent.given_at.isoformat(),
         "withdrawn_by": person_or_none(consent.withdrawn_by),
-        "withdrawn_at": _when(consent.withdrawn_at),
+        "withdrawn_at": iso_or_none(consent.withdrawn_at),
         "active": consent.withdrawn_at is None,
     }
 
@@ -80,7 +76,7 @@ def submission_json(point: DataPoint, names: tuple[str, ...], period: str) -> di
         "source": point.source,
         "submitted_by": person_or_none(point.submitted_by),
         "submitted_at": point.submitted_at.isoformat(),
-        "superseded_at": _when(point.superseded_at),
+        "superseded_at": iso_or_none(point.superseded_at),
         "current": point.superseded_at is None,
     }
 

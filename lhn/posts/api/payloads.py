@@ -8,21 +8,18 @@ from typing import Any
 from lhn import inputs
 from lhn.api import page_json, person_json
 from lhn.communities.models import CommunityRole
+from lhn.database import iso_or_none
 from lhn.posts import services as posts
 from lhn.posts.models import Answer, CallInterest, Comment, IdeaStatusChange, Post, PostKind, Vetting
-
-
-def iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def moderation_state(item: Any, sees_original: bool) -> tuple[dict[str, Any] | None, bool]:
     """The moderation state a reader sees, and whether they may see the text."""
     state = None
     if item.hidden_at is not None:
-        state = {"state": "hidden", "reason": item.hidden_reason, "at": iso(item.hidden_at)}
+        state = {"state": "hidden", "reason": item.hidden_reason, "at": iso_or_none(item.hidden_at)}
     elif item.withdrawn_at is not None:
-        state = {"state": "withdrawn", "at": iso(item.withdrawn_at)}
+        state = {"state": "withdrawn", "at": iso_or_none(item.withdrawn_at)}
     return state, item.is_visible or sees_original
 
 
@@ -38,10 +35,10 @@ def post_summary_json(post: Post, role: CommunityRole | None = None) -> dict[str
         "score": post.score,
         "answer_count": post.answer_count,
         "comment_count": post.comment_count,
-        "vetted_at": iso(post.vetted_at),
+        "vetted_at": iso_or_none(post.vetted_at),
         "idea_status": post.idea_status.value if post.idea_status else None,
-        "created_at": iso(post.created_at),
-        "edited_at": iso(post.edited_at),
+        "created_at": iso_or_none(post.created_at),
+        "edited_at": iso_or_none(post.edited_at),
     }
 
 
@@ -50,11 +47,11 @@ def vetting_json(vetting: Vetting, role: CommunityRole | None = None) -> dict[st
         "id": vetting.id,
         "action": vetting.action.value,
         "by": person_json(vetting.by, role.value if role else None),
-        "at": iso(vetting.created_at),
+        "at": iso_or_none(vetting.created_at),
         "revision": vetting.revision_number,
         "note": vetting.note,
         "evidence": vetting.evidence,
-        "review_by": iso(vetting.review_by),
+        "review_by": iso_or_none(vetting.review_by),
         "review_due": vetting.review_due,
         "standing": vetting.standing,  # clinician, researcher, or moderator (a community that lets moderators vet)
     }
@@ -78,8 +75,8 @@ def answer_json(answer: Answer, *, page: posts.PostPage | None = None, access: p
         "downs": answer.downs,
         "accepted": answer.accepted_at is not None,
         "revision": answer.revision,
-        "created_at": iso(answer.created_at),
-        "edited_at": iso(answer.edited_at),
+        "created_at": iso_or_none(answer.created_at),
+        "edited_at": iso_or_none(answer.edited_at),
         "vetted": answer.vetted_current,
         "changed_since_vetting": answer.changed_since_vetting,
         "vetting": vetting_json(vetting, page.role_of(vetting.by_id) if page else None) if vetting else None,
@@ -100,19 +97,19 @@ def comment_json(comment: Comment, page: posts.PostPage | None = None) -> dict[s
         "author": person_json(comment.author, role.value if role else None),
         "body_html": comment.body_html if readable or page is None else None,
         "moderation": state,
-        "created_at": iso(comment.created_at),
+        "created_at": iso_or_none(comment.created_at),
     }
 
 
 def change_json(change: IdeaStatusChange) -> dict[str, Any]:
     return {"from": change.from_status.value if change.from_status else None, "to": change.to_status.value,
-            "reason": change.reason, "by": person_json(change.by), "at": iso(change.created_at)}  # fmt: skip
+            "reason": change.reason, "by": person_json(change.by), "at": iso_or_none(change.created_at)}  # fmt: skip
 
 
 def interest_json(interest: CallInterest) -> dict[str, Any]:
     return {"id": interest.id, "post_id": interest.post_id, "person": person_json(interest.user),
-            "message": interest.message, "status": interest.status.value, "created_at": iso(interest.created_at),
-            "decided_at": iso(interest.decided_at)}  # fmt: skip
+            "message": interest.message, "status": interest.status.value,
+            "created_at": iso_or_none(interest.created_at), "decided_at": iso_or_none(interest.decided_at)}  # fmt: skip
 
 
 def post_json(page: posts.PostPage) -> dict[str, Any]:
@@ -136,7 +133,7 @@ def post_json(page: posts.PostPage) -> dict[str, Any]:
     if post.kind == PostKind.EXPERIENCE:
         data["linked_idea_id"] = post.linked_idea_id
     if post.kind == PostKind.CALL:
-        data.update(deadline=iso(post.deadline), open=posts.is_open(post), interest_count=post.interest_count,
+        data.update(deadline=iso_or_none(post.deadline), open=posts.is_open(post), interest_count=post.interest_count,
                     my_interest=interest_json(page.my_interest) if page.my_interest else None,
                     interests=[interest_json(i) for i in page.interests])  # fmt: skip
     return data
@@ -172,7 +169,7 @@ def page_of_posts(listing: posts.PostList) -> dict[str, Any]:
 
 def revision_json(view: posts.RevisionView, *, with_title: bool) -> dict[str, Any]:
     r = view.revision
-    data = {"number": r.number, "editor": person_json(r.editor), "at": iso(r.created_at), "body": r.body,
+    data = {"number": r.number, "editor": person_json(r.editor), "at": iso_or_none(r.created_at), "body": r.body,
             "body_diff": view.body_diff}  # fmt: skip
     if with_title:
         data.update(title=r.title, tags=r.tags.split(), title_diff=view.title_diff)
