@@ -9,16 +9,22 @@ discharge, death), phone and fax numbers, email addresses, record / plan / accou
 numbers, and web links or IP addresses that point at a person. Dates count only with a cue tying them
 to a person; numbers only with a cue naming what they are (or an NHS number whose check digit is valid).
 Every pattern is bounded, so a scan stays linear in the text.
+The scan and the guard are pure; record_confirmed, called once the confirmed text is stored, sends a signal.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-# Only the exception classes: this module stays free of Flask and of models (no app context needed).
+# Only the exception classes and the signal: this module stays free of Flask and of models (no app context needed).
+from lhn import signals
 from lhn.database import slow_work
 from lhn.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from lhn.accounts.models import User
 
 KIND_LABELS = {
     "name": "a person's full name",
@@ -374,8 +380,8 @@ class PHIConfirmationRequired(ValidationFailed):
 
 def check(text: str, confirmed: bool, *, field: str = "body") -> list[Finding]:
     """Scan `text` before it is published. Returns the findings (empty: nothing found; non-empty and
-    `confirmed`: the author chose to publish, and the caller sends signals.phi_confirmed with kinds(findings)
-    after it has the new object's id). Raises PHIConfirmationRequired when there are findings and the
+    `confirmed`: the author chose to publish, and the caller passes them to record_confirmed once the new
+    object has its id). Raises PHIConfirmationRequired when there are findings and the
     author hasn't confirmed. Pure."""
     findings = scan(text)
     if findings and not confirmed:
@@ -386,7 +392,7 @@ def check(text: str, confirmed: bool, *, field: str = "body") -> list[Finding]:
 def check_texts(texts: dict[str, str], confirmed: bool, *, previous: str = "") -> list[Finding]:
     """The guard over several fields of one thing a person writes ({field: text}, in form order). Findings whose
     exact text was already in `previous` (the version the author confirmed or published before) don't ask again.
-    Returns the findings (to record with signals.phi_confirmed once the thing has an id); raises
+    Returns the findings (for record_confirmed once the thing has an id); raises
     PHIConfirmationRequired, on the first field with a finding, when there are some and `confirmed` is false. Pure:
     callers run it inside lhn.database.reading(), before the write transaction."""
     findings: list[Finding] = []
@@ -399,3 +405,14 @@ def check_texts(texts: dict[str, str], confirmed: bool, *, previous: str = "") -
     if findings and not confirmed:
         raise PHIConfirmationRequired(findings, first)
     return findings
+
+
+def record_confirmed(
+    findings: list[Finding], *, by: User, target_type: str, target_id: int, community_id: int | None = None
+) -> None:
+    """After the author confirmed and the text was stored (so it has an id): signals.phi_confirmed, for
+    moderation to record who, what kinds and where (never the text). Nothing when there were no findings."""
+    if findings:
+        signals.phi_confirmed.send(
+            by, kinds=kinds(findings), target_type=target_type, target_id=target_id, community_id=community_id
+        )

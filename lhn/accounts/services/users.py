@@ -163,8 +163,7 @@ def update_profile(
     if show_presence is not None:
         user.show_presence = bool(show_presence)
     db.session.flush()
-    if findings:
-        signals.phi_confirmed.send(user, kinds=phi.kinds(findings), target_type="user", target_id=user.id)
+    phi.record_confirmed(findings, by=user, target_type="user", target_id=user.id)
     return user
 
 

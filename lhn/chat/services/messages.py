@@ -156,11 +156,9 @@ def _check_text(body: str, by: User, *, confirm_phi: bool) -> list[phi.Finding]:
 
 
 def _phi_confirmed(message: ChatMessage, findings: list[phi.Finding]) -> None:
-    if findings and message.sender is not None:
-        signals.phi_confirmed.send(
-            message.sender, kinds=phi.kinds(findings), target_type="chat_message", target_id=message.id,
-            community_id=message.channel.community_id,
-        )  # fmt: skip
+    if message.sender is not None:
+        phi.record_confirmed(findings, by=message.sender, target_type="chat_message", target_id=message.id,
+                             community_id=message.channel.community_id)  # fmt: skip
 
 
 def _retried(existing: ChatMessage, channel_id: int) -> tuple[ChatMessage, bool]:

@@ -99,9 +99,7 @@ def request_to_join(user: User, community: Community, *, accept_guidelines: bool
     db.session.add(request)
     db.session.flush()
     signals.join_requested.send(community, request=request)
-    if findings:
-        signals.phi_confirmed.send(user, kinds=phi.kinds(findings), target_type="join_request", target_id=request.id,
-                                   community_id=community.id)  # fmt: skip
+    phi.record_confirmed(findings, by=user, target_type="join_request", target_id=request.id, community_id=community.id)
     return request
 
 

@@ -153,13 +153,6 @@ def _check_phi(values: dict[str, Any], confirm_phi: bool, *, previous: str = "")
     return phi.check_texts(texts, confirm_phi, previous=previous)
 
 
-def _phi_confirmed(findings: list[phi.Finding], *, by: User, target_type: str, target_id: int,
-                   community_id: int) -> None:  # fmt: skip
-    if findings:
-        signals.phi_confirmed.send(by, kinds=phi.kinds(findings), target_type=target_type, target_id=target_id,
-                                   community_id=community_id)  # fmt: skip
-
-
 def create_cycle(measure: Measure, fields: PdsaFields, *, by: User, confirm_phi: bool = False) -> PdsaCycle:
     """The site's team (or an owner) starts a PDSA cycle at a site. Checks, scans for PHI and renders in reading()
     (no write lock), then writes. Flushes. Raises PermissionDenied, ValidationFailed (phi.PHIConfirmationRequired
@@ -177,7 +170,8 @@ def create_cycle(measure: Measure, fields: PdsaFields, *, by: User, confirm_phi:
     cycle = PdsaCycle(measure_id=measure.id, institution_id=site_id, created_by=by, **values, **html)
     db.session.add(cycle)
     db.session.flush()
-    _phi_confirmed(findings, by=by, target_type="pdsa_cycle", target_id=cycle.id, community_id=measure.community_id)
+    phi.record_confirmed(findings, by=by, target_type="pdsa_cycle", target_id=cycle.id,
+                         community_id=measure.community_id)  # fmt: skip
     return cycle
 
 
@@ -214,7 +208,8 @@ def update_cycle(cycle: PdsaCycle, measure: Measure, fields: PdsaFields, *, by: 
     for key, value in {**values, **html}.items():
         setattr(cycle, key, value)
     db.session.flush()
-    _phi_confirmed(findings, by=by, target_type="pdsa_cycle", target_id=cycle.id, community_id=measure.community_id)
+    phi.record_confirmed(findings, by=by, target_type="pdsa_cycle", target_id=cycle.id,
+                         community_id=measure.community_id)  # fmt: skip
     return cycle
 
 
@@ -259,7 +254,8 @@ def close_cycle(cycle: PdsaCycle, measure: Measure, *, act: str, act_notes: str,
     cycle.act, cycle.act_notes, cycle.ended_on, cycle.closed_at = decision, notes, ended, utcnow()
     cycle.act_notes_html = html["act_notes_html"]
     db.session.flush()
-    _phi_confirmed(findings, by=by, target_type="pdsa_cycle", target_id=cycle.id, community_id=measure.community_id)
+    phi.record_confirmed(findings, by=by, target_type="pdsa_cycle", target_id=cycle.id,
+                         community_id=measure.community_id)  # fmt: skip
     for store in stores:
         store()
     return cycle
@@ -312,7 +308,8 @@ def add_note(measure: Measure, *, site: str, on: Any, text: str, by: User, confi
     note = ChartNote(measure_id=measure.id, institution=place, on=day, text=body, created_by=by)
     db.session.add(note)
     db.session.flush()
-    _phi_confirmed(findings, by=by, target_type="chart_note", target_id=note.id, community_id=measure.community_id)
+    phi.record_confirmed(findings, by=by, target_type="chart_note", target_id=note.id,
+                         community_id=measure.community_id)  # fmt: skip
     return note
 
 
@@ -354,7 +351,8 @@ def add_phase(measure: Measure, *, site: str, period: str, reason: str, by: User
     where = place.name if place else "the network chart"
     log_change(measure, "phase", f"New phase on {where} from {period}: {why}", by=by)
     db.session.flush()
-    _phi_confirmed(findings, by=by, target_type="phase_change", target_id=phase.id, community_id=measure.community_id)
+    phi.record_confirmed(findings, by=by, target_type="phase_change", target_id=phase.id,
+                         community_id=measure.community_id)  # fmt: skip
     return phase
 
 

@@ -228,9 +228,7 @@ def flag_target(
     db.session.expire(item, ["flags"])
     if kind == ReviewKind.FLAGGED_CONTENT:
         _maybe_auto_hide(item, adapter, target, flag_community)
-    if findings:
-        signals.phi_confirmed.send(by, kinds=phi.kinds(findings), target_type="flag", target_id=flag.id,
-                                   community_id=item.community_id)  # fmt: skip
+    phi.record_confirmed(findings, by=by, target_type="flag", target_id=flag.id, community_id=item.community_id)
     return flag
 
 

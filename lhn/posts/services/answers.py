@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from lhn import realtime, signals
+from lhn import phi, realtime, signals
 from lhn.accounts.models import User
 from lhn.database import reading, utcnow
 from lhn.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -23,7 +23,6 @@ from lhn.posts.services.common import (
     get_comment_access,
     notify_new_mentions,
     prepare_text,
-    record_phi,
     wilson_lower_bound,
     word_diff,
     write_denied,
@@ -79,7 +78,8 @@ def post_answer(post_id: int, body: str, *, by: User, confirm_phi: bool = False)
     post.answer_count = Post.answer_count + 1
     db.session.flush()
     db.session.refresh(post, ["answer_count"])
-    record_phi(written.findings, by=by, target_type="answer", target_id=answer.id, community_id=post.community_id)
+    phi.record_confirmed(written.findings, by=by, target_type="answer", target_id=answer.id,
+                         community_id=post.community_id)  # fmt: skip
     signals.answer_posted.send(post, answer=answer)
     signals.post_content_changed.send(post)
     realtime.emit_after_commit(realtime.EVENT_ANSWER_POSTED, {"post_id": post.id, "answer_id": answer.id},
@@ -118,7 +118,8 @@ def edit_answer(answer_id: int, body: str, *, by: User, confirm_phi: bool = Fals
     was_current = answer.vetted_current
     answer.vetted_current = False
     db.session.flush()
-    record_phi(written.findings, by=by, target_type="answer", target_id=answer.id, community_id=answer.community_id)
+    phi.record_confirmed(written.findings, by=by, target_type="answer", target_id=answer.id,
+                         community_id=answer.community_id)  # fmt: skip
     if answer.vetted_at is not None:
         signals.review_needed.send("answer", target_id=answer.id, community_id=answer.community_id,
                                    kind="vetted_answer_changed", subject_user_id=answer.author_id)  # fmt: skip
@@ -326,7 +327,8 @@ def post_comment(
         text, written = written_body(body, post.community, by=by, limit=COMMENT_MAX, confirm_phi=confirm_phi)
     check_slow_mode(post, by=by)  # in the write transaction: two quick comments can't both pass
     comment = add_comment(post, text, written, by=by, answer=answer)
-    record_phi(written.findings, by=by, target_type="comment", target_id=comment.id, community_id=post.community_id)
+    phi.record_confirmed(written.findings, by=by, target_type="comment", target_id=comment.id,
+                         community_id=post.community_id)  # fmt: skip
     return comment
 
 

@@ -260,14 +260,6 @@ def check_phi(texts: dict[str, str], confirmed: bool, *, previous: str = "") -> 
     return phi.check_texts(texts, confirmed, previous=previous)
 
 
-def record_phi(findings: list[phi.Finding], *, by: User, target_type: str, target_id: int, community_id: int) -> None:
-    """After the author confirmed and the text was stored: who, what kinds and where (never the text)."""
-    if findings:
-        signals.phi_confirmed.send(
-            by, kinds=phi.kinds(findings), target_type=target_type, target_id=target_id, community_id=community_id
-        )
-
-
 def last_write_at(post_id: int, user_id: int) -> Any:
     """When this person last answered or commented on the post (slow mode measures from it)."""
     answered = db.session.scalar(

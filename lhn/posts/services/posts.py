@@ -29,7 +29,6 @@ from lhn.posts.services.common import (
     notify_new_mentions,
     prepare_text,
     raise_if,
-    record_phi,
     word_diff,
     write_denied,
 )
@@ -259,7 +258,7 @@ def create_post(
         db.session.add(IdeaStatusChange(post_id=post.id, community_id=community.id, from_status=None,
                                         to_status=IdeaStatus.PROPOSED, reason="", by_id=by.id))  # fmt: skip
     db.session.flush()
-    record_phi(written.findings, by=by, target_type="post", target_id=post.id, community_id=community.id)
+    phi.record_confirmed(written.findings, by=by, target_type="post", target_id=post.id, community_id=community.id)
     signals.post_content_changed.send(post)
     signals.post_created.send(post, by=by)
     return post
@@ -296,7 +295,7 @@ def edit_post(post: Post, fields: PostFields, *, by: User, confirm_phi: bool = F
     _set_tags(post, checked.tags)
     _add_revision(post, by)
     db.session.flush()
-    record_phi(written.findings, by=by, target_type="post", target_id=post.id, community_id=post.community_id)
+    phi.record_confirmed(written.findings, by=by, target_type="post", target_id=post.id, community_id=post.community_id)
     signals.post_content_changed.send(post)
     return post
 
