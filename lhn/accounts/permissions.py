@@ -8,6 +8,12 @@ from lhn.accounts.models import User
 from lhn.database import utcnow
 
 
+def as_user(user: object) -> User | None:
+    """The account behind `user` (a User, or Flask-Login's anonymous visitor): what every feature's predicates
+    start from."""
+    return user if isinstance(user, User) else None
+
+
 def can_receive_email(user: User) -> bool:
     """Whether LHN may send `user` anything but account mail (confirmation, password reset, security notices):
     only to an address its owner confirmed, so nobody is mailed at an address someone else typed."""

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from lhn.accounts.models import User
+from lhn.accounts.permissions import as_user
 from lhn.chat.models import Channel, ChatMessage
 from lhn.communities import permissions as community_permissions
 from lhn.communities.models import Community, Membership
-
-
-def _user(user: object) -> User | None:
-    return user if isinstance(user, User) else None
 
 
 def can_moderate(user: object, community: Community, membership: Membership | None) -> bool:
@@ -20,7 +16,7 @@ def can_moderate(user: object, community: Community, membership: Membership | No
 def can_read(user: object, channel: Channel, membership: Membership | None) -> bool:
     """Chat is for members only, even in public communities; role-limited channels for those roles
     (and the moderators, who must be able to moderate them)."""
-    u = _user(user)
+    u = as_user(user)
     if u is None:
         return False
     if can_moderate(u, channel.community, membership):
@@ -40,13 +36,13 @@ def can_manage_channels(user: object, community: Community, membership: Membersh
 
 def can_edit(user: object, message: ChatMessage) -> bool:
     """Authors edit and delete their own messages, unless deleted or hidden by a moderator."""
-    u = _user(user)
+    u = as_user(user)
     return u is not None and message.sender_id == u.id and message.deleted_at is None and message.hidden_at is None
 
 
 def sees_hidden(user: object, message: ChatMessage, membership: Membership | None) -> bool:
     """The author and the moderators see a hidden message's text; others see the placeholder."""
-    u = _user(user)
+    u = as_user(user)
     if u is None:
         return False
     return message.sender_id == u.id or can_moderate(u, message.channel.community, membership)

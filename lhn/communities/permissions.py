@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from lhn.accounts.models import User
+from lhn.accounts.permissions import as_user
 from lhn.communities.models import Community, CommunityRole, Membership
 from lhn.database import utcnow
 
 
-def _user(user: object) -> User | None:
-    return user if isinstance(user, User) else None
-
-
 def can_create_community(user: object) -> bool:
     """Site admins, verified clinicians and verified researchers."""
-    u = _user(user)
+    u = as_user(user)
     return u is not None and (u.is_admin or u.is_verified)
 
 
@@ -23,7 +19,7 @@ def can_read(user: object, community: Community, membership: Membership | None) 
     """Content, members and guidelines. Restricted communities: members and site admins only."""
     if not community.is_restricted:
         return True
-    u = _user(user)
+    u = as_user(user)
     return u is not None and (u.is_admin or membership is not None)
 
 
@@ -34,7 +30,7 @@ def is_muted(membership: Membership | None, now: datetime | None = None) -> bool
 
 def can_post(user: object, community: Community, membership: Membership | None, now: datetime | None = None) -> bool:
     """Post, answer, comment and chat: members who are not muted. Posts and chat call this."""
-    return _user(user) is not None and membership is not None and not is_muted(membership, now)
+    return as_user(user) is not None and membership is not None and not is_muted(membership, now)
 
 
 def slow_mode_wait(seconds: int, last_write_at: datetime | None, now: datetime, *, exempt: bool = False) -> int:
@@ -47,13 +43,13 @@ def slow_mode_wait(seconds: int, last_write_at: datetime | None, now: datetime, 
 
 
 def can_moderate(user: object, community: Community, membership: Membership | None) -> bool:
-    u = _user(user)
+    u = as_user(user)
     return u is not None and (u.is_admin or (membership is not None and membership.role.moderates))
 
 
 def can_manage(user: object, community: Community, membership: Membership | None) -> bool:
     """Edit the community and appoint or remove moderators: its owners and site admins."""
-    u = _user(user)
+    u = as_user(user)
     return u is not None and (u.is_admin or (membership is not None and membership.role == CommunityRole.OWNER))
 
 

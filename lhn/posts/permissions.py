@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from lhn.accounts.models import Role, User
+from lhn.accounts.models import Role
+from lhn.accounts.permissions import as_user
 from lhn.communities import permissions as community_permissions
 from lhn.communities.models import Community, Membership
 from lhn.posts.models import Answer, Comment, Post, PostKind
-
-
-def _user(user: object) -> User | None:
-    return user if isinstance(user, User) else None
 
 
 def can_read(user: object, community: Community, membership: Membership | None) -> bool:
@@ -35,7 +32,7 @@ def vetting_standing(user: object, community: Community, membership: Membership 
 
     A claim that site staff have not verified grants nothing; neither does activity.
     """
-    u = _user(user)
+    u = as_user(user)
     if u is None:
         return None
     if membership is not None and u.role in CLINICAL_ROLES and u.is_verified:
@@ -58,12 +55,12 @@ def can_curate_vetting(user: object, community: Community, membership: Membershi
 def can_see_original(user: object, item: Post | Answer | Comment, membership: Membership | None,
                      community: Community) -> bool:  # fmt: skip
     """Hidden or withdrawn content: its author and the community's moderators still see the text."""
-    u = _user(user)
+    u = as_user(user)
     return u is not None and (u.id == item.author_id or can_moderate(u, community, membership))
 
 
 def is_author(user: object, item: Post | Answer | Comment) -> bool:
-    u = _user(user)
+    u = as_user(user)
     return u is not None and u.id == item.author_id
 
 

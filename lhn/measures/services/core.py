@@ -11,6 +11,7 @@ from sqlalchemy import select
 from lhn import signals
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Institution, Role, User
+from lhn.accounts.permissions import as_user
 from lhn.communities import services as communities
 from lhn.communities.models import Community, Membership
 from lhn.errors import NotFound
@@ -155,7 +156,7 @@ def log_change(
 def record_export(measure: Measure, *, reader: object, file_format: str) -> None:
     """A reader (anonymous too) exported the measure's data: signals.data_exported. Callers commit."""
     signals.data_exported.send(
-        reader if isinstance(reader, User) else None,
+        as_user(reader),
         object_type="measure",
         object_id=measure.id,
         community_id=measure.community_id,

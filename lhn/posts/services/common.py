@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from lhn import limits, phi, signals
 from lhn.accounts.models import User
+from lhn.accounts.permissions import as_user
 from lhn.communities import permissions as community_permissions
 from lhn.communities import services as communities
 from lhn.communities.models import Community, CommunityRole, Membership, Visibility
@@ -61,10 +62,6 @@ BADGE_COLUMNS = (User.id, User.username, User.display_name, User.role, User.veri
 def with_badge(relationship: Any) -> Any:
     """joinedload of a relationship to a User, loading only what badges show (and the institution)."""
     return joinedload(relationship).load_only(*BADGE_COLUMNS)
-
-
-def as_user(user: object) -> User | None:
-    return user if isinstance(user, User) else None
 
 
 def find_post(post_id: int) -> Post | None:
