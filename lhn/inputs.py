@@ -14,6 +14,7 @@ from flask import request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter, ValidationError
 
+from lhn import phi
 from lhn.errors import DomainError, ValidationFailed
 
 MAX_INT: Final = 2**63 - 1  # the largest integer both databases store (SQLite INTEGER, PostgreSQL BIGINT)
@@ -144,6 +145,11 @@ def boolean(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, missin
     if sent and not isinstance(value, bool):
         raise ValidationFailed({name: "Send true or false."})
     return value
+
+
+def phi_confirmed(data: dict[str, Any]) -> bool:
+    """The PHI guard's confirmation in a JSON body or socket payload: `confirm_phi: true` (absent: false)."""
+    return bool(boolean(data, phi.CONFIRM_FIELD, False))
 
 
 def number(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, missing: Any = _REQUIRED) -> Any:

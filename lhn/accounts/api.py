@@ -105,7 +105,7 @@ def update_me():  # type: ignore[no-untyped-def]
         institution=inputs.text(data, "institution", user.institution.slug if user.institution else ""),
         confirm_real_name=inputs.boolean(data, "confirm_real_name", False),
         show_presence=inputs.boolean(data, "show_presence", None),
-        confirm_phi=inputs.boolean(data, "confirm_phi", False),
+        confirm_phi=inputs.phi_confirmed(data),
     )
     return jsonify(me_json(user))
 

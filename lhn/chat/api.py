@@ -51,7 +51,7 @@ def list_messages(channel_id: int):  # type: ignore[no-untyped-def]
 def post_message(channel_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
     client_id = inputs.text(data, "client_id", "") or uuid.uuid4().hex  # send one to make retries safe
-    body, confirm_phi = inputs.text(data, "body", missing=""), inputs.boolean(data, "confirm_phi", False)
+    body, confirm_phi = inputs.text(data, "body", missing=""), inputs.phi_confirmed(data)
     message, was_created = chat.post_message(channel_id, by=user, client_id=client_id, body=body,
                                              confirm_phi=confirm_phi)  # fmt: skip
     return _message_answer(message, user, 201 if was_created else 200)
@@ -74,7 +74,7 @@ def _message_answer(message: Any, user: Any, status: int = 200):  # type: ignore
 @transactional
 def edit_message(message_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    body, confirm_phi = inputs.text(data, "body", missing=""), inputs.boolean(data, "confirm_phi", False)
+    body, confirm_phi = inputs.text(data, "body", missing=""), inputs.phi_confirmed(data)
     return _message_answer(chat.edit_message(message_id, by=user, body=body, confirm_phi=confirm_phi), user)
 
 

@@ -94,7 +94,7 @@ def on_send_message(data: Any = None) -> dict[str, Any]:
     data = payload(data, "channel_id", "client_id", "body")
     channel_id = int_field(data, "channel_id")
     client_id, body = inputs.text(data, "client_id"), inputs.text(data, "body")
-    confirm_phi = inputs.boolean(data, "confirm_phi", False)
+    confirm_phi = inputs.phi_confirmed(data)
     with transaction():
         message, created = chat.post_message(
             channel_id,
@@ -110,7 +110,7 @@ def on_send_message(data: Any = None) -> dict[str, Any]:
 def on_edit_message(data: Any = None) -> dict[str, Any]:
     data = payload(data, "message_id", "body")
     message_id, body = int_field(data, "message_id"), inputs.text(data, "body")
-    confirm_phi = inputs.boolean(data, "confirm_phi", False)
+    confirm_phi = inputs.phi_confirmed(data)
     with transaction():
         message = chat.edit_message(message_id, by=load_user(), body=body, confirm_phi=confirm_phi)
         answer = ok(id=message.id, seq=message.change_seq)

@@ -163,7 +163,7 @@ def join_community(slug: str):  # type: ignore[no-untyped-def]
         communities.get_community(slug),
         accept_guidelines=accept,
         message=message,
-        confirm_phi=inputs.boolean(data, "confirm_phi", False),
+        confirm_phi=inputs.phi_confirmed(data),
     )
     if isinstance(joined, JoinRequest):
         return jsonify(status="requested", join_request=join_request_json(joined)), 202

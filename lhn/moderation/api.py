@@ -135,7 +135,7 @@ def create_flag():  # type: ignore[no-untyped-def]
         reason=inputs.text(data, "reason", missing=""),
         details=inputs.text(data, "details", ""),
         community=inputs.text(data, "community", "") or None,
-        confirm_phi=inputs.boolean(data, "confirm_phi", False),
+        confirm_phi=inputs.phi_confirmed(data),
     )
     return created({"id": flag.id, "reason": flag.reason.value, "created_at": iso_or_none(flag.created_at)})
 

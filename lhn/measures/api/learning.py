@@ -103,18 +103,13 @@ def list_cycles(measure_id: int):  # type: ignore[no-untyped-def]
     return jsonify(items=[cycle_json(c) for c in cycles])
 
 
-def _confirm_phi(body: dict[str, Any]) -> bool:
-    """The PHI guard's confirmation: `confirm_phi: true` (422 phi_confirmation_required without it)."""
-    return inputs.boolean(body, "confirm_phi", False)
-
-
 @bp.post("/measures/<int:measure_id>/pdsa")
 @transactional
 def create_cycle(measure_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
     fields = _cycle_fields(body, measures.PdsaFields(site=inputs.text(body, "site", missing="")))
     measure = measures.get_measure(measure_id, viewer=user)
-    cycle = measures.create_cycle(measure, fields, by=user, confirm_phi=_confirm_phi(body))
+    cycle = measures.create_cycle(measure, fields, by=user, confirm_phi=inputs.phi_confirmed(body))
     return created(cycle_json(cycle))
 
 
@@ -133,8 +128,8 @@ def update_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def
     unknown = sorted(set(body) - {*CYCLE_FIELDS, "confirm_phi"})
     if unknown:
         raise ValidationFailed(dict.fromkeys(unknown, "This field can't be changed (the site stays; close to act)."))
-    fields = _cycle_fields(body, measures.PdsaFields.of(cycle))
-    return jsonify(cycle_json(measures.update_cycle(cycle, measure, fields, by=user, confirm_phi=_confirm_phi(body))))
+    fields, confirm_phi = _cycle_fields(body, measures.PdsaFields.of(cycle)), inputs.phi_confirmed(body)
+    return jsonify(cycle_json(measures.update_cycle(cycle, measure, fields, by=user, confirm_phi=confirm_phi)))
 
 
 @bp.post("/measures/<int:measure_id>/pdsa/<int:cycle_id>/close")
@@ -145,7 +140,7 @@ def close_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
     measure = measures.get_measure(measure_id, viewer=user)
     cycle = measures.get_cycle(measure, cycle_id, viewer=user)
     measures.close_cycle(cycle, measure, act=act, act_notes=act_notes, ended_on=ended_on, by=user,
-                         confirm_phi=_confirm_phi(body))  # fmt: skip
+                         confirm_phi=inputs.phi_confirmed(body))  # fmt: skip
     return jsonify(cycle_json(cycle))
 
 
@@ -166,7 +161,7 @@ def add_note(measure_id: int):  # type: ignore[no-untyped-def]
     site, on = inputs.text(body, "site", ""), inputs.text(body, "on", missing="")
     text = inputs.text(body, "text", missing="")
     measure = measures.get_measure(measure_id, viewer=user)
-    note = measures.add_note(measure, site=site, on=on, text=text, by=user, confirm_phi=_confirm_phi(body))
+    note = measures.add_note(measure, site=site, on=on, text=text, by=user, confirm_phi=inputs.phi_confirmed(body))
     return created(note_json(note))
 
 
@@ -183,7 +178,7 @@ def add_phase(measure_id: int):  # type: ignore[no-untyped-def]
     user, body = require_user(), json_body()
     site, period = inputs.text(body, "site", ""), inputs.text(body, "period", missing="")
     reason, measure = inputs.text(body, "reason", missing=""), measures.get_measure(measure_id, viewer=user)
-    confirm_phi = _confirm_phi(body)
+    confirm_phi = inputs.phi_confirmed(body)
     phase = measures.add_phase(measure, site=site, period=period, reason=reason, by=user, confirm_phi=confirm_phi)
     return created(phase_json(phase, measure))
 

@@ -11,7 +11,7 @@ from lhn.api import bp, created, json_body, require_user
 from lhn.database import transactional
 from lhn.limits import user_rate_limited, wrote
 from lhn.posts import services as posts
-from lhn.posts.api.payloads import answer_json, phi_confirmed, revision_json, vetting_json
+from lhn.posts.api.payloads import answer_json, revision_json, vetting_json
 
 
 @bp.post("/posts/<int:post_id>/answers")
@@ -19,7 +19,7 @@ from lhn.posts.api.payloads import answer_json, phi_confirmed, revision_json, ve
 @transactional
 def post_answer(post_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    body, confirm_phi = inputs.text(data, "body", missing=""), phi_confirmed(data)
+    body, confirm_phi = inputs.text(data, "body", missing=""), inputs.phi_confirmed(data)
     answer = posts.post_answer(post_id, body, by=user, confirm_phi=confirm_phi)
     return created(answer_json(answer, access=posts.get_access(post_id, by=user)))
 
@@ -28,7 +28,7 @@ def post_answer(post_id: int):  # type: ignore[no-untyped-def]
 @transactional
 def edit_answer(answer_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    body, confirm_phi = inputs.text(data, "body", missing=""), phi_confirmed(data)
+    body, confirm_phi = inputs.text(data, "body", missing=""), inputs.phi_confirmed(data)
     answer = posts.edit_answer(answer_id, body, by=user, confirm_phi=confirm_phi)
     return jsonify(answer_json(answer, access=posts.get_access(answer.post_id, by=user),
                                vetting=posts.current_vetting(answer)))  # fmt: skip

@@ -157,11 +157,6 @@ def post_fields(data: dict[str, Any], post: Post | None = None) -> posts.PostFie
     )  # fmt: skip
 
 
-def phi_confirmed(data: dict[str, Any]) -> bool:
-    """The PHI guard's confirmation: `confirm_phi: true`."""
-    return inputs.boolean(data, "confirm_phi", False)
-
-
 def page_of_posts(listing: posts.PostList) -> dict[str, Any]:
     items = [post_summary_json(p, listing.roles.get((p.community_id, p.author_id))) for p in listing.page.items]
     return page_json(items, listing.page.next_cursor)

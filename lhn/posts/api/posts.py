@@ -16,7 +16,6 @@ from lhn.posts.api.payloads import (
     change_json,
     comment_json,
     page_of_posts,
-    phi_confirmed,
     post_fields,
     post_json,
     revision_json,
@@ -54,7 +53,7 @@ def my_knowledge_base():  # type: ignore[no-untyped-def]
 @transactional
 def create_post(slug: str):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
-    kind, fields, confirm_phi = inputs.text(data, "kind", missing=""), post_fields(data), phi_confirmed(data)
+    kind, fields, confirm_phi = inputs.text(data, "kind", missing=""), post_fields(data), inputs.phi_confirmed(data)
     post = posts.create_post(communities.get_community(slug), kind, fields, by=user, confirm_phi=confirm_phi)
     return created(post_json(posts.post_page(post.id, by=user, with_sources=True)))
 
@@ -69,7 +68,7 @@ def show_post(post_id: int):  # type: ignore[no-untyped-def]
 def edit_post(post_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
     post = posts.get_post(post_id, by=user)
-    posts.edit_post(post, post_fields(data, post), by=user, confirm_phi=phi_confirmed(data))
+    posts.edit_post(post, post_fields(data, post), by=user, confirm_phi=inputs.phi_confirmed(data))
     return jsonify(post_json(posts.post_page(post.id, by=user, with_sources=True)))
 
 
@@ -101,7 +100,7 @@ def vote_post(post_id: int):  # type: ignore[no-untyped-def]
 def comment(post_id: int):  # type: ignore[no-untyped-def]
     user, data = require_user(), json_body()
     body, answer_id = inputs.text(data, "body", missing=""), inputs.ident(data, "answer_id", None)
-    new = posts.post_comment(post_id, body, by=user, answer_id=answer_id, confirm_phi=phi_confirmed(data))
+    new = posts.post_comment(post_id, body, by=user, answer_id=answer_id, confirm_phi=inputs.phi_confirmed(data))
     return created(comment_json(new))
 
 
