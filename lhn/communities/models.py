@@ -71,6 +71,8 @@ class Community(TimestampMixin, Base):
     # Vetting needs clinical standing (a verified clinician or researcher); owners may let moderators
     # vet too, and their seal then says so.
     moderators_may_vet: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # Bumped with any change to the community or its posts (lhn/posts/cache.py): the key of its cached pages.
+    content_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     @property
     def is_restricted(self) -> bool:

@@ -4,8 +4,11 @@ A question page with 30 answers spends most of its time loading and rendering th
 identical HTML, so it is kept here, keyed by the post's `page_version`. Every flush that touches a post's
 answers, comments, votes, vettings, status, interest or the post itself (or an experience linked to an
 idea) bumps that version in the same transaction (a session hook, so no service can forget), and the next
-reader renders afresh. Badges (a person verified, appointed moderator), community names and a call's
-deadline passing are not part of the version, so entries also expire after TTL seconds.
+reader renders afresh. The same flush bumps the post's community's `content_version` (and any change to the
+community row itself does), which keys whole pages stored for readers who are not logged in: the community's
+posts and its search results (lhn/posts/views/templating.py `anonymous_page`). Badges (a person verified,
+appointed moderator), community names on a post's page and a call's deadline passing are not part of the
+versions, so entries also expire after TTL seconds.
 
 The cache belongs to the app (app.extensions), so per process; correctness never depends on it (the
 version comes from the database).
@@ -19,9 +22,10 @@ from collections import OrderedDict
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
+from lhn.communities.models import Community
 from lhn.posts.models import Answer, AnswerVote, CallInterest, Comment, IdeaStatusChange, Post, PostVote, Vetting
 
 TTL = 60.0
@@ -65,6 +69,7 @@ def clear() -> None:
 
 _TOUCHING = (Answer, Comment, AnswerVote, PostVote, Vetting, IdeaStatusChange, CallInterest)
 _PENDING = "lhn_touched_posts"
+_PENDING_COMMUNITIES = "lhn_touched_communities"
 
 
 def _post_ids(obj: Any) -> list[int | None]:
@@ -81,21 +86,34 @@ def _post_ids(obj: Any) -> list[int | None]:
 
 def _collect(session: Session, _context: Any, _instances: Any) -> None:
     touched: set[int] = session.info.setdefault(_PENDING, set())
+    communities: set[int] = session.info.setdefault(_PENDING_COMMUNITIES, set())
     for obj in (*session.new, *session.dirty, *session.deleted):
         touched.update(i for i in _post_ids(obj) if i is not None)
+        if isinstance(obj, Community) and obj.id is not None:
+            communities.add(obj.id)
+        elif isinstance(obj, Post) and obj.community_id is not None:  # a deleted post has no row to look up later
+            communities.add(obj.community_id)
 
 
 def _bump(session: Session, _context: Any) -> None:
     touched = session.info.pop(_PENDING, None)
+    communities = session.info.pop(_PENDING_COMMUNITIES, None) or set()
     if touched:
         session.connection().execute(
             update(Post).where(Post.id.in_(sorted(touched))).values(page_version=Post.page_version + 1)
             .execution_options(synchronize_session=False)
         )  # fmt: skip
+        communities.update(session.connection().scalars(select(Post.community_id).where(Post.id.in_(touched))))
+    if communities:
+        session.connection().execute(
+            update(Community).where(Community.id.in_(sorted(communities)))
+            .values(content_version=Community.content_version + 1).execution_options(synchronize_session=False)
+        )  # fmt: skip
 
 
 def _forget(session: Session, *_: Any) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_PENDING_COMMUNITIES, None)
 
 
 _installed = False

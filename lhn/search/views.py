@@ -13,6 +13,7 @@ from lhn import inputs
 from lhn.communities import services as communities
 from lhn.errors import ValidationFailed
 from lhn.pagination import Page
+from lhn.posts.views.templating import anonymous_page
 from lhn.search import services as search
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def _query() -> str:
     return q
 
 
-def _results(community: Community | None) -> ResponseReturnValue:
+def _results(community: Community | None) -> str | tuple[str, int]:
     q, sort, error = "", "newest", None
     try:
         q, sort = _query(), inputs.arg_text("sort") or "newest"
@@ -36,9 +37,8 @@ def _results(community: Community | None) -> ResponseReturnValue:
     except ValidationFailed as exc:
         error = " ".join(exc.errors.values())
         results = search.SearchResults(search.SearchQuery(raw=q), Page([], None), "newest")
-    status = 422 if error else 200
-    return render_template("search/results.html", community=community, q=q, sort=sort, results=results,
-                           error=error), status  # fmt: skip
+    html = render_template("search/results.html", community=community, q=q, sort=sort, results=results, error=error)
+    return (html, 422) if error else html
 
 
 @bp.get("/search", endpoint="search")
@@ -49,7 +49,8 @@ def search_page() -> ResponseReturnValue:
 @bp.get("/c/<slug>/search")
 def community_search(slug: str) -> ResponseReturnValue:
     community, _membership = communities.get_readable_community(current_user, slug)
-    return _results(community)
+    # Results depend only on the community's posts, so readers who are not logged in share them by its version.
+    return anonymous_page(("search", community.id, community.content_version), lambda: _results(community))
 
 
 @bp.get("/c/<slug>/similar")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn import inputs
@@ -18,6 +19,7 @@ from lhn.posts import services as posts
 from lhn.posts.forms import list_filters
 from lhn.posts.models import PostKind
 from lhn.posts.views.common import bp
+from lhn.posts.views.templating import anonymous_page
 
 
 def _popular_tags(community_ids: list[int], *, vetted_only: bool = False) -> list[tuple[str, int]]:
@@ -43,15 +45,19 @@ def _filtered(list_: Callable[..., posts.PostList]) -> tuple[dict[str, Any], pos
 @bp.get("/c/<slug>/posts")
 def index(slug: str):  # type: ignore[no-untyped-def]
     community, membership = communities.get_readable_community(current_user, slug)
-    found = _filtered(lambda **args: posts.list_posts(community, by=current_user, **args))
-    if found is None:
-        return redirect(url_for("posts.index", slug=slug))
-    args, listing = found
-    return render_template(
-        "posts/index.html", community=community, membership=membership, listing=listing, args=args,
-        tags=_popular_tags([community.id]), can_post=permissions.can_post(current_user, community, membership),
-        post_refusal=posts.post_refusal(community, membership, by=current_user), kinds=list(PostKind),
-    )  # fmt: skip
+
+    def render() -> ResponseReturnValue:
+        found = _filtered(lambda **args: posts.list_posts(community, by=current_user, **args))
+        if found is None:
+            return redirect(url_for("posts.index", slug=slug))
+        args, listing = found
+        return render_template(
+            "posts/index.html", community=community, membership=membership, listing=listing, args=args,
+            tags=_popular_tags([community.id]), can_post=permissions.can_post(current_user, community, membership),
+            post_refusal=posts.post_refusal(community, membership, by=current_user), kinds=list(PostKind),
+        )  # fmt: skip
+
+    return anonymous_page(("posts", community.id, community.content_version), render)
 
 
 @bp.get("/feed")

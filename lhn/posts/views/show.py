@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import flash, render_template, request
+from flask import flash, render_template
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
@@ -14,12 +15,12 @@ from werkzeug.wrappers import Response
 from lhn.communities import services as communities
 from lhn.errors import NotFound
 from lhn.forms import Form, saved
-from lhn.posts import cache as answers_cache
 from lhn.posts import permissions
 from lhn.posts import services as posts
 from lhn.posts.forms import AnswerForm, CommentForm, InterestForm, SlowModeForm, StatusForm
 from lhn.posts.models import PostKind
 from lhn.posts.views.common import bp, post_access, to_post
+from lhn.posts.views.templating import anonymous_page
 
 T = TypeVar("T")
 KIND_PATHS = "q,ideas,experiences,calls"  # PostKind paths, for the show route
@@ -29,12 +30,6 @@ def show_page(access: posts.Access, *, status: int = 200, **forms: Any) -> tuple
     """The post's page; `forms` are the ones to show as sent (with their errors), the rest are built fresh."""
     post = access.post
     title = f"{post.title} · {post.community.name}"
-    if not current_user.is_authenticated:
-        # Readers who aren't logged in all see the same page: reuse it while the post's version holds.
-        key = ("page", post.id, post.page_version, request.script_root)
-        main_html = Markup(_render_main(access, {}))  # noqa: S704 - our own template's output
-        answers_cache.put(key, (title, main_html))
-        return _page(title, main_html, question=post.kind == PostKind.QUESTION), status
     main_html = Markup(_render_main(access, forms))  # noqa: S704 - our own template's output
     return _page(title, main_html, question=post.kind == PostKind.QUESTION), status
 
@@ -54,20 +49,6 @@ def form_on_page(access: posts.Access, name: str, form: Form, write: Callable[[]
 
 def _page(title: str, main_html: Markup, *, question: bool) -> str:
     return render_template("posts/show.html", title=title, main_html=main_html, question=question)
-
-
-def _cached_page(slug: str, kind_path: str, post_id: int) -> str | None:
-    """The page as last rendered for readers who aren't logged in, if it is still current."""
-    if current_user.is_authenticated:
-        return None
-    found = posts.anonymous_page_key(post_id)
-    if found is None or found[:2] != (slug, kind_path):
-        return None
-    cached = answers_cache.get(("page", post_id, found[2], request.script_root))
-    if cached is None:
-        return None
-    title, main_html = cached
-    return _page(title, main_html, question=kind_path == PostKind.QUESTION.path)
 
 
 def _render_main(access: posts.Access, forms: dict[str, Any]) -> str:
@@ -123,13 +104,18 @@ def _abilities(page: posts.PostPage) -> dict[str, Any]:
 
 @bp.get(f"/c/<slug>/<any({KIND_PATHS}):kind_path>/<int:post_id>")
 def show(slug: str, kind_path: str, post_id: int):  # type: ignore[no-untyped-def]
-    cached = _cached_page(slug, kind_path, post_id)
-    if cached is not None:
-        return cached
-    access = post_access(slug, post_id)
-    if access.post.kind.path != kind_path:
-        return to_post(access.post)
-    return show_page(access)
+    def render() -> ResponseReturnValue:
+        access = post_access(slug, post_id)
+        if access.post.kind.path != kind_path:
+            return to_post(access.post)
+        html, _status = show_page(access)
+        return html
+
+    # Readers who aren't logged in all see the same page: one light query says whether the stored one holds.
+    found = None if current_user.is_authenticated else posts.anonymous_page_key(post_id)
+    if found is None or found[:2] != (slug, kind_path):
+        return render()
+    return anonymous_page(("post", post_id, found[2]), render)
 
 
 @bp.get("/c/<slug>/q/<int:post_id>/answers")

@@ -1,12 +1,18 @@
 """Template helpers the posts blueprint gives every page: post links, per-request URL patterns for long lists,
-a post's cached list entry, and the date and list-filter filters."""
+a post's cached list entry, and the date and list-filter filters; and whole pages for readers who are not
+logged in (`anonymous_page`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from flask import g, get_template_attribute, request, url_for
+from flask import g, get_template_attribute, request, session, url_for
+from flask.globals import request_ctx
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from lhn.posts import cache as answers_cache
@@ -72,3 +78,25 @@ def link_args(args: dict[str, Any], community: Any = None) -> dict[str, Any]:
     if community is not None:
         out["slug"] = community.slug
     return out
+
+
+_CSRF_MARK = "\x00csrf-token\x00"  # stands for the reader's own CSRF token in a stored page
+
+
+def anonymous_page(version: tuple[Any, ...], render: Callable[[], ResponseReturnValue]) -> ResponseReturnValue:
+    """The page `render()` makes, for readers who are not logged in: stored whole and served again while
+    `version` (read from the database before rendering, e.g. the community's content_version) holds, for
+    the same address. Logged-in readers, and anyone with messages waiting, always get `render()`. Each reader
+    gets their own CSRF token in it; badges catch up within the cache's TTL. Only pages are stored, not
+    redirects or refusals."""
+    if current_user.is_authenticated or "_flashes" in session:
+        return render()
+    key = ("whole page", *version, request.full_path, request.script_root)
+    token = generate_csrf()
+    stored = answers_cache.get(key)
+    if stored is not None:
+        return str(stored).replace(_CSRF_MARK, token)
+    html = render()
+    if isinstance(html, str) and not request_ctx.flashes:  # flashes: messages it showed, for this reader only
+        answers_cache.put(key, html.replace(token, _CSRF_MARK))
+    return html
