@@ -13,7 +13,7 @@ from lhn import inputs
 from lhn.communities import services as communities
 from lhn.errors import ValidationFailed
 from lhn.pagination import Page
-from lhn.posts.views.templating import anonymous_page
+from lhn.posts.views.templating import anonymous_page, community_version
 from lhn.search import services as search
 
 if TYPE_CHECKING:
@@ -48,9 +48,12 @@ def search_page() -> ResponseReturnValue:
 
 @bp.get("/c/<slug>/search")
 def community_search(slug: str) -> ResponseReturnValue:
-    community, _membership = communities.get_readable_community(current_user, slug)
+    def render() -> ResponseReturnValue:
+        community, _membership = communities.get_readable_community(current_user, slug)
+        return _results(community)
+
     # Results depend only on the community's posts, so readers who are not logged in share them by its version.
-    return anonymous_page(("search", community.id, community.content_version), lambda: _results(community))
+    return anonymous_page(lambda: community_version("search", slug), render)
 
 
 @bp.get("/c/<slug>/similar")

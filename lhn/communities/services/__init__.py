@@ -13,6 +13,7 @@ from lhn.communities.services.communities import (
     get_community,
     get_readable_community,
     list_communities,
+    public_content_version,
     update_community,
 )
 from lhn.communities.services.membership import (
@@ -63,6 +64,7 @@ __all__ = [
     "list_verification_queue",
     "memberships_of",
     "owner_count",
+    "public_content_version",
     "record_evidence_views",
     "request_to_join",
     "send_join_request_reminders",

@@ -203,6 +203,18 @@ def get_community(slug: str) -> Community:
     return community
 
 
+def public_content_version(slug: str) -> int | None:
+    """The content_version of a public community (what readers who are not logged in may read: as
+    permissions.can_read), in one light query, so that a stored page can be served without loading the
+    community. None for a restricted or unknown one."""
+    row = db.session.execute(
+        select(Community.visibility, Community.content_version).where(Community.slug == slug)
+    ).first()
+    if row is None or row.visibility != Visibility.PUBLIC:
+        return None
+    return int(row.content_version)
+
+
 def get_readable_community(user: object, slug: str) -> tuple[Community, Membership | None]:
     """A community whose content `user` may read, with their membership. Raises PermissionDenied
     for a restricted community they don't belong to (its existence is public, its content is not)."""

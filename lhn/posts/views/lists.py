@@ -19,7 +19,7 @@ from lhn.posts import services as posts
 from lhn.posts.forms import list_filters
 from lhn.posts.models import PostKind
 from lhn.posts.views.common import bp
-from lhn.posts.views.templating import anonymous_page
+from lhn.posts.views.templating import anonymous_page, community_version
 
 
 def _popular_tags(community_ids: list[int], *, vetted_only: bool = False) -> list[tuple[str, int]]:
@@ -44,9 +44,8 @@ def _filtered(list_: Callable[..., posts.PostList]) -> tuple[dict[str, Any], pos
 
 @bp.get("/c/<slug>/posts")
 def index(slug: str):  # type: ignore[no-untyped-def]
-    community, membership = communities.get_readable_community(current_user, slug)
-
     def render() -> ResponseReturnValue:
+        community, membership = communities.get_readable_community(current_user, slug)
         found = _filtered(lambda **args: posts.list_posts(community, by=current_user, **args))
         if found is None:
             return redirect(url_for("posts.index", slug=slug))
@@ -57,7 +56,7 @@ def index(slug: str):  # type: ignore[no-untyped-def]
             post_refusal=posts.post_refusal(community, membership, by=current_user), kinds=list(PostKind),
         )  # fmt: skip
 
-    return anonymous_page(("posts", community.id, community.content_version), render)
+    return anonymous_page(lambda: community_version("posts", slug), render)
 
 
 @bp.get("/feed")

@@ -111,11 +111,11 @@ def show(slug: str, kind_path: str, post_id: int):  # type: ignore[no-untyped-de
         html, _status = show_page(access)
         return html
 
-    # Readers who aren't logged in all see the same page: one light query says whether the stored one holds.
-    found = None if current_user.is_authenticated else posts.anonymous_page_key(post_id)
-    if found is None or found[:2] != (slug, kind_path):
-        return render()
-    return anonymous_page(("post", post_id, found[2]), render)
+    def version() -> tuple[str, int, int] | None:  # one light query, without loading the post
+        found = posts.anonymous_page_key(post_id)
+        return ("post", post_id, found[2]) if found is not None and found[:2] == (slug, kind_path) else None
+
+    return anonymous_page(version, render)
 
 
 @bp.get("/c/<slug>/q/<int:post_id>/answers")

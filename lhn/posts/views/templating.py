@@ -12,9 +12,9 @@ from flask import g, get_template_attribute, request, session, url_for
 from flask.globals import request_ctx
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from lhn.communities import services as communities
 from lhn.posts import cache as answers_cache
 from lhn.posts.views.common import bp
 
@@ -80,23 +80,30 @@ def link_args(args: dict[str, Any], community: Any = None) -> dict[str, Any]:
     return out
 
 
-_CSRF_MARK = "\x00csrf-token\x00"  # stands for the reader's own CSRF token in a stored page
-
-
-def anonymous_page(version: tuple[Any, ...], render: Callable[[], ResponseReturnValue]) -> ResponseReturnValue:
+def anonymous_page(version: Callable[[], tuple[Any, ...] | None],
+                   render: Callable[[], ResponseReturnValue]) -> ResponseReturnValue:
     """The page `render()` makes, for readers who are not logged in: stored whole and served again while
-    `version` (read from the database before rendering, e.g. the community's content_version) holds, for
-    the same address. Logged-in readers, and anyone with messages waiting, always get `render()`. Each reader
-    gets their own CSRF token in it; badges catch up within the cache's TTL. Only pages are stored, not
-    redirects or refusals."""
+    `version()` holds (read from the database before rendering, e.g. the community's content_version; None
+    when the page is not public), for the same address. Logged-in readers, and anyone with messages waiting,
+    always get `render()` (pages for readers who are not logged in carry no CSRF token: base.html). Badges
+    catch up within the cache's TTL. Only pages are stored, not redirects or refusals."""
     if current_user.is_authenticated or "_flashes" in session:
         return render()
-    key = ("whole page", *version, request.full_path, request.script_root)
-    token = generate_csrf()
+    current = version()
+    if current is None:
+        return render()
+    key = ("whole page", *current, request.full_path, request.script_root)
     stored = answers_cache.get(key)
     if stored is not None:
-        return str(stored).replace(_CSRF_MARK, token)
+        return str(stored)
     html = render()
     if isinstance(html, str) and not request_ctx.flashes:  # flashes: messages it showed, for this reader only
-        answers_cache.put(key, html.replace(token, _CSRF_MARK))
+        answers_cache.put(key, html)
     return html
+
+
+def community_version(page: str, slug: str) -> tuple[Any, ...] | None:
+    """The version of a public community's stored `page` (its posts, its search results): its content_version,
+    which any change to it or its posts bumps (lhn/posts/cache.py). None for a restricted or unknown one."""
+    version = communities.public_content_version(slug)
+    return None if version is None else (page, slug, version)
