@@ -4,6 +4,12 @@ the same gunicorn settings in the same run.
 
     .venv/bin/python bench/generate_posts.py            # once: bench/results/posts.sqlite3
     .venv/bin/python bench/posts_bench.py [--duration 20 --connections 8]
+    .venv/bin/python bench/copy_to_postgres.py          # once, for PostgreSQL: the same data in lhn_bench
+    .venv/bin/python bench/posts_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/lhn_bench
+
+The pages are requested by a reader who is not logged in (wrk sends no cookie), as search engines and people
+following a link do: they are served from the stored whole pages (lhn/posts/views/templating.py
+`anonymous_page`) after the first request, like every repeated request for the same address.
 
 The load generator is wrk (apt-get install wrk). On a machine with two or more cores the server is pinned to
 core 0 and wrk to the last core (taskset), so they compete as little as possible.
@@ -98,6 +104,7 @@ def pick_terms(conn: sqlite3.Connection, posts: int) -> tuple[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", type=Path, default=ROOT / "bench" / "results" / "posts.sqlite3")
+    parser.add_argument("--database-url", help="serve this database (a copy of --db) instead of --db itself")
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--search", nargs=2, metavar=("RARE", "COMMON"),
@@ -116,8 +123,8 @@ def main() -> None:
                      .fetchone()[0] for t in terms}  # fmt: skip
     cores = os.cpu_count() or 1
     server_cpu, client_cpu = (0, cores - 1) if cores >= 2 else (None, None)
-    env = {"LHN_DATABASE_URL": f"sqlite:///{args.db}", "LHN_SECRET_KEY": "bench-secret-key-" + "x" * 32,
-           "LHN_ENV": "development"}  # fmt: skip
+    env = {"LHN_DATABASE_URL": args.database_url or f"sqlite:///{args.db}", "LHN_ENV": "development",
+           "LHN_SECRET_KEY": "bench-secret-key-" + "x" * 32}  # fmt: skip
     rare, common = terms
     pages = [
         ("community page", "/c/bench/posts"),
@@ -145,7 +152,9 @@ def main() -> None:
     finally:
         lhn.stop()
     base = results[0][1]["rps"]
-    print(f"\nLHN posts benchmark: {posts:,} posts, {answers:,} answers; gunicorn.conf.py (1 gthread worker); "
+    database = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"\nLHN posts benchmark on {database}: {posts:,} posts, {answers:,} answers; gunicorn.conf.py "
+          "(1 gthread worker); "
           f"wrk -t1 -c{args.connections} -d{args.duration}s; server on CPU {server_cpu}, wrk on CPU {client_cpu}; "
           f"{cores} cores shared with other work.\n")  # fmt: skip
     print("Search terms: " + ", ".join(f"{t!r} in {n:,} posts" for t, n in frequency.items()) + "\n")
