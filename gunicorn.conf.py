@@ -23,6 +23,11 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook
     """A request busy in Python (a CSV preview) holds the GIL for a whole switch interval each time a thread that
     waited on the database wants it back: Python's 5 ms made the other writers' p99 502 ms in bench/writers.py run
     2, 1 ms made it 315 ms (run 1: 59 -> 34 ms)."""
+    import gc
     import sys
 
     sys.setswitchinterval(float(os.environ.get("LHN_SWITCH_INTERVAL", "0.001")))
+    # The loaded app (models, routes, templates, libraries: ~210,000 objects) lives as long as the process. Each
+    # full collection of Python's cyclic GC walked all of it and paused every request 130-180 ms (bench/README.md,
+    # posts): freeze it, so that collections only walk what requests made since.
+    gc.freeze()
