@@ -207,8 +207,9 @@ def public_content_version(slug: str) -> int | None:
     """The content_version of a public community (what readers who are not logged in may read: as
     permissions.can_read), in one light query, so that a stored page can be served without loading the
     community. None for a restricted or unknown one."""
-    row = db.session.execute(
-        select(Community.visibility, Community.content_version).where(Community.slug == slug)
+    table = Community.__table__  # Core, not the ORM: this runs for every stored page served, and ORM results cost 2×
+    row = db.session.connection().execute(
+        select(table.c.visibility, table.c.content_version).where(table.c.slug == slug)
     ).first()
     if row is None or row.visibility != Visibility.PUBLIC:
         return None

@@ -90,9 +90,10 @@ def get_post(post_id: int, *, by: object) -> Post:
 def anonymous_page_key(post_id: int) -> tuple[str, str, int] | None:
     """(community slug, kind path, page version) of a post that readers who aren't logged in may see,
     in one light query, so a cached page can be served without loading the post. None otherwise."""
-    row = db.session.execute(
-        select(Community.slug, Community.visibility, Post.kind, Post.page_version)
-        .join(Community, Community.id == Post.community_id).where(Post.id == post_id)
+    post, community = Post.__table__, Community.__table__  # Core, not the ORM: this runs for every stored page served
+    row = db.session.connection().execute(
+        select(community.c.slug, community.c.visibility, post.c.kind, post.c.page_version)
+        .join(community, community.c.id == post.c.community_id).where(post.c.id == post_id)
     ).first()  # fmt: skip
     if row is None or row.visibility != Visibility.PUBLIC:  # what permissions.can_read allows anonymous readers
         return None
