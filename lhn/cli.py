@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import cast
 
 import click
 from sqlalchemy import Table, bindparam, func, select, update
 
-from lhn import demo, reminders
+from lhn import demo, periodic, reminders
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Role, User
 from lhn.chat.models import ChatMessage
@@ -168,6 +169,17 @@ def send_reminders() -> None:
     run it from cron if you turn that off (PERIODIC_SECONDS = 0)."""
     for name, count in reminders.send_all().items():
         click.echo(f"{name}: {'failed (see the log)' if count < 0 else f'{count} reminded'}")
+
+
+@cli.command("periodic")
+def periodic_command() -> None:
+    """Run every periodic job once (review-by dates, reminders, digests), at a lower priority: what each server
+    starts hourly (lhn/periodic.py), or what cron runs if you turn that off (PERIODIC_SECONDS = 0)."""
+    from flask import current_app
+
+    os.nice(10)  # a round is seconds of work; the servers' requests come first
+    periodic.run_all(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"Ran {', '.join(periodic.job_names())}.")
 
 
 @cli.command("digests")

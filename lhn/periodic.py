@@ -1,6 +1,8 @@
-"""Jobs a running server does now and then (review-by dates falling due): one daemon thread per process,
-started by the first request (so CLI commands and tests never start it). Every job is idempotent and
-claims its rows, so several processes running it at once do each piece of work once.
+"""Jobs a running server does now and then (review-by dates falling due, reminders, digests): one daemon
+thread per process, started by the first request (so CLI commands and tests never start it), which runs the
+jobs in a child process at a lower priority (`flask --app lhn lhn periodic`): a round is seconds of Python
+(the digests of every member), which in the server would take turns on the GIL with every request. Every job
+is idempotent and claims its rows, so several processes running it at once do each piece of work once.
 
 Each job also has a CLI command, for deployments that prefer cron (`flask --app lhn lhn review-due`).
 """
@@ -8,9 +10,13 @@ Each job also has a CLI command, for deployments that prefer cron (`flask --app 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Flask
 
@@ -42,6 +48,10 @@ def start(app: Flask) -> None:
     threading.Thread(target=_loop, args=(app, interval), name="lhn-periodic", daemon=True).start()
 
 
+def job_names() -> list[str]:
+    return [name for name, _job in _jobs]
+
+
 def run_all(app: Flask) -> None:
     for name, job in _jobs:
         try:
@@ -51,8 +61,25 @@ def run_all(app: Flask) -> None:
             log.exception("periodic job %s failed", name)
 
 
+def run_in_child(app: Flask, *, timeout: float = 3600) -> bool:
+    """One round of every job in a child process (`lhn periodic`, which lowers its own priority), on the
+    app's database. Returns whether it succeeded; a failure is logged and the next round tries again."""
+    env = {**os.environ, "LHN_DATABASE_URL": str(app.config["SQLALCHEMY_DATABASE_URI"]),
+           "LHN_SECRET_KEY": str(app.config["SECRET_KEY"])}  # fmt: skip
+    command = [sys.executable, "-m", "flask", "--app", "lhn", "lhn", "periodic"]
+    try:
+        done = subprocess.run(command, env=env, cwd=Path(__file__).resolve().parent.parent, capture_output=True,  # noqa: S603 - our own command
+                              text=True, timeout=timeout, check=False)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        log.exception("the periodic jobs did not run")
+        return False
+    if done.returncode != 0:
+        log.error("the periodic jobs failed (exit %s): %s", done.returncode, done.stderr[-2000:])
+    return done.returncode == 0
+
+
 def _loop(app: Flask, interval: float) -> None:
     time.sleep(min(interval, 60))  # let the server finish starting
     while True:
-        run_all(app)
+        run_in_child(app, timeout=interval)
         time.sleep(interval)

@@ -115,3 +115,16 @@ def test_the_cli_and_the_periodic_job_send_due_reminders_once(app):
     periodic.run_all(app)  # the server's hourly round: nothing new
     with app.app_context():
         assert len(reminded(accounts.get_user("owner"), "reminder_join_request")) == 1
+
+
+def test_the_servers_hourly_round_runs_in_a_child_process_on_the_same_database(app):
+    """lhn/periodic.py's thread runs `lhn periodic` in a child process (at a lower priority, off the server's GIL)."""
+    with committed(app):
+        owner = factories.user("clinician", username="owner", verified=True)
+        community = factories.community(owner, restricted=True, slug="cf-care")
+        request = communities.request_to_join(factories.user(), community, accept_guidelines=True)
+        request.created_at = utcnow() - timedelta(hours=HOURS + 1)
+    assert periodic.run_in_child(app, timeout=120)
+    assert periodic.run_in_child(app, timeout=120)  # a second round: nothing new
+    with app.app_context():
+        assert len(reminded(accounts.get_user("owner"), "reminder_join_request")) == 1
