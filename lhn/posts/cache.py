@@ -22,7 +22,7 @@ from collections import OrderedDict
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from lhn.communities.models import Community
@@ -103,10 +103,10 @@ def _bump(session: Session, _context: Any) -> None:
             update(Post).where(Post.id.in_(sorted(touched))).values(page_version=Post.page_version + 1)
             .execution_options(synchronize_session=False)
         )  # fmt: skip
-        communities.update(session.connection().scalars(select(Post.community_id).where(Post.id.in_(touched))))
-    if communities:
+    if touched or communities:  # one statement: the touched posts' communities are looked up inside it
+        of_posts = select(Post.community_id).where(Post.id.in_(sorted(touched or ())))
         session.connection().execute(
-            update(Community).where(Community.id.in_(sorted(communities)))
+            update(Community).where(or_(Community.id.in_(sorted(communities)), Community.id.in_(of_posts)))
             .values(content_version=Community.content_version + 1).execution_options(synchronize_session=False)
         )  # fmt: skip
 
