@@ -9,14 +9,15 @@ the same length is measured in the same run as a baseline, because this machine 
 drift. Times are CPU time of this process (`time.process_time`), so other jobs on the machine disturb them less.
 
 Goals (issue 9): worst render at most 50 ms at the maximum length, and doubling the length at most doubles
-the time (ratio at most 2 × 1.25 = 2.5). tests/test_markup.py renders every family below at the maximum
+the time (ratio at most 2 × 1.25 = 2.5). A text over the formatting budget (lhn/markup/bounds.py) is refused
+before anything renders; for each family the script also renders the longest prefix within the budget, the
+worst document of that kind a person can post. tests/test_markup.py renders every family below at the maximum
 length and checks the output; this script only measures.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import random
 import re
 import sys
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 from bench.generate_posts import paragraphs
 from lhn import offload
 from lhn.errors import ValidationFailed
-from lhn.markup import render_markdown
+from lhn.markup import FORMATTING_BUDGET, clean_text, formatting_cost, render_markdown
 
 POST_MAX, CHAT_MAX = 20_000, 4_000  # lhn/posts/services/common.py POST_BODY_MAX, lhn/config.py CHAT_MESSAGE_MAX
 MENTIONED = [f"user{i:04d}" for i in range(2_000)]
@@ -63,6 +64,27 @@ def ordinary(n: int) -> str:
     while len(text) < n:
         text += "\n\n".join(paragraphs(rng, 3, (30, 70))) + "\n\n"
     return text[:n]
+
+
+def guide(n: int) -> str:
+    """A long formatted guide as people write one (headings, prose, bold, code, links, lists, small tables),
+    cut to n characters: the densest ordinary document, the yardstick of the formatting budget."""
+    rng = random.Random(3)
+    words = ["the", "a", "team", "site", "nurse", "dose", "weekly", "remission", "clinic", "data", "chart", "review",
+             "patients", "families", "measure"]  # fmt: skip
+
+    def say(k: int) -> str:
+        return " ".join(rng.choice(words) for _ in range(k))
+
+    parts: list[str] = []
+    while sum(map(len, parts)) < n:
+        i = len(parts) + 1
+        link = f"[{say(3)}](https://example.org/{i})"
+        items = "".join(f"- {say(6)} [{say(2)}](https://example.org/{i}/{j})\n" for j in range(4))
+        rows = "".join(f"| {say(1)} | {j} | {rng.randint(1, 99)} |\n" for j in range(5))
+        parts.append(f"## Step {i}: {say(4)}\n\n{say(30)} **{say(2)}** and `{say(1)}`, see {link}.\n\n{items}\n"
+                     f"| site | month | value |\n|---|---|---|\n{rows}\n")  # fmt: skip
+    return "".join(parts)[:n]
 
 
 # name -> (document of about n characters, "literal": every character of it must come out as text)
@@ -157,17 +179,35 @@ def render(name: str, source: str) -> None:
     render_markdown(source, mentions=MENTIONED if name == "@mentions" else ())
 
 
-def best(name: str, source: str, runs: int) -> float:
-    """Best CPU time of a few renders; NaN if the render was refused (past its CPU budget)."""
-    times = []
+def best(name: str, source: str, runs: int) -> tuple[float, bool]:
+    """Best CPU time of a few renders, and whether the text was refused (over the formatting budget, which
+    render_markdown checks before anything renders, or past its CPU budget)."""
+    times, refused = [], False
     for _ in range(runs):
         start = time.process_time()
         try:
             render(name, source)
         except ValidationFailed:
-            return math.nan
+            refused = True
         times.append(time.process_time() - start)
-    return min(times)
+    return min(times), refused
+
+
+def longest_accepted(source: str) -> int:
+    """The longest prefix of `source` within the formatting budget (by bisection: the cost grows with the prefix)."""
+    low, high = 0, len(source)
+    while low < high:
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if formatting_cost(clean_text(source[:mid])) <= FORMATTING_BUDGET else (low, mid - 1)
+    return low
+
+
+def slowest_accepted(length: int) -> tuple[str, str]:
+    """The worst text a member can post at `length` characters at most: of each family, the longest prefix within
+    the formatting budget; the family whose prefix renders slowest here, and that prefix."""
+    offload.enabled = lambda: False  # type: ignore[method-assign]  # time the render in this process
+    prefixes = {name: (text := make(length))[: longest_accepted(text)] for name, (make, _) in FAMILIES.items()}
+    return max(prefixes.items(), key=lambda item: best(*item, runs=2)[0])
 
 
 def main() -> None:
@@ -178,18 +218,26 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="best of this many renders per cell")
     parser.add_argument("--only", default="", help="families whose name contains this")
     args = parser.parse_args()
-    rows = [(BASELINE, ordinary)] + [(name, make) for name, (make, _) in FAMILIES.items() if args.only in name]
-    print(f"best of {args.runs} renders, CPU ms; ratio = time at the maximum / time at half of it")
+    rows = [(BASELINE, ordinary), ("formatted guide", guide)]
+    rows += [(name, make) for name, (make, _) in FAMILIES.items() if args.only in name]
+    print(f"best of {args.runs} renders, CPU ms, * = refused (over the formatting budget); ratio = time at the "
+          f"maximum / time at half of it; longest = the longest accepted prefix of the {POST_MAX:,}-character text")
     print(f"| {'family':<32} | {'20,000':>8} | {'10,000':>8} | {'ratio':>5} "
-          f"| {'4,000':>7} | {'2,000':>7} | {'ratio':>5} |")  # fmt: skip
-    print(f"|{'-' * 34}|{'-' * 9}:|{'-' * 9}:|{'-' * 6}:|{'-' * 8}:|{'-' * 8}:|{'-' * 6}:|")
+          f"| {'4,000':>7} | {'2,000':>7} | {'ratio':>5} | {'longest':>7} | {'its ms':>6} |")  # fmt: skip
+    print(f"|{'-' * 34}|{'-' * 9}:|{'-' * 9}:|{'-' * 6}:|{'-' * 8}:|{'-' * 8}:|{'-' * 6}:|{'-' * 8}:|{'-' * 7}:|")
     worst = ("", 0.0)
     for name, make in rows:
-        cells = [best(name, make(n), args.runs) * 1000 for n in (POST_MAX, POST_MAX // 2, CHAT_MAX, CHAT_MAX // 2)]
-        worst = max(worst, (name, cells[0]), key=lambda w: w[1]) if name != BASELINE else worst
-        print(f"| {cell(name):<32} | {cells[0]:>8.1f} | {cells[1]:>8.1f} | {cells[0] / cells[1]:>5.2f} "
-              f"| {cells[2]:>7.1f} | {cells[3]:>7.1f} | {cells[2] / cells[3]:>5.2f} |", flush=True)  # fmt: skip
-    print(f"worst at {POST_MAX:,}: {worst[0]} ({worst[1]:.1f} ms)")
+        cells = [best(name, make(n), args.runs) for n in (POST_MAX, POST_MAX // 2, CHAT_MAX, CHAT_MAX // 2)]
+        longest = longest_accepted(make(POST_MAX))
+        longest_ms, _ = best(name, make(POST_MAX)[:longest], args.runs)
+        for ms, refused in [*cells, (longest_ms, False)]:
+            if not refused and name != BASELINE:
+                worst = max(worst, (name, ms * 1000), key=lambda w: w[1])
+        shown = [f"{'*' if refused else ''}{ms * 1000:.1f}" for ms, refused in cells]
+        print(f"| {cell(name):<32} | {shown[0]:>8} | {shown[1]:>8} | {cells[0][0] / cells[1][0]:>5.2f} "
+              f"| {shown[2]:>7} | {shown[3]:>7} | {cells[2][0] / cells[3][0]:>5.2f} "
+              f"| {longest:>7,} | {longest_ms * 1000:>6.1f} |", flush=True)  # fmt: skip
+    print(f"worst accepted render: {worst[0]} ({worst[1]:.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from lhn import offload
 from lhn.database import slow_work
 from lhn.errors import ValidationFailed
-from lhn.markup.bounds import BoundedExtension, TooSlow, deadline
+from lhn.markup.bounds import FORMATTING_BUDGET, BoundedExtension, TooSlow, deadline, formatting_cost
 from lhn.markup.sanitize import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_PROTOCOLS,
@@ -48,6 +48,10 @@ WORKER_RENDER_SECONDS = 10.0
 TOO_COMPLEX = (
     "This text is too complex to display. Please simplify its formatting (fewer nested brackets, quotes or "
     "lists, or fewer special characters in a row) and try again."
+)
+TOO_MUCH_FORMATTING = (
+    "This text has more formatting than one text can hold (hundreds of table cells, list items, links or short "
+    "lines). Please split it into shorter parts or simplify its formatting."
 )
 _EMAILS, _URLS = EMAILS, URLS  # the names tests/test_markup.py compares with bleach's expressions
 
@@ -162,10 +166,13 @@ def render_markdown(source: str, *, mentions: Collection[str] = (), field: str =
 
     `mentions`: usernames that exist; `@name` for those becomes a link to their profile. A text longer than
     OFFLOAD_CHARS renders in the worker process (lhn.offload), off the CPU time that other requests share.
-    Raises ValidationFailed({field: ...}) if the text is too complex to render within its CPU budget.
+    Raises ValidationFailed({field: ...}) if the text has more formatting than FORMATTING_BUDGET allows, or is too
+    complex to render within its CPU budget.
     """
     slow_work("rendering Markdown")
     text = clean_text(source)[:MAX_SOURCE_CHARS]
+    if formatting_cost(text) > FORMATTING_BUDGET:
+        raise ValidationFailed({field: TOO_MUCH_FORMATTING})
     names = tuple(sorted(mentions))
     try:
         if len(text) > OFFLOAD_CHARS and offload.enabled():
@@ -203,14 +210,17 @@ __all__ = [
     "ALLOWED_ATTRIBUTES",
     "ALLOWED_PROTOCOLS",
     "ALLOWED_TAGS",
+    "FORMATTING_BUDGET",
     "LINK_REL",
     "MAX_SOURCE_CHARS",
     "MENTION_RE",
     "RENDER_SECONDS",
     "TOO_COMPLEX",
+    "TOO_MUCH_FORMATTING",
     "WORKER_RENDER_SECONDS",
     "clean_text",
     "find_mentions",
+    "formatting_cost",
     "html_to_text",
     "plain_text",
     "render_markdown",

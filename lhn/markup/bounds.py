@@ -351,6 +351,36 @@ class _FenceSpaces(Preprocessor):
         return [self.FENCE.sub(r"\1", line, count=1) if line[:3] in ("```", "~~~") else line for line in lines]
 
 
+# The formatting budget. The bounds above keep the work linear, but its constant is Python's: Python-Markdown and
+# bleach spend 20-60 µs on each element or entity they make, so a post's 20,000 characters of table cells or list
+# items take half a second. formatting_cost estimates a render's CPU time, in µs on the machine where these
+# weights were fitted to bench/markup_worst.py's families (each within about 1.3x of its measured time), by
+# counting in C-speed regex scans the characters each construct begins with. A text over the budget is refused
+# before anything renders; ordinary prose of a post's longest length costs a third of it, a long formatted guide
+# (bench/markup_worst.py `guide`) reaches it at about 8,500 characters.
+FORMATTING_BUDGET = 40_000
+_COST_PER_CHAR = 0.6  # the scans over plain text
+_CONSTRUCT_COSTS = [
+    (re.compile(r"\n"), 38),  # a line
+    (re.compile(r"^[ \t]*(?:[-+*>#=|]|\d+[.)])", re.M), 45),  # a list item, quote, heading or table row
+    (re.compile(r"\|"), 44),  # a table cell
+    (re.compile(r"\*"), 27),  # emphasis
+    (re.compile(r"_"), 3),  # emphasis between words is plain text
+    (re.compile(r"`"), 22),  # code
+    (re.compile(r"[\[\]]"), 8),  # brackets: the link patterns' scans
+    (re.compile(r"\]\(|\]\["), 50),  # a link, image or reference
+    (re.compile(r"@"), 60),  # a mention or an address
+    (re.compile(r"://|\bwww\."), 70),  # a URL: parsed, checked, linkified
+    (re.compile(r"[<>&]"), 19),  # an entity or autolink
+    (re.compile(r"\."), 5),  # after a dot, the URL finder tries every top-level domain
+]
+
+
+def formatting_cost(text: str) -> int:
+    """An estimate of the CPU time that rendering `text` takes, in µs (see FORMATTING_BUDGET)."""
+    return round(_COST_PER_CHAR * len(text)) + sum(weight * len(rx.findall(text)) for rx, weight in _CONSTRUCT_COSTS)
+
+
 class TooSlow(Exception):
     """The render ran past its deadline (lhn.markup.RENDER_SECONDS)."""
 

@@ -467,6 +467,20 @@ def test_a_preview_too_complex_to_render_keeps_the_text_and_says_why(app, client
     assert fragment.text == f'<p class="form-error">{markup.TOO_COMPLEX}</p>'
 
 
+def test_a_question_with_too_much_formatting_keeps_the_text_and_says_why(app, client, world):
+    from lhn import markup
+
+    login(client, "teen")
+    typed = "| day | pain |\n|---|---|\n" + "".join(f"|{d}|{d % 10}|\n" for d in range(2_000))
+    for button in ("Preview", "Post question"):
+        page = submit(client, "/c/ibd/new/question", button, title="My pain diary for the last few years",
+                      body=typed)  # fmt: skip
+        assert page.status_code == 422, button
+        assert markup.TOO_MUCH_FORMATTING in page.text
+        assert "|1999|9|" in page.text  # the author's text is kept in the form
+    assert "My pain diary" not in client.get("/c/ibd/posts").text
+
+
 def test_live_previews_are_rate_limited_per_person(make_app, world):
     three = {"preview": "3 per minute"}
     app = make_app(RATE_LIMITS=three, NEW_ACCOUNT_RATE_LIMITS=three)
