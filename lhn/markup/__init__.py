@@ -53,6 +53,10 @@ TOO_MUCH_FORMATTING = (
     "This text has more formatting than one text can hold (hundreds of table cells, list items, links or short "
     "lines). Please split it into shorter parts or simplify its formatting."
 )
+# A plain sentence (most chat messages): a letter first, then letters, digits, spaces and , ' " ? ! - with a dot only
+# before a space or at the end, no trailing space. Python-Markdown and bleach would only wrap it in <p> (no markup,
+# list, link, address or entity can start in it, and it holds no character to escape): skip them.
+_PLAIN_SENTENCE = re.compile(r"""[A-Za-z](?:[A-Za-z0-9 ,'"?!-]|\.(?= |$))*(?<! )""")
 _EMAILS, _URLS = EMAILS, URLS  # the names tests/test_markup.py compares with bleach's expressions
 
 
@@ -173,6 +177,8 @@ def render_markdown(source: str, *, mentions: Collection[str] = (), field: str =
     text = clean_text(source)[:MAX_SOURCE_CHARS]
     if formatting_cost(text) > FORMATTING_BUDGET:
         raise ValidationFailed({field: TOO_MUCH_FORMATTING})
+    if _PLAIN_SENTENCE.fullmatch(text):
+        return Markup(f"<p>{text}</p>")  # noqa: S704 - the pattern admits no character that HTML would read
     names = tuple(sorted(mentions))
     try:
         if len(text) > OFFLOAD_CHARS and offload.enabled():
