@@ -254,6 +254,9 @@ def test_a_plain_sentence_takes_the_fast_path_and_renders_as_the_pipeline_would(
     monkeypatch.setattr(markup, "_render", no_render)
     for text in fast:
         render_markdown(text)
+    dots = "A. " * 6_666 + "A."  # 20,000 characters the budget's estimate counts as over (for its dots)
+    assert markup.formatting_cost(dots) > markup.FORMATTING_BUDGET
+    assert render_markdown(dots) == f"<p>{dots}</p>"
 
 
 def test_linear_linkify_finds_what_bleach_finds() -> None:

@@ -175,10 +175,10 @@ def render_markdown(source: str, *, mentions: Collection[str] = (), field: str =
     """
     slow_work("rendering Markdown")
     text = clean_text(source)[:MAX_SOURCE_CHARS]
+    if _PLAIN_SENTENCE.fullmatch(text):  # costs nothing to render, whatever the budget's estimate says
+        return Markup(f"<p>{text}</p>")  # noqa: S704 - the pattern admits no character that HTML would read
     if formatting_cost(text) > FORMATTING_BUDGET:
         raise ValidationFailed({field: TOO_MUCH_FORMATTING})
-    if _PLAIN_SENTENCE.fullmatch(text):
-        return Markup(f"<p>{text}</p>")  # noqa: S704 - the pattern admits no character that HTML would read
     names = tuple(sorted(mentions))
     try:
         if len(text) > OFFLOAD_CHARS and offload.enabled():
