@@ -83,6 +83,8 @@ def _register_blueprints(app: Flask) -> None:
     from lhn.posts import mydata as _posts_data  # noqa: F401 - my-data receivers
     from lhn.posts import services as _posts_services  # noqa: F401 - registers who may watch post:<id>
     from lhn.posts.views import bp as posts_bp
+    from lhn.programme import mydata as _programme_data  # noqa: F401 - my-data receivers
+    from lhn.programme.views import bp as programme_bp
     from lhn.search import handlers as _search_handlers  # noqa: F401 - keeps the index in step
     from lhn.search.views import bp as search_bp
 
@@ -95,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(measures_bp)
     app.register_blueprint(moderation_bp)
     app.register_blueprint(posts_bp)
+    app.register_blueprint(programme_bp)
     posts_cache.install()  # post versions for the rendered-answers cache
     app.register_blueprint(search_bp)
     _register_api(app)
@@ -110,10 +113,11 @@ def _register_api(app: Flask) -> None:
     from lhn.moderation import api as moderation_api
     from lhn.notifications import api as notifications_api
     from lhn.posts import api as posts_api
+    from lhn.programme import api as programme_api
     from lhn.search import api as search_api
 
     features = [accounts_api, communities_api, notifications_api, measures_api, moderation_api, chat_api]
-    api.init_app(app, [*features, posts_api, search_api])
+    api.init_app(app, [*features, posts_api, programme_api, search_api])
 
 
 # Content Security Policy: no inline scripts, no third-party anything (no CDN leaks page views).
@@ -175,7 +179,16 @@ def _register_request_hooks(app: Flask) -> None:
     _refuse_writes_from_other_origins(app)
 
     from lhn import periodic
+    from lhn.inputs import BadInput
     from lhn.mail import worker as mail_worker
+
+    @app.before_request
+    def _refuse_nul_in_address() -> None:
+        # No stored text holds a NUL (markup.clean_text drops it) and PostgreSQL refuses one in any query,
+        # so an address carrying one can match nothing: say so before a lookup turns it into a 500.
+        args = request.args.items(multi=True)
+        if "\x00" in request.path or any("\x00" in key + value for key, value in args):
+            raise BadInput("The address contains a NUL character (%00); remove it.")
 
     @app.before_request
     def _start_background_work() -> None:  # a serving process only (never the CLI); once per process

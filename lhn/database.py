@@ -17,7 +17,7 @@ from functools import partial, wraps
 from typing import Any, ParamSpec, TypeVar
 
 from flask import current_app, g, has_app_context, has_request_context, request
-from sqlalchemy import CursorResult, DateTime, Enum, Index, MetaData, Result, event, text
+from sqlalchemy import CursorResult, DateTime, Enum, Index, MetaData, Result, event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -75,6 +75,14 @@ def rows_matched(result: Result[Any]) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError("rows_matched takes the result of an UPDATE or DELETE without RETURNING.")
     return result.rowcount
+
+
+T = TypeVar("T")
+
+
+def find_one(model: type[T], **equal: object) -> T | None:
+    """The one row of `model` whose columns have the given values (a unique key), or None."""
+    return _db().session.scalar(select(model).filter_by(**equal))
 
 
 def unchanged_since(row: Any, **seen: object) -> bool:
@@ -394,6 +402,21 @@ def after_response(response: Any, work: Callable[..., object], *args: Any) -> An
 
     response.call_on_close(run)
     return response
+
+
+@contextmanager
+def keep_loaded() -> Iterator[None]:
+    """Commits inside the block leave loaded objects as they are instead of expiring them, so nothing reloads after
+    the snapshot ends. For hot paths whose later steps must not act on anything stale: they re-read (a locked row
+    with populate_existing, a query) what their writes depend on, and use the rest (a sender's name, a role for a
+    badge) as it was a moment before."""
+    session = _db().session()
+    before = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = before
 
 
 @contextmanager

@@ -13,61 +13,67 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger(__name__)
 
 
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+}
+
+
 class DomainError(Exception):
+    """What a service refuses with. A subclass names its HTTP status and default message as class arguments
+    (`class NotFound(DomainError, status=404, message=...)`); its error `code` follows from the status."""
+
     status = 400
     code = "bad_request"
     default_message = "The request could not be completed."
     retry_after: int | None = None  # seconds the message tells the person to wait: sent as Retry-After
+
+    def __init_subclass__(cls, *, status: int | None = None, message: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status, cls.code = status, _HTTP_CODES[status]
+        if message is not None:
+            cls.default_message = message
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.default_message)
         self.message = message or self.default_message
 
 
-class NotFound(DomainError):
+class NotFound(DomainError, status=404, message="We couldn't find that."):
     """Also raised for things that exist but the reader may not see, so nothing leaks."""
 
-    status = 404
-    code = "not_found"
-    default_message = "We couldn't find that."
+
+class PermissionDenied(DomainError, status=403, message="You don't have permission to do that."):
+    """The person may not do this (or may not see it, where its existence is public)."""
 
 
-class PermissionDenied(DomainError):
-    status = 403
-    code = "forbidden"
-    default_message = "You don't have permission to do that."
+class Unauthenticated(DomainError, status=401, message="Please log in."):
+    """No logged-in person or valid token, where one is needed."""
 
 
-class Unauthenticated(DomainError):
-    status = 401
-    code = "unauthenticated"
-    default_message = "Please log in."
+class Conflict(DomainError, status=409, message="Someone else changed this first."):
+    """A write that lost a race or repeats one (optimistic locks, duplicates)."""
 
 
-class Conflict(DomainError):
-    status = 409
-    code = "conflict"
-    default_message = "Someone else changed this first."
-
-
-class RateLimited(DomainError):
+class RateLimited(DomainError, status=429, message="You're sending messages too quickly. Please wait a moment."):
     """Too many actions in a short time (chat sends are limited inside the service, sockets included)."""
-
-    status = 429
-    code = "rate_limited"
-    default_message = "You're sending messages too quickly. Please wait a moment."
 
     def __init__(self, message: str | None = None, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
 
-class ValidationFailed(DomainError):
+class ValidationFailed(DomainError, status=422, message="Please correct the highlighted fields."):
     """Bad input; `errors` maps field names to messages ("" for the form as a whole)."""
-
-    status = 422
-    code = "validation_failed"
-    default_message = "Please correct the highlighted fields."
 
     def __init__(self, errors: dict[str, str], message: str | None = None, retry_after: int | None = None) -> None:
         super().__init__(message)
@@ -91,19 +97,6 @@ def json_error(status: int, code: str, message: str, fields: dict[str, Any] | No
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
-
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_failed",
-    429: "rate_limited",
-}
 
 _FRIENDLY = {
     400: "The request was not understood.",

@@ -31,11 +31,8 @@ _BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _REQUIRED: Final = object()
 
 
-class BadInput(DomainError):
+class BadInput(DomainError, status=400, message="Send a JSON object with Content-Type: application/json."):
     """A body that isn't the JSON the endpoint takes (malformed, too deeply nested, not an object): 400."""
-
-    code = "bad_request"
-    default_message = "Send a JSON object with Content-Type: application/json."
 
 
 def text_problem(value: str) -> str | None:

@@ -49,6 +49,7 @@ RATE_LIMITS = {
     "import": "5 per minute;30 per hour;200 per day",  # CSV and FHIR files: previews and imports, pages and API
     "remind": "5 per hour;20 per day",  # a measure's owners reminding its late sites (each site once a day anyway)
     "account_mail": "5 per hour;20 per day",  # asking for a confirmation link again, or to change one's address
+    "programme": "120 per hour;600 per day",  # driver diagrams are built node by node
 }
 NEW_ACCOUNT_RATE_LIMITS = {
     "post": "3 per hour;10 per day",
@@ -62,6 +63,7 @@ NEW_ACCOUNT_RATE_LIMITS = {
     "import": "5 per minute;30 per hour;200 per day",
     "remind": "5 per hour;20 per day",
     "account_mail": "5 per hour;20 per day",
+    "programme": "30 per hour;100 per day",
 }
 NEW_ACCOUNT_DAYS = 3
 NEW_ACCOUNT_MAX_LINKS = 2

@@ -9,9 +9,10 @@ from lhn.measures import models as measures
 from lhn.moderation import models as moderation
 from lhn.notifications import models as notifications
 from lhn.posts import models as posts
+from lhn.programme import models as programme
 from lhn.search import models as search
 
 __all__ = [
-    "accounts", "chat", "communities", "mail", "measures", "moderation", "notifications", "posts", "reminders",
-    "search",
+    "accounts", "chat", "communities", "mail", "measures", "moderation", "notifications", "posts", "programme",
+    "reminders", "search",
 ]  # fmt: skip

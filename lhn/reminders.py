@@ -33,6 +33,8 @@ KINDS: dict[str, str] = {
     "reminder_vetting_review_overdue": "A vetting of yours has waited a week past its review-by date",
     "reminder_join_request": "A request to join a community you moderate is waiting",
     "reminder_verification_request": "A verification request is waiting for site staff",
+    "reminder_learning_session": "A learning session you registered for starts within a day",
+    "reminder_session_place": "A place opened for you at a learning session you were waiting for",
 }
 
 

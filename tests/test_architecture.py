@@ -16,8 +16,8 @@ import pytest
 
 LHN = Path(__file__).resolve().parent.parent / "lhn"
 
-# Rule 7: accounts <- communities <- posts, measures, chat <- moderation; search and notifications listen (they
-# may read every feature; no feature reads them). A feature imports only features of a lower rank; features of
+# Rule 7: accounts <- communities <- posts, measures, chat <- moderation, programme; search and notifications listen
+# (they may read every feature; no feature reads them). A feature imports only features of a lower rank; features of
 # one rank don't import each other (posts, measures and chat meet through communities or signals).
 RANKS = {
     "accounts": 0,
@@ -26,6 +26,7 @@ RANKS = {
     "measures": 2,
     "chat": 2,
     "moderation": 3,
+    "programme": 3,  # the improvement programme ties a community's measures, ideas and PDSA cycles together
     "search": 4,
     "notifications": 4,
 }

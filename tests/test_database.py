@@ -116,3 +116,19 @@ def test_a_sqlite_file_pools_enough_connections_for_the_requests_one_process_ser
         assert pool.size() == 32
         assert pool._max_overflow == 96  # no public reader of it
         assert not pool._pre_ping  # a file never goes stale
+
+
+def test_keep_loaded_commits_without_expiring_and_restores_the_default(app, count_queries):
+    with committed(app):
+        factories.user("patient", username="kept")
+    with app.app_context():
+        person = db.session.scalar(select(User).where(User.username == "kept"))
+        with database.keep_loaded():
+            db.session.commit()
+            with count_queries() as reloads:
+                assert person.display_name
+        assert reloads == []
+        db.session.commit()  # outside the block commits expire again
+        with count_queries() as reloads:
+            assert person.display_name
+        assert len(reloads) == 1

@@ -26,3 +26,34 @@ def test_error_responses_keep_the_headers_werkzeug_gives_them(app, path) -> None
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == challenge_header.to_header()
     assert response.headers["Content-Type"].startswith("application/json" if path.startswith("/api/") else "text/html")
+
+
+def test_a_domain_error_class_names_its_status_and_its_code_follows() -> None:
+    from lhn.errors import Conflict, NotFound, PermissionDenied, RateLimited, Unauthenticated, ValidationFailed
+    from lhn.inputs import BadInput
+    from lhn.measures.services.data import ImportTooLarge, RowsInvalid
+    from lhn.phi import PHIConfirmationRequired
+
+    seen = {cls.__name__: (cls.status, cls.code) for cls in (NotFound, PermissionDenied, Unauthenticated, Conflict,
+                                                             RateLimited, ValidationFailed, BadInput)}  # fmt: skip
+    assert seen == {"NotFound": (404, "not_found"), "PermissionDenied": (403, "forbidden"),
+                    "Unauthenticated": (401, "unauthenticated"), "Conflict": (409, "conflict"),
+                    "RateLimited": (429, "rate_limited"), "ValidationFailed": (422, "validation_failed"),
+                    "BadInput": (400, "bad_request")}  # fmt: skip
+    # a subclass keeps what it doesn't name: its parent's status, code and message
+    assert (RowsInvalid.status, RowsInvalid.code, RowsInvalid.default_message) == (
+        422, "validation_failed", ValidationFailed.default_message)  # fmt: skip
+    assert (ImportTooLarge.status, ImportTooLarge.code) == (413, "payload_too_large")
+    assert (PHIConfirmationRequired.status, PHIConfirmationRequired.code) == (422, "phi_confirmation_required")
+    assert NotFound().message == "We couldn't find that."
+
+
+@pytest.mark.parametrize("path", ["/c/%00", "/c/pediatric-ibd?sort=%00", "/api/v1/communities/%00",
+                                  "/api/v1/communities?cursor=a%00b", "/search?q%00=x"])  # fmt: skip
+def test_an_address_with_a_nul_character_is_refused_before_any_lookup(client, path) -> None:
+    # PostgreSQL refuses a NUL in any query: without this, each lookup by slug answered 500 there.
+    response = client.get(path)
+    assert response.status_code == 400
+    if path.startswith("/api/"):
+        assert response.get_json()["error"]["code"] == "bad_request"
+    assert "NUL" in response.get_data(as_text=True)

@@ -8,7 +8,8 @@ from typing import Any
 from lhn.inputs import MAX_DEPTH, MAX_INT
 
 ERROR_RESPONSES = {
-    "400": "Malformed request (not a JSON object, or nested more than a few levels deep)",
+    "400": "Malformed request: a body that is not a JSON object or is nested more than a few levels deep, or a NUL "
+    "character (%00) in the address",
     "401": "Not authenticated, or the bearer token is revoked or wrong",
     "403": "Not allowed, or a cookie-session write without the CSRF header or from another site's page",
     "404": "Not found (also for things the caller may not see)",
@@ -79,8 +80,9 @@ def op(
     tag: str = "",
     also: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One operation, with the shared error responses it can return: always 401 and 429; 400 and 422 whenever it
-    parses a body, 422 whenever it reads a query string (lhn/inputs.py refuses what doesn't fit).
+    """One operation, with the shared error responses it can return: always 400 (a NUL in the address, or a
+    malformed body), 401 and 429; 422 whenever it parses a body or reads a query string (lhn/inputs.py refuses
+    what doesn't fit).
     `body_required=False`: an empty request body is accepted too; `also`: other success statuses and what
     they mean. A query string can be made longer than the HTTP server takes (414)."""
     operation: dict[str, Any] = {"summary": summary, "responses": {}}
@@ -91,9 +93,10 @@ def op(
         operation["responses"][status]["content"] = {"application/json": {"schema": response}}
     for code, description in (also or {}).items():
         operation["responses"][code] = {"description": description}
-    codes = set(errors) | {"401", "429"}  # 401: a revoked or wrong bearer token is refused on every operation
+    # 400: any address may carry a NUL (refused before routing); 401: a revoked or wrong bearer token
+    codes = set(errors) | {"400", "401", "429"}
     if body is not None:
-        codes |= {"400", "422"}
+        codes |= {"422"}
     if any(p["in"] == "query" for p in params or []):
         codes |= {"414", "422"}
     for code in sorted(codes):

@@ -30,7 +30,7 @@ from lhn.chat.services.events import (
     TYPING,
 )
 from lhn.communities.models import Membership
-from lhn.database import mark_read_only, transaction
+from lhn.database import keep_loaded, mark_read_only, transaction
 from lhn.errors import NotFound
 from lhn.extensions import db, socketio
 from lhn.realtime import SocketFeature, Sockets
@@ -54,7 +54,8 @@ def on_join_channel(data: Any = None) -> dict[str, Any]:
     user = load_user()
     channel, membership = chat.get_channel(channel_id, by=user)
     join_room(channel_room(channel.id))
-    db.session.commit()  # end the read snapshot taken before the join (SQLite keeps it otherwise)
+    with keep_loaded():  # the checks above stand; what changes (the channel's last event) is read again below
+        db.session.commit()  # end the read snapshot taken before the join (SQLite keeps it otherwise)
     result = chat.replay(channel, last_id=last_id, last_seq=last_seq)
     roles = chat.sender_roles(channel.community_id, result.messages)
     socket = socket_user()
@@ -95,14 +96,11 @@ def on_send_message(data: Any = None) -> dict[str, Any]:
     channel_id = int_field(data, "channel_id")
     client_id, body = inputs.text(data, "client_id"), inputs.text(data, "body")
     confirm_phi = inputs.phi_confirmed(data)
-    with transaction():
-        message, created = chat.post_message(
-            channel_id,
-            by=load_user(),
-            client_id=client_id,
-            body=body,
-            confirm_phi=confirm_phi,
-        )
+    user = load_user()  # in the event's read snapshot: the write transaction begins with the service's writes
+    # Nothing reloads between the service's read and write phases (it re-reads the locked channel itself).
+    with keep_loaded(), transaction():
+        message, created = chat.post_message(channel_id, by=user, client_id=client_id, body=body,
+                                             confirm_phi=confirm_phi)  # fmt: skip
         answer = ok(id=message.id, seq=message.seq, channel_id=message.channel_id, duplicate=not created)
     return answer
 

@@ -3,7 +3,7 @@ and plain-form fallbacks for deleting and hiding messages. Live behaviour is in 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, url_for
+from flask import Blueprint, current_app, flash, redirect, url_for
 from flask_login import current_user, login_required
 
 from lhn import inputs
@@ -64,10 +64,7 @@ def _sent(form: MessageForm, channel: Channel) -> bool:
 @bp.route("/c/<slug>/channels/new", methods=["GET", "POST"])
 @login_required
 def create_channel(slug: str):  # type: ignore[no-untyped-def]
-    community = communities.get_community(slug)
-    membership = communities.find_membership(current_user, community)
-    if not permissions.can_manage_channels(current_user, community, membership):
-        abort(403)
+    community = communities.get_community_where(current_user, slug, permissions.can_manage_channels)
     form = ChannelForm()
 
     def create() -> Channel:

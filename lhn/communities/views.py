@@ -49,9 +49,7 @@ def create_community():  # type: ignore[no-untyped-def]
 @bp.route("/c/<slug>/edit", methods=["GET", "POST"])
 @login_required
 def edit_community(slug: str):  # type: ignore[no-untyped-def]
-    community = communities.get_community(slug)
-    if not permissions.can_manage(current_user, community, communities.find_membership(current_user, community)):
-        abort(403)
+    community = communities.get_community_where(current_user, slug, permissions.can_manage)
     form = CommunityForm(obj=community if request.method == "GET" else None)
     if request.method == "GET":
         form.condition_system.data = community.condition_system.value if community.condition_system else ""

@@ -1,11 +1,19 @@
 """Measure forms. The rules live in the measures services; choices that depend on the reader are set by views."""
 
+from __future__ import annotations
+
+from typing import Any
+
+import wtforms
 from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FieldList, FormField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from lhn.forms import ButtonField, Form, PHIConfirmMixin, choices
+from lhn.forms import ButtonField, Form, PHIConfirmMixin, choices, field_problem
 from lhn.measures import spc
+from lhn.measures.services.data import RowsInvalid
+from lhn.measures.services.entry import ENTRY_PERIODS, EntryGrid
+from lhn.plurals import noun, plural
 
 TYPES = choices(
     [
@@ -61,6 +69,65 @@ class DataForm(Form):
     period = StringField("Period", validators=[InputRequired(), Length(max=10)])
     first = StringField("Numerator", validators=[InputRequired(), Length(max=30)])
     second = StringField("Denominator", validators=[Optional(), Length(max=30)])
+
+
+class EntryRowForm(wtforms.Form):
+    """One period's row of the entry grid: a plain sub-form, EntryGridForm's CSRF token covers its rows."""
+
+    period = HiddenField()
+    first = StringField(validators=[Optional(), Length(max=30)])
+    second = StringField(validators=[Optional(), Length(max=30)])
+
+
+class EntryGridForm(Form):
+    """Many periods of one site at once: the site and a row per period (`first` and `second` are the measure type's
+    fields, as in DataForm)."""
+
+    site = HiddenField(validators=[InputRequired()])
+    rows = FieldList(FormField(EntryRowForm), max_entries=ENTRY_PERIODS)
+
+    @classmethod
+    def of(cls, grid: EntryGrid) -> EntryGridForm:
+        """The form for a grid as stored: each row prefilled with the current value."""
+        rows = [{"period": r.period, "first": r.values[0], "second": r.values[1] if len(r.values) > 1 else ""}
+                for r in grid.rows]  # fmt: skip
+        return cls(formdata=None, data={"site": grid.site.slug, "rows": rows})
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The base checks (lhn.forms.Form) on the rows' fields too: text that can be stored, nothing sent twice."""
+        valid = super().validate(extra_validators)
+        for row in self.rows:
+            for field in row.form:
+                problem = self._sent_twice(field) or field_problem(field)
+                if problem:
+                    field.errors = [*field.errors, problem]
+                    valid = False
+        return valid
+
+    def entries(self, width: int) -> list[tuple[str, list[str]]]:
+        """(period, the type's fields as typed) per row, for measures.enter_rows."""
+        return [(row.form.period.data or "", [row.form.first.data or "", row.form.second.data or ""][:width])
+                for row in self.rows]  # fmt: skip
+
+    def show_row_errors(self, exc: RowsInvalid, names: tuple[str, ...]) -> None:
+        """Each problem beside its cell (a value), on its row (its period or site), or on the form (the whole); above
+        the grid, how many rows need fixing."""
+        rows = len({e.line for e in exc.row_errors if e.line is not None})
+        if rows:
+            self.form_errors.append(f"Nothing was saved: {plural(rows, 'row')} {noun(rows, 'needs', 'need')} fixing.")
+        for error in exc.row_errors:
+            if error.line is None or not 1 <= error.line <= len(self.rows):
+                self.form_errors.append(error.message)
+                continue
+            row = self.rows[error.line - 1].form
+            cells = dict(zip(names, (row.first, row.second), strict=False))
+            target = cells.get(error.field, row.period)
+            target.errors = [*target.errors, error.message]
+
+    @property
+    def has_errors(self) -> bool:
+        """Anything to show: the form's own errors, or a row's (added after validation, so not in `errors`)."""
+        return bool(self.errors) or any(field.errors for row in self.rows for field in row.form)
 
 
 class UploadForm(Form):
@@ -126,5 +193,14 @@ class NoteForm(PHIConfirmMixin, Form):
 
 class PhaseForm(PHIConfirmMixin, Form):
     site = SelectField("Chart", choices=[])
-    period = StringField("New phase from", validators=[Optional(), Length(max=10)])
-    reason = StringField("Reason (the change adopted)", validators=[Optional(), Length(max=500)])
+    # ids of their own: the phase and exclusion forms share a page and their field names.
+    period = StringField("New phase from", id="phase-period", validators=[Optional(), Length(max=10)])
+    reason = StringField("Reason (the change adopted)", id="phase-reason", validators=[Optional(), Length(max=500)])
+
+
+class ExclusionForm(PHIConfirmMixin, Form):
+    site = SelectField("Chart", choices=[])
+    period = StringField("Leave out the point of", id="exclusion-period", validators=[Optional(), Length(max=10)])
+    reason = StringField(
+        "Special cause (what made it different)", id="exclusion-reason", validators=[Optional(), Length(max=500)]
+    )

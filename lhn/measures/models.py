@@ -1,4 +1,5 @@
-"""Outcome measures, their owners and versions, site data, consent, PDSA cycles, notes and phase changes."""
+"""Outcome measures, their owners and versions, site data, consent, PDSA cycles, notes, phase changes and points
+left out of a baseline."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from lhn.database import Base, LabelledEnum, TimestampMixin, UTCDateTime, unique_where, utcnow
 from lhn.database import str_enum as _enum
@@ -99,7 +100,7 @@ class MeasureChange(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column()  # the definition version in force after this change
-    kind: Mapped[str] = mapped_column(String(20))  # definition, ownership, site_lead, phase
+    kind: Mapped[str] = mapped_column(String(20))  # definition, ownership, site_lead, phase, baseline
     definition: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # for kind == "definition"
     summary: Mapped[str] = mapped_column(Text, default="")  # "target: 70 → 75; unit: ..."
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
@@ -269,13 +270,8 @@ class ChartNote(TimestampMixin, Base):
     created_by: Mapped[User | None] = relationship()
 
 
-class PhaseChange(TimestampMixin, Base):
-    """A deliberate new phase (new limits) from a period on, for one site or the network chart (site None)."""
-
-    __tablename__ = "measure_phase"
-    __table_args__ = (
-        UniqueConstraint("measure_id", "institution_id", "period_start", name="uq_measure_phase_measure_site_start"),
-    )
+class PeriodMark(TimestampMixin):
+    """A person's reasoned mark on one period of a site's chart or of the network chart (site None)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id", ondelete="CASCADE"), index=True)
@@ -284,5 +280,31 @@ class PhaseChange(TimestampMixin, Base):
     reason: Mapped[str] = mapped_column(String(500))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
-    institution: Mapped[Institution | None] = relationship()
-    created_by: Mapped[User | None] = relationship()
+    @declared_attr
+    def institution(cls) -> Mapped[Institution | None]:
+        return relationship()
+
+    @declared_attr
+    def created_by(cls) -> Mapped[User | None]:
+        return relationship()
+
+
+class PhaseChange(PeriodMark, Base):
+    """A deliberate new phase (new limits) from a period on."""
+
+    __tablename__ = "measure_phase"
+    __table_args__ = (
+        UniqueConstraint("measure_id", "institution_id", "period_start", name="uq_measure_phase_measure_site_start"),
+    )
+
+
+class BaselineExclusion(PeriodMark, Base):
+    """One period's point left out of its phase's baseline (a special cause with a known reason: Montgomery's
+    revised limits). The point stays on the chart, marked, and is still judged against the limits."""
+
+    __tablename__ = "measure_exclusion"
+    __table_args__ = (
+        UniqueConstraint(
+            "measure_id", "institution_id", "period_start", name="uq_measure_exclusion_measure_site_period"
+        ),
+    )

@@ -17,7 +17,7 @@ from lhn import signals
 from lhn.accounts.models import User
 from lhn.database import iso_or_none
 from lhn.extensions import db
-from lhn.measures.models import ChartNote, DataPoint, Measure, MeasureChange, PdsaCycle, PhaseChange
+from lhn.measures.models import BaselineExclusion, ChartNote, DataPoint, Measure, MeasureChange, PdsaCycle, PhaseChange
 from lhn.measures.services import periods
 
 
@@ -34,8 +34,9 @@ def _authored(model: Any, column: Any, user: User) -> list[Any]:
 @signals.export_requested.connect
 def export_measures(user: User, **_: Any) -> dict[str, Any]:
     """What they wrote on charts and the values they submitted (superseded ones too: the history is theirs)."""
-    cycles, notes, phases = (
-        _authored(model, model.created_by_id, user) for model in (PdsaCycle, ChartNote, PhaseChange)
+    cycles, notes, phases, exclusions = (
+        _authored(model, model.created_by_id, user)
+        for model in (PdsaCycle, ChartNote, PhaseChange, BaselineExclusion)
     )
     submissions = db.session.execute(
         select(DataPoint, Measure.period)
@@ -78,6 +79,10 @@ def export_measures(user: User, **_: Any) -> dict[str, Any]:
             {"measure_id": p.measure_id, "site": _slug(p), "from": iso_or_none(p.period_start), "reason": p.reason}
             for p in phases
         ],
+        "baseline_exclusions": [
+            {"measure_id": x.measure_id, "site": _slug(x), "period": iso_or_none(x.period_start), "reason": x.reason}
+            for x in exclusions
+        ],
         "data_submissions": [
             {
                 "measure_id": point.measure_id,
@@ -99,11 +104,13 @@ def export_measures(user: User, **_: Any) -> dict[str, Any]:
 def erase_measures(user: User, *, mode: str, former: User, **_: Any) -> None:
     """keep: their PDSA cycles and chart notes show "Former member"; remove: they are deleted. Either way the values
     they submitted stay, by "Former member": they are their site's data, shared under the site's consent and part
-    of every chart and export of the network; and so do the phases they started, which set the chart's limits,
-    and the definitions and change log entries they wrote (the measure's record, as vettings are a community's)."""
+    of every chart and export of the network; and so do the phases they started and the points they left out of a
+    baseline, which set the chart's limits, and the definitions and change log entries they wrote (the measure's
+    record, as vettings are a community's)."""
     kept = [
         (DataPoint, DataPoint.submitted_by_id),
         (PhaseChange, PhaseChange.created_by_id),
+        (BaselineExclusion, BaselineExclusion.created_by_id),
         (Measure, Measure.created_by_id),
         (MeasureChange, MeasureChange.changed_by_id),
     ]

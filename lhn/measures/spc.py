@@ -39,7 +39,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 RUN, P, PP, U, UP, C, I = "run", "p", "pp", "u", "up", "c", "i"  # noqa: E741 - "i" is the chart's usual name
@@ -165,6 +165,7 @@ class Point:
     sigma: float | None = None  # σᵢ for the zone rules (Laney-adjusted on prime charts)
     phase: int = 0
     baseline: bool = False
+    excluded: bool = False  # left out of its phase's baseline by a person, with a reason (still plotted and judged)
 
 
 @dataclass
@@ -375,6 +376,9 @@ def _phase_limits(
     sigmas: list[float | None] = [None] * len(y)
     if not base:
         return None, sigmas, stats
+    in_base = set(base)
+    # Moving ranges join neighbours only: a missing or excluded point breaks them.
+    span = [y[i] if i in in_base else None for i in range(base[0], base[-1] + 1)]
     if kind == RUN:
         return _finite(statistics.median(y[i] for i in base)), sigmas, stats  # type: ignore[type-var]
     if kind in (P, PP, U, UP):
@@ -386,8 +390,10 @@ def _phase_limits(
             if n:
                 sigmas[i] = _sd(cl * (1 - cl) / n) if kind in (P, PP) else _sd(cl / n)
         if kind in (PP, UP):
-            span = range(base[0], base[-1] + 1)  # neighbours only: a missing point breaks the moving range
-            z = [(y[i] - cl) / sigmas[i] if y[i] is not None and sigmas[i] else None for i in span]  # type: ignore[operator]
+            z = [
+                (v - cl) / s if v is not None and s else None
+                for v, s in zip(span, sigmas[base[0] : base[-1] + 1], strict=True)
+            ]
             mr = _mean_moving_range(z)
             stats.sigma_z = _finite(mr / D2) if mr is not None else None
             sigmas = [s * stats.sigma_z if s is not None and stats.sigma_z is not None else None for s in sigmas]
@@ -397,7 +403,7 @@ def _phase_limits(
         return cl, [_sd(cl) if cl is not None else None] * len(y), stats
     if kind == I:
         cl = _finite(sum(y[i] for i in base) / len(base))  # type: ignore[misc]
-        mr = _finite(_mean_moving_range([y[i] for i in range(base[0], base[-1] + 1)]))
+        mr = _finite(_mean_moving_range(span))
         stats.mr_cl = mr
         stats.mr_ucl = _finite(D4 * mr) if mr else None  # MR̄ = 0: no spread, no limit
         return cl, [mr / D2 if mr is not None else None] * len(y), stats
@@ -422,6 +428,7 @@ def compute(
     *,
     phases: Sequence[int] = (),
     baseline: int | None = None,
+    excluded: Collection[int] = (),
     rules: str = DEFAULT_RULESET,
 ) -> Chart:
     """Compute a chart over points in time order.
@@ -429,7 +436,9 @@ def compute(
     `num` are the values (counts for p/u/c, the measurements for i and run charts of counts or values) and
     `den` the denominators (needed for p, p′, u, u′; on a run chart the plotted value is num/den when given).
     `phases` are the indices where deliberate new phases start; `baseline` is how many points of each phase
-    make its centre line and limits (frozen after), or None for all. Missing points are None.
+    make its centre line and limits (frozen after), or None for all; `excluded` are indices left out of the
+    baseline (a special cause someone explained: Montgomery's revised limits), still plotted and judged against
+    the limits. Missing points are None.
     """
     if kind not in CHARTS:
         raise ValueError(f"unknown chart {kind!r}")
@@ -450,7 +459,8 @@ def compute(
         else:
             values.append(_finite(a / b))
     starts = sorted({0, *(p for p in phases if 0 < p < n)}) if n else []
-    points = [Point(index=i, y=values[i]) for i in range(n)]
+    left_out = set(excluded)
+    points = [Point(index=i, y=values[i], excluded=i in left_out) for i in range(n)]
     chart = Chart(kind=kind, rules=rules, points=points, phases=[])
     if kind == I:  # one per point: the first has no neighbour before it
         ranges = [
@@ -459,7 +469,7 @@ def compute(
         chart.moving_ranges = [None, *ranges][:n]
     for number, start in enumerate(starts):
         end = (starts[number + 1] if number + 1 < len(starts) else n) - 1
-        chart.phases.append(_phase(chart, number, start, end, values, num, denominators, baseline))
+        chart.phases.append(_phase(chart, number, start, end, values, num, denominators, baseline, left_out))
     chart.signals = sorted(set(chart.signals))
     return chart
 
@@ -473,11 +483,12 @@ def _phase(
     num: Sequence[float | None],
     den: list[float | None],
     baseline: int | None,
+    excluded: set[int],
 ) -> PhaseStats:
     kind = chart.kind
     y = values[start : end + 1]
     present = [i for i, v in enumerate(y) if v is not None]
-    base = present[:baseline] if baseline else present
+    base = [i for i in (present[:baseline] if baseline else present) if start + i not in excluded]
     cl, sigmas, stats = _phase_limits(kind, y, list(num[start : end + 1]), den[start : end + 1], base)
     stats.number, stats.start, stats.end, stats.cl = number, start, end, cl
     stats.baseline_end = start + base[-1] if base else None

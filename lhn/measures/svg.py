@@ -14,8 +14,10 @@ from datetime import date
 
 from markupsafe import Markup, escape  # every dynamic part below is escaped
 
+from lhn.measures.models import Measure
 from lhn.measures.services import periods
 from lhn.measures.services.charts import Annotation, ChartView, PointView
+from lhn.measures.services.funnel import Z95, Z998, Funnel
 from lhn.measures.spc import RULE_LABELS
 
 WIDTH, HEIGHT = 760, 320
@@ -67,6 +69,12 @@ def _range(view: ChartView, target: float | None) -> tuple[float, float]:
         values += [v for v in (p.value, p.cl, p.lcl, p.ucl) if v is not None]
     if target is not None:
         values.append(target)
+    return _padded(values)
+
+
+def _padded(values: list[float]) -> tuple[float, float]:
+    """The y range that shows `values` with a margin, within the floats (no overflow to inf or NaN)."""
+    values = [v for v in values if math.isfinite(v)]
     if not values:
         return 0.0, 1.0
     low, high = min(values), max(values)
@@ -133,6 +141,48 @@ def _data_line(view: ChartView, x_of: Callable[[int], float], y_of: Callable[[fl
     return f'<path class="data-line" d="{_path(segments)}"/>'
 
 
+def _baseline_windows(view: ChartView, x_of: Callable[[int], float], slot: float, plot_h: float) -> list[str]:
+    """A light band over each phase's baseline: the points whose values make its centre line and limits (points
+    left out of it inside the band are drawn as rings)."""
+    out = []
+    for number in range(len(view.phases)):
+        inside = [i for i, p in enumerate(view.points) if p.phase == number and p.baseline]
+        if not inside:
+            continue
+        first, last = inside[0], inside[-1]
+        x0, x1 = x_of(first) - slot / 2, x_of(last) + slot / 2
+        points = view.points
+        text = (
+            f"Baseline of phase {number + 1}: {points[first].label} – {points[last].label} "
+            f"({len(inside)} points make its centre line and limits)"
+        )
+        out.append(
+            f'<rect class="baseline-window" x="{x0:.1f}" y="{TOP}" width="{x1 - x0:.1f}" height="{plot_h:.1f}">'
+            f"<title>{escape(text)}</title></rect>"
+        )
+        out.append(f'<text class="baseline-label" x="{x0 + 4:.1f}" y="{TOP + 12}">Baseline</text>')
+    return out
+
+
+def _y_axis(measure: Measure, low: float, high: float, plot_h: float) -> list[str]:
+    """Grid lines and tick labels from `low` to `high` (display units), and the axis title (the measure's unit)."""
+    out = []
+    for tick in _nice_ticks(low, high):
+        y = TOP + plot_h - _fraction(tick, low, high) * plot_h
+        out.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        out.append(
+            f'<text class="tick" x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{escape(fmt(tick, 2))}{measure.value_suffix}</text>"
+        )
+    if measure.unit:  # the y axis says what a value is in
+        middle = TOP + plot_h / 2
+        out.append(
+            f'<text class="axis-title" x="14" y="{middle:.1f}" text-anchor="middle" '
+            f'transform="rotate(-90 14 {middle:.1f})">{escape(measure.unit)}</text>'
+        )
+    return out
+
+
 def render_chart(view: ChartView, *, title: str, annotations: list[Annotation] | None = None) -> Markup:
     measure = view.measure
     target = measure.target
@@ -153,12 +203,8 @@ def render_chart(view: ChartView, *, title: str, annotations: list[Annotation] |
         f'<title id="chart-title">{escape(title)}</title>',
         f'<desc id="chart-desc">{escape(_description(view))}</desc>',
     ]
-    for tick in _nice_ticks(low, high):
-        y = y_of(tick)
-        out.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        out.append(
-            f'<text class="tick" x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{escape(fmt(tick, 2))}{unit}</text>'
-        )
+    out += _y_axis(measure, low, high, plot_h)
+    out += _baseline_windows(view, x_of, plot_w / n, plot_h)
     step = max(1, math.ceil(n / 9))
     for i, p in enumerate(view.points):
         if i % step == 0:
@@ -213,15 +259,13 @@ def render_chart(view: ChartView, *, title: str, annotations: list[Annotation] |
             text += f" ({fmt(p.numerator, 0)} / {fmt(p.denominator, 0)})"
         if p.rules:
             text += " — signal: " + "; ".join(RULE_LABELS[r] for r in p.rules)
-            out.append(
-                f'<circle class="point signal" cx="{x:.1f}" cy="{y_of(p.value):.1f}" '
-                f'r="6"><title>{escape(text)}</title></circle>'
-            )
-        else:
-            out.append(
-                f'<circle class="point" cx="{x:.1f}" cy="{y_of(p.value):.1f}" '
-                f'r="3.5"><title>{escape(text)}</title></circle>'
-            )
+        if p.excluded:  # a ring: on the chart, out of the centre line and limits
+            text += " — left out of the baseline"
+        css = " ".join(["point", *(["signal"] if p.rules else []), *(["excluded"] if p.excluded else [])])
+        out.append(
+            f'<circle class="{css}" cx="{x:.1f}" cy="{y_of(p.value):.1f}" '
+            f'r="{6 if p.rules or p.excluded else 3.5}"><title>{escape(text)}</title></circle>'
+        )
     for number, note in enumerate(annotations or [], start=1):
         index = annotation_index(view, note.on)
         if index is None:
@@ -334,3 +378,72 @@ def render_sparkline(view: ChartView) -> Markup:
             out.append(f'<circle class="point signal" cx="{x_of(i):.1f}" cy="{y_of(p.value):.1f}" r="2.8"/>')
     out.append("</svg>")
     return Markup("".join(out))  # noqa: S704 - built from numbers and escape()d text only
+
+
+def render_funnel(plot: Funnel) -> Markup:
+    """Sites compared: each site's value against its denominator, inside the 95 % and 99.8 % funnels around the
+    pooled value (lhn.measures.services.funnel). Values in the measure's display units."""
+    measure = plot.measure
+    scale, unit = measure.multiplier, measure.value_suffix
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    biggest = min(max(s.denominator for s in plot.sites) * 1.08, LARGEST)
+    smallest = min(s.denominator for s in plot.sites) * 0.5
+    if not biggest > smallest:
+        biggest = smallest + 1.0
+    xs = [smallest + (biggest - smallest) * k / 80 for k in range(81)]
+    values = [v * scale for s in plot.sites for v in (s.value, *s.limits998)]
+    low, high = _padded(values + [v * scale for v in plot.limits(smallest, Z998)])
+
+    def x_of(n: float) -> float:
+        return LEFT + (n - smallest) / (biggest - smallest) * plot_w
+
+    def y_of(v: float) -> float:
+        return TOP + plot_h - _fraction(min(max(v * scale, low), high), low, high) * plot_h
+
+    title = f"{measure.name}: sites compared, {plot.window}"
+    out = [
+        f'<svg class="spc-chart funnel" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="funnel-title" '
+        f'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMidYMid meet">',
+        f'<title id="funnel-title">{escape(title)}</title>',
+    ]
+    out += _y_axis(measure, low, high, plot_h)
+    for tick in _nice_ticks(smallest, biggest):
+        if smallest <= tick <= biggest:
+            out.append(
+                f'<text class="tick" x="{x_of(tick):.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">'
+                f"{escape(fmt(tick, 0))}</text>"
+            )
+    out.append(
+        f'<text class="axis-title" x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
+        f"{escape(measure.type.fields[1])} (the site's size)</text>"
+    )
+    for z, css, name in ((Z95, "funnel-95", "95 % limits"), (Z998, "limit", "99.8 % limits")):
+        for side in (0, 1):
+            d = _path([[(x_of(x), y_of(plot.limits(x, z)[side])) for x in xs]])
+            out.append(f'<path class="{css}" d="{d}"><title>{name}</title></path>')
+    y = y_of(plot.centre or 0.0)
+    out.append(
+        f'<line class="centre" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}">'
+        f"<title>All sites plotted: {escape(fmt((plot.centre or 0) * scale, 2))}{unit}</title></line>"
+    )
+    for s in plot.sites:
+        css = "point signal" if s.position in ("above", "below") else "point"
+        text = (
+            f"{s.site.name}: {fmt(s.value * scale, 2)}{unit} ({fmt(s.numerator, 0)} / {fmt(s.denominator, 0)}), "
+            f"{POSITION_WORDS[s.position]}"
+        )
+        out.append(
+            f'<circle class="{css}" cx="{x_of(s.denominator):.1f}" cy="{y_of(s.value):.1f}" r="5">'
+            f"<title>{escape(text)}</title></circle>"
+        )
+    out.append(f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"/>')
+    out.append("</svg>")
+    return Markup("".join(out))  # noqa: S704 - built from numbers and escape()d text only
+
+
+POSITION_WORDS = {
+    "above": "above the 99.8 % limit: more than chance would give a site this size",
+    "below": "below the 99.8 % limit: less than chance would give a site this size",
+    "warning": "outside the 95 % limits only: worth watching",
+    "within": "within the limits: what chance gives a site this size",
+}

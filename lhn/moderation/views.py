@@ -215,9 +215,7 @@ def site_log():  # type: ignore[no-untyped-def]
 @bp.route("/c/<slug>/moderation/settings", methods=["GET", "POST"])
 @login_required
 def settings(slug: str):  # type: ignore[no-untyped-def]
-    community = communities.get_community(slug)
-    if not permissions.can_edit_settings(current_user, community, communities.find_membership(current_user, community)):
-        abort(403)
+    community = communities.get_community_where(current_user, slug, permissions.can_edit_settings)
     form = SettingsForm(obj=community if request.method == "GET" else None)
     if form.validate_on_submit() and saved(form, lambda: services.update_settings(
         community, by=current_user, flag_hide_threshold=form.flag_hide_threshold.data,

@@ -335,6 +335,7 @@ def test_openapi_describes_what_the_input_boundary_accepts(client):
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             where = f"{method.upper()} {path}"
+            assert "400" in op["responses"], where  # any address may carry a NUL, refused before routing
             params = op.get("parameters", [])
             schemas = [p["schema"] for p in params]
             if "requestBody" in op:

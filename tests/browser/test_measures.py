@@ -37,12 +37,17 @@ def test_dashboard_and_a_chart_with_a_detected_shift_and_its_annotation(live_ser
     assert signal_points.count() >= 6
     title = signal_points.last.locator("title").text_content()
     assert re.search(r"signal: .*(Unusually long run|Outside the 3-sigma)", title)
-    signals = page.locator(".signal-list")
-    assert re.search(r"Unusually long run on one side of the centre line \(Anhøj\): \w+ \d{4} – \w+ \d{4}",
+    signals = page.locator(".signal-list")  # plain words first, whether it is better, the technical term a click away
+    assert re.search(r"Improved: a long run of values on one side of the usual level: \w+ \d{4} – \w+ \d{4}",
                      signals.inner_text())  # fmt: skip
+    term = signals.locator("li", has_text="a long run of values").locator(".signal-term")
+    expect(term.locator(".term")).to_be_hidden()
+    term.get_by_text("Technical term").click()
+    expect(term.locator(".term")).to_have_text("Unusually long run on one side of the centre line (Anhøj)")
     annotations = page.locator(".annotation-list")
     assert "Pre-visit planning huddle with text reminders (adopted)" in annotations.inner_text()
-    assert chart.locator("g.annotation-pdsa").count() == 2
+    # Riverside's two measures demo cycles and the nurse-line cycle the programme demo runs there
+    assert chart.locator("g.annotation-pdsa").count() == 3
     shot(page, "2-riverside-shift")
 
     page.get_by_text("Table view of the same data").click()

@@ -48,7 +48,7 @@ def test_request_approve_and_revoke_a_clinicians_verification(live_server, new_p
     reader.goto(base + f"/u/{username}")
     badge = reader.locator(".profile-badge .badge-verified")
     assert badge.inner_text() == "✓ Verified"
-    reader.wait_for_function("window.LHN && window.LHN.state === 'connected'")
+    reader.wait_for_function("() => window.LHN && window.LHN.state === 'connected'")
 
     admin.goto(base + f"/u/{username}")
     admin.get_by_role("button", name="Revoke verification").click()

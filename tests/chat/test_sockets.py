@@ -395,3 +395,27 @@ def test_upkeep_revalidation_closes_ended_sessions_and_leaves_lost_channels(app,
     teen_again, _ = connect(app, "doc")
     teen_again.emit("send_message", {"channel_id": world["general"], "client_id": "after", "body": "hi"}, callback=True)
     assert events(removed, "message_created") == []  # no longer in the channel's room
+
+
+def test_connecting_rejoining_and_sending_run_a_pinned_number_of_statements(app, world, count_queries):
+    # The fan-out bench's path: a token connects, rejoins with the event number it already has, and sends.
+    # Pinned so that nothing reloads between phases (keep_loaded) and an up-to-date rejoin replays no query.
+    token = token_for(app.test_client(), "teen")
+    with count_queries() as connecting:
+        teen = socketio.test_client(app, auth={"token": token})
+    assert teen.is_connected()
+    first = teen.emit("join_channel", {"channel_id": world["general"]}, callback=True)
+    teen.emit("leave_channel", {"channel_id": world["general"]}, callback=True)
+    with count_queries() as rejoining:
+        again = teen.emit("join_channel", {"channel_id": world["general"], "last_seq": first["last_seq"]},
+                          callback=True)  # fmt: skip
+    assert (again["ok"], again["messages"], again["reset"]) == (True, [], False)
+    teen.emit("send_message", {"channel_id": world["general"], "client_id": "warm", "body": "hello"}, callback=True)
+    with count_queries() as sending:
+        sent = teen.emit("send_message", {"channel_id": world["general"], "client_id": "s-1", "body": "Hi all"},
+                         callback=True)  # fmt: skip
+    assert (sent["ok"], sent["duplicate"]) == (True, False)
+    # token and its person in one; the person, channel with community, membership, the channel's last event, slow
+    # mode; the person, then the read phase (channel with community, membership, retry check), then the write phase
+    # (locked channel, retry check, slow mode, the channel's event number, the message, the channel's followers)
+    assert (len(connecting), len(rejoining), len(sending)) == (1, 5, 10), (connecting, rejoining, sending)

@@ -238,7 +238,8 @@ def test_the_development_mailbox_opens_only_names_it_wrote(app, client, name):
     (mail_directory(app.config, app.instance_path)).mkdir(parents=True, exist_ok=True)
     (mail_directory(app.config, app.instance_path).parent / "secret_key.eml").write_text("Subject: secret\n\nsecret")
     (mail_directory(app.config, app.instance_path) / "notes.draft.eml").write_text("Subject: not a letter\n\nx")
-    assert client.get(f"/dev/mail/{name}").status_code == 404
+    refused = 400 if "%00" in name else 404  # a NUL in any address is refused before routing (lhn/__init__.py)
+    assert client.get(f"/dev/mail/{name}").status_code == refused
     assert client.get("/dev/mail/notes.draft").status_code == 404
     with app.app_context():
         queue(1)

@@ -116,6 +116,32 @@ def test_chart_notes_phase_changes_and_annotations(app, client, network):
     assert_error(client.delete(f"{url}/phases/{phase.get_json()['id']}", headers=doc), 404, "not_found")
 
 
+def test_points_left_out_of_the_baseline_over_the_api(app, client, network):
+    measure_id = seed(app)
+    url = f"/api/v1/measures/{measure_id}"
+    doc, south = bearer(token_for(client, "doc")), bearer(token_for(client, "dr_south"))
+    body = {"site": "north", "period": "2023-07", "reason": "Registry outage"}
+    assert_error(client.post(f"{url}/exclusions", json=body, headers=south), 403, "forbidden")
+    assert_error(client.post(f"{url}/exclusions", json={**body, "period": "July"}, headers=doc), 422,
+                 "validation_failed")  # fmt: skip
+    made = client.post(f"{url}/exclusions", json=body, headers=doc)
+    assert made.status_code == 201
+    assert {k: made.get_json()[k] for k in ("site", "period", "reason")} == body
+    assert_error(client.post(f"{url}/exclusions", json=body, headers=doc), 422, "validation_failed")
+    chart = client.get(f"{url}/chart?site=north&chart=p").get_json()
+    july = next(p for p in chart["points"] if p["period"] == "2023-07")
+    assert (july["excluded"], july["baseline"], july["value"]) == (True, False, 63)
+    assert chart["points"][0]["cl"] == pytest.approx(100 * 657 / 1100)
+    assert [x["reason"] for x in client.get(f"{url}/exclusions?site=north").get_json()["items"]] == ["Registry outage"]
+    assert client.get(f"{url}/exclusions").get_json()["items"] == []  # the network chart's: none
+    kinds = {(a["kind"], a["text"]) for a in client.get(f"{url}/annotations?site=north").get_json()["items"]}
+    assert ("exclusion", "Left out of the baseline: Registry outage") in kinds
+    assert_error(client.delete(f"{url}/exclusions/{made.get_json()['id']}", headers=south), 403, "forbidden")
+    assert client.delete(f"{url}/exclusions/{made.get_json()['id']}", headers=doc).status_code == 204
+    assert client.get(f"{url}/chart?site=north&chart=p").get_json()["points"][0]["cl"] == pytest.approx(60)
+    assert_error(client.delete(f"{url}/exclusions/{made.get_json()['id']}", headers=doc), 404, "not_found")
+
+
 def test_lists_take_the_same_queries_however_long(app, client, network, count_queries):
     measure_id = seed(app)
     url = f"/api/v1/measures/{measure_id}"

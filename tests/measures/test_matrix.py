@@ -10,6 +10,7 @@ import io
 import itertools
 import json
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -105,6 +106,9 @@ _cells = itertools.count(1)
 def readers(module_app):
     """North's team (the community's owner), a member, and anyone (the cells' communities are public)."""
     make_network(module_app)
+    # The matrix draws hundreds of chart files in a minute: its readers aren't held to the CPU limit (tested in
+    # test_chart_export.py); the limits are read per request, so the module's app takes a larger one here.
+    module_app.config["RATE_LIMITS"] = module_app.config["NEW_ACCOUNT_RATE_LIMITS"] = {"preview": "100000 per minute"}
     clients = {name: module_app.test_client() for name in ("team", "member", "anyone")}
     login(clients["team"], "doc")
     login(clients["member"], "mum")
@@ -134,6 +138,9 @@ def store(app, kind, rules, shape):
         for period in shape.phases:
             learning.add_phase(measure, site="", period=period, reason="Adopted the nurse line", by=teen)
             learning.add_phase(measure, site="north", period=period, reason="Adopted the nurse line", by=doc)
+        # a point left out of the baseline on both charts (in shapes without a value there it changes nothing)
+        learning.exclude_from_baseline(measure, site="", period="2023-02", reason="Registry outage", by=teen)
+        learning.exclude_from_baseline(measure, site="north", period="2023-02", reason="Registry outage", by=doc)
         learning.add_note(measure, site="", on="2023-02-14", text="New referral form", by=teen)
         cycle = learning.create_cycle(
             measure,
@@ -168,6 +175,8 @@ def other_visits(measure_id, slug, cycle_id):
     doesn't change them; the team reaches them all, anyone the lists and exports."""
     m = f"/measures/{measure_id}"
     exports = [f"/api/v1/communities/{slug}/measures", f"{m}/data.csv", f"{m}/fhir/reports.json"]
+    exports += [f"{m}/chart.svg?site=north", f"{m}/chart.png"]  # the chart as files for slides
+    exports += [f"/api/v1{m}/chart.svg", f"/api/v1{m}/chart.png?site=north"]
     exports += [
         f"/api/v1{m}/data.csv",
         f"/api/v1{m}/fhir",
@@ -177,10 +186,13 @@ def other_visits(measure_id, slug, cycle_id):
     pages = [
         f"/c/{slug}/measures/new",
         *(f"{m}{p}" for p in ("/changes", "/owners", "/pdsa/new", f"/pdsa/{cycle_id}", "/data/new", "/data/upload")),
+        f"{m}/submissions",  # the submission grid: the team sees its own site's row
+        f"{m}/data/grid",  # many periods at once, prefilled with the team's own (overflowing, too) values
     ]
     pages += [f"{m}{p}" for p in ("/fhir/import", "/fhir/measure.json")]
-    api = ("", "/fhir?resource=Measure", "/pdsa", f"/pdsa/{cycle_id}", "/notes", "/phases", "/annotations",
-           "/invitations", "/leads", "/consents", "/changes")  # fmt: skip
+    api = ("", "/fhir?resource=Measure", "/pdsa", f"/pdsa/{cycle_id}", "/notes", "/phases", "/exclusions",
+           "/annotations", "/invitations", "/leads", "/consents", "/changes", "/funnel",
+           "/submissions/grid")  # fmt: skip
     return (
         [("anyone", url) for url in exports]
         + [("team", url) for url in exports + pages]
@@ -200,11 +212,13 @@ def strict_json(data):
 NOT_A_NUMBER = re.compile(r'(?:x|y|x1|x2|y1|y2|cx|cy|d)="[^"]*(?:nan|inf)', re.IGNORECASE)
 
 
-def check(response, reader, url, shape):
+def check(response, reader, url, shape, kind=None):
     """The answer `reader` should get: 200 with well-formed content, or the documented status."""
     site_hidden = shape.empty or (shape.withdrawn and reader != "team")  # north's data isn't theirs to see
     if "site=north" in url and site_hidden:
         assert response.status_code == 404
+    elif url.endswith("/funnel") and kind not in ("proportion", "rate"):  # sites compared by proportion or rate
+        assert response.status_code == 422
     elif "/history" in url and reader != "team":  # a site's submission history is its team's
         assert response.status_code == (401 if url.startswith("/api/") else 302)
     else:
@@ -213,6 +227,11 @@ def check(response, reader, url, shape):
         body = strict_json(response.data)
         if "/chart" in url and response.status_code == 200:
             check_chart(body, shape)
+    elif response.mimetype == "image/png" and response.status_code == 200:
+        assert response.data.startswith(b"\x89PNG\r\n\x1a\n")
+    elif response.mimetype == "image/svg+xml" and response.status_code == 200:
+        assert ET.fromstring(response.data).tag == "{http://www.w3.org/2000/svg}svg"  # noqa: S314 - our own output
+        assert not NOT_A_NUMBER.search(response.text)
     elif response.mimetype == "text/csv":
         header, *rows = csv.reader(io.StringIO(response.text))
         assert header[:2] == ["site", "period"]
@@ -245,7 +264,7 @@ def test_every_chart_answers_on_any_stored_data(module_app, readers, kind, rules
 def test_every_list_and_export_answers_on_any_stored_data(module_app, readers, kind, shape):
     measure_id, slug, cycle_id = store(module_app, kind, spc.DEFAULT_RULESET, SHAPES[shape])
     for reader, url in other_visits(measure_id, slug, cycle_id):
-        check(readers[reader].get(url), reader, url, SHAPES[shape])
+        check(readers[reader].get(url), reader, url, SHAPES[shape], kind)
 
 
 def test_the_matrix_visits_every_page_of_a_measure(module_app):

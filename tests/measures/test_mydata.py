@@ -1,6 +1,7 @@
-"""My data for measures (issue 12): the export holds the PDSA cycles, chart notes, phases and data submissions a
-person authored; deleting the account keeps their cycles and notes as "Former member" or removes them, while the
-values they submitted and the phases they started stay as their site's and the chart's record, by "Former member"."""
+"""My data for measures (issue 12): the export holds the PDSA cycles, chart notes, phases, baseline exclusions and data
+submissions a person authored; deleting the account keeps their cycles and notes as "Former member" or removes them,
+while the values they submitted and the phases and exclusions they made stay as their site's and the chart's record,
+by "Former member"."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from lhn.accounts.mydata import FORMER_MEMBER
 from lhn.communities import services as communities
 from lhn.extensions import db
 from lhn.measures import services as measures
-from lhn.measures.models import ChartNote, DataPoint, PdsaCycle, PhaseChange
+from lhn.measures.models import BaselineExclusion, ChartNote, DataPoint, PdsaCycle, PhaseChange
 from lhn.moderation import mydata
 from tests import factories
 from tests.conftest import PASSWORD, committed
@@ -42,8 +43,10 @@ def ids(app, network) -> dict[str, int]:
         note = measures.add_note(measure, site="south", on="2023-04-02", text="Marmalade outage", by=leaver)
         kept_note = measures.add_note(measure, site="north", on="2023-04-02", text="North's note", by=doc)
         phase = measures.add_phase(measure, site="south", period="2023-07", reason="New clinic rota", by=leaver)
+        exclusion = measures.exclude_from_baseline(measure, site="south", period="2023-03", reason="Audit week",
+                                                   by=leaver)  # fmt: skip
         return {"measure": measure.id, "cycle": cycle.id, "kept_cycle": kept_cycle.id, "note": note.id,
-                "kept_note": kept_note.id, "phase": phase.id}  # fmt: skip
+                "kept_note": kept_note.id, "phase": phase.id, "exclusion": exclusion.id}  # fmt: skip
 
 
 def count(model, *where):
@@ -57,6 +60,9 @@ def test_the_export_holds_their_cycles_notes_phases_and_submissions(ctx, ids):
     assert data["pdsa_cycles"][0]["site"] == "south"
     assert [n["text"] for n in data["chart_notes"]] == ["Marmalade outage"]
     assert [p["reason"] for p in data["phase_changes"]] == ["New clinic rota"]
+    assert data["baseline_exclusions"] == [
+        {"measure_id": ids["measure"], "site": "south", "period": "2023-03-01", "reason": "Audit week"}
+    ]
     submissions = data["data_submissions"]
     assert len(submissions) == len(STABLE)
     assert {s["site"] for s in submissions} == {"south"}
@@ -75,12 +81,14 @@ def test_deleting_the_account_keeps_or_removes_their_cycles_and_notes(ctx, ids, 
     db.session.expire_all()
     former = accounts.get_user(FORMER_MEMBER)
     authored = [(PdsaCycle, PdsaCycle.created_by_id), (ChartNote, ChartNote.created_by_id),
-                (PhaseChange, PhaseChange.created_by_id), (DataPoint, DataPoint.submitted_by_id)]  # fmt: skip
+                (PhaseChange, PhaseChange.created_by_id), (BaselineExclusion, BaselineExclusion.created_by_id),
+                (DataPoint, DataPoint.submitted_by_id)]  # fmt: skip
     for model, column in authored:
         assert count(model, column == leaver_id) == 0, model
     # South's values and phase are the site's and the chart's record: they stay, by "Former member".
     assert count(DataPoint, DataPoint.submitted_by_id == former.id) == len(STABLE)
     assert db.session.get(PhaseChange, ids["phase"]).created_by_id == former.id
+    assert db.session.get(BaselineExclusion, ids["exclusion"]).created_by_id == former.id
     assert db.session.get(PdsaCycle, ids["kept_cycle"]).created_by_id == u("doc").id  # others' untouched
     assert db.session.get(ChartNote, ids["kept_note"]).created_by_id == u("doc").id
     if mode == "keep":

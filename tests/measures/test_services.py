@@ -13,10 +13,11 @@ from lhn.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.measures import services as measures
 from lhn.measures.models import DataPoint, Improvement
-from lhn.measures.services import alerts, charts, csv_files, data, learning
+from lhn.measures.services import charts, csv_files, data, learning
 from lhn.notifications.handlers import SIGNAL_KINDS
 from lhn.notifications.models import Notification
 from tests import factories
+from tests.measures.test_spc import ORANGE_JUICE
 
 STABLE = [
     (60, 100),
@@ -382,6 +383,44 @@ def test_phase_changes_are_deliberate_logged_and_start_new_limits(ctx, network):
         learning.add_phase(measure, site="north", period="2024-01", reason="Again", by=user("doc"))
 
 
+def test_points_left_out_of_the_baseline_give_montgomerys_revised_limits_and_are_logged(ctx, network):
+    # Montgomery, Example 7.1: 30 samples of 50 cans; samples 15 (new material) and 23 (new operator) explained.
+    measure = setup_measure()
+    factories.values(measure, user("doc"), "north", [(d, 50) for d in ORANGE_JUICE])  # 2023-01 .. 2025-06
+    north = accounts.find_institution("north")
+    acc = measures.access(measure, user("doc"))
+    assert charts.chart_view(measure, acc, site=north, kind="p").points[0].cl == pytest.approx(23.1333, abs=1e-4)
+    with pytest.raises(PermissionDenied):  # another site's clinician: not on north's team, not an owner
+        learning.exclude_from_baseline(measure, site="north", period="2024-03", reason="New material",
+                                       by=user("dr_south"))  # fmt: skip
+    with pytest.raises(ValidationFailed) as no_reason:
+        learning.exclude_from_baseline(measure, site="north", period="2024-03", reason=" ", by=user("doc"))
+    assert "special" in no_reason.value.errors["reason"]
+    learning.exclude_from_baseline(measure, site="north", period="2024-03", reason="New material", by=user("doc"))
+    second = learning.exclude_from_baseline(measure, site="north", period="2024-11", reason="New operator",
+                                            by=user("doc"))  # fmt: skip
+    with pytest.raises(ValidationFailed):
+        learning.exclude_from_baseline(measure, site="north", period="2024-11", reason="Again", by=user("doc"))
+    revised = charts.chart_view(measure, acc, site=north, kind="p")
+    assert revised.points[0].cl == pytest.approx(21.50, abs=1e-9)  # p̄ 0.2150 = 301/1400
+    assert revised.points[0].ucl == pytest.approx(38.92972, abs=1e-5)
+    assert [p.period for p in revised.points if p.excluded] == ["2024-03", "2024-11"]
+    assert {s.period for s in revised.signals if s.rule == "sigma"} == {"2024-03", "2024-09", "2024-11"}
+    network_chart = charts.chart_view(measure, acc, kind="p")  # the network's chart has its own marks
+    assert not [p for p in network_chart.points if p.excluded]
+    notes = [a.text for a in learning.chart_annotations(measure, site_id=north.id) if a.kind == "exclusion"]
+    assert notes == ["Left out of the baseline: New material", "Left out of the baseline: New operator"]
+    learning.include_in_baseline(measure, second.id, by=user("doc"))
+    back = charts.chart_view(measure, acc, site=north, kind="p")
+    assert back.points[0].cl == pytest.approx(100 * (347 - 22) / 1450)
+    log = [c.summary for c in measures.list_changes(measure, viewer=user("teen")).items]
+    assert log[:3] == ["2024-11 on North Hospital back in the baseline.",
+                       "2024-11 on North Hospital left out of the baseline: New operator",
+                       "2024-03 on North Hospital left out of the baseline: New material"]  # fmt: skip
+    with pytest.raises(NotFound):
+        learning.include_in_baseline(measure, second.id, by=user("doc"))
+
+
 @pytest.mark.parametrize(
     ("improvement", "directions", "outcome"),
     [
@@ -395,4 +434,4 @@ def test_phase_changes_are_deliberate_logged_and_start_new_limits(ctx, network):
 )
 def test_what_a_new_signal_means_depends_on_which_way_is_better(improvement, directions, outcome):
     measure = SimpleNamespace(improvement=Improvement(improvement))
-    assert alerts.outcome_of(measure, directions) == outcome
+    assert charts.outcome_of(measure, directions) == outcome

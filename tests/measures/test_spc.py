@@ -446,3 +446,28 @@ def test_the_run_statistics_of_a_long_series_take_linear_time():
     chart = spc.compute(spc.RUN, values)
     assert chart.phases[0].crossings_min == spc.crossings_min(chart.phases[0].n_useful)
     assert spc.compute(spc.RUN, values, rules=spc.IHI).phases[0].runs_limits is not None
+
+
+def test_p_chart_montgomery_7_1_excluding_15_and_23_from_the_baseline_keeps_them_on_the_chart():
+    # The QI lead's way: the two points stay plotted (and marked), only the limits leave them out.
+    chart = spc.compute(spc.P, ORANGE_JUICE, [50] * 30, excluded={14, 22})
+    point = chart.points[0]
+    assert round(point.cl, 4) == 0.2150  # Montgomery's revised p̄ = 301/1400
+    assert round(point.lcl, 8) == 0.04070284
+    assert round(point.ucl, 7) == 0.3892972
+    assert [p.index + 1 for p in chart.points if p.excluded] == [15, 23]
+    assert not chart.points[14].baseline
+    assert chart.points[13].baseline
+    # Against the revised limits 15 and 23 stay beyond the UCL, and sample 21 (20/50 = 0.40 > 0.3893) now is too:
+    # Montgomery's discussion of the revised chart, which keeps 21 in the baseline (no assignable cause found).
+    assert signals(chart, "sigma") == [15, 21, 23]
+
+
+def test_an_excluded_point_leaves_the_moving_ranges_of_an_i_chart():
+    values = [10, 11, 10, 40, 11, 10, 12, 11]
+    kept = spc.compute(spc.I, values, excluded={3})
+    by_hand = [abs(b - a) for a, b in itertools.pairwise([10, 11, 10])] + [abs(10 - 11), abs(12 - 10), abs(11 - 12)]
+    assert kept.points[0].cl == pytest.approx(sum(v for i, v in enumerate(values) if i != 3) / 7)
+    assert kept.phases[0].mr_cl == pytest.approx(sum(by_hand) / len(by_hand))
+    assert kept.points[3].excluded
+    assert spc.compute(spc.I, values).phases[0].mr_cl > kept.phases[0].mr_cl

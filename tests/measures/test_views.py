@@ -7,6 +7,7 @@ import re
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.measures import services as measures
+from lhn.measures.models import Improvement
 from tests import factories
 from tests.conftest import committed, login
 from tests.forms import submit
@@ -300,6 +301,84 @@ def test_pdsa_cycle_notes_and_phases_through_the_pages(app, client, network):
     assert "Phase not started" in refused.text
     removed = submit(client, chart, "Remove", action_has="/phases/", follow_redirects=True)
     assert "Phase 2" not in removed.text
+
+
+def test_signals_say_in_plain_words_whether_the_measure_improved_or_worsened(app, client, network):
+    measure_id = seed(app)  # north: a year around 60 %, then nine months around 80 %; higher is better
+    login(client, "teen")
+    page = client.get(f"/measures/{measure_id}?site=north&chart=p").text
+    items = re.findall(r'<li class="signal-(\w+)">(.*?)</li>', page, re.S)
+    assert [(outcome, re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).strip()) for outcome, text in items] == [
+        ("improved", "Improved: a long run of values on one side of the usual level : Jan 2024 – Sep 2024 (9 points) "
+                     "Technical term Unusually long run on one side of the centre line (Anhøj)"),
+        ("improved", "Improved: a value far outside the usual range : Jan 2024 – Sep 2024 (9 points) "
+                     "Technical term Outside the 3-sigma control limits"),
+    ]  # fmt: skip
+    with committed(app):
+        measures.find_measure(measure_id).improvement = Improvement.DOWN  # fewer would have been better
+    worse = client.get(f"/measures/{measure_id}?site=north&chart=p").text
+    assert re.findall(r'<li class="signal-(\w+)">', worse) == ["worsened", "worsened"]
+    assert '<span class="outcome">Worsened:</span>' in worse
+
+
+def test_the_upload_page_lists_the_site_slugs_its_reader_can_send(app, client, network):
+    measure_id = seed(app)
+    login(client, "doc")
+    page = client.get(f"/measures/{measure_id}/data/upload").text
+    assert re.findall(r"<li><code>([a-z-]+)</code>", page) == ["north"]
+    outsider = app.test_client()
+    login(outsider, "teen")  # a member on no site's team
+    assert "You aren't on a site's team for this measure" in outsider.get(f"/measures/{measure_id}/data/upload").text
+
+
+def test_every_chart_names_its_y_axis_and_draws_each_phases_baseline_window(app, client, network):
+    measure_id = seed(app)  # baseline_points=12: north's first twelve months make the limits
+    login(client, "doc")
+    page = client.get(f"/measures/{measure_id}?site=north&chart=p").text
+    assert re.search(r'<text class="axis-title"[^>]*transform="rotate\(-90[^"]*"[^>]*>% of patients</text>', page)
+    windows = re.findall(r'<rect class="baseline-window"[^>]*><title>([^<]*)</title>', page)
+    assert windows == ["Baseline of phase 1: Jan 2023 – Dec 2023 (12 points make its centre line and limits)"]
+    with committed(app):
+        measure = measures.find_measure(measure_id)
+        measures.add_phase(measure, site="north", period="2024-01", reason="Reminders", by=accounts.get_user("doc"))
+    phased = client.get(f"/measures/{measure_id}?site=north&chart=p").text
+    assert re.findall(r'<rect class="baseline-window"[^>]*><title>([^<]*)</title>', phased) == [
+        "Baseline of phase 1: Jan 2023 – Dec 2023 (12 points make its centre line and limits)",
+        "Baseline of phase 2: Jan 2024 – Sep 2024 (9 points make its centre line and limits)",
+    ]
+
+
+def test_a_point_is_left_out_of_the_baseline_and_put_back_through_the_chart_page(app, client, network):
+    measure_id = seed(app)
+    chart = f"/measures/{measure_id}?site=north&chart=p"
+    other_site = app.test_client()
+    login(other_site, "dr_south")  # another site's team: no form on north's chart
+    assert "Leave out of the baseline" not in other_site.get(chart).text
+    login(client, "doc")
+    before = client.get(chart).text
+    assert "centre 60%," in before
+    assert 'class="point excluded' not in before
+    refused = submit(client, chart, "Leave out of the baseline", period="2023-07", reason="")
+    assert refused.status_code == 422  # the chart again, with the form as typed and why beside the field
+    assert "Point not left out" in refused.text
+    assert re.search(r'<input[^>]*id="exclusion-period"[^>]*value="2023-07"', refused.text)
+    assert re.search(r'id="exclusion-reason-error">[^<]+<', refused.text)
+    mistyped = submit(client, chart, "Leave out of the baseline", period="July", reason="Registry outage")
+    assert mistyped.status_code == 422
+    assert re.search(r'<input[^>]*id="exclusion-reason"[^>]*value="Registry outage"', mistyped.text)
+    assert re.search(r'id="exclusion-period-error">[^<]+<', mistyped.text)
+    assert 'value="Registry outage"' not in mistyped.text.split('id="exclusion-heading"')[0]  # not in the phase form
+    done = submit(client, chart, "Leave out of the baseline", period="2023-07",
+                  reason="Registry outage: July was half-counted", follow_redirects=True)  # fmt: skip
+    assert "Point left out of the baseline" in done.text
+    assert "Registry outage: July was half-counted" in done.text
+    assert "centre 59.73%," in done.text  # (720 − 63) / 1100 of the first twelve months
+    assert done.text.count('class="point excluded') == 1
+    assert "left out of the baseline" in client.get(f"/measures/{measure_id}/changes").text
+    back = submit(client, chart, "Put back", action_has="/exclusions/", follow_redirects=True)
+    assert "Point back in the baseline" in back.text
+    assert "centre 60%," in back.text
+    assert 'class="point excluded' not in back.text
 
 
 def test_restricted_community_measures_are_hidden_from_outsiders(app, client, network):

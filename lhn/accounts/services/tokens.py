@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from lhn.accounts.models import ApiToken, User
 from lhn.database import utcnow
@@ -60,7 +61,9 @@ def find_token(token: str) -> ApiToken | None:
     """The live (not revoked) token row for a token string, or None. Reads only."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    row = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _token_digest(token)).options(joinedload(ApiToken.user))
+    )
     return row if row is not None and row.revoked_at is None else None
 
 

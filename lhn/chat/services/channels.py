@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, select
+from sqlalchemy.orm import joinedload
 
 from lhn import signals
 from lhn.accounts.models import Role, User
@@ -94,9 +95,14 @@ def find_channel(community: Community, name: str) -> Channel | None:
     return db.session.scalar(select(Channel).where(Channel.community_id == community.id, Channel.name == name))
 
 
+def load_channel(channel_id: int) -> Channel | None:
+    """A channel with its community (which every permission check reads), in one query."""
+    return db.session.get(Channel, channel_id, options=[joinedload(Channel.community)])
+
+
 def get_channel(channel_id: int, *, by: object) -> tuple[Channel, Membership | None]:
     """A channel `by` may read, with their membership. NotFound otherwise (also for non-members)."""
-    channel = db.session.get(Channel, channel_id)
+    channel = load_channel(channel_id)
     membership = communities.find_membership(by, channel.community) if channel is not None else None
     if channel is None or not permissions.can_read(by, channel, membership):
         raise NotFound("No such channel.")

@@ -122,6 +122,8 @@ def replay(channel: Channel, *, last_id: int | None = None, last_seq: int | None
         page = list_messages(channel)
         newest = max((m.change_seq for m in page.items), default=0)
         return Replay(page.items, max(top, newest), has_more=False, reset=True)
+    if since == top:  # nothing happened since: most joins and reconnects
+        return Replay([], top, has_more=False, reset=False)
     rows = list(
         db.session.scalars(
             _messages(channel)

@@ -14,7 +14,7 @@ from lhn.accounts.models import User
 from lhn.chat import limits as chat_limits
 from lhn.chat import permissions
 from lhn.chat.models import Channel, ChatMessage
-from lhn.chat.services.channels import SLOW_MODE_TARGET, get_channel, lock_channel, next_seq
+from lhn.chat.services.channels import SLOW_MODE_TARGET, get_channel, load_channel, lock_channel, next_seq
 from lhn.chat.services.events import MESSAGE_CREATED, MESSAGE_DELETED, MESSAGE_UPDATED, emit_message
 from lhn.communities import permissions as community_permissions
 from lhn.communities import services as communities
@@ -84,13 +84,14 @@ def post_message(
         raise ValidationFailed({"client_id": "Send a client id of 1–64 letters, digits, '-' or '_'."})
     body = _check_body(body, max_chars=_max_chars())
     with reading():  # checks, the PHI guard and Markdown, before the write transaction
-        channel = db.session.get(Channel, channel_id)
+        channel = load_channel(channel_id)
         membership = communities.find_membership(by, channel.community) if channel is not None else None
         if channel is None or not permissions.can_post(by, channel, membership):
             raise NotFound("No such channel.")
         existing = _find_by_client_id(by, client_id)
         if existing is not None:
             return _retried(existing, channel_id)
+        community, role = channel.community, membership.role if membership else None
         _check_not_muted(by, channel, membership)
         findings = _check_text(body, by, confirm_phi=confirm_phi)
         mentioned = mentioned_members(body, channel, exclude=by)
@@ -111,11 +112,11 @@ def post_message(
     )  # fmt: skip
     db.session.add(message)
     db.session.flush()
-    emit_message(MESSAGE_CREATED, message, membership.role if membership else None)
-    _phi_confirmed(message, findings)
+    emit_message(MESSAGE_CREATED, message, role)
+    _phi_confirmed(message, findings, community.id)
     if mentioned:
-        signals.chat_mentioned.send(message, recipients=mentioned, channel=channel, community=channel.community)
-    signals.chat_message_posted.send(message, channel=channel, community=channel.community, mentioned=mentioned)
+        signals.chat_mentioned.send(message, recipients=mentioned, channel=channel, community=community)
+    signals.chat_message_posted.send(message, channel=channel, community=community, mentioned=mentioned)
     return message, True
 
 
@@ -155,10 +156,10 @@ def _check_text(body: str, by: User, *, confirm_phi: bool) -> list[phi.Finding]:
     return phi.check(body, confirm_phi is True)
 
 
-def _phi_confirmed(message: ChatMessage, findings: list[phi.Finding]) -> None:
+def _phi_confirmed(message: ChatMessage, findings: list[phi.Finding], community_id: int) -> None:
     if message.sender is not None:
         phi.record_confirmed(findings, by=message.sender, target_type="chat_message", target_id=message.id,
-                             community_id=message.channel.community_id)  # fmt: skip
+                             community_id=community_id)  # fmt: skip
 
 
 def _retried(existing: ChatMessage, channel_id: int) -> tuple[ChatMessage, bool]:
@@ -202,7 +203,7 @@ def edit_message(message_id: int, *, by: User, body: Any, confirm_phi: bool = Fa
     message.change_seq = next_seq(message.channel_id)
     db.session.flush()
     emit_message(MESSAGE_UPDATED, message, membership.role if membership else None)
-    _phi_confirmed(message, findings)
+    _phi_confirmed(message, findings, channel.community_id)
     added = [u for u in mentioned if u.id not in before]
     if added:
         signals.chat_mentioned.send(message, recipients=added, channel=channel, community=channel.community)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, NotRequired, TypedDict
 
@@ -224,6 +225,17 @@ def get_readable_community(user: object, slug: str) -> tuple[Community, Membersh
     if not permissions.can_read(user, community, membership):
         raise PermissionDenied("This community is restricted to its members.")
     return community, membership
+
+
+def get_community_where(
+    user: object, slug: str, may: Callable[[object, Community, Membership | None], bool]
+) -> Community:
+    """A community `user` may act on by the rule `may` (one of `permissions`' (user, community, membership)
+    checks). Raises NotFound, PermissionDenied."""
+    community = get_community(slug)
+    if not may(user, community, find_membership(user, community)):
+        raise PermissionDenied()
+    return community
 
 
 def list_communities(*, q: str = "", cursor: str | None = None, limit: int = 30) -> Page[Community]:

@@ -1,10 +1,12 @@
 """Measures over JSON (/api/v1), one module per sub-domain, on the API blueprint: measures (definitions, data,
-charts, CSV and FHIR), teams (owners, invitations, site data leads, consent, history), learning (PDSA cycles,
-notes, phases). Their OpenAPI descriptions are joined here for the app factory to hand to lhn.api."""
+charts, CSV and FHIR), chart_files (a chart as SVG or PNG for slides), teams (owners, invitations, site data leads,
+consent, history), submissions (who has sent which period, reminders), learning (PDSA cycles, notes, phases). Their
+OpenAPI descriptions are joined here for the app factory to hand to lhn.api."""
 
-from lhn.measures.api import learning, measures, teams
+from lhn.measures.api import chart_files, learning, measures, submissions, teams
 
-OPENAPI_PATHS = measures.OPENAPI_PATHS | teams.OPENAPI_PATHS | learning.OPENAPI_PATHS
-OPENAPI_SCHEMAS = measures.OPENAPI_SCHEMAS | teams.OPENAPI_SCHEMAS | learning.OPENAPI_SCHEMAS
+MODULES = (measures, chart_files, teams, submissions, learning)
+OPENAPI_PATHS = {path: item for module in MODULES for path, item in module.OPENAPI_PATHS.items()}
+OPENAPI_SCHEMAS = {name: schema for module in MODULES for name, schema in module.OPENAPI_SCHEMAS.items()}
 
-__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "learning", "measures", "teams"]
+__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "chart_files", "learning", "measures", "submissions", "teams"]

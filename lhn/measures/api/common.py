@@ -17,6 +17,7 @@ from lhn.measures.models import Measure
 
 MEASURE_ID = path_param("measure_id", "integer")
 SITE_SLUG = {**TEXT, "description": "Institution slug"}
+SITE = {"type": "object", "properties": {"slug": {"type": "string"}, "name": {"type": "string"}}}  # site_json
 
 
 def items_of(schema: dict[str, Any]) -> dict[str, Any]:

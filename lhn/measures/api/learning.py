@@ -1,11 +1,13 @@
-"""Measures over JSON, the learning loop on a chart: PDSA cycles, chart notes, deliberate phase changes and the
-annotations a chart shows. Same services as the pages."""
+"""Measures over JSON, the learning loop on a chart: PDSA cycles, chart notes, deliberate phase changes, points left
+out of a baseline and the annotations a chart shows. Same services as the pages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import inputs
@@ -26,7 +28,7 @@ from lhn.measures.api.common import (
     person_or_none,
     site_json,
 )
-from lhn.measures.models import ChartNote, Measure, PdsaCycle, PhaseChange
+from lhn.measures.models import ChartNote, Measure, PdsaCycle, PeriodMark
 from lhn.measures.services import periods
 
 CYCLE_TEXT_FIELDS = ("title", "plan", "prediction", "do_notes", "study", "started_on")
@@ -65,15 +67,26 @@ def note_json(note: ChartNote) -> dict[str, Any]:
     }
 
 
-def phase_json(phase: PhaseChange, measure: Measure) -> dict[str, Any]:
+def mark_json(mark: PeriodMark, measure: Measure) -> dict[str, Any]:
+    """A phase change or a baseline exclusion: a reasoned mark on one period of a chart."""
     return {
-        "id": phase.id,
-        "site": phase.institution.slug if phase.institution else None,
-        "period": periods.label(phase.period_start, measure.period.value),
-        "period_start": phase.period_start.isoformat(),
-        "reason": phase.reason,
-        "created_by": person_or_none(phase.created_by),
-        "created_at": phase.created_at.isoformat(),
+        "id": mark.id,
+        "site": mark.institution.slug if mark.institution else None,
+        "period": periods.label(mark.period_start, measure.period.value),
+        "period_start": mark.period_start.isoformat(),
+        "reason": mark.reason,
+        "created_by": person_or_none(mark.created_by),
+        "created_at": mark.created_at.isoformat(),
+    }
+
+
+def _period_mark(body: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a new period mark in a JSON body, as the services take them."""
+    return {
+        "site": inputs.text(body, "site", ""),
+        "period": inputs.text(body, "period", missing=""),
+        "reason": inputs.text(body, "reason", missing=""),
+        "confirm_phi": inputs.phi_confirmed(body),
     }
 
 
@@ -165,30 +178,39 @@ def add_note(measure_id: int):  # type: ignore[no-untyped-def]
     return created(note_json(note))
 
 
-@bp.get("/measures/<int:measure_id>/phases")
-def list_phases(measure_id: int):  # type: ignore[no-untyped-def]
-    site_id = _chart_site()
-    measure = measures.get_measure(measure_id, viewer=current_user)
-    return jsonify(items=[phase_json(p, measure) for p in measures.phase_changes(measure, site_id)])
+def _period_mark_routes(
+    plural: str,
+    item: str,
+    listed: Callable[[Measure, int | None], Sequence[PeriodMark]],
+    add: Callable[..., PeriodMark],
+    remove: Callable[..., None],
+) -> None:
+    """One kind of period mark over JSON: GET (`site` picks the chart) and POST /measures/<id>/<plural>, DELETE
+    /measures/<id>/<plural>/<item>_id. Endpoints list_<plural>, add_<item>, remove_<item>."""
+
+    def list_marks(measure_id: int) -> ResponseReturnValue:
+        site_id = _chart_site()
+        measure = measures.get_measure(measure_id, viewer=current_user)
+        return jsonify(items=[mark_json(m, measure) for m in listed(measure, site_id)])
+
+    def add_mark(measure_id: int) -> ResponseReturnValue:
+        user, measure = acting_on(measure_id)
+        return created(mark_json(add(measure, by=user, **_period_mark(json_body())), measure))
+
+    def remove_mark(measure_id: int, **mark: int) -> ResponseReturnValue:
+        user, measure = acting_on(measure_id)
+        remove(measure, mark[f"{item}_id"], by=user)
+        return "", 204
+
+    path = f"/measures/<int:measure_id>/{plural}"
+    bp.add_url_rule(path, f"list_{plural}", list_marks, methods=["GET"])
+    bp.add_url_rule(path, f"add_{item}", transactional(add_mark), methods=["POST"])
+    bp.add_url_rule(f"{path}/<int:{item}_id>", f"remove_{item}", transactional(remove_mark), methods=["DELETE"])
 
 
-@bp.post("/measures/<int:measure_id>/phases")
-@transactional
-def add_phase(measure_id: int):  # type: ignore[no-untyped-def]
-    user, body = require_user(), json_body()
-    site, period = inputs.text(body, "site", ""), inputs.text(body, "period", missing="")
-    reason, measure = inputs.text(body, "reason", missing=""), measures.get_measure(measure_id, viewer=user)
-    confirm_phi = inputs.phi_confirmed(body)
-    phase = measures.add_phase(measure, site=site, period=period, reason=reason, by=user, confirm_phi=confirm_phi)
-    return created(phase_json(phase, measure))
-
-
-@bp.delete("/measures/<int:measure_id>/phases/<int:phase_id>")
-@transactional
-def remove_phase(measure_id: int, phase_id: int):  # type: ignore[no-untyped-def]
-    user, measure = acting_on(measure_id)
-    measures.remove_phase(measure, phase_id, by=user)
-    return "", 204
+_period_mark_routes("phases", "phase", measures.phase_changes, measures.add_phase, measures.remove_phase)
+_period_mark_routes("exclusions", "exclusion", measures.baseline_exclusions, measures.exclude_from_baseline,
+                    measures.include_in_baseline)  # fmt: skip
 
 
 @bp.get("/measures/<int:measure_id>/annotations")
@@ -249,6 +271,7 @@ OPENAPI_SCHEMAS = {
     },
     "ChartNote": _chart_mark_schema(on=TEXT, text=TEXT),
     "PhaseChange": _chart_mark_schema(period=TEXT, reason=TEXT),
+    "BaselineExclusion": _chart_mark_schema(period=TEXT, reason=TEXT),
 }
 OPENAPI_PATHS = {
     "/measures/{measure_id}/pdsa": {
@@ -311,15 +334,29 @@ OPENAPI_PATHS = {
             "Remove a phase change (who may start it). Logged", path_param("phase_id", "integer")
         ),
     },
+    "/measures/{measure_id}/exclusions": _chart_mark_paths(
+        "BaselineExclusion",
+        listed="Points of a chart left out of their phase's baseline (still plotted and judged against the limits)",
+        added="Leave one period's point out of its baseline, with its special cause (a site's team on its chart; "
+        "owners anywhere). Logged",
+        fields={"period": {**TEXT, "description": "2024-01, 2024-W05 or 2024-Q1"}, "reason": TEXT},
+    ),
+    "/measures/{measure_id}/exclusions/{exclusion_id}": {
+        "delete": measure_removal(
+            "Put an excluded point back into its baseline (who may exclude it). Logged",
+            path_param("exclusion_id", "integer"),
+        ),
+    },
     "/measures/{measure_id}/annotations": {
         "get": measure_read(
-            "What a chart marks on its timeline: PDSA cycles, adopted ideas, notes and phase changes",
+            "What a chart marks on its timeline: PDSA cycles, adopted ideas, notes, phase changes and baseline "
+            "exclusions",
             response=items_of(
                 {
                     "type": "object",
                     "properties": {
                         "on": TEXT,
-                        "kind": {"enum": ["pdsa", "idea", "note", "phase"]},
+                        "kind": {"enum": ["pdsa", "idea", "note", "phase", "exclusion"]},
                         "text": TEXT,
                         "url": TEXT,
                     },

@@ -24,13 +24,14 @@ from lhn.api.openapi import (
     ref,
 )
 from lhn.communities import services as communities
-from lhn.database import transaction, transactional
+from lhn.database import iso_or_none, transaction, transactional
 from lhn.errors import NotFound, ValidationFailed
 from lhn.limits import user_rate_limited
 from lhn.measures import services as measures
 from lhn.measures import spc
-from lhn.measures.api.common import measure_op, measure_read, uploaded_csv
+from lhn.measures.api.common import measure_op, measure_read, site_json, uploaded_csv
 from lhn.measures.models import Measure
+from lhn.measures.services.funnel import FUNNEL_TYPES, funnel
 
 MEASURE_FIELDS = tuple(measures.MeasureFields.__dataclass_fields__)
 TEXT_FIELDS = ("name", "type", "period", "improvement", "unit", "description", "data_source", "rule_set")
@@ -85,6 +86,7 @@ def chart_json(view: measures.ChartView) -> dict[str, Any]:
                 "ucl": p.ucl,
                 "phase": p.phase,
                 "baseline": p.baseline,
+                "excluded": p.excluded,
                 "measure_version": p.version,
                 "rules": p.rules,
             }
@@ -178,6 +180,30 @@ def measure_chart(measure_id: int):  # type: ignore[no-untyped-def]
         with transaction():
             measures.record_view(view, by=current_user)
     return jsonify(payload)
+
+
+@bp.get("/measures/<int:measure_id>/funnel")
+def measure_funnel(measure_id: int):  # type: ignore[no-untyped-def]
+    measure = measures.get_measure(measure_id, viewer=current_user)
+    if measure.type not in FUNNEL_TYPES:
+        raise ValidationFailed({"measure": "A funnel plot compares sites' proportions or rates."})
+    plot = funnel(measures.load_data(measure), measures.access(measure, current_user))
+    scale = measure.multiplier
+
+    def shown(pair: tuple[float, float]) -> list[float]:
+        return [pair[0] * scale, pair[1] * scale]
+
+    return jsonify(
+        window={"from": iso_or_none(plot.first), "to": iso_or_none(plot.last)},
+        centre=plot.centre * scale if plot.centre is not None else None,
+        left_out=plot.left_out,
+        sites=[
+            {"site": site_json(s.site), "numerator": s.numerator, "denominator": s.denominator,
+             "value": s.value * scale, "limits95": shown(s.limits95), "limits998": shown(s.limits998),
+             "position": s.position}
+            for s in plot.sites
+        ],
+    )  # fmt: skip
 
 
 @bp.get("/measures/<int:measure_id>/data.csv")
@@ -290,6 +316,8 @@ OPENAPI_SCHEMAS = {
                         "cl": {"type": ["number", "null"]},
                         "lcl": {"type": ["number", "null"]},
                         "ucl": {"type": ["number", "null"]},
+                        "baseline": {"type": "boolean", "description": "Its value is in its phase's limits"},
+                        "excluded": {"type": "boolean", "description": "Left out of the baseline by a person"},
                     },
                 },
             },
@@ -342,6 +370,28 @@ OPENAPI_PATHS = {
             "Submit one site's value for one period (the site's team); resubmitting keeps history",
             status="201",
             body=DATA_BODY,
+        ),
+    },
+    "/measures/{measure_id}/funnel": {
+        "get": measure_op(
+            "Sites compared over the latest 12 periods: each site's value and its 95 % and 99.8 % limits around the "
+            "pooled value, in display units (proportion and rate measures; sites with small or masked counts in the "
+            "window are left out and counted)",
+            response={
+                "type": "object",
+                "properties": {
+                    "window": {"type": "object"},
+                    "centre": {"type": ["number", "null"]},
+                    "left_out": {"type": "integer"},
+                    "sites": {"type": "array", "items": {"type": "object", "properties": {
+                        "site": {"type": "object"}, "numerator": NUMBER, "denominator": NUMBER, "value": NUMBER,
+                        "limits95": {"type": "array"}, "limits998": {"type": "array"},
+                        "position": {"enum": ["above", "below", "warning", "within"]},
+                    }}},
+                },
+            },
+            auth=False,
+            errors=("404", "422"),
         ),
     },
     "/measures/{measure_id}/chart": {

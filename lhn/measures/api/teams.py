@@ -1,5 +1,6 @@
 """Measures over JSON, the people around a measure: co-owner invitations and owners, site data leads, each site's
-consent, a site's submission history, the change log, and the CSV preview. Same services as the pages."""
+consent, a site's submission history, the change log, and the CSV preview. Same services as the pages. (Who has
+sent which period, and reminders: lhn/measures/api/submissions.py.)"""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from lhn.accounts.models import Institution
 from lhn.api import bp, created, json_body, page_json, person_json, require_user
 from lhn.api.openapi import BOOLEAN, CURSOR, TEXT, body_schema, page_of, path_param, ref
 from lhn.database import iso_or_none, transactional
-from lhn.limits import user_rate_limited, wrote
+from lhn.limits import user_rate_limited
 from lhn.measures import services as measures
 from lhn.measures.api.common import (
+    SITE,
     SITE_SLUG,
     acting_on,
     get_site,
@@ -161,29 +163,6 @@ def remove_lead(measure_id: int, lead_id: int):  # type: ignore[no-untyped-def]
     return "", 204
 
 
-# --- who has sent the last period, reminders ------------------------------------------------------------------
-
-
-def submissions_json(status: measures.Submissions) -> dict[str, Any]:
-    return {"period": status.period_label, "period_start": status.period_start.isoformat(),
-            "submitted": [site_json(s) for s in status.submitted], "late": [site_json(s) for s in status.late]}
-
-
-@bp.get("/measures/<int:measure_id>/submissions")
-def submission_status(measure_id: int):  # type: ignore[no-untyped-def]
-    user, measure = acting_on(measure_id)
-    return jsonify(submissions_json(measures.submission_status(measure, by=user)))
-
-
-@bp.post("/measures/<int:measure_id>/reminders")
-@user_rate_limited("remind", deduct_when=wrote)
-@transactional
-def remind_late_sites(measure_id: int):  # type: ignore[no-untyped-def]
-    user, measure = acting_on(measure_id)
-    reminded = measures.remind_late_sites(measure, by=user)
-    return jsonify(reminded=[site_json(s) for s in reminded])
-
-
 # --- consent ----------------------------------------------------------------------------------------------------
 
 
@@ -266,7 +245,6 @@ def preview_csv(measure_id: int):  # type: ignore[no-untyped-def]
 # --- OpenAPI ------------------------------------------------------------------------------------------------------
 
 PERSON = ref("Person")
-SITE = {"type": "object", "properties": {"slug": {"type": "string"}, "name": {"type": "string"}}}
 OPENAPI_SCHEMAS = {
     "MeasureInvitation": {
         "type": "object",
@@ -318,7 +296,7 @@ OPENAPI_SCHEMAS = {
         "properties": {
             "id": {"type": "integer"},
             "version": {"type": "integer"},
-            "kind": {"enum": ["definition", "ownership", "site_lead", "phase"]},
+            "kind": {"enum": ["definition", "ownership", "site_lead", "phase", "baseline"]},
             "summary": {"type": "string"},
             "definition": {"type": ["object", "null"]},
             "changed_by": PERSON,
@@ -327,15 +305,6 @@ OPENAPI_SCHEMAS = {
     },
 }
 SLUG = path_param("slug")
-SUBMISSIONS = {
-    "type": "object",
-    "properties": {
-        "period": {"type": "string"},
-        "period_start": {"type": "string", "format": "date"},
-        "submitted": {"type": "array", "items": SITE},
-        "late": {"type": "array", "items": SITE},
-    },
-}
 OPENAPI_PATHS = {
     "/measures/{measure_id}/invitations": {
         "get": measure_read(
@@ -390,20 +359,6 @@ OPENAPI_PATHS = {
     },
     "/measures/{measure_id}/leads/{lead_id}": {
         "delete": measure_removal("Remove a site data lead (owners). Logged", path_param("lead_id", "integer")),
-    },
-    "/measures/{measure_id}/submissions": {
-        "get": measure_op(
-            "Who has sent the last closed period's data (owners): the sites taking part, sent and not yet",
-            response=SUBMISSIONS,
-        ),
-    },
-    "/measures/{measure_id}/reminders": {
-        "post": measure_op(
-            "Remind the sites that haven't sent the last closed period's data, now (owners; each site once a day; "
-            "rate limited). Answers the sites reminded",
-            response={"type": "object", "properties": {"reminded": {"type": "array", "items": SITE}}},
-            errors=("401", "403", "404", "429"),
-        ),
     },
     "/measures/{measure_id}/consents": {
         "get": measure_read(

@@ -2,12 +2,14 @@
 
 definitions (define and version a measure), owners (co-ownership, invitations), sites (data leads, consent),
 core (the reader's access, the change log, audit), data (submit a value, import many all-or-nothing, history),
-csv_files and fhir (files in and out), charts (what a reader sees of the data, signals), chart_page (the chart
-page), learning (PDSA cycles, notes, phases), submissions (who has sent a period's data, reminders); periods and privacy
-are the pure rules of periods and suppression.
+entry (many periods of a site entered at once in a grid), csv_files and fhir (files in and out), charts (what a
+reader sees of the data, signals), chart_page (the chart page), chart_files (its chart as an SVG or PNG file for
+slides), learning (PDSA cycles, notes, phases), submissions (who has sent a period's data, the submission grid,
+reminders); periods and privacy are the pure rules of periods and suppression.
 """
 
 from lhn import reminders
+from lhn.measures.services.chart_files import ChartFile, chart_file
 from lhn.measures.services.chart_page import ChartPage, MeasureCard, chart_page, measure_cards
 from lhn.measures.services.charts import (
     KINDS_BY_TYPE,
@@ -15,6 +17,7 @@ from lhn.measures.services.charts import (
     ChartView,
     MeasureData,
     PointView,
+    baseline_exclusions,
     chart_view,
     default_kind,
     load_data,
@@ -58,6 +61,7 @@ from lhn.measures.services.definitions import (
     list_measures,
     update_measure,
 )
+from lhn.measures.services.entry import ENTRY_PERIODS, EntryGrid, EntryRow, enter_rows, entry_grid
 from lhn.measures.services.fhir import FHIR_RELEASE, import_bundle, measure_resource, read_bundle, report_bundle
 from lhn.measures.services.learning import (
     PDSA_TEXT_FIELDS,
@@ -67,8 +71,10 @@ from lhn.measures.services.learning import (
     chart_annotations,
     close_cycle,
     create_cycle,
+    exclude_from_baseline,
     get_cycle,
     ideas,
+    include_in_baseline,
     list_cycles,
     list_notes,
     remove_phase,
@@ -99,9 +105,12 @@ from lhn.measures.services.sites import (
     withdraw_consent,
 )
 from lhn.measures.services.submissions import (
+    GRID_PERIODS,
+    SubmissionGrid,
     Submissions,
     remind_late_sites,
     send_submission_reminders,
+    submission_grid,
     submission_status,
 )
 
@@ -109,7 +118,9 @@ reminders.register("measure-submissions", send_submission_reminders)
 
 __all__ = [
     "CONSENT_STATEMENT",
+    "ENTRY_PERIODS",
     "FHIR_RELEASE",
+    "GRID_PERIODS",
     "IMPORT_CAPS",
     "KINDS_BY_TYPE",
     "MAX_IMPORT_BYTES",
@@ -117,8 +128,11 @@ __all__ = [
     "PDSA_TEXT_FIELDS",
     "Access",
     "Annotation",
+    "ChartFile",
     "ChartPage",
     "ChartView",
+    "EntryGrid",
+    "EntryRow",
     "ImportResult",
     "ImportTooLarge",
     "MeasureCard",
@@ -130,6 +144,7 @@ __all__ = [
     "RowError",
     "RowsInvalid",
     "SiteConsent",
+    "SubmissionGrid",
     "Submissions",
     "access",
     "active_consent",
@@ -137,7 +152,9 @@ __all__ = [
     "add_phase",
     "answer_invitation",
     "appoint_site_lead",
+    "baseline_exclusions",
     "chart_annotations",
+    "chart_file",
     "chart_page",
     "chart_view",
     "check_upload_size",
@@ -151,6 +168,9 @@ __all__ = [
     "csv_columns",
     "default_kind",
     "definition_of",
+    "enter_rows",
+    "entry_grid",
+    "exclude_from_baseline",
     "export_csv",
     "find_measure",
     "get_cycle",
@@ -162,6 +182,7 @@ __all__ = [
     "import_bundle",
     "import_csv",
     "import_rows",
+    "include_in_baseline",
     "invite_owner",
     "list_changes",
     "list_consents",
@@ -192,6 +213,7 @@ __all__ = [
     "send_submission_reminders",
     "site_team",
     "site_teams",
+    "submission_grid",
     "submission_status",
     "team_sites",
     "update_cycle",

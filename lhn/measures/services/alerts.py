@@ -14,9 +14,17 @@ from lhn import database, signals
 from lhn.accounts.models import Institution, User
 from lhn.extensions import db
 from lhn.measures import spc
-from lhn.measures.models import Improvement, Measure
+from lhn.measures.models import Measure
 from lhn.measures.services import periods
-from lhn.measures.services.charts import Cell, MeasureData, compute_chart, default_kind, load_data, phase_changes
+from lhn.measures.services.charts import (
+    Cell,
+    MeasureData,
+    compute_chart,
+    default_kind,
+    load_data,
+    outcome_of,
+    signal_direction,
+)
 from lhn.measures.services.core import site_teams
 from lhn.measures.services.owners import list_owners
 
@@ -32,37 +40,10 @@ def signal_keys(measure: Measure, data: MeasureData, site_id: int | None) -> set
         cells,
         kind=default_kind(measure, network=site_id is None),
         rules=measure.rule_set,
-        phase_starts=[p.period_start for p in phase_changes(measure, site_id)],
+        site_id=site_id,
     )
-    return {(periods.label(starts[s.index], measure.period.value), s.rule, _direction(chart, s)) for s in chart.signals}
-
-
-UNDIRECTED_RULES = {"anhoj_crossings", "ihi_runs_few", "ihi_runs_many"}  # about the runs, not a side
-
-
-def _direction(chart: spc.Chart, signal: spc.Signal) -> str:
-    """Which way a signal points: a trend by its last step, the others by their point's side of the centre."""
-    point = chart.points[signal.index]
-    if signal.rule in UNDIRECTED_RULES or point.y is None:
-        return ""
-    reference = point.cl
-    if signal.rule == "ihi_trend":
-        reference = chart.points[signal.index - 1].y if signal.index else None
-    if reference is None or point.y == reference:
-        return ""
-    return "up" if point.y > reference else "down"
-
-
-def outcome_of(measure: Measure, directions: set[str]) -> str:
-    """"improved" when every directed signal points the measure's better way, "worsened" when all point the other
-    way, "" when they disagree or none has a direction."""
-    better = "up" if measure.improvement == Improvement.UP else "down"
-    directed = directions - {""}
-    if not directed:
-        return ""
-    if directed == {better}:
-        return "improved"
-    return "worsened" if better not in directed else ""
+    label = measure.period.value
+    return {(periods.label(starts[s.index], label), s.rule, signal_direction(chart, s)) for s in chart.signals}
 
 
 # Per chart scope (a site id, or None for the network): the (period, rule, direction) of signals new data made fire.

@@ -10,11 +10,12 @@ from lhn.accounts.models import Institution
 from lhn.communities.models import Community
 from lhn.errors import NotFound, ValidationFailed
 from lhn.measures import spc
-from lhn.measures.models import Measure, MeasureOwner, OwnerInvitation, PdsaCycle, PhaseChange
+from lhn.measures.models import BaselineExclusion, Measure, MeasureOwner, OwnerInvitation, PdsaCycle, PhaseChange
 from lhn.measures.services import charts, learning, periods
 from lhn.measures.services.charts import Annotation, ChartView
 from lhn.measures.services.core import Access, access
 from lhn.measures.services.definitions import list_measures
+from lhn.measures.services.funnel import FUNNEL_TYPES, Funnel, funnel
 from lhn.measures.services.owners import co_owned, co_owned_by_id, list_owners, pending_invitation
 from lhn.pagination import Page
 
@@ -58,6 +59,8 @@ class ChartPage:
     annotations: list[Annotation]
     cycles: list[PdsaCycle]
     phases: list[PhaseChange]
+    exclusions: list[BaselineExclusion]  # points of this chart left out of their baseline
+    funnel: Funnel | None  # on the network chart of a proportion or rate: the sites compared
     invitation: OwnerInvitation | None  # the reader's open invitation to co-own the measure
     annotation_site: list[tuple[str, str]]  # where the reader may add a note or phase: the chart shown, or nothing
     period_example: str
@@ -97,10 +100,20 @@ def chart_page(
         annotations=learning.chart_annotations(measure, site_id=site_id),
         cycles=learning.list_cycles(measure, site_id=site_id),
         phases=charts.phase_changes(measure, site_id),
+        exclusions=charts.baseline_exclusions(measure, site_id),
+        funnel=_funnel(data, acc) if site is None else None,
         invitation=pending_invitation(measure, viewer),
         annotation_site=annotation_site(acc, site),
         period_example=periods.EXAMPLES[measure.period.value],
     )
+
+
+def _funnel(data: charts.MeasureData, acc: Access) -> Funnel | None:
+    """The funnel plot when it can compare anything: a proportion or rate measure, two sites or more plotted."""
+    if data.measure.type not in FUNNEL_TYPES:
+        return None
+    plot = funnel(data, acc)
+    return plot if len(plot.sites) >= 2 else None
 
 
 def annotation_site(acc: Access, site: Institution | None) -> list[tuple[str, str]]:

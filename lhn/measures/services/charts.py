@@ -12,7 +12,7 @@ import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import select
@@ -22,10 +22,20 @@ from lhn.accounts.models import Institution, User
 from lhn.errors import NotFound, ValidationFailed
 from lhn.extensions import db
 from lhn.measures import spc
-from lhn.measures.models import DataPoint, Measure, MeasureType, PhaseChange
+from lhn.measures.models import (
+    BaselineExclusion,
+    DataPoint,
+    Improvement,
+    Measure,
+    MeasureType,
+    PeriodMark,
+    PhaseChange,
+)
 from lhn.measures.services import periods, privacy
 from lhn.measures.services.core import Access, record_restricted_view
 from lhn.measures.services.sites import consenting_sites
+
+M = TypeVar("M", bound=PeriodMark)
 
 KINDS_BY_TYPE = {
     MeasureType.PROPORTION: (spc.RUN, spc.P, spc.PP),
@@ -152,28 +162,71 @@ def _phase_indices(starts: list[date], phase_starts: list[date]) -> list[int]:
     return out
 
 
-def phase_changes(measure: Measure, site_id: int | None) -> list[PhaseChange]:
+def _marks(model: type[M], measure: Measure, site_id: int | None) -> list[M]:
     return list(
         db.session.scalars(
-            select(PhaseChange)
+            select(model)
             .where(
-                PhaseChange.measure_id == measure.id,
-                PhaseChange.institution_id.is_(site_id) if site_id is None else PhaseChange.institution_id == site_id,
+                model.measure_id == measure.id,
+                model.institution_id.is_(site_id) if site_id is None else model.institution_id == site_id,
             )
-            .options(joinedload(PhaseChange.created_by).joinedload(User.institution))
-            .order_by(PhaseChange.period_start)
+            .options(joinedload(model.created_by).joinedload(User.institution))
+            .order_by(model.period_start)
         )
     )
 
 
+def phase_changes(measure: Measure, site_id: int | None) -> list[PhaseChange]:
+    return _marks(PhaseChange, measure, site_id)
+
+
+def baseline_exclusions(measure: Measure, site_id: int | None) -> list[BaselineExclusion]:
+    return _marks(BaselineExclusion, measure, site_id)
+
+
 def compute_chart(
-    measure: Measure, cells: dict[date, Cell], *, kind: str, rules: str, phase_starts: list[date]
+    measure: Measure, cells: dict[date, Cell], *, kind: str, rules: str, site_id: int | None
 ) -> tuple[list[date], spc.Chart]:
+    """The chart of `cells` on the chart of `site_id` (None: the network's), with its deliberate phases and the
+    points left out of their phase's baseline."""
     starts, num, den = _series(measure, cells)
-    chart = spc.compute(
-        kind, num, den, phases=_phase_indices(starts, phase_starts), baseline=measure.baseline_points, rules=rules
-    )
+    phase_starts = [p.period_start for p in phase_changes(measure, site_id)]
+    excluded = {x.period_start for x in baseline_exclusions(measure, site_id)}
+    left_out = [i for i, s in enumerate(starts) if s in excluded]
+    chart = spc.compute(kind, num, den, phases=_phase_indices(starts, phase_starts), baseline=measure.baseline_points,
+                        excluded=left_out, rules=rules)  # fmt: skip
     return starts, chart
+
+
+# --- which way signals point, and what that means for the measure ---------------------------------------
+
+
+UNDIRECTED_RULES = {"anhoj_crossings", "ihi_runs_few", "ihi_runs_many"}  # about the runs, not a side
+
+
+def signal_direction(chart: spc.Chart, signal: spc.Signal) -> str:
+    """Which way a signal points: a trend by its last step, the others by their point's side of the centre."""
+    point = chart.points[signal.index]
+    if signal.rule in UNDIRECTED_RULES or point.y is None:
+        return ""
+    reference = point.cl
+    if signal.rule == "ihi_trend":
+        reference = chart.points[signal.index - 1].y if signal.index else None
+    if reference is None or point.y == reference:
+        return ""
+    return "up" if point.y > reference else "down"
+
+
+def outcome_of(measure: Measure, directions: set[str]) -> str:
+    """"improved" when every directed signal points the measure's better way, "worsened" when all point the other
+    way, "" when they disagree or none has a direction."""
+    better = "up" if measure.improvement == Improvement.UP else "down"
+    directed = directions - {""}
+    if not directed:
+        return ""
+    if directed == {better}:
+        return "improved"
+    return "worsened" if better not in directed else ""
 
 
 # --- the reader's view ------------------------------------------------------------------------------
@@ -195,6 +248,7 @@ class PointView:
     version: int | None
     phase: int
     baseline: bool
+    excluded: bool  # left out of the baseline by a person (the reason is among the chart's annotations)
 
 
 @dataclass
@@ -204,12 +258,41 @@ class SignalView:
     rule: str
     rule_label: str
     scope: str
+    direction: str = ""  # "up", "down", or "" for rules about the runs as a whole
+
+
+# What each rule means in plain words, for patients and families (the technical name is one click away).
+SIGNAL_PLAIN = {
+    "sigma": "a value far outside the usual range",
+    "anhoj_run": "a long run of values on one side of the usual level",
+    "anhoj_crossings": "values cross the usual level less often than chance would make them",
+    "ihi_shift": "6 or more values in a row on one side of the usual level",
+    "ihi_trend": "5 or more values in a row going the same way",
+    "ihi_runs_few": "fewer swings above and below the usual level than chance would make",
+    "ihi_runs_many": "more swings above and below the usual level than chance would make",
+    "we1": "a value far outside the usual range",
+    "we2": "2 of 3 values well away from the usual level, on one side",
+    "we3": "4 of 5 values away from the usual level, on one side",
+    "we4": "8 values in a row on one side of the usual level",
+}
+
+
+@dataclass
+class SignalGroup:
+    """One rule's signals on a chart, for the list under it."""
+
+    rule: str
+    technical: str  # the rule's name in the SPC literature
+    plain: str
+    scope: str
+    when: str  # the periods, consecutive ones as ranges
+    outcome: str  # "improved", "worsened", or "" (no direction, or directions that disagree)
 
 
 @dataclass
 class Annotation:
     on: date
-    kind: str  # pdsa, idea, note, phase
+    kind: str  # pdsa, idea, note, phase, exclusion
     text: str
     url: str = ""
     period_index: int | None = None
@@ -241,8 +324,8 @@ class ChartView:
     def latest(self) -> PointView | None:
         return next((p for p in reversed(self.points) if p.value is not None or p.masked), None)
 
-    def signal_groups(self) -> list[tuple[str, str, str]]:
-        """(rule label, scope, periods) per rule, consecutive periods written as ranges: for the list under a chart."""
+    def signal_groups(self) -> list[SignalGroup]:
+        """Per rule: its signals' periods, consecutive ones written as ranges, and what they mean for the measure."""
         out = []
         index = {p.period: i for i, p in enumerate(self.points)}
         for rule in dict.fromkeys(s.rule for s in self.signals):
@@ -259,7 +342,8 @@ class ChartView:
                 else f"{self.points[span[0]].label} – {self.points[span[-1]].label} ({len(span)} points)"
                 for span in spans
             )
-            out.append((hits[0].rule_label, hits[0].scope, text))
+            outcome = outcome_of(self.measure, {s.direction for s in hits})
+            out.append(SignalGroup(rule, hits[0].rule_label, SIGNAL_PLAIN[rule], hits[0].scope, text, outcome))
         return out
 
 
@@ -305,7 +389,7 @@ def chart_view(
         cells,
         kind=kind,
         rules=rules,
-        phase_starts=[p.period_start for p in phase_changes(measure, site.id if site else None)],
+        site_id=site.id if site else None,
     )
     suppression = data.suppression(known)
     if site is not None:
@@ -343,6 +427,7 @@ def chart_view(
                 version=cell.version if cell and not masked else None,
                 phase=point.phase,
                 baseline=point.baseline,
+                excluded=point.excluded,
             )
         )
     view = ChartView(
@@ -353,7 +438,9 @@ def chart_view(
         points=points,
         full_access=full,
         signals=[
-            SignalView(points[s.index].period, points[s.index].label, s.rule, s.label, s.scope) for s in chart.signals
+            SignalView(points[s.index].period, points[s.index].label, s.rule, s.label, s.scope,
+                       signal_direction(chart, s))
+            for s in chart.signals
         ],
         phases=[
             {

@@ -22,6 +22,7 @@ from lhn.measures.services.data import (
     check_row_count,
     check_submission,
     check_upload_size,
+    plain_number,
     store_import,
 )
 
@@ -163,12 +164,8 @@ def export_csv(measure: Measure, *, viewer: object) -> str:
             if site.id not in acc.team_site_ids and suppression.is_masked(site.id, start):
                 writer.writerow([site.slug, label, *([""] * len(measure.type.fields)), "", "yes"])
                 continue
-            values = [_plain_number(cell.numerator)]
+            values = [plain_number(cell.numerator)]
             if cell.denominator is not None:
-                values.append(_plain_number(cell.denominator))
+                values.append(plain_number(cell.denominator))
             writer.writerow([site.slug, label, *values, cell.version, "no"])
     return out.getvalue()
-
-
-def _plain_number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(value)

@@ -76,11 +76,8 @@ class RowsInvalid(ValidationFailed):
         self.row_errors = row_errors
 
 
-class ImportTooLarge(RowsInvalid):
+class ImportTooLarge(RowsInvalid, status=413):
     """A file over the caps (IMPORT_CAPS): refused whole, before its rows are checked. 413 over the API."""
-
-    status = 413
-    code = "payload_too_large"
 
     def __init__(self, message: str) -> None:
         super().__init__([RowError(None, "file", message)], message)
@@ -145,6 +142,13 @@ def _number(raw: Any, *, integer: bool) -> float | None:
     if not math.isfinite(value) or (integer and value != int(value)):
         return None
     return value
+
+
+def plain_number(value: float) -> str:
+    """A stored number as a person or a file writes it, read back exactly by the checks: 30, 1234.5; past 2^53,
+    where a float's digits stop being exact, in exponent form (1.7e+308, not 309 digits no form field takes)."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
 
 
 def _err(row: Row, field_name: str, message: str) -> RowError:

@@ -1,4 +1,5 @@
-"""The learning loop on a chart: PDSA cycles (optionally testing an idea), notes, deliberate phase changes."""
+"""The learning loop on a chart: PDSA cycles (optionally testing an idea), notes, deliberate phase changes and
+points left out of a baseline."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from sqlalchemy.orm import joinedload
 from lhn import phi, signals
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Institution, User
-from lhn.database import reading, utcnow
+from lhn.database import find_one, reading, utcnow
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text, render_markdown
-from lhn.measures.models import ChartNote, Measure, PdsaAct, PdsaCycle, PhaseChange
+from lhn.measures.models import BaselineExclusion, ChartNote, Measure, PdsaAct, PdsaCycle, PhaseChange
 from lhn.measures.services import periods
-from lhn.measures.services.charts import Annotation, phase_changes
+from lhn.measures.services.charts import Annotation, baseline_exclusions, phase_changes
 from lhn.measures.services.core import access, log_change
 
 TITLE_MAX, TEXT_MAX, NOTE_MAX, REASON_MAX = 160, 20_000, 500, 500
@@ -313,13 +314,43 @@ def add_note(measure: Measure, *, site: str, on: Any, text: str, by: User, confi
     return note
 
 
-def add_phase(measure: Measure, *, site: str, period: str, reason: str, by: User,
-              confirm_phi: bool = False) -> PhaseChange:  # fmt: skip
-    """Start new limits from a period on, deliberately and with a reason (after an adopted change). Logged.
+@dataclass(frozen=True)
+class MarkWords:
+    """What people are told about one kind of period mark (a phase change, a baseline exclusion)."""
 
-    Owners anywhere; a site's team on its own chart. The reason goes through the PHI guard (it is shown on the
-    chart and in the public change log). Raises PermissionDenied, ValidationFailed (phi.PHIConfirmationRequired).
-    """
+    model: type[PhaseChange | BaselineExclusion]
+    log_kind: str  # the change log's kind
+    target_type: str  # the PHI guard's record
+    no_reason: str
+    denied: str
+    taken: str  # the period is marked already
+    no_such: str
+    added: str  # for the change log: {where}, {period}, {reason}
+    removed: str  # {where}, {period}
+
+
+PHASE = MarkWords(
+    PhaseChange, "phase", "phase_change",
+    no_reason="Say why the process changed (for example the change you adopted).",
+    denied="New phases are started by the measure's owners, or by a site's team on its own chart.",
+    taken="A phase already starts there.",
+    no_such="No such phase change.",
+    added="New phase on {where} from {period}: {reason}",
+    removed="Phase on {where} from {period} removed.",
+)  # fmt: skip
+EXCLUSION = MarkWords(
+    BaselineExclusion, "baseline", "baseline_exclusion",
+    no_reason="Say what made this point special (for example a new material, a new operator, a data error).",
+    denied="Points are left out of a baseline by the measure's owners, or by a site's team on its own chart.",
+    taken="This point is already left out of the baseline.",
+    no_such="No such exclusion.",
+    added="{period} on {where} left out of the baseline: {reason}",
+    removed="{period} on {where} back in the baseline.",
+)  # fmt: skip
+
+
+def _add_mark(words: MarkWords, measure: Measure, *, site: str, period: str, reason: str, by: User,
+              confirm_phi: bool) -> PhaseChange | BaselineExclusion:  # fmt: skip
     acc = access(measure, by)
     errors: dict[str, str] = {}
     place = _site(site, errors) if site else None
@@ -330,44 +361,69 @@ def add_phase(measure: Measure, *, site: str, period: str, reason: str, by: User
         errors["period"] = str(exc)
     why = clean_text(reason or "").strip()
     if not why or len(why) > REASON_MAX:
-        errors["reason"] = "Say why the process changed (for example the change you adopted)."
+        errors["reason"] = words.no_reason
     if errors:
         raise ValidationFailed(errors)
     with reading():
         findings = phi.check_texts({"reason": why}, confirm_phi)
     if not acc.can_annotate(place.id if place else None):
-        raise PermissionDenied("New phases are started by the measure's owners, or by a site's team on its own chart.")
-    duplicate = db.session.scalar(
-        select(PhaseChange).where(
-            PhaseChange.measure_id == measure.id,
-            PhaseChange.period_start == start,
-            PhaseChange.institution_id == place.id if place else PhaseChange.institution_id.is_(None),
-        )
-    )
-    if duplicate is not None:
-        raise ValidationFailed({"period": "A phase already starts there."})
-    phase = PhaseChange(measure_id=measure.id, institution=place, period_start=start, reason=why, created_by=by)
-    db.session.add(phase)
+        raise PermissionDenied(words.denied)
+    model = words.model
+    if find_one(model, measure_id=measure.id, period_start=start, institution_id=place.id if place else None):
+        raise ValidationFailed({"period": words.taken})
+    mark = model(measure_id=measure.id, institution=place, period_start=start, reason=why, created_by=by)
+    db.session.add(mark)
     where = place.name if place else "the network chart"
-    log_change(measure, "phase", f"New phase on {where} from {period}: {why}", by=by)
+    log_change(measure, words.log_kind, words.added.format(where=where, period=period, reason=why), by=by)
     db.session.flush()
-    phi.record_confirmed(findings, by=by, target_type="phase_change", target_id=phase.id,
+    phi.record_confirmed(findings, by=by, target_type=words.target_type, target_id=mark.id,
                          community_id=measure.community_id)  # fmt: skip
+    return mark
+
+
+def _remove_mark(words: MarkWords, measure: Measure, mark_id: int, *, by: User) -> None:
+    acc = access(measure, by)
+    mark = find_one(words.model, id=mark_id)
+    if mark is None or mark.measure_id != measure.id:
+        raise NotFound(words.no_such)
+    if not acc.can_annotate(mark.institution_id):
+        raise PermissionDenied(words.denied)
+    label = periods.label(mark.period_start, measure.period.value)
+    where = mark.institution.name if mark.institution else "the network chart"
+    log_change(measure, words.log_kind, words.removed.format(where=where, period=label), by=by)
+    db.session.delete(mark)
+    db.session.flush()
+
+
+def add_phase(measure: Measure, *, site: str, period: str, reason: str, by: User,
+              confirm_phi: bool = False) -> PhaseChange:  # fmt: skip
+    """Start new limits from a period on, deliberately and with a reason (after an adopted change). Logged.
+
+    Owners anywhere; a site's team on its own chart. The reason goes through the PHI guard (it is shown on the
+    chart and in the public change log). Raises PermissionDenied, ValidationFailed (phi.PHIConfirmationRequired).
+    """
+    phase = _add_mark(PHASE, measure, site=site, period=period, reason=reason, by=by, confirm_phi=confirm_phi)
+    assert isinstance(phase, PhaseChange)  # noqa: S101 - PHASE makes one
     return phase
 
 
 def remove_phase(measure: Measure, phase_id: int, *, by: User) -> None:
-    acc = access(measure, by)
-    phase = db.session.get(PhaseChange, phase_id)
-    if phase is None or phase.measure_id != measure.id:
-        raise NotFound("No such phase change.")
-    if not acc.can_annotate(phase.institution_id):
-        raise PermissionDenied("Only the measure's owners or the site's team remove this phase.")
-    label = periods.label(phase.period_start, measure.period.value)
-    where = phase.institution.name if phase.institution else "the network chart"
-    log_change(measure, "phase", f"Phase on {where} from {label} removed.", by=by)
-    db.session.delete(phase)
-    db.session.flush()
+    _remove_mark(PHASE, measure, phase_id, by=by)
+
+
+def exclude_from_baseline(measure: Measure, *, site: str, period: str, reason: str, by: User,
+                          confirm_phi: bool = False) -> BaselineExclusion:  # fmt: skip
+    """Leave one period's point out of its phase's baseline, with the special cause that explains it (Montgomery's
+    revised limits): the centre line and limits are computed without it; the point stays on the chart, marked, and
+    is still judged against them. Logged. Who may: as for phases. Raises PermissionDenied, ValidationFailed."""
+    mark = _add_mark(EXCLUSION, measure, site=site, period=period, reason=reason, by=by, confirm_phi=confirm_phi)
+    assert isinstance(mark, BaselineExclusion)  # noqa: S101 - EXCLUSION makes one
+    return mark
+
+
+def include_in_baseline(measure: Measure, exclusion_id: int, *, by: User) -> None:
+    """Put an excluded point back into its baseline. Logged. Raises NotFound, PermissionDenied."""
+    _remove_mark(EXCLUSION, measure, exclusion_id, by=by)
 
 
 def list_notes(measure: Measure, *, site_id: int | None) -> list[ChartNote]:
@@ -386,7 +442,7 @@ def list_notes(measure: Measure, *, site_id: int | None) -> list[ChartNote]:
 
 def chart_annotations(measure: Measure, *, site_id: int | None) -> list[Annotation]:
     """What a chart marks on its timeline: PDSA cycles (a site's own; on the network chart the adopted ones),
-    ideas those cycles tested once adopted, notes and phase changes."""
+    ideas those cycles tested once adopted, notes, phase changes and points left out of the baseline."""
     out: list[Annotation] = []
     stmt = select(PdsaCycle).where(PdsaCycle.measure_id == measure.id).options(joinedload(PdsaCycle.institution))
     if site_id is not None:
@@ -423,4 +479,8 @@ def chart_annotations(measure: Measure, *, site_id: int | None) -> list[Annotati
             )
     out += [Annotation(n.on, "note", n.text) for n in list_notes(measure, site_id=site_id)]
     out += [Annotation(p.period_start, "phase", f"New phase: {p.reason}") for p in phase_changes(measure, site_id)]
+    out += [
+        Annotation(x.period_start, "exclusion", f"Left out of the baseline: {x.reason}")
+        for x in baseline_exclusions(measure, site_id)
+    ]
     return sorted(out, key=lambda a: (a.on, a.kind))

@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 from lhn import signals
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Role, User
-from lhn.database import utcnow
+from lhn.database import find_one, utcnow
 from lhn.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.measures.models import InvitationStatus, Measure, MeasureOwner, OwnerInvitation
@@ -56,17 +56,10 @@ def invite_owner(measure: Measure, username: str, *, by: User) -> OwnerInvitatio
     invitee = find_community_member(measure, username)
     if invitee is None:
         raise ValidationFailed({"username": "Invite a member of this community (by username)."})
-    if db.session.scalar(
-        select(MeasureOwner).where(MeasureOwner.measure_id == measure.id, MeasureOwner.user_id == invitee.id)
-    ):
+    if find_one(MeasureOwner, measure_id=measure.id, user_id=invitee.id):
         raise Conflict(f"{invitee.display_name} already owns this measure.")
-    open_invitation = db.session.scalar(
-        select(OwnerInvitation).where(
-            OwnerInvitation.measure_id == measure.id,
-            OwnerInvitation.user_id == invitee.id,
-            OwnerInvitation.status == InvitationStatus.PENDING,
-        )
-    )
+    open_invitation = find_one(OwnerInvitation, measure_id=measure.id, user_id=invitee.id,
+                               status=InvitationStatus.PENDING)  # fmt: skip
     if open_invitation is not None:
         return open_invitation
     invitation = OwnerInvitation(measure=measure, user=invitee, invited_by=by)

@@ -81,6 +81,14 @@ def end_of(start: date, kind: str) -> date:
     return following(start, kind) - timedelta(days=1)
 
 
+def recent(day: date, kind: str, count: int) -> list[date]:
+    """The starts of the `count` periods up to the one that contains `day` (that one last), oldest first."""
+    starts = [start_of(day, kind)]
+    while len(starts) < count:
+        starts.insert(0, start_of(starts[0] - timedelta(days=1), kind))
+    return starts
+
+
 def span(first: date, last: date, kind: str) -> list[date]:
     """Every period start from `first` to `last`, inclusive."""
     out = []

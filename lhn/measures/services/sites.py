@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Institution, User
 from lhn.communities.models import Community
-from lhn.database import utcnow
+from lhn.database import find_one, utcnow
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.measures.models import DataConsent, Measure, SiteDataLead
@@ -51,13 +51,7 @@ def appoint_site_lead(measure: Measure, username: str, site_slug: str, *, by: Us
         errors["site"] = "Choose a site."
     if errors or person is None or site is None:  # errors names what is missing
         raise ValidationFailed(errors)
-    existing = db.session.scalar(
-        select(SiteDataLead).where(
-            SiteDataLead.measure_id == measure.id,
-            SiteDataLead.user_id == person.id,
-            SiteDataLead.institution_id == site.id,
-        )
-    )
+    existing = find_one(SiteDataLead, measure_id=measure.id, user_id=person.id, institution_id=site.id)
     if existing is not None:
         return existing
     lead = SiteDataLead(measure_id=measure.id, institution=site, user=person, appointed_by_id=by.id)

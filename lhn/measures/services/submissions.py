@@ -1,5 +1,6 @@
 """Submission reminders: which sites of a measure have not sent the last period's data, reminding their submitters
-once per site and period (lhn/reminders.py claims it), and the owners' "remind the late sites now".
+once per site and period (lhn/reminders.py claims it), the owners' "remind the late sites now", and the submission
+grid (the sites taking part × the last periods, each cell sent, late or not due yet).
 
 A measure's sites are those that take part in it (an appointed data lead, or data sent before) and whose
 consent to contribute is active (without it their data would be refused). A site's reminder goes to its data
@@ -28,6 +29,11 @@ from lhn.measures.services.core import access
 
 KIND = "reminder_measure_due"
 Cell = tuple[int, int]  # (measure id, site id)
+GRID_PERIODS = 12  # the submission grid's columns: the current period and the ones before it
+# A grid cell's status: data sent; late (the period ended more than the grace days ago and nothing was sent); not
+# due yet (the period is open or in its grace days); before the measure (the period ended before it was defined, so
+# nobody was asked for it: the reminders skip it too).
+SENT, LATE, NOT_DUE, BEFORE = "sent", "late", "not_due", "before"
 
 
 def last_closed_period(measure: Measure, today: date, *, grace_days: int = 0) -> date:
@@ -85,9 +91,14 @@ def _sent(due: dict[int, date], measures: list[Measure]) -> set[Cell]:
     return {(measure_id, site_id) for measure_id, site_id in rows}
 
 
+def _asked_for(measure: Measure, start: date) -> bool:
+    """Whether sites were asked for the period starting `start`: it ended after the measure was defined."""
+    return measure.created_at.date() <= periods.end_of(start, measure.period.value)
+
+
 def _late_cells(measures: list[Measure], due: dict[int, date]) -> list[Cell]:
     """The cells of sites taking part that have not sent their due period (measures newer than it are skipped)."""
-    current = [m for m in measures if m.created_at.date() <= periods.end_of(due[m.id], m.period.value)]
+    current = [m for m in measures if _asked_for(m, due[m.id])]
     if not current:
         return []
     taking = _sites_taking_part(current)
@@ -200,3 +211,93 @@ def remind_late_sites(measure: Measure, *, by: User, now: datetime | None = None
     late = [(measure.id, site.id) for site in status.late]
     done = {site for _, site in _remind({measure.id: measure}, late, due, suffix=f" asked {now.date().isoformat()}")}
     return [site for site in status.late if site.id in done]
+
+
+# --- the submission grid --------------------------------------------------------------------------------------
+
+
+@dataclass
+class GridCell:
+    period_start: date
+    status: str  # SENT, LATE, NOT_DUE or BEFORE
+    sent_at: datetime | None = None  # when the current value was sent
+
+
+@dataclass
+class GridRow:
+    site: Institution
+    cells: list[GridCell]
+
+
+@dataclass
+class SubmissionGrid:
+    """The sites taking part × the last GRID_PERIODS periods (oldest first), for the owners (every site) or a
+    site's team (its own sites, read-only)."""
+
+    measure: Measure
+    periods: list[date]
+    rows: list[GridRow]
+    late_from: date  # periods up to this one are late when nothing was sent (their grace days are over)
+    reminder_period: date  # the period "remind the late sites" reminds of: the last closed one
+    can_remind: bool  # the reader is an owner (remind_late_sites)
+
+    def label(self, start: date) -> str:
+        return periods.short_label(start, self.measure.period.value)
+
+    @property
+    def not_sent_last_period(self) -> list[Institution]:
+        """The sites remind_late_sites would remind now: nothing sent for the reminder period."""
+        return [row.site for row in self.rows
+                if any(c.period_start == self.reminder_period and c.status != SENT for c in row.cells)]  # fmt: skip
+
+
+def _status(measure: Measure, start: date, late_from: date, sent_at: datetime | None) -> str:
+    if sent_at is not None:
+        return SENT
+    if not _asked_for(measure, start):
+        return BEFORE
+    return LATE if start <= late_from else NOT_DUE
+
+
+def submission_grid(measure: Measure, *, by: object, today: date | None = None) -> SubmissionGrid:
+    """Who has sent which of the last GRID_PERIODS periods: the measure's sites taking part (as the reminders count
+    them) × the periods, each cell sent (when), late (its period ended more than REMINDER_SUBMISSION_GRACE_DAYS ago
+    and nothing was sent), not due yet, or before the measure. Owners (and site admins) see every site and may
+    remind; a site's team sees its own sites' rows. No values are shown. Reads only, in a fixed number of queries
+    whatever the sites and periods.
+
+    Raises NotFound (not readable), PermissionDenied (neither an owner nor on a site's team)."""
+    acc = access(measure, by)
+    if not (acc.can_edit or acc.team_site_ids):
+        raise PermissionDenied("Only the measure's owners, and each site's team for its own site, see who has sent.")
+    today = today or utcnow().date()
+    starts = periods.recent(today, measure.period.value, GRID_PERIODS)
+    late_from = last_closed_period(measure, today, grace_days=reminders.setting("REMINDER_SUBMISSION_GRACE_DAYS"))
+    taking = _sites_taking_part([measure])[measure.id]
+    if not acc.can_edit:
+        taking &= acc.team_site_ids
+    sites = sorted(db.session.scalars(select(Institution).where(Institution.id.in_(taking))), key=lambda s: s.name)
+    sent = {
+        (site_id, start): sent_at
+        for site_id, start, sent_at in db.session.execute(
+            select(DataPoint.institution_id, DataPoint.period_start, DataPoint.submitted_at).where(
+                DataPoint.measure_id == measure.id,
+                DataPoint.superseded_at.is_(None),
+                DataPoint.institution_id.in_(taking),
+                DataPoint.period_start.between(starts[0], starts[-1]),
+            )
+        )
+    }
+    rows = [
+        GridRow(site, [GridCell(start, _status(measure, start, late_from, sent.get((site.id, start))),
+                                sent.get((site.id, start))) for start in starts])
+        for site in sites
+    ]  # fmt: skip
+    return SubmissionGrid(
+        measure=measure,
+        periods=starts,
+        rows=rows,
+        late_from=late_from,
+        reminder_period=last_closed_period(measure, today),
+        can_remind=acc.can_edit,
+    )

@@ -1,4 +1,5 @@
-"""Measure data pages: submit a value with the site's consent, CSV upload with preview, exports, FHIR in and out."""
+"""Measure data pages: submit a value with the site's consent, many periods at once in a grid, CSV upload with preview,
+exports, FHIR in and out."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from lhn.forms import apply_errors
 from lhn.limits import user_rate_limited
 from lhn.measures import services as measures
 from lhn.measures import svg
-from lhn.measures.forms import ConsentForm, DataForm, FhirImportForm, UploadForm
+from lhn.measures.forms import ConsentForm, DataForm, EntryGridForm, FhirImportForm, UploadForm
 from lhn.measures.models import Measure
 from lhn.measures.services import periods
 from lhn.measures.views.common import bp, measure_access, measure_page, site_choices, team_sites
+from lhn.plurals import plural
 
 
 def _consent_forms(measure: Measure, acc: measures.Access) -> list[dict[str, Any]]:
@@ -82,6 +84,36 @@ def submit(measure_id: int):  # type: ignore[no-untyped-def]
     )
 
 
+@bp.route("/measures/<int:measure_id>/data/grid", methods=["GET", "POST"])
+@login_required
+@user_rate_limited("import", methods=["POST"])
+def entry_grid(measure_id: int):  # type: ignore[no-untyped-def]
+    measure, _acc = measure_access(measure_id)
+    posted = request.method == "POST"
+    form = EntryGridForm()
+    slug = form.site.data if posted else inputs.arg_text("site")
+    grid = measures.entry_grid(measure, by=current_user, site_slug=slug or None)
+    names = measure.type.fields
+    if not posted:
+        form = EntryGridForm.of(grid)
+        if grid.restricted:  # its team sees the site's data withheld from everyone else: audited, as on its chart
+            with transaction():
+                measures.record_restricted_view(measure, reader=current_user)
+    elif form.validate_on_submit():
+        try:
+            with transaction():  # the service checks every row before its write begins
+                result = measures.enter_rows(measure, grid.site.slug, form.entries(len(names)), by=current_user)
+        except measures.RowsInvalid as exc:
+            form.show_row_errors(exc, names)
+        else:
+            flash(f"Saved {plural(result.stored, 'value')} for {grid.site.name} ({result.replaced} replaced earlier "
+                  "ones)." if result.stored else "Nothing changed: every value was already stored.", "success")
+            _flash_signals(result)
+            return redirect(url_for("measures.show", measure_id=measure.id, site=grid.site.slug))
+    page = measure_page("measures/entry_grid.html", measure, form=form, grid=grid, names=names)
+    return (page, 422) if form.has_errors else page
+
+
 @bp.post("/measures/<int:measure_id>/consent")
 @login_required
 def consent(measure_id: int):  # type: ignore[no-untyped-def]
@@ -140,6 +172,7 @@ def upload(measure_id: int):  # type: ignore[no-untyped-def]
         columns=measures.csv_columns(measure),
         example=periods.EXAMPLES[measure.period.value],
         caps=measures.IMPORT_CAPS,
+        sites=sorted(team_sites(acc), key=lambda s: s.name),
     )
 
 

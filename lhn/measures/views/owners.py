@@ -1,12 +1,12 @@
 """Owner pages: the owners and site data leads of a measure, invitations to co-own it, appointing leads, who has
-sent the last period's data and reminding the sites that haven't."""
+sent the last period's data (and the last periods', in the submission grid) and reminding the sites that haven't."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import flash
+from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from lhn.accounts import services as accounts
@@ -46,6 +46,7 @@ def owners(measure_id: int):  # type: ignore[no-untyped-def]
         co_owned=measures.co_owned([o.user for o in owners_]),
         leads=measures.list_site_leads(measure),
         submissions=measures.submission_status(measure, by=current_user) if acc.can_edit else None,
+        grid_periods=measures.GRID_PERIODS,
         invite_form=InviteForm(),
         lead_form=lead_form,
         action_form=ActionForm(),
@@ -123,6 +124,14 @@ def remove_lead(measure_id: int, lead_id: int):  # type: ignore[no-untyped-def]
     return back_to_owners(removed(measure_id, remove, "Site data lead removed."))
 
 
+@bp.get("/measures/<int:measure_id>/submissions")
+@login_required
+def submission_grid(measure_id: int):  # type: ignore[no-untyped-def]
+    measure, _acc = measure_access(measure_id)
+    grid = measures.submission_grid(measure, by=current_user)
+    return measure_page("measures/submissions.html", measure, grid=grid, action_form=ActionForm())
+
+
 @bp.post("/measures/<int:measure_id>/reminders")
 @login_required
 @user_rate_limited("remind", deduct_when=wrote, forms=False)
@@ -133,4 +142,6 @@ def remind_late_sites(measure_id: int):  # type: ignore[no-untyped-def]
             flash(f"Reminded {', '.join(site.name for site in done.value)}.", "success")
         else:
             flash("Every late site was already reminded today (or none is late).", "info")
+    if request.form.get("back") == "grid":  # sent from the submission grid: back to it
+        return redirect(url_for("measures.submission_grid", measure_id=measure.id))
     return back_to_owners(measure)

@@ -25,7 +25,6 @@ from lhn.posts.services.common import (
     prepare_text,
     wilson_lower_bound,
     word_diff,
-    write_denied,
     written_body,
 )
 from lhn.posts.services.posts import RevisionView, revision_findings, revision_rows
@@ -66,8 +65,7 @@ def post_answer(post_id: int, body: str, *, by: User, confirm_phi: bool = False)
         if post.kind != PostKind.QUESTION:
             raise PermissionDenied("Only questions take answers; comment on this post instead.")
         if not permissions.can_answer(by, post, access.membership):
-            raise write_denied(access.membership, "Join the community to answer.",
-                               closed=None if post.is_visible else "This question is closed.")  # fmt: skip
+            raise access.write_denied("Join the community to answer.", closed="This question is closed.")
         text, written = written_body(body, post.community, by=by, limit=ANSWER_MAX, confirm_phi=confirm_phi)
     check_slow_mode(post, by=by)  # in the write transaction: two quick answers can't both pass
     answer = Answer(post=post, community_id=post.community_id, author=by, body=text, body_html=written.html)
@@ -322,8 +320,7 @@ def post_comment(
             if not answer.is_visible:
                 raise PermissionDenied("This answer was withdrawn or hidden.")
         if not permissions.can_comment(by, post, access.membership):
-            raise write_denied(access.membership, "Join the community to comment.",
-                               closed=None if post.is_visible else "This post is closed.")  # fmt: skip
+            raise access.write_denied("Join the community to comment.", closed="This post is closed.")
         text, written = written_body(body, post.community, by=by, limit=COMMENT_MAX, confirm_phi=confirm_phi)
     check_slow_mode(post, by=by)  # in the write transaction: two quick comments can't both pass
     comment = add_comment(post, text, written, by=by, answer=answer)

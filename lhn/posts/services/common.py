@@ -52,6 +52,10 @@ class Access:
     def sees_original(self, item: Post | Answer | Comment) -> bool:
         return permissions.can_see_original(self.user, item, self.membership, self.community)
 
+    def write_denied(self, default: str, *, closed: str) -> PermissionDenied:
+        """Why the reader may not write in this thread: it is closed (`closed`), they are muted, or not a member."""
+        return write_denied(self.membership, default, closed=None if self.post.is_visible else closed)
+
 
 # What a badge shows (lhn/templates/_macros/badges.html, lhn.api.person_json): lists of people load only
 # these columns of each person (not their password hash, email or bio).

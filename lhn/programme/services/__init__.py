@@ -1,0 +1,79 @@
+"""Programme rules, one module per sub-domain, used as one: `from lhn.programme import services as programme`.
+
+drivers (key driver diagrams, their versions, each change idea's status from its PDSA cycles), sessions (learning
+sessions, registration with a cap and a waiting list, calendars, reminders), storyboards (each site's page for a
+session, its charts drawn live)."""
+
+from lhn import reminders
+from lhn.programme.services.drivers import (
+    ABANDONED,
+    ADOPTED,
+    STATUS_LABELS,
+    TESTING,
+    UNTESTED,
+    CycleRef,
+    DiagramView,
+    NodeView,
+    add_node,
+    change_status,
+    check_can_edit,
+    create_diagram,
+    diagram_view,
+    editable_community,
+    get_diagram,
+    get_node,
+    get_version,
+    idea_choices,
+    list_diagrams,
+    list_versions,
+    may_edit,
+    measure_choices,
+    readable_community,
+    remove_node,
+    snapshot,
+    update_diagram,
+    update_node,
+)
+from lhn.programme.services.sessions import (
+    Places,
+    SessionFields,
+    calendar,
+    cancel_registration,
+    cancel_session,
+    create_session,
+    get_session,
+    list_sessions,
+    local_time,
+    may_announce,
+    may_see_join_link,
+    places,
+    register,
+    registered_people,
+    registration_open,
+    send_session_reminders,
+    time_zones,
+    update_session,
+)
+from lhn.programme.services.storyboards import (
+    StoryboardChart,
+    StoryboardFields,
+    get_storyboard,
+    list_storyboards,
+    save_storyboard,
+    storyboard_charts,
+    team_sites,
+)
+
+reminders.register("learning-sessions", send_session_reminders)
+
+__all__ = [
+    "ABANDONED", "ADOPTED", "STATUS_LABELS", "TESTING", "UNTESTED", "CycleRef", "DiagramView", "NodeView", "Places",
+    "SessionFields", "StoryboardChart", "StoryboardFields", "add_node", "calendar", "cancel_registration",
+    "cancel_session", "change_status", "check_can_edit", "create_diagram", "create_session", "diagram_view",
+    "editable_community", "get_diagram", "get_node", "get_session", "get_storyboard", "get_version", "idea_choices",
+    "list_diagrams", "list_sessions", "list_storyboards", "list_versions", "local_time", "may_announce", "may_edit",
+    "may_see_join_link", "measure_choices", "places", "readable_community", "register", "registered_people",
+    "registration_open", "remove_node", "save_storyboard", "send_session_reminders", "snapshot", "storyboard_charts",
+    "team_sites",
+    "time_zones", "update_diagram", "update_node", "update_session",
+]  # fmt: skip

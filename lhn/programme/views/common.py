@@ -1,0 +1,12 @@
+"""The programme blueprint and what its pages share."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("programme", __name__)
+
+
+def id_or_none(value: str | None) -> int | None:
+    """A chosen option's id ("" is none); selects only offer ids, which the services check again."""
+    return int(value) if value and value.isdigit() else None
