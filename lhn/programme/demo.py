@@ -1,5 +1,7 @@
 """Demo data for the improvement programme: Pediatric IBD's key driver diagram for clinical remission, with one
-change adopted at two sites, one being tested and two not tested yet. Runs after the posts and measures steps."""
+change adopted at two sites, one being tested and two not tested yet; a learning session three weeks away with two
+sites' storyboards and people registered, and last winter's with its notes. Runs after the posts and measures
+steps."""
 
 from __future__ import annotations
 
@@ -12,13 +14,14 @@ from lhn.accounts import services as accounts
 from lhn.accounts.models import User
 from lhn.communities import services as communities
 from lhn.database import utcnow
+from lhn.errors import PermissionDenied
 from lhn.extensions import db
 from lhn.measures import services as measures
 from lhn.measures.models import Measure
 from lhn.posts import services as posts
 from lhn.posts.models import Post, PostKind
 from lhn.programme import services as programme
-from lhn.programme.models import DriverDiagram
+from lhn.programme.models import DriverDiagram, LearningSession
 
 TITLE = "Clinical remission for every child"
 AIM = "Raise the share of children in clinical remission across our sites from 60% to 75% by December 2027."
@@ -94,6 +97,53 @@ def seed_programme() -> None:
                 idea = _idea(community.id, idea_title) if idea_title else None
                 programme.add_node(diagram, parent_id=secondary.id, label=change_label,
                                    idea_id=idea.id if idea else None, version=None, by=okafor)  # fmt: skip
+    seed_sessions(community, measure)
+
+
+SESSION_AGENDA = """1. Welcome and the network's remission chart (10 min)
+2. Storyboards: Riverside and Northgate on the pre-visit huddle (40 min)
+3. Breakout: spreading the huddle to a third site (30 min)
+4. What we test next (10 min)"""
+STORYBOARDS = {
+    "dr_okafor": ("riverside-childrens", "Raise remission at Riverside from 56% to 75% by December 2027.",
+                  "- Pre-visit planning **huddle** every Friday\n- Text reminders two days before each visit\n"
+                  "- Nurse phone line for 48 hours after infusions (testing)",
+                  "Labs done before the visit matter more than we thought; families like the texts."),
+    "nurse_priya": ("northgate-university-hospital", "Spread Riverside's huddle and reach 72% remission by June 2027.",
+                    "- Riverside's Friday huddle, moved to Monday clinic\n- The same text reminders",
+                    "It worked as at Riverside once the clinic list was printed the day before."),
+}  # fmt: skip
+
+
+def _storyboard(username: str, measure: Measure | None, notes: str = "") -> programme.StoryboardFields:
+    site, aim, changes, learned = STORYBOARDS[username]
+    return programme.StoryboardFields(site=site, aim=aim, measure_ids=[measure.id] if measure else [],
+                                      changes=changes, learned=learned, notes=notes)  # fmt: skip
+
+
+def _session(community, measure: Measure | None, title: str, starts_in: timedelta) -> LearningSession:
+    """A session `starts_in` from now at 15:00 London time, with Riverside's and Northgate's storyboards."""
+    starts = (utcnow() + starts_in).date().isoformat()
+    fields = programme.SessionFields(title=title, starts=f"{starts}T15:00", ends=f"{starts}T17:00",
+                                     time_zone="Europe/London", location="https://meet.example.org/ibd-learning",
+                                     capacity="40", agenda=SESSION_AGENDA)  # fmt: skip
+    session = programme.create_session(community, fields, by=_user("dr_okafor"))
+    for username in STORYBOARDS:
+        programme.save_storyboard(session, _storyboard(username, measure), by=_user(username))
+    for username in ("dr_okafor", "nurse_priya", "mum_of_two", "dr_lind"):
+        try:
+            programme.register(session, by=_user(username))
+        except PermissionDenied:  # not a member of the community in this demo
+            continue
+    return session
+
+
+def seed_sessions(community, measure: Measure | None) -> None:
+    _session(community, measure, "Spring learning session: spreading the huddle", timedelta(days=21))
+    winter = _session(community, measure, "Winter learning session", timedelta(days=1))
+    winter.starts_at, winter.ends_at = winter.starts_at - timedelta(days=70), winter.ends_at - timedelta(days=70)
+    notes = "Northgate asked how we print the clinic list; the **slides** are in the community's chat."
+    programme.save_storyboard(winter, _storyboard("dr_okafor", measure, notes), by=_user("dr_okafor"))
 
 
 STEPS: list[tuple[str, Callable[[], None]]] = [("programme", seed_programme)]  # after posts and measures

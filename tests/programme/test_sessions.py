@@ -16,6 +16,7 @@ from lhn.moderation import mydata
 from lhn.programme import services as programme
 from lhn.programme.models import LearningSession
 from tests import factories
+from tests.api.test_api import assert_error, bearer, token_for
 from tests.conftest import committed, login
 from tests.forms import submit
 from tests.measures.conftest import make_network
@@ -281,3 +282,51 @@ def test_my_data_holds_the_sessions_places_and_storyboards_a_person_wrote(app, c
         assert [s["title"] for s in docs["learning_sessions_announced"]] == ["Spring learning session"]
         assert [s["aim"] for s in docs["storyboards"]] == ["Remission for every child at north"]
         assert [r["status"] for r in mydata.export_my_data(south)["learning_session_registrations"]] == ["registered"]
+
+
+def test_the_api_announces_registers_and_brings_storyboards_as_the_pages_do(app, client, ibd):
+    measure_id, _ = seed_small_cell(app)
+    doc, south, east = (bearer(token_for(client, name)) for name in ("doc", "dr_south", "dr_east"))
+    typed = {"title": "API session", "starts": STARTS, "ends": ENDS, "time_zone": "America/New_York",
+             "location": JOIN, "capacity": 1, "agenda": "**Storyboards**"}  # fmt: skip
+    assert_error(client.post("/api/v1/communities/ibd/sessions", headers=south, json=typed), 403, "forbidden")
+    for wrong, field in [({"starts": "next tuesday"}, "starts"), ({"time_zone": "a" * 300}, "time_zone"),
+                         ({"time_zone": "/etc/passwd"}, "time_zone"), ({"ends": "9999-12-31T23:00"}, "ends")]:
+        bad = client.post("/api/v1/communities/ibd/sessions", headers=doc, json=typed | wrong)
+        assert field in assert_error(bad, 422, "validation_failed")["fields"], wrong
+    made = client.post("/api/v1/communities/ibd/sessions", headers=doc, json=typed)
+    assert made.status_code == 201, made.text
+    session = made.json
+    assert (session["starts_at"], session["time_zone"]) == (f"{YEAR}-06-10T18:00:00+00:00", "America/New_York")
+    assert session["location"] == JOIN  # the owner sees the link
+    url = f"/api/v1/sessions/{session['id']}"
+    assert client.get(url).json["location"] is None  # an anonymous reader does not
+    assert client.put(url + "/registration", headers=south).json == {
+        "registered": 1, "waiting": 0, "mine": "registered", "my_position": None, "status": "registered"}
+    assert client.put(url + "/registration", headers=east).json["status"] == "waitlisted"  # the cap is 1
+    assert client.get(url, headers=south).json["location"] == JOIN
+    assert client.get(url, headers=east).json["places"]["my_position"] == 1
+    assert_error(client.get(url + "/registrations", headers=south), 403, "forbidden")
+    assert [r["status"] for r in client.get(url + "/registrations", headers=doc).json["items"]] == [
+        "registered", "waitlisted"]
+    assert client.delete(url + "/registration", headers=south).status_code == 204
+    assert client.get(url, headers=east).json["places"]["mine"] == "registered"  # moved up
+    moved = client.patch(url, headers=doc, json={"title": "API session (bigger room)", "capacity": None})
+    assert (moved.json["title"], moved.json["capacity"], moved.json["starts_at"]) == (
+        "API session (bigger room)", None, session["starts_at"])  # absent fields kept
+    board = {"aim": "Remission for all", "measure_ids": [measure_id], "changes": "Pre-visit **huddle**"}
+    assert_error(client.put(url + "/storyboards/north", headers=south, json=board), 403, "forbidden")
+    saved = client.put(url + "/storyboards/south", headers=south, json=board)
+    assert saved.status_code == 200, saved.text
+    assert saved.json["changes_html"] == "<p>Pre-visit <strong>huddle</strong></p>"
+    assert saved.json["charts"] == [{"measure_id": measure_id,
+                                     "chart": f"/api/v1/measures/{measure_id}/chart?site=south"}]  # fmt: skip
+    assert [b["site"] for b in client.get(url + "/storyboards").json["items"]] == ["south"]
+    assert client.get(url + "/storyboards/south").json["aim"] == "Remission for all"
+    assert_error(client.get(url + "/storyboards/north"), 404, "not_found")
+    assert client.post(url + "/cancel", headers=doc).json["cancelled"] is True
+    assert_error(client.put(url + "/registration", headers=south), 422, "validation_failed")
+    listing = client.get("/api/v1/communities/ibd/sessions").json
+    assert [(s["title"], s["cancelled"]) for s in listing["upcoming"]] == [("API session (bigger room)", True)]
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    assert {"/communities/{slug}/sessions", "/sessions/{session_id}/storyboards/{site}"} <= set(paths)

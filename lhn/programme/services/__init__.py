@@ -35,6 +35,7 @@ from lhn.programme.services.drivers import (
     update_node,
 )
 from lhn.programme.services.sessions import (
+    CAPACITY_MAX,
     Places,
     SessionFields,
     calendar,
@@ -60,6 +61,7 @@ from lhn.programme.services.storyboards import (
     get_storyboard,
     list_storyboards,
     save_storyboard,
+    site_storyboard,
     storyboard_charts,
     team_sites,
 )
@@ -67,13 +69,12 @@ from lhn.programme.services.storyboards import (
 reminders.register("learning-sessions", send_session_reminders)
 
 __all__ = [
-    "ABANDONED", "ADOPTED", "STATUS_LABELS", "TESTING", "UNTESTED", "CycleRef", "DiagramView", "NodeView", "Places",
-    "SessionFields", "StoryboardChart", "StoryboardFields", "add_node", "calendar", "cancel_registration",
-    "cancel_session", "change_status", "check_can_edit", "create_diagram", "create_session", "diagram_view",
-    "editable_community", "get_diagram", "get_node", "get_session", "get_storyboard", "get_version", "idea_choices",
-    "list_diagrams", "list_sessions", "list_storyboards", "list_versions", "local_time", "may_announce", "may_edit",
-    "may_see_join_link", "measure_choices", "places", "readable_community", "register", "registered_people",
-    "registration_open", "remove_node", "save_storyboard", "send_session_reminders", "snapshot", "storyboard_charts",
-    "team_sites",
-    "time_zones", "update_diagram", "update_node", "update_session",
+    "ABANDONED", "ADOPTED", "CAPACITY_MAX", "STATUS_LABELS", "TESTING", "UNTESTED", "CycleRef", "DiagramView",
+    "NodeView", "Places", "SessionFields", "StoryboardChart", "StoryboardFields", "add_node", "calendar",
+    "cancel_registration", "cancel_session", "change_status", "check_can_edit", "create_diagram", "create_session",
+    "diagram_view", "editable_community", "get_diagram", "get_node", "get_session", "get_storyboard", "get_version",
+    "idea_choices", "list_diagrams", "list_sessions", "list_storyboards", "list_versions", "local_time", "may_announce",
+    "may_edit", "may_see_join_link", "measure_choices", "places", "readable_community", "register", "registered_people",
+    "registration_open", "remove_node", "save_storyboard", "send_session_reminders", "site_storyboard", "snapshot",
+    "storyboard_charts", "team_sites", "time_zones", "update_diagram", "update_node", "update_session"
 ]  # fmt: skip

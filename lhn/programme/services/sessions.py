@@ -9,10 +9,11 @@ meetings get disrupted."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 import icalendar
 from sqlalchemy import func, select
@@ -36,8 +37,9 @@ REMIND_KIND, PLACE_KIND = "reminder_learning_session", "reminder_session_place"
 REMIND_BEFORE = timedelta(hours=24)
 
 
+@cache
 def time_zones() -> list[str]:
-    """The zones an organiser may pick (IANA names)."""
+    """The zones an organiser may pick (IANA names): read once, from the system's time zone database."""
     return [*sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))), "UTC"]
 
 
@@ -75,8 +77,11 @@ def _local(value: str, zone: ZoneInfo | None, name: str, errors: dict[str, str])
         return None
     if zone is None:
         return None
-    aware = naive.replace(tzinfo=zone)
-    moment = aware.astimezone(ZoneInfo("UTC"))
+    try:
+        moment = naive.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
+    except OverflowError:  # the first or last hours of year 1 or 9999 have no UTC time
+        errors[name] = "Give a date and time in the years ahead."
+        return None
     if moment.astimezone(zone).replace(tzinfo=None) != naive:
         errors[name] = "That time doesn't exist there: the clocks go forward then."
         return None
@@ -95,9 +100,9 @@ def _values(fields: SessionFields, *, existing: LearningSession | None) -> dict[
     if not title or len(title) > TITLE_MAX:
         errors["title"] = f"Give the session a title (up to {TITLE_MAX} characters)."
     zone = None
-    try:
-        zone = ZoneInfo(fields.time_zone or "")
-    except (ZoneInfoNotFoundError, ValueError):
+    if fields.time_zone in time_zones():  # the list, not any path ZoneInfo would try to open
+        zone = ZoneInfo(fields.time_zone)
+    else:
         errors["time_zone"] = "Choose a time zone from the list, such as Europe/London."
     starts = _local(fields.starts, zone, "starts", errors)
     ends = _local(fields.ends, zone, "ends", errors)

@@ -141,6 +141,16 @@ def get_storyboard(session: LearningSession, storyboard_id: int) -> Storyboard:
     return storyboard
 
 
+def site_storyboard(session: LearningSession, site_slug: str) -> Storyboard:
+    """The storyboard a site (by its slug) brought to the session. Raises NotFound."""
+    storyboard = db.session.scalars(select(Storyboard).join(Storyboard.institution)
+                                    .where(Storyboard.session_id == session.id, Institution.slug == site_slug)
+                                    .options(joinedload(Storyboard.institution))).first()  # fmt: skip
+    if storyboard is None:
+        raise NotFound("That site has no storyboard for this session.")
+    return storyboard
+
+
 @dataclass
 class StoryboardChart:
     measure: Measure
