@@ -1,7 +1,7 @@
 """Demo data for the improvement programme: Pediatric IBD's key driver diagram for clinical remission, with one
 change adopted at two sites, one being tested and two not tested yet; a learning session three weeks away with two
-sites' storyboards and people registered, and last winter's with its notes. Runs after the posts and measures
-steps."""
+sites' storyboards and people registered, and last winter's with its notes; the huddle in the change package.
+Runs after the posts and measures steps."""
 
 from __future__ import annotations
 
@@ -53,7 +53,11 @@ def _idea(community_id: int, title: str) -> Post | None:
 
 
 def _test_ideas(measure: Measure, huddle: Post, phone_line: Post | None) -> None:
-    """Northgate spreads Riverside's huddle (adopted); Riverside tests the nurse line (running)."""
+    """Riverside's huddle cycle (the measures demo's, which ran before the idea existed) tests the idea; Northgate
+    spreads it (adopted); Riverside tests the nurse line (running)."""
+    for cycle in measures.list_cycles(measure):
+        if cycle.title == huddle.title and cycle.idea_id is None:
+            cycle.idea_id = huddle.id
     today = utcnow().date()
     spread = measures.create_cycle(measure, measures.PdsaFields(
         site="northgate-university-hospital", title="Spread the pre-visit huddle to Northgate",
@@ -98,8 +102,19 @@ def seed_programme() -> None:
                 programme.add_node(diagram, parent_id=secondary.id, label=change_label,
                                    idea_id=idea.id if idea else None, version=None, by=okafor)  # fmt: skip
     seed_sessions(community, measure)
+    if measure is not None:  # the huddle, adopted at Northgate, enters the change package
+        entry = programme.propose(community, huddle.id, HUDDLE_HOW, by=_user("nurse_priya"))
+        programme.accept(entry, by=okafor, note="Adopted at Northgate after Riverside; the remission chart shifted.")
 
 
+HUDDLE_HOW = """Every Friday, 20 minutes: the clinic nurse, a physician and the scheduler go through next week's \
+patients.
+
+- Labs due? Order them now, so results are back before the visit.
+- Treatment to adjust? Flag it on the visit note.
+- Two days before each visit, families get a text reminder with what to bring.
+
+What it takes: a printed clinic list the day before, and a standing slot in the team's week."""
 SESSION_AGENDA = """1. Welcome and the network's remission chart (10 min)
 2. Storyboards: Riverside and Northgate on the pre-visit huddle (40 min)
 3. Breakout: spreading the huddle to a third site (30 min)

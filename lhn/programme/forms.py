@@ -1,10 +1,10 @@
-"""Programme forms: driver diagrams, learning sessions, storyboards. The rules live in the programme services; the
-views fill the choices."""
+"""Programme forms: driver diagrams, learning sessions, storyboards, the change package. The rules live in the
+programme services; the views fill the choices."""
 
 from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from lhn.forms import Form, PHIConfirmMixin
+from lhn.forms import ButtonField, Form, PHIConfirmMixin
 
 
 class DiagramForm(PHIConfirmMixin, Form):
@@ -70,3 +70,20 @@ class StoryboardForm(PHIConfirmMixin, Form):
         validators=[Optional(), Length(max=20000)],
         description="Questions asked, what other sites suggested, what you will try next.",
     )
+
+
+class ProposeChangeForm(PHIConfirmMixin, Form):
+    idea_id = SelectField("The adopted idea", choices=[],
+                          description="Ideas a site adopted after a PDSA cycle, not yet in the package.")  # fmt: skip
+    summary = TextAreaField(
+        "How to make this change (Markdown)",
+        validators=[Optional(), Length(max=10000)],
+        description="The steps, who does what, what it takes: what another site needs to start tomorrow.",
+    )
+
+
+class DecisionForm(Form):
+    """An owner's decision on a proposal (accept, decline) or on an accepted change (remove), with a note."""
+
+    note = StringField("Note (needed to decline or remove)", validators=[Optional(), Length(max=500)])
+    decision = ButtonField(values=("accept", "decline", "remove"))

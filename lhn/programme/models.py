@@ -1,5 +1,5 @@
 """The improvement programme's data: key driver diagrams (aim, nodes, history), learning sessions with their
-registrations, and the storyboards sites bring to them."""
+registrations, the storyboards sites bring to them, and the change package of what worked."""
 
 from __future__ import annotations
 
@@ -151,4 +151,57 @@ class Storyboard(TimestampMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     institution: Mapped[Institution] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class EntryStatus(LabelledEnum):
+    """Where a change stands with the change package: proposed by a member, accepted or declined by the owners,
+    removed by them from a later version."""
+
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REMOVED = "removed"
+
+
+class PackageEntry(TimestampMixin, Base):
+    """A change proposed for the community's change package: an adopted idea, how to do it, and once accepted the
+    evidence that it worked as it stood then (PDSA outcomes, adopting sites, SPC signals since)."""
+
+    __tablename__ = "change_package_entry"
+    __table_args__ = (UniqueConstraint("community_id", "idea_id", name="uq_change_package_entry_idea"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"), index=True)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("post.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))  # the idea's, when proposed
+    summary: Mapped[str] = mapped_column(Text)  # Markdown: how to do it, what it takes
+    summary_html: Mapped[str] = mapped_column(Text)
+    status: Mapped[EntryStatus] = mapped_column(_enum(EntryStatus, "change_package_entry_status"))
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str] = mapped_column(String(500), default="")
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # frozen when accepted
+
+    community: Mapped[Community] = relationship()
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class PackageVersion(Base):
+    """One published state of a community's change package, append-only: who, when, what changed in words, and
+    every accepted change with its evidence at that moment."""
+
+    __tablename__ = "change_package_version"
+    __table_args__ = (UniqueConstraint("community_id", "number", name="uq_change_package_version_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column()
+    summary: Mapped[str] = mapped_column(String(400))
+    snapshot: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
     created_by: Mapped[User | None] = relationship()

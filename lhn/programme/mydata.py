@@ -1,6 +1,7 @@
 """My data for the improvement programme: the driver diagram changes a person made, the learning sessions they
-announced or registered for and the storyboards they wrote, in an export. On account deletion their registrations
-go; what they wrote for the network (diagram changes, sessions, storyboards) passes to "Former member".
+announced or registered for, the storyboards they wrote and the changes they proposed for the change package, in an
+export. On account deletion their registrations go; what they wrote for the network (diagram changes, sessions,
+storyboards, proposals and decisions) passes to "Former member".
 
 Receivers of signals.export_requested / account_erasing (contract in lhn/signals.py), connected when the app
 factory (lhn/__init__.py) imports this module.
@@ -21,6 +22,8 @@ from lhn.programme.models import (
     DiagramVersion,
     DriverDiagram,
     LearningSession,
+    PackageEntry,
+    PackageVersion,
     SessionRegistration,
     Storyboard,
 )
@@ -45,7 +48,15 @@ def export_programme(user: User, **_: Any) -> dict[str, Any]:
         select(Storyboard).where(Storyboard.created_by_id == user.id).options(joinedload(Storyboard.institution))
         .order_by(Storyboard.id)
     )  # fmt: skip
+    proposals = db.session.scalars(
+        select(PackageEntry).where(PackageEntry.proposed_by_id == user.id).order_by(PackageEntry.id)
+    )
     return {
+        "change_package_proposals": [
+            {"id": e.id, "idea_id": e.idea_id, "title": e.title, "summary": e.summary, "status": e.status.value,
+             "at": iso_or_none(e.created_at)}
+            for e in proposals
+        ],
         "driver_diagram_changes": [
             {"diagram_id": v.diagram_id, "version": v.number, "at": iso_or_none(v.created_at), "summary": v.summary,
              "diagram": v.snapshot}
@@ -72,12 +83,14 @@ def export_programme(user: User, **_: Any) -> dict[str, Any]:
 @signals.account_erasing.connect
 def erase_programme(user: User, *, mode: str, former: User, **_: Any) -> None:
     """Their registrations go (whether they come is theirs). Either way, the diagrams they started and changed, the
-    sessions they announced and the storyboards they wrote stay, by "Former member": the network's theory of
-    change, its events and its sites' record, like a measure's change log."""
+    sessions they announced, the storyboards they wrote and the change package's proposals and decisions stay, by
+    "Former member": the network's theory of change, its events and its sites' record, like a measure's change
+    log."""
     db.session.execute(delete(SessionRegistration).where(SessionRegistration.user_id == user.id)
                        .execution_options(synchronize_session=False))  # fmt: skip
     columns = (DiagramVersion.created_by_id, DriverDiagram.created_by_id, LearningSession.created_by_id,
-               Storyboard.created_by_id)  # fmt: skip
+               Storyboard.created_by_id, PackageEntry.proposed_by_id, PackageEntry.decided_by_id,
+               PackageVersion.created_by_id)  # fmt: skip
     for column in columns:
         stmt = update(column.class_).where(column == user.id).values({column: former.id})
         db.session.execute(stmt.execution_options(synchronize_session=False))

@@ -2,7 +2,7 @@
 
 drivers (key driver diagrams, their versions, each change idea's status from its PDSA cycles), sessions (learning
 sessions, registration with a cap and a waiting list, calendars, reminders), storyboards (each site's page for a
-session, its charts drawn live)."""
+session, its charts drawn live), package (the change package: proposals, owners' decisions, versions, evidence)."""
 
 from lhn import reminders
 from lhn.programme.services.drivers import (
@@ -33,6 +33,20 @@ from lhn.programme.services.drivers import (
     snapshot,
     update_diagram,
     update_node,
+)
+from lhn.programme.services.package import (
+    EntryView,
+    PackageView,
+    accept,
+    adopted_ideas,
+    decline,
+    evidence,
+    get_entry,
+    may_decide,
+    package_versions,
+    package_view,
+    propose,
+    remove,
 )
 from lhn.programme.services.sessions import (
     CAPACITY_MAX,
@@ -70,11 +84,13 @@ reminders.register("learning-sessions", send_session_reminders)
 
 __all__ = [
     "ABANDONED", "ADOPTED", "CAPACITY_MAX", "STATUS_LABELS", "TESTING", "UNTESTED", "CycleRef", "DiagramView",
-    "NodeView", "Places", "SessionFields", "StoryboardChart", "StoryboardFields", "add_node", "calendar",
-    "cancel_registration", "cancel_session", "change_status", "check_can_edit", "create_diagram", "create_session",
-    "diagram_view", "editable_community", "get_diagram", "get_node", "get_session", "get_storyboard", "get_version",
-    "idea_choices", "list_diagrams", "list_sessions", "list_storyboards", "list_versions", "local_time", "may_announce",
-    "may_edit", "may_see_join_link", "measure_choices", "places", "readable_community", "register", "registered_people",
-    "registration_open", "remove_node", "save_storyboard", "send_session_reminders", "site_storyboard", "snapshot",
-    "storyboard_charts", "team_sites", "time_zones", "update_diagram", "update_node", "update_session"
+    "EntryView", "NodeView", "PackageView", "Places", "SessionFields", "StoryboardChart", "StoryboardFields", "accept",
+    "add_node", "adopted_ideas", "calendar", "cancel_registration", "cancel_session", "change_status", "check_can_edit",
+    "create_diagram", "create_session", "decline", "diagram_view", "editable_community", "evidence", "get_diagram",
+    "get_entry", "get_node", "get_session", "get_storyboard", "get_version", "idea_choices", "list_diagrams",
+    "list_sessions", "list_storyboards", "list_versions", "local_time", "may_announce", "may_decide", "may_edit",
+    "may_see_join_link", "measure_choices", "package_versions", "package_view", "places", "propose",
+    "readable_community", "register", "registered_people", "registration_open", "remove", "remove_node",
+    "save_storyboard", "send_session_reminders", "site_storyboard", "snapshot", "storyboard_charts", "team_sites",
+    "time_zones", "update_diagram", "update_node", "update_session"
 ]  # fmt: skip

@@ -1,0 +1,143 @@
+"""The change package over JSON: the package with each change's evidence (also its JSON export), proposing an
+adopted idea, the owners' decisions, and every version. Same services as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from flask_login import current_user
+
+from lhn import inputs
+from lhn.api import bp, created, json_body, person_json, require_user
+from lhn.api.openapi import ID, PHI_CONFIRM, TEXT, body_schema, nullable, op, path_param, ref
+from lhn.database import iso_or_none, transactional
+from lhn.limits import user_rate_limited
+from lhn.programme import services as programme
+from lhn.programme.models import PackageEntry, PackageVersion
+
+
+def entry_json(entry: PackageEntry, evidence: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "idea_id": entry.idea_id,
+        "title": entry.title,
+        "summary": entry.summary,
+        "summary_html": entry.summary_html,
+        "status": entry.status.value,
+        "proposed_by": person_json(entry.proposed_by) if entry.proposed_by else None,
+        "proposed_at": iso_or_none(entry.created_at),
+        "decided_by": person_json(entry.decided_by) if entry.decided_by else None,
+        "decided_at": iso_or_none(entry.decided_at),
+        "decision_note": entry.decision_note,
+        "evidence": evidence if evidence is not None else entry.evidence,
+    }
+
+
+def version_json(version: PackageVersion) -> dict[str, Any]:
+    return {"number": version.number, "summary": version.summary, "at": iso_or_none(version.created_at),
+            "by": person_json(version.created_by) if version.created_by else None,
+            "changes": version.snapshot}  # fmt: skip
+
+
+def _decision(entry_id: int, decide: Any) -> Any:
+    user, body = require_user(), json_body()
+    entry = programme.get_entry(entry_id, viewer=user)
+    version = decide(entry, user, inputs.text(body, "note", ""))
+    return jsonify(entry_json(entry) | {"version": version.number if version else None})
+
+
+@bp.get("/communities/<slug>/change-package")
+def change_package(slug: str):  # type: ignore[no-untyped-def]
+    community, _can_edit = programme.readable_community(current_user, slug)
+    view = programme.package_view(community, viewer=current_user)
+    return jsonify(community=community.slug, version=view.version.number if view.version else None,
+                   changes=[entry_json(v.entry, v.evidence) for v in view.accepted],
+                   proposed=[entry_json(v.entry, v.evidence) for v in view.proposed])  # fmt: skip
+
+
+@bp.post("/communities/<slug>/change-package/proposals")
+@user_rate_limited("programme")
+@transactional
+def propose_change(slug: str):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    community, _can_edit = programme.readable_community(user, slug)
+    entry = programme.propose(community, inputs.ident(body, "idea_id"), inputs.text(body, "summary"), by=user,
+                              confirm_phi=inputs.phi_confirmed(body))  # fmt: skip
+    return created(entry_json(entry))
+
+
+@bp.post("/change-package/<int:entry_id>/accept")
+@user_rate_limited("programme")
+@transactional
+def accept_change(entry_id: int):  # type: ignore[no-untyped-def]
+    return _decision(entry_id, lambda entry, user, note: programme.accept(entry, by=user, note=note))
+
+
+@bp.post("/change-package/<int:entry_id>/decline")
+@user_rate_limited("programme")
+@transactional
+def decline_change(entry_id: int):  # type: ignore[no-untyped-def]
+    return _decision(entry_id, lambda entry, user, note: programme.decline(entry, by=user, note=note))
+
+
+@bp.post("/change-package/<int:entry_id>/remove")
+@user_rate_limited("programme")
+@transactional
+def remove_change(entry_id: int):  # type: ignore[no-untyped-def]
+    return _decision(entry_id, lambda entry, user, note: programme.remove(entry, by=user, note=note))
+
+
+@bp.get("/communities/<slug>/change-package/versions")
+def change_package_versions(slug: str):  # type: ignore[no-untyped-def]
+    community, _can_edit = programme.readable_community(current_user, slug)
+    return jsonify(items=[version_json(v) for v in programme.package_versions(community)])
+
+
+ENTRY_ID = path_param("entry_id", "integer")
+SLUG = path_param("slug")
+NOTE_BODY = body_schema(None, {"note": {**TEXT, "maxLength": 500, "description": "Why (needed to decline or remove)"}})
+OPENAPI_SCHEMAS = {
+    "PackageEntry": {"type": "object", "properties": {
+        "id": ID, "idea_id": ID, "title": TEXT, "summary": TEXT, "summary_html": TEXT,
+        "status": {"enum": ["proposed", "accepted", "declined", "removed"]}, "proposed_at": TEXT,
+        "decided_at": nullable(TEXT), "decision_note": TEXT, "version": nullable(ID),
+        "evidence": nullable({"type": "object", "description": (
+            "`cycles` (each PDSA cycle testing the idea: site, measure, dates, act), `adopting_sites`, `signals` "
+            "(per adopting site: `outcome` improved, worsened, mixed, no signal or not shared, and `since`, the "
+            "first period signalling after the site began), `as_of`")})}},
+}  # fmt: skip
+DECIDE_ERRORS = ("401", "403", "404", "422", "429")
+OPENAPI_PATHS = {
+    "/communities/{slug}/change-package": {
+        "get": op("The change package: accepted changes and open proposals, each with its evidence as the reader may "
+                  "see it; the package's JSON export", params=[SLUG], auth=False, tag="programme",
+                  errors=("403", "404"), response={"type": "object", "properties": {
+                      "community": TEXT, "version": nullable(ID),
+                      "changes": {"type": "array", "items": ref("PackageEntry")},
+                      "proposed": {"type": "array", "items": ref("PackageEntry")}}}),
+    },
+    "/communities/{slug}/change-package/proposals": {
+        "post": op("Propose an idea a site adopted (members)", params=[SLUG], status="201", tag="programme",
+                   response=ref("PackageEntry"), errors=DECIDE_ERRORS,
+                   body=body_schema({"idea_id": ID, "summary": TEXT}, {"confirm_phi": PHI_CONFIRM})),
+    },
+    "/change-package/{entry_id}/accept": {
+        "post": op("Accept a proposal (owners): a new version, the evidence frozen in it", params=[ENTRY_ID],
+                   tag="programme", response=ref("PackageEntry"), body=NOTE_BODY, body_required=False,
+                   errors=DECIDE_ERRORS),
+    },
+    "/change-package/{entry_id}/decline": {
+        "post": op("Decline a proposal, saying why (owners)", params=[ENTRY_ID], tag="programme",
+                   response=ref("PackageEntry"), body=NOTE_BODY, body_required=False, errors=DECIDE_ERRORS),
+    },
+    "/change-package/{entry_id}/remove": {
+        "post": op("Take an accepted change out, saying why (owners): a new version", params=[ENTRY_ID],
+                   tag="programme", response=ref("PackageEntry"), body=NOTE_BODY, body_required=False,
+                   errors=DECIDE_ERRORS),
+    },
+    "/communities/{slug}/change-package/versions": {
+        "get": op("Every version of the package, newest first, each with its changes and their evidence then",
+                  params=[SLUG], auth=False, tag="programme", errors=("403", "404")),
+    },
+}  # fmt: skip

@@ -1,0 +1,69 @@
+"""Change package pages: the package with its evidence (and a printable copy), proposing an adopted idea, the
+owners' decisions, and every version."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from lhn.database import utcnow
+from lhn.forms import acted, choices, form_page, saved
+from lhn.limits import user_rate_limited
+from lhn.programme import services as programme
+from lhn.programme.forms import DecisionForm, ProposeChangeForm
+from lhn.programme.views.common import bp, id_or_none
+
+DECIDED = {"accept": "Added to the change package.", "decline": "Proposal declined.",
+           "remove": "Removed from the change package."}  # fmt: skip
+
+
+@bp.get("/c/<slug>/change-package")
+def package(slug: str):  # type: ignore[no-untyped-def]
+    community, _can_edit = programme.readable_community(current_user, slug)
+    view = programme.package_view(community, viewer=current_user)
+    return render_template("programme/package.html", community=community, package=view, decision_form=DecisionForm())
+
+
+@bp.get("/c/<slug>/change-package/print")
+def printable_package(slug: str):  # type: ignore[no-untyped-def]
+    community, _can_edit = programme.readable_community(current_user, slug)
+    view = programme.package_view(community, viewer=current_user)
+    return render_template("programme/package_print.html", community=community, package=view, now=utcnow())
+
+
+@bp.get("/c/<slug>/change-package/versions")
+def package_versions(slug: str):  # type: ignore[no-untyped-def]
+    community, _can_edit = programme.readable_community(current_user, slug)
+    return render_template("programme/package_versions.html", community=community,
+                           versions=programme.package_versions(community))  # fmt: skip
+
+
+@bp.route("/c/<slug>/change-package/propose", methods=["GET", "POST"])
+@login_required
+@user_rate_limited("programme", methods=["POST"])
+def propose(slug: str):  # type: ignore[no-untyped-def]
+    community, _can_edit = programme.readable_community(current_user, slug)
+    form = ProposeChangeForm()
+    form.idea_id.choices = choices([(str(i), title) for i, title in programme.adopted_ideas(community)])
+    if form.validate_on_submit():
+        idea_id = id_or_none(form.idea_id.data) or 0
+        if saved(form, lambda: programme.propose(community, idea_id, form.summary.data or "", by=current_user,
+                                                 confirm_phi=form.confirm_phi.data)):  # fmt: skip
+            flash("Proposed: the community's owners decide whether it joins the package.", "success")
+            return redirect(url_for("programme.package", slug=community.slug))
+    return form_page("programme/package_propose.html", form, community=community, phi=getattr(form, "phi", None))
+
+
+@bp.post("/change-package/<int:entry_id>/decide")
+@login_required
+@user_rate_limited("programme", forms=False)
+def decide(entry_id: int):  # type: ignore[no-untyped-def]
+    entry = programme.get_entry(entry_id, viewer=current_user)
+    form = DecisionForm()
+    decision, note = form.decision.data, form.note.data or ""
+    writes = {"accept": lambda: programme.accept(entry, by=current_user, note=note),
+              "decline": lambda: programme.decline(entry, by=current_user, note=note),
+              "remove": lambda: programme.remove(entry, by=current_user, note=note)}  # fmt: skip
+    if acted(form, lambda: writes[decision]()):
+        flash(DECIDED[decision], "success")
+    return redirect(url_for("programme.package", slug=entry.community.slug))
