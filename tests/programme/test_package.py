@@ -36,6 +36,10 @@ def _cycle(measure, idea, site, team, act=None):
 
 @pytest.fixture
 def ids(app):
+    return build_network(app)
+
+
+def build_network(app):
     """Remission at four sites from 2024-01: North jumps from 50 % to 80 % in 2025-01 (a shift up, the better way),
     South stays flat, East withdrew its consent, West has none. The huddle was adopted at North,
     South and East and is still being tested at West; the phone line is only being tested."""

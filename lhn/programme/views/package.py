@@ -7,7 +7,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from lhn.database import utcnow
-from lhn.forms import acted, choices, form_page, saved
+from lhn.forms import ActionForm, acted, choices, form_page, saved
 from lhn.limits import user_rate_limited
 from lhn.programme import services as programme
 from lhn.programme.forms import DecisionForm, ProposeChangeForm
@@ -21,7 +21,10 @@ DECIDED = {"accept": "Added to the change package.", "decline": "Proposal declin
 def package(slug: str):  # type: ignore[no-untyped-def]
     community, _can_edit = programme.readable_community(current_user, slug)
     view = programme.package_view(community, viewer=current_user)
-    return render_template("programme/package.html", community=community, package=view, decision_form=DecisionForm())
+    files = programme.files_view("package_entry", [v.entry for v in view.accepted + view.proposed], community,
+                                 current_user)  # fmt: skip
+    return render_template("programme/package.html", community=community, package=view, decision_form=DecisionForm(),
+                           files=files, action_form=ActionForm())  # fmt: skip
 
 
 @bp.get("/c/<slug>/change-package/print")

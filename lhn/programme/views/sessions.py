@@ -195,7 +195,8 @@ def storyboard(session_id: int, storyboard_id: int):  # type: ignore[no-untyped-
         "programme/storyboard.html", community=learning.community, session=learning, storyboard=board,
         charts=[(c, svg.render_chart(c.page.view, title=c.page.title, annotations=c.page.annotations)) for c in charts],
         can_write=board.institution_id in {s.id for s in programme.team_sites(learning.community, current_user)},
-        chart_labels=spc.CHART_LABELS,
+        chart_labels=spc.CHART_LABELS, action_form=ActionForm(),
+        files=programme.files_view("storyboard", [board], learning.community, current_user),
     )  # fmt: skip
     restricted = [c.page.view for c in charts if c.page.view.restricted]
     if restricted:  # a site's team seeing its withheld data is audited, as on the measure's page
