@@ -67,7 +67,8 @@ def board(app, tmp_path):
         storyboard = programme.save_storyboard(session, programme.StoryboardFields(site="north", aim="Remission"),
                                                by=doc)  # fmt: skip
         return {"url": f"/sessions/{session.id}/storyboards/{storyboard.id}", "id": storyboard.id,
-                "attach": f"/attachments/storyboard/{storyboard.id}/new", "files": tmp_path / "files"}  # fmt: skip
+                "session": session.id, "attach": f"/attachments/storyboard/{storyboard.id}/new",
+                "files": tmp_path / "files"}  # fmt: skip
 
 
 def _attach(client, board, data, name, **typed):
@@ -95,6 +96,8 @@ def test_the_site_team_attaches_slides_anyone_who_reads_the_storyboard_downloads
     assert download.headers["Content-Disposition"] == "attachment; filename*=UTF-8''Spring%20slides%20v2.pdf"
     assert download.headers["Cache-Control"] == "private, no-store"
     assert sorted(p.name for p in board["files"].rglob("*") if p.is_file()) == [stored.storage_key]
+    [listed] = client.get(f"/api/v1/sessions/{board['session']}/storyboards/north").json["attachments"]
+    assert (listed["filename"], listed["url"], listed["size"]) == ("Spring slides v2.pdf", link, len(PDF))
 
 
 @pytest.mark.parametrize(("data", "name", "message"), [
@@ -203,5 +206,7 @@ def test_a_changes_proposer_attaches_its_protocol(app, client, tmp_path):
     assert "Attach a file" in client.get("/c/ibd/change-package").text
     assert submit(client, attach_url, "Attach", file=(PDF, "huddle protocol.pdf")).status_code == 302
     assert "huddle protocol.pdf" in app.test_client().get("/c/ibd/change-package").text
+    [proposed] = app.test_client().get("/api/v1/communities/ibd/change-package").json["proposed"]
+    assert [a["filename"] for a in proposed["attachments"]] == ["huddle protocol.pdf"]
     login(client, "dr_east")  # a member, not its proposer nor an owner
     assert client.get(attach_url).status_code == 403

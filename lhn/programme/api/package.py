@@ -14,10 +14,12 @@ from lhn.api.openapi import ID, PHI_CONFIRM, TEXT, body_schema, nullable, op, pa
 from lhn.database import iso_or_none, transactional
 from lhn.limits import user_rate_limited
 from lhn.programme import services as programme
-from lhn.programme.models import PackageEntry, PackageVersion
+from lhn.programme.api.sessions import attachment_json
+from lhn.programme.models import Attachment, PackageEntry, PackageVersion
 
 
-def entry_json(entry: PackageEntry, evidence: dict[str, Any] | None = None) -> dict[str, Any]:
+def entry_json(entry: PackageEntry, evidence: dict[str, Any] | None = None,
+               files: list[Attachment] | None = None) -> dict[str, Any]:  # fmt: skip
     return {
         "id": entry.id,
         "idea_id": entry.idea_id,
@@ -31,6 +33,7 @@ def entry_json(entry: PackageEntry, evidence: dict[str, Any] | None = None) -> d
         "decided_at": iso_or_none(entry.decided_at),
         "decision_note": entry.decision_note,
         "evidence": evidence if evidence is not None else entry.evidence,
+        "attachments": [attachment_json(a) for a in files or []],
     }
 
 
@@ -51,9 +54,10 @@ def _decision(entry_id: int, decide: Any) -> Any:
 def change_package(slug: str):  # type: ignore[no-untyped-def]
     community, _can_edit = programme.readable_community(current_user, slug)
     view = programme.package_view(community, viewer=current_user)
+    files = programme.attachments_of("package_entry", [v.entry.id for v in view.accepted + view.proposed])
     return jsonify(community=community.slug, version=view.version.number if view.version else None,
-                   changes=[entry_json(v.entry, v.evidence) for v in view.accepted],
-                   proposed=[entry_json(v.entry, v.evidence) for v in view.proposed])  # fmt: skip
+                   changes=[entry_json(v.entry, v.evidence, files[v.entry.id]) for v in view.accepted],
+                   proposed=[entry_json(v.entry, v.evidence, files[v.entry.id]) for v in view.proposed])  # fmt: skip
 
 
 @bp.post("/communities/<slug>/change-package/proposals")
@@ -105,7 +109,8 @@ OPENAPI_SCHEMAS = {
         "evidence": nullable({"type": "object", "description": (
             "`cycles` (each PDSA cycle testing the idea: site, measure, dates, act), `adopting_sites`, `signals` "
             "(per adopting site: `outcome` improved, worsened, mixed, no signal or not shared, and `since`, the "
-            "first period signalling after the site began), `as_of`")})}},
+            "first period signalling after the site began), `as_of`")}),
+        "attachments": {"type": "array", "items": ref("Attachment")}}},
 }  # fmt: skip
 DECIDE_ERRORS = ("401", "403", "404", "422", "429")
 OPENAPI_PATHS = {

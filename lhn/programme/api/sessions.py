@@ -15,7 +15,7 @@ from lhn.api.openapi import BOOLEAN, ID, PHI_CONFIRM, TEXT, body_schema, nullabl
 from lhn.database import iso_or_none, transactional
 from lhn.limits import user_rate_limited
 from lhn.programme import services as programme
-from lhn.programme.models import LearningSession, SessionRegistration, Storyboard
+from lhn.programme.models import Attachment, LearningSession, SessionRegistration, Storyboard
 
 SESSION_FIELDS = ("title", "starts", "ends", "time_zone", "location", "agenda")
 
@@ -56,7 +56,13 @@ def registration_json(row: SessionRegistration) -> dict[str, Any]:
     return {"person": person_json(row.user), "status": row.status.value, "since": iso_or_none(row.created_at)}
 
 
-def storyboard_json(board: Storyboard) -> dict[str, Any]:
+def attachment_json(attachment: Attachment) -> dict[str, Any]:
+    url = url_for("programme.download", attachment_id=attachment.id, filename=attachment.filename)
+    return {"id": attachment.id, "filename": attachment.filename, "content_type": attachment.content_type,
+            "size": attachment.size, "url": url}  # fmt: skip
+
+
+def storyboard_json(board: Storyboard, files: list[Attachment]) -> dict[str, Any]:
     site = board.institution.slug
     return {
         "id": board.id,
@@ -70,6 +76,7 @@ def storyboard_json(board: Storyboard) -> dict[str, Any]:
         ],
         **{name: getattr(board, name) for name in ("changes", "learned", "notes")},
         **{f"{name}_html": getattr(board, f"{name}_html") for name in ("changes", "learned", "notes")},
+        "attachments": [attachment_json(a) for a in files],
         "updated_at": iso_or_none(board.updated_at),
         "url": url_for("programme.storyboard", session_id=board.session_id, storyboard_id=board.id),
     }
@@ -161,13 +168,16 @@ def registrations(session_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/sessions/<int:session_id>/storyboards")
 def list_storyboards(session_id: int):  # type: ignore[no-untyped-def]
     session = programme.get_session(session_id, viewer=current_user)
-    return jsonify(items=[storyboard_json(b) for b in programme.list_storyboards(session)])
+    boards = programme.list_storyboards(session)
+    files = programme.attachments_of("storyboard", [b.id for b in boards])
+    return jsonify(items=[storyboard_json(b, files[b.id]) for b in boards])
 
 
 @bp.get("/sessions/<int:session_id>/storyboards/<site>")
 def show_storyboard(session_id: int, site: str):  # type: ignore[no-untyped-def]
     session = programme.get_session(session_id, viewer=current_user)
-    return jsonify(storyboard_json(programme.site_storyboard(session, site)))
+    board = programme.site_storyboard(session, site)
+    return jsonify(storyboard_json(board, programme.attachments_of("storyboard", [board.id])[board.id]))
 
 
 @bp.put("/sessions/<int:session_id>/storyboards/<site>")
@@ -182,7 +192,7 @@ def save_storyboard(session_id: int, site: str):  # type: ignore[no-untyped-def]
         **{name: inputs.text(body, name, "") for name in ("changes", "learned", "notes")},
     )  # fmt: skip
     board = programme.save_storyboard(session, fields, by=user, confirm_phi=inputs.phi_confirmed(body))
-    return jsonify(storyboard_json(board))
+    return jsonify(storyboard_json(board, programme.attachments_of("storyboard", [board.id])[board.id]))
 
 
 SESSION_ID = path_param("session_id", "integer")
@@ -205,7 +215,11 @@ OPENAPI_SCHEMAS = {
     "Storyboard": {"type": "object", "properties": {
         "id": ID, "session_id": ID, "site": TEXT, "site_name": TEXT, "aim": TEXT,
         "charts": {"type": "array", "description": "Each measure's live chart at the site (suppression applied)"},
-        "changes": TEXT, "learned": TEXT, "notes": TEXT, "updated_at": TEXT, "url": TEXT}},
+        "changes": TEXT, "learned": TEXT, "notes": TEXT, "updated_at": TEXT, "url": TEXT,
+        "attachments": {"type": "array", "items": ref("Attachment")}}},
+    "Attachment": {"type": "object", "description": "A file: download `url` (always as an attachment)",
+                   "properties": {"id": ID, "filename": TEXT, "content_type": TEXT, "size": {"type": "integer"},
+                                  "url": TEXT}},
 }  # fmt: skip
 OWNER_ERRORS = ("401", "403", "404", "422", "429")
 OPENAPI_PATHS = {
