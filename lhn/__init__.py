@@ -64,6 +64,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from lhn.accounts import mydata as _accounts_data  # noqa: F401 - my-data receivers
     from lhn.accounts.views import bp as accounts_bp
+    from lhn.attachments.views import bp as attachments_bp
     from lhn.chat import mydata as _chat_data  # noqa: F401 - my-data receivers
     from lhn.chat.views import bp as chat_bp
     from lhn.communities import mydata as _communities_data  # noqa: F401 - my-data receivers
@@ -89,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from lhn.search.views import bp as search_bp
 
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(attachments_bp)
     app.register_blueprint(communities_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(chat_bp)

@@ -50,6 +50,7 @@ RATE_LIMITS = {
     "remind": "5 per hour;20 per day",  # a measure's owners reminding its late sites (each site once a day anyway)
     "account_mail": "5 per hour;20 per day",  # asking for a confirmation link again, or to change one's address
     "programme": "120 per hour;600 per day",  # driver diagrams are built node by node
+    "attachments": "30 per hour;100 per day",  # files: storage and the checks of each
 }
 NEW_ACCOUNT_RATE_LIMITS = {
     "post": "3 per hour;10 per day",
@@ -64,6 +65,7 @@ NEW_ACCOUNT_RATE_LIMITS = {
     "remind": "5 per hour;20 per day",
     "account_mail": "5 per hour;20 per day",
     "programme": "30 per hour;100 per day",
+    "attachments": "10 per hour;30 per day",
 }
 NEW_ACCOUNT_DAYS = 3
 NEW_ACCOUNT_MAX_LINKS = 2

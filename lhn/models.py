@@ -2,6 +2,7 @@
 
 from lhn import reminders
 from lhn.accounts import models as accounts
+from lhn.attachments import core as attachments
 from lhn.chat import models as chat
 from lhn.communities import models as communities
 from lhn.mail import models as mail
@@ -13,6 +14,6 @@ from lhn.programme import models as programme
 from lhn.search import models as search
 
 __all__ = [
-    "accounts", "chat", "communities", "mail", "measures", "moderation", "notifications", "posts", "programme",
-    "reminders", "search",
+    "accounts", "attachments", "chat", "communities", "mail", "measures", "moderation", "notifications", "posts",
+    "programme", "reminders", "search",
 ]  # fmt: skip

@@ -25,8 +25,10 @@ from flask import current_app
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
+from lhn.attachments import Attachment
 from lhn.communities.models import Community
 from lhn.posts.models import Answer, AnswerVote, CallInterest, Comment, IdeaStatusChange, Post, PostVote, Vetting
+from lhn.posts.services.files import EXPERIENCE
 
 TTL = 60.0
 MAX_ENTRIES = 2000
@@ -73,6 +75,8 @@ _PENDING_COMMUNITIES = "lhn_touched_communities"
 
 
 def _post_ids(obj: Any) -> list[int | None]:
+    if isinstance(obj, Attachment):  # an experience's page lists its files
+        return [obj.owner_id] if obj.owner_type == EXPERIENCE else []
     if isinstance(obj, Post):
         linked = obj.__dict__.get("linked_idea")  # an idea's page lists the experiences linked to it
         return [obj.id, obj.linked_idea_id, linked.id if linked is not None else None]

@@ -1,7 +1,6 @@
 """Programme forms: driver diagrams, learning sessions, storyboards, the change package. The rules live in the
 programme services; the views fill the choices."""
 
-from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
@@ -89,10 +88,3 @@ class DecisionForm(Form):
     note = StringField("Note (needed to decline or remove)", validators=[Optional(), Length(max=500)])
     decision = ButtonField(values=("accept", "decline", "remove"))
 
-
-class AttachmentForm(PHIConfirmMixin, Form):
-    file = FileField(
-        "File",
-        description="PDF, PNG, JPEG, Word, Excel or PowerPoint, up to 10 MB. Photos lose their hidden details "
-        "(place, time, camera) when attached. Don't attach anything that identifies a patient.",
-    )

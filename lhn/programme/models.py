@@ -206,29 +206,3 @@ class PackageVersion(Base):
 
     created_by: Mapped[User | None] = relationship()
 
-
-class AttachmentOwner(LabelledEnum):
-    """What a file is attached to: its readers are that thing's readers."""
-
-    STORYBOARD = "storyboard"
-    PACKAGE_ENTRY = "package_entry"
-
-
-class Attachment(TimestampMixin, Base):
-    """A file on a storyboard or a change-package entry: slides, a protocol, a photo of the huddle board. The bytes
-    are in storage (lhn/storage.py) under `storage_key`; the type was read from the content, images stripped."""
-
-    __tablename__ = "attachment"
-    __table_args__ = (Index("ix_attachment_owner", "owner_type", "owner_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    owner_type: Mapped[AttachmentOwner] = mapped_column(_enum(AttachmentOwner, "attachment_owner"))
-    owner_id: Mapped[int] = mapped_column()
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"), index=True)
-    filename: Mapped[str] = mapped_column(String(120))
-    content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column()
-    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
-    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
-
-    uploaded_by: Mapped[User | None] = relationship()

@@ -1,6 +1,7 @@
 """Post rules, one module per sub-domain, used as one: `from lhn.posts import services as posts`.
 
-Importing this registers who may watch a post's live room (`post:<id>`): anyone who may read the post.
+Importing this registers who may watch a post's live room (`post:<id>`): anyone who may read the post; and
+experiences as things that carry files (files.py).
 """
 
 from lhn import periodic, realtime, reminders
@@ -41,6 +42,7 @@ from lhn.posts.services.common import (
     wilson_lower_bound,
     word_diff,
 )
+from lhn.posts.services.files import EXPERIENCE
 from lhn.posts.services.hiding import hide_content, restore_content, set_hidden
 from lhn.posts.services.ideas import (
     TRANSITIONS,
@@ -100,6 +102,7 @@ reminders.register("vetting-reviews", send_review_reminders)
 __all__ = [
     "CALL_ROLES",
     "CALL_ROLE_LABELS",
+    "EXPERIENCE",
     "PERIODS",
     "POST_BODY_MAX",
     "SECTIONS",

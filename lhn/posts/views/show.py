@@ -12,9 +12,10 @@ from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from lhn import attachments
 from lhn.communities import services as communities
 from lhn.errors import NotFound
-from lhn.forms import Form, saved
+from lhn.forms import ActionForm, Form, saved
 from lhn.posts import permissions
 from lhn.posts import services as posts
 from lhn.posts.forms import AnswerForm, CommentForm, InterestForm, SlowModeForm, StatusForm
@@ -70,8 +71,11 @@ def _render_main(access: posts.Access, forms: dict[str, Any]) -> str:
             SlowModeForm(formdata=None, seconds=communities.slow_mode_seconds("post", post.id))
             if can["moderate"] and post.is_visible else None
         )  # fmt: skip
+    files = None
+    if post.kind == PostKind.EXPERIENCE and (post.is_visible or can["see_original"]):
+        files = attachments.files_view(posts.EXPERIENCE, {post.id: post.is_visible and can["author"]})
     return render_template("posts/_show_main.html", page=page, post=post, community=post.community, can=can,
-                           **forms)  # fmt: skip
+                           files=files, action_form=ActionForm() if files else None, **forms)  # fmt: skip
 
 
 def _abilities(page: posts.PostPage) -> dict[str, Any]:

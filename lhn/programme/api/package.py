@@ -8,14 +8,15 @@ from typing import Any
 from flask import jsonify
 from flask_login import current_user
 
-from lhn import inputs
+from lhn import attachments, inputs
 from lhn.api import bp, created, json_body, person_json, require_user
 from lhn.api.openapi import ID, PHI_CONFIRM, TEXT, body_schema, nullable, op, path_param, ref
+from lhn.attachments import Attachment
 from lhn.database import iso_or_none, transactional
 from lhn.limits import user_rate_limited
 from lhn.programme import services as programme
 from lhn.programme.api.sessions import attachment_json
-from lhn.programme.models import Attachment, PackageEntry, PackageVersion
+from lhn.programme.models import PackageEntry, PackageVersion
 
 
 def entry_json(entry: PackageEntry, evidence: dict[str, Any] | None = None,
@@ -54,7 +55,7 @@ def _decision(entry_id: int, decide: Any) -> Any:
 def change_package(slug: str):  # type: ignore[no-untyped-def]
     community, _can_edit = programme.readable_community(current_user, slug)
     view = programme.package_view(community, viewer=current_user)
-    files = programme.attachments_of("package_entry", [v.entry.id for v in view.accepted + view.proposed])
+    files = attachments.attachments_of(programme.PACKAGE_ENTRY, [v.entry.id for v in view.accepted + view.proposed])
     return jsonify(community=community.slug, version=view.version.number if view.version else None,
                    changes=[entry_json(v.entry, v.evidence, files[v.entry.id]) for v in view.accepted],
                    proposed=[entry_json(v.entry, v.evidence, files[v.entry.id]) for v in view.proposed])  # fmt: skip

@@ -9,13 +9,14 @@ from typing import Any
 from flask import jsonify, url_for
 from flask_login import current_user
 
-from lhn import inputs
+from lhn import attachments, inputs
 from lhn.api import bp, created, json_body, person_json, require_user
 from lhn.api.openapi import BOOLEAN, ID, PHI_CONFIRM, TEXT, body_schema, nullable, op, path_param, ref
+from lhn.attachments import Attachment
 from lhn.database import iso_or_none, transactional
 from lhn.limits import user_rate_limited
 from lhn.programme import services as programme
-from lhn.programme.models import Attachment, LearningSession, SessionRegistration, Storyboard
+from lhn.programme.models import LearningSession, SessionRegistration, Storyboard
 
 SESSION_FIELDS = ("title", "starts", "ends", "time_zone", "location", "agenda")
 
@@ -57,7 +58,7 @@ def registration_json(row: SessionRegistration) -> dict[str, Any]:
 
 
 def attachment_json(attachment: Attachment) -> dict[str, Any]:
-    url = url_for("programme.download", attachment_id=attachment.id, filename=attachment.filename)
+    url = url_for("attachments.download", attachment_id=attachment.id, filename=attachment.filename)
     return {"id": attachment.id, "filename": attachment.filename, "content_type": attachment.content_type,
             "size": attachment.size, "url": url}  # fmt: skip
 
@@ -169,7 +170,7 @@ def registrations(session_id: int):  # type: ignore[no-untyped-def]
 def list_storyboards(session_id: int):  # type: ignore[no-untyped-def]
     session = programme.get_session(session_id, viewer=current_user)
     boards = programme.list_storyboards(session)
-    files = programme.attachments_of("storyboard", [b.id for b in boards])
+    files = attachments.attachments_of(programme.STORYBOARD, [b.id for b in boards])
     return jsonify(items=[storyboard_json(b, files[b.id]) for b in boards])
 
 
@@ -177,7 +178,7 @@ def list_storyboards(session_id: int):  # type: ignore[no-untyped-def]
 def show_storyboard(session_id: int, site: str):  # type: ignore[no-untyped-def]
     session = programme.get_session(session_id, viewer=current_user)
     board = programme.site_storyboard(session, site)
-    return jsonify(storyboard_json(board, programme.attachments_of("storyboard", [board.id])[board.id]))
+    return jsonify(storyboard_json(board, attachments.attachments_of(programme.STORYBOARD, [board.id])[board.id]))
 
 
 @bp.put("/sessions/<int:session_id>/storyboards/<site>")
@@ -192,7 +193,7 @@ def save_storyboard(session_id: int, site: str):  # type: ignore[no-untyped-def]
         **{name: inputs.text(body, name, "") for name in ("changes", "learned", "notes")},
     )  # fmt: skip
     board = programme.save_storyboard(session, fields, by=user, confirm_phi=inputs.phi_confirmed(body))
-    return jsonify(storyboard_json(board, programme.attachments_of("storyboard", [board.id])[board.id]))
+    return jsonify(storyboard_json(board, attachments.attachments_of(programme.STORYBOARD, [board.id])[board.id]))
 
 
 SESSION_ID = path_param("session_id", "integer")

@@ -6,16 +6,7 @@ session, its charts drawn live), package (the change package: proposals, owners'
 attachments (files on storyboards and change-package entries)."""
 
 from lhn import reminders
-from lhn.programme.services.attachments import (
-    attach,
-    attachable,
-    attachments_of,
-    files_view,
-    get_attachment,
-    owner_of,
-    read_attachment,
-    remove_attachment,
-)
+from lhn.programme.services.attachments import PACKAGE_ENTRY, STORYBOARD, may_attach_to_entry
 from lhn.programme.services.drivers import (
     ABANDONED,
     ADOPTED,
@@ -94,15 +85,14 @@ from lhn.programme.services.storyboards import (
 reminders.register("learning-sessions", send_session_reminders)
 
 __all__ = [
-    "ABANDONED", "ADOPTED", "CAPACITY_MAX", "STATUS_LABELS", "TESTING", "UNTESTED", "CycleRef", "DiagramView",
-    "EntryView", "NodeView", "PackageView", "Places", "SessionFields", "StoryboardChart", "StoryboardFields", "accept",
-    "add_node", "adopted_ideas", "attach", "attachable", "attachments_of", "calendar", "cancel_registration",
-    "cancel_session", "change_status", "check_can_edit", "create_diagram", "create_session", "decline", "diagram_view",
-    "editable_community", "evidence", "files_view", "get_attachment", "get_diagram", "get_entry", "get_node",
-    "get_session", "get_storyboard", "get_version", "idea_choices", "list_diagrams", "list_sessions",
-    "list_storyboards", "list_versions", "local_time", "may_announce", "may_decide", "may_edit", "may_see_join_link",
-    "measure_choices", "owner_of", "package_versions", "package_view", "places", "propose", "read_attachment",
-    "readable_community", "register", "registered_people", "registration_open", "remove", "remove_attachment",
-    "remove_node", "save_storyboard", "send_session_reminders", "site_storyboard", "snapshot", "storyboard_charts",
-    "team_sites", "time_zones", "update_diagram", "update_node", "update_session"
+    "ABANDONED", "ADOPTED", "CAPACITY_MAX", "PACKAGE_ENTRY", "STATUS_LABELS", "STORYBOARD", "TESTING", "UNTESTED",
+    "CycleRef", "DiagramView", "EntryView", "NodeView", "PackageView", "Places", "SessionFields", "StoryboardChart",
+    "StoryboardFields", "accept", "add_node", "adopted_ideas", "calendar", "cancel_registration", "cancel_session",
+    "change_status", "check_can_edit", "create_diagram", "create_session", "decline", "diagram_view",
+    "editable_community", "evidence", "get_diagram", "get_entry", "get_node", "get_session", "get_storyboard",
+    "get_version", "idea_choices", "list_diagrams", "list_sessions", "list_storyboards", "list_versions", "local_time",
+    "may_announce", "may_attach_to_entry", "may_decide", "may_edit", "may_see_join_link", "measure_choices",
+    "package_versions", "package_view", "places", "propose", "readable_community", "register", "registered_people",
+    "registration_open", "remove", "remove_node", "save_storyboard", "send_session_reminders", "site_storyboard",
+    "snapshot", "storyboard_charts", "team_sites", "time_zones", "update_diagram", "update_node", "update_session"
 ]  # fmt: skip

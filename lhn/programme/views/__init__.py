@@ -1,8 +1,7 @@
 """Programme pages on the `programme` blueprint, one module per sub-domain: drivers (key driver diagrams),
-sessions (learning sessions, registration, calendars, storyboards), package (the change package) and attachments
-(files on storyboards and change-package entries)."""
+sessions (learning sessions, registration, calendars, storyboards) and package (the change package)."""
 
-from lhn.programme.views import attachments, drivers, package, sessions
+from lhn.programme.views import drivers, package, sessions
 from lhn.programme.views.common import bp
 
-__all__ = ["attachments", "bp", "drivers", "package", "sessions"]
+__all__ = ["bp", "drivers", "package", "sessions"]

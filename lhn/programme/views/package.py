@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from lhn import attachments
 from lhn.database import utcnow
 from lhn.forms import ActionForm, acted, choices, form_page, saved
 from lhn.limits import user_rate_limited
@@ -21,8 +22,8 @@ DECIDED = {"accept": "Added to the change package.", "decline": "Proposal declin
 def package(slug: str):  # type: ignore[no-untyped-def]
     community, _can_edit = programme.readable_community(current_user, slug)
     view = programme.package_view(community, viewer=current_user)
-    files = programme.files_view("package_entry", [v.entry for v in view.accepted + view.proposed], community,
-                                 current_user)  # fmt: skip
+    files = attachments.files_view(programme.PACKAGE_ENTRY, {
+        v.entry.id: programme.may_attach_to_entry(v.entry, current_user) for v in view.accepted + view.proposed})
     return render_template("programme/package.html", community=community, package=view, decision_form=DecisionForm(),
                            files=files, action_form=ActionForm())  # fmt: skip
 

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from lhn import attachments
 from lhn.database import transaction
 from lhn.forms import ActionForm, acted, choices, form_page, saved
 from lhn.limits import user_rate_limited
@@ -191,12 +192,12 @@ def storyboard(session_id: int, storyboard_id: int):  # type: ignore[no-untyped-
     learning = programme.get_session(session_id, viewer=current_user)
     board = programme.get_storyboard(learning, storyboard_id)
     charts = programme.storyboard_charts(board, viewer=current_user)
+    can_write = board.institution_id in {s.id for s in programme.team_sites(learning.community, current_user)}
     html = render_template(
         "programme/storyboard.html", community=learning.community, session=learning, storyboard=board,
         charts=[(c, svg.render_chart(c.page.view, title=c.page.title, annotations=c.page.annotations)) for c in charts],
-        can_write=board.institution_id in {s.id for s in programme.team_sites(learning.community, current_user)},
-        chart_labels=spc.CHART_LABELS, action_form=ActionForm(),
-        files=programme.files_view("storyboard", [board], learning.community, current_user),
+        can_write=can_write, chart_labels=spc.CHART_LABELS, action_form=ActionForm(),
+        files=attachments.files_view(programme.STORYBOARD, {board.id: can_write}),
     )  # fmt: skip
     restricted = [c.page.view for c in charts if c.page.view.restricted]
     if restricted:  # a site's team seeing its withheld data is audited, as on the measure's page

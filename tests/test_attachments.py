@@ -1,6 +1,6 @@
-"""Files on storyboards and change-package entries: attached through the page's form, typed by their content,
-images stripped of their metadata, names through the PHI guard, served only as downloads and only to those who may
-read the storyboard or entry they belong to."""
+"""Files on experiences, storyboards and change-package entries: attached through the page's form, typed by their
+content, images stripped of their metadata, names through the PHI guard, served only as downloads and only to those
+who may read what they belong to."""
 
 import html
 import io
@@ -11,12 +11,12 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from lhn import files
+from lhn import attachments, files
 from lhn.accounts import services as accounts
+from lhn.attachments import Attachment
 from lhn.communities import services as communities
 from lhn.extensions import db
 from lhn.programme import services as programme
-from lhn.programme.models import Attachment
 from tests import factories
 from tests.conftest import committed, login
 from tests.forms import submit
@@ -184,7 +184,7 @@ def test_a_restricted_communitys_files_are_for_its_members_alone(app, client, tm
         session = programme.create_session(closed, fields, by=owner)
         storyboard = programme.save_storyboard(session, programme.StoryboardFields(site="north", aim="Ours"),
                                                by=owner)  # fmt: skip
-        stored = programme.attach("storyboard", storyboard.id, PDF, "plan.pdf", by=owner)
+        stored = attachments.attach("storyboard", storyboard.id, PDF, "plan.pdf", by=owner)
         link, attach_url = f"/attachments/{stored.id}/plan.pdf", f"/attachments/storyboard/{storyboard.id}/new"
     assert client.get(link).status_code == 404  # anonymous: not even that it exists
     for who in ("intruder", "elsewhere"):  # not a member; a member of another community
@@ -210,3 +210,28 @@ def test_a_changes_proposer_attaches_its_protocol(app, client, tmp_path):
     assert [a["filename"] for a in proposed["attachments"]] == ["huddle protocol.pdf"]
     login(client, "dr_east")  # a member, not its proposer nor an owner
     assert client.get(attach_url).status_code == 403
+
+
+def test_an_experiences_author_attaches_files_that_its_readers_download(app, client, tmp_path):
+    app.config["ATTACHMENTS_DIR"] = str(tmp_path / "files")
+    make_network(app)
+    with committed(app):
+        community = communities.get_community("ibd")
+        experience = factories.experience(community, accounts.get_user("dr_south"))
+        page, attach_url = f"/c/ibd/experiences/{experience.id}", f"/attachments/experience/{experience.id}/new"
+    anonymous = app.test_client()
+    assert "Files" not in anonymous.get(page).text  # the page for readers who aren't logged in, now cached
+    login(client, "teen")  # a member, not its author
+    assert client.get(attach_url).status_code == 403
+    assert "Attach a file" not in client.get(page).text
+    login(client, "dr_south")
+    assert "Attach a file" in client.get(page).text
+    assert submit(client, attach_url, "Attach", file=(PDF, "infusion protocol.pdf")).status_code == 302
+    [stored] = _stored(app)
+    link = f"/attachments/{stored.id}/infusion%20protocol.pdf"
+    assert f'href="{link}"' in anonymous.get(page).text  # the cached page was renewed with the file
+    assert anonymous.get(link).data == PDF
+    removed = submit(client, page, "Remove infusion protocol.pdf")
+    assert removed.status_code == 302
+    assert "infusion protocol.pdf" not in anonymous.get(page).text
+    assert anonymous.get(link).status_code == 404
