@@ -109,6 +109,7 @@ def _register_api(app: Flask) -> None:
     """/api/v1: each feature's api module adds its routes to lhn.api.bp and describes them in OPENAPI_PATHS."""
     from lhn import api
     from lhn.accounts import api as accounts_api
+    from lhn.attachments import api as attachments_api
     from lhn.chat import api as chat_api
     from lhn.communities import api as communities_api
     from lhn.measures import api as measures_api
@@ -119,7 +120,7 @@ def _register_api(app: Flask) -> None:
     from lhn.search import api as search_api
 
     features = [accounts_api, communities_api, notifications_api, measures_api, moderation_api, chat_api]
-    api.init_app(app, [*features, posts_api, programme_api, search_api])
+    api.init_app(app, [*features, posts_api, programme_api, search_api, attachments_api])
 
 
 # Content Security Policy: no inline scripts, no third-party anything (no CDN leaks page views).

@@ -18,6 +18,7 @@ from lhn.communities import services as communities
 from lhn.extensions import db
 from lhn.programme import services as programme
 from tests import factories
+from tests.api.test_api import assert_error, bearer, token_for
 from tests.conftest import committed, login
 from tests.forms import submit
 from tests.measures.conftest import make_network
@@ -235,3 +236,26 @@ def test_an_experiences_author_attaches_files_that_its_readers_download(app, cli
     assert removed.status_code == 302
     assert "infusion protocol.pdf" not in anonymous.get(page).text
     assert anonymous.get(link).status_code == 404
+
+
+def test_the_api_lists_attaches_and_removes_as_the_pages_do(app, client, board):
+    doc, south = bearer(token_for(client, "doc")), bearer(token_for(client, "dr_south"))
+    url = f"/api/v1/attachments/storyboard/{board['id']}"
+    assert client.get(url).json == {"items": [], "may_attach": False}  # anyone reads a public storyboard
+    assert client.get(url, headers=doc).json["may_attach"] is True
+    refused = client.post(url, headers=south, data={"file": (io.BytesIO(PDF), "slides.pdf")})
+    assert_error(refused, 403, "forbidden")
+    empty = client.post(url, headers=doc, data={})
+    assert assert_error(empty, 422, "validation_failed")["fields"] == {"file": "Choose a file."}
+    wrong = client.post(url, headers=doc, data={"file": (io.BytesIO(b"<svg onload=alert(1)>"), "chart.png")})
+    assert "none of them" in assert_error(wrong, 422, "validation_failed")["fields"]["file"]
+    made = client.post(url, headers=doc, data={"file": (io.BytesIO(PDF), "slides.pdf")})
+    assert made.status_code == 201, made.text
+    assert (made.json["filename"], made.json["content_type"]) == ("slides.pdf", "application/pdf")
+    assert [a["url"] for a in client.get(url).json["items"]] == [made.json["url"]]
+    assert client.get(made.json["url"]).data == PDF
+    assert_error(client.get("/api/v1/attachments/nonsense/1"), 404, "not_found")
+    assert_error(client.delete(f"/api/v1/attachments/{made.json['id']}", headers=south), 403, "forbidden")
+    assert client.delete(f"/api/v1/attachments/{made.json['id']}", headers=doc).status_code == 204
+    assert client.get(url).json["items"] == []
+    assert "/attachments/{kind}/{owner_id}" in client.get("/api/v1/openapi.json").json["paths"]

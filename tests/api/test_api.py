@@ -339,7 +339,8 @@ def test_openapi_describes_what_the_input_boundary_accepts(client):
             params = op.get("parameters", [])
             schemas = [p["schema"] for p in params]
             if "requestBody" in op:
-                body = op["requestBody"]["content"]["application/json"]["schema"]
+                content = op["requestBody"]["content"]  # JSON, or a form with a file (attachments)
+                body = (content.get("application/json") or content["multipart/form-data"])["schema"]
                 assert body["type"] == "object", where
                 assert {"400", "422"} <= set(op["responses"]), where
                 schemas.append(body)

@@ -12,10 +12,10 @@ from lhn import attachments, inputs
 from lhn.api import bp, created, json_body, person_json, require_user
 from lhn.api.openapi import ID, PHI_CONFIRM, TEXT, body_schema, nullable, op, path_param, ref
 from lhn.attachments import Attachment
+from lhn.attachments.api import attachment_json
 from lhn.database import iso_or_none, transactional
 from lhn.limits import user_rate_limited
 from lhn.programme import services as programme
-from lhn.programme.api.sessions import attachment_json
 from lhn.programme.models import PackageEntry, PackageVersion
 
 

@@ -13,6 +13,7 @@ from lhn import attachments, inputs
 from lhn.api import bp, created, json_body, person_json, require_user
 from lhn.api.openapi import BOOLEAN, ID, PHI_CONFIRM, TEXT, body_schema, nullable, op, path_param, ref
 from lhn.attachments import Attachment
+from lhn.attachments.api import attachment_json
 from lhn.database import iso_or_none, transactional
 from lhn.limits import user_rate_limited
 from lhn.programme import services as programme
@@ -55,12 +56,6 @@ def places_json(session: LearningSession, viewer: object) -> dict[str, Any]:
 
 def registration_json(row: SessionRegistration) -> dict[str, Any]:
     return {"person": person_json(row.user), "status": row.status.value, "since": iso_or_none(row.created_at)}
-
-
-def attachment_json(attachment: Attachment) -> dict[str, Any]:
-    url = url_for("attachments.download", attachment_id=attachment.id, filename=attachment.filename)
-    return {"id": attachment.id, "filename": attachment.filename, "content_type": attachment.content_type,
-            "size": attachment.size, "url": url}  # fmt: skip
 
 
 def storyboard_json(board: Storyboard, files: list[Attachment]) -> dict[str, Any]:
@@ -218,9 +213,6 @@ OPENAPI_SCHEMAS = {
         "charts": {"type": "array", "description": "Each measure's live chart at the site (suppression applied)"},
         "changes": TEXT, "learned": TEXT, "notes": TEXT, "updated_at": TEXT, "url": TEXT,
         "attachments": {"type": "array", "items": ref("Attachment")}}},
-    "Attachment": {"type": "object", "description": "A file: download `url` (always as an attachment)",
-                   "properties": {"id": ID, "filename": TEXT, "content_type": TEXT, "size": {"type": "integer"},
-                                  "url": TEXT}},
 }  # fmt: skip
 OWNER_ERRORS = ("401", "403", "404", "422", "429")
 OPENAPI_PATHS = {
