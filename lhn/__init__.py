@@ -64,6 +64,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from lhn.accounts import mydata as _accounts_data  # noqa: F401 - my-data receivers
     from lhn.accounts.views import bp as accounts_bp
+    from lhn.attachments import mydata as _attachments_data  # noqa: F401 - my-data receivers
     from lhn.attachments.views import bp as attachments_bp
     from lhn.chat import mydata as _chat_data  # noqa: F401 - my-data receivers
     from lhn.chat.views import bp as chat_bp

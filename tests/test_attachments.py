@@ -16,10 +16,12 @@ from lhn.accounts import services as accounts
 from lhn.attachments import Attachment
 from lhn.communities import services as communities
 from lhn.extensions import db
+from lhn.moderation import mydata
 from lhn.programme import services as programme
+from lhn.programme.models import LearningSession, Storyboard
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for
-from tests.conftest import committed, login
+from tests.conftest import PASSWORD, committed, login
 from tests.forms import submit
 from tests.measures.conftest import make_network
 from tests.programme.test_package import HOW, build_network
@@ -259,3 +261,27 @@ def test_the_api_lists_attaches_and_removes_as_the_pages_do(app, client, board):
     assert client.delete(f"/api/v1/attachments/{made.json['id']}", headers=doc).status_code == 204
     assert client.get(url).json["items"] == []
     assert "/attachments/{kind}/{owner_id}" in client.get("/api/v1/openapi.json").json["paths"]
+
+
+@pytest.mark.parametrize("mode", ["keep", "remove"])
+def test_my_data_lists_the_files_a_person_attached_and_deletion_keeps_or_removes_them(app, board, mode):
+    with committed(app):
+        south = accounts.get_user("dr_south")
+        session_id = db.session.get(Storyboard, board["id"]).session_id
+        storyboard = programme.save_storyboard(db.session.get(LearningSession, session_id),
+                                               programme.StoryboardFields(site="south", aim="Ours"), by=south)
+        attachments.attach("storyboard", storyboard.id, PDF, "slides.pdf", by=south)
+    with app.app_context():
+        [listed] = mydata.export_my_data(accounts.get_user("dr_south"))["attachments"]
+        assert (listed["filename"], listed["attached_to"], listed["size"]) == ("slides.pdf", "storyboard", len(PDF))
+    with committed(app):
+        mydata.delete_account(accounts.get_user("dr_south"), password=PASSWORD, mode=mode)
+    left = _stored(app)
+    files_left = [p for p in board["files"].rglob("*") if p.is_file()]
+    if mode == "keep":  # by "Former member", with the storyboard it belongs to
+        assert [a.filename for a in left] == ["slides.pdf"]
+        assert left[0].uploaded_by_id is not None
+        assert len(files_left) == 1
+    else:
+        assert left == []
+        assert files_left == []
