@@ -207,40 +207,35 @@ def _publish(community: Community, summary: str, by: User, frozen: dict[int, dic
     return version
 
 
+def _decide(entry: PackageEntry, by: User, note: str, *, was: EntryStatus, becomes: EntryStatus) -> PackageEntry:
+    """An owner's decision moves the entry from `was` to `becomes`, with its note; in the write, checked again."""
+    _check_owner(by, entry.community)
+    text = _note(note, required=becomes != EntryStatus.ACCEPTED)  # a refusal says why
+    entry = _locked_entry(entry, was)
+    entry.status, entry.decided_by_id, entry.decided_at, entry.decision_note = becomes, by.id, utcnow(), text
+    return entry
+
+
 def accept(entry: PackageEntry, *, by: User, note: str = "") -> PackageVersion:
     """An owner accepts a proposed change: its evidence as it stands now is frozen into a new version."""
-    community = entry.community
-    with reading():
-        _check_owner(by, community)
-        text = _note(note, required=False)
-        frozen = evidence(community, [entry.idea_id], viewer=by)
-    _check_owner(by, community)  # again, in the write
-    entry = _locked_entry(entry, EntryStatus.PROPOSED)
-    entry.status, entry.decided_by_id, entry.decided_at, entry.decision_note = (
-        EntryStatus.ACCEPTED, by.id, utcnow(), text)
+    with reading():  # the charts are drawn before the write lock
+        _check_owner(by, entry.community)
+        _note(note, required=False)
+        frozen = evidence(entry.community, [entry.idea_id], viewer=by)
+    entry = _decide(entry, by, note, was=EntryStatus.PROPOSED, becomes=EntryStatus.ACCEPTED)
     entry.evidence = frozen[entry.idea_id]
-    return _publish(community, f"Added “{entry.title}”", by, frozen)
+    return _publish(entry.community, f"Added “{entry.title}”", by, frozen)
 
 
 def decline(entry: PackageEntry, *, by: User, note: str) -> None:
     """An owner declines a proposal, saying why (the proposer may propose it again with more evidence)."""
-    community = entry.community
-    _check_owner(by, community)
-    text = _note(note, required=True)
-    entry = _locked_entry(entry, EntryStatus.PROPOSED)
-    entry.status, entry.decided_by_id, entry.decided_at, entry.decision_note = (
-        EntryStatus.DECLINED, by.id, utcnow(), text)
+    _decide(entry, by, note, was=EntryStatus.PROPOSED, becomes=EntryStatus.DECLINED)
 
 
 def remove(entry: PackageEntry, *, by: User, note: str) -> PackageVersion:
     """An owner takes an accepted change out of the package, saying why: a new version without it."""
-    community = entry.community
-    _check_owner(by, community)
-    text = _note(note, required=True)
-    entry = _locked_entry(entry, EntryStatus.ACCEPTED)
-    entry.status, entry.decided_by_id, entry.decided_at, entry.decision_note = (
-        EntryStatus.REMOVED, by.id, utcnow(), text)
-    return _publish(community, f"Removed “{entry.title}”: {text}", by, {})
+    entry = _decide(entry, by, note, was=EntryStatus.ACCEPTED, becomes=EntryStatus.REMOVED)
+    return _publish(entry.community, f"Removed “{entry.title}”: {entry.decision_note}", by, {})
 
 
 # --- reading -------------------------------------------------------------------------------------------------------
