@@ -85,6 +85,8 @@ def _register_blueprints(app: Flask) -> None:
     from lhn.posts import mydata as _posts_data  # noqa: F401 - my-data receivers
     from lhn.posts import services as _posts_services  # noqa: F401 - registers who may watch post:<id>
     from lhn.posts.views import bp as posts_bp
+    from lhn.pro import mydata as _pro_data  # noqa: F401 - my-data receivers
+    from lhn.pro.views import bp as pro_bp
     from lhn.programme import mydata as _programme_data  # noqa: F401 - my-data receivers
     from lhn.programme.views import bp as programme_bp
     from lhn.search import handlers as _search_handlers  # noqa: F401 - keeps the index in step
@@ -101,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(moderation_bp)
     app.register_blueprint(posts_bp)
     app.register_blueprint(programme_bp)
+    app.register_blueprint(pro_bp)
     posts_cache.install()  # post versions for the rendered-answers cache
     app.register_blueprint(search_bp)
     _register_api(app)

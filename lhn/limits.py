@@ -51,6 +51,7 @@ RATE_LIMITS = {
     "account_mail": "5 per hour;20 per day",  # asking for a confirmation link again, or to change one's address
     "programme": "120 per hour;600 per day",  # driver diagrams are built node by node
     "attachments": "30 per hour;100 per day",  # files: storage and the checks of each
+    "pro": "60 per hour;300 per day",  # questionnaire answers, saved as drafts as people go
 }
 NEW_ACCOUNT_RATE_LIMITS = {
     "post": "3 per hour;10 per day",
@@ -66,6 +67,7 @@ NEW_ACCOUNT_RATE_LIMITS = {
     "account_mail": "5 per hour;20 per day",
     "programme": "30 per hour;100 per day",
     "attachments": "10 per hour;30 per day",
+    "pro": "60 per hour;300 per day",  # a patient's own answers: never held back for new accounts
 }
 NEW_ACCOUNT_DAYS = 3
 NEW_ACCOUNT_MAX_LINKS = 2

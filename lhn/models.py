@@ -10,10 +10,11 @@ from lhn.measures import models as measures
 from lhn.moderation import models as moderation
 from lhn.notifications import models as notifications
 from lhn.posts import models as posts
+from lhn.pro import models as pro
 from lhn.programme import models as programme
 from lhn.search import models as search
 
 __all__ = [
     "accounts", "attachments", "chat", "communities", "mail", "measures", "moderation", "notifications", "posts",
-    "programme", "reminders", "search",
+    "pro", "programme", "reminders", "search",
 ]  # fmt: skip

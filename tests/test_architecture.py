@@ -16,9 +16,9 @@ import pytest
 
 LHN = Path(__file__).resolve().parent.parent / "lhn"
 
-# Rule 7: accounts <- communities <- posts, measures, chat <- moderation, programme; search and notifications listen
-# (they may read every feature; no feature reads them). A feature imports only features of a lower rank; features of
-# one rank don't import each other (posts, measures and chat meet through communities or signals).
+# Rule 7: accounts <- communities <- posts, measures, chat <- moderation, programme, pro; search and notifications
+# listen (they may read every feature; no feature reads them). A feature imports only features of a lower rank;
+# features of one rank don't import each other (posts, measures and chat meet through communities or signals).
 RANKS = {
     "accounts": 0,
     "communities": 1,
@@ -27,6 +27,7 @@ RANKS = {
     "chat": 2,
     "moderation": 3,
     "programme": 3,  # the improvement programme ties a community's measures, ideas and PDSA cycles together
+    "pro": 3,  # patient-reported outcomes: a person's own answers, and (later) their share in co-owned measures
     "search": 4,
     "notifications": 4,
 }

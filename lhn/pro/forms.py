@@ -1,0 +1,51 @@
+"""Forms for patient-reported outcomes: offering an instrument (shipped or imported) and answering one. The
+answer form is built per instrument, one radio group per question."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wtforms import RadioField, SelectField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from lhn.forms import ButtonField, Form, choices
+from lhn.pro.scoring import Spec
+
+SCHEDULE_CHOICES = choices([("", "No schedule"), ("7", "Every week"), ("14", "Every two weeks"),
+                            ("30", "Every month"), ("90", "Every three months")])  # fmt: skip
+
+
+class OfferForm(Form):
+    code = SelectField("Questionnaire", choices=[])
+    schedule_days = SelectField("Ask people to answer", choices=SCHEDULE_CHOICES, default="30",
+                                description="A reminder comes when the time has passed since their last answer.")
+
+
+class ImportForm(Form):
+    questionnaire = TextAreaField(
+        "FHIR R5 Questionnaire (JSON)", validators=[Optional(), Length(max=200_000)],
+        description="Single-choice items whose answers carry the itemWeight extension; severity bands optional.",
+    )  # fmt: skip
+    schedule_days = SelectField("Ask people to answer", choices=SCHEDULE_CHOICES, default="30")
+
+
+class _AnswerBase(Form):
+    action = ButtonField(values=("save", "finish"))
+
+
+def answer_form(spec: Spec, data: dict[str, str] | None = None, **kwargs: Any) -> Form:
+    """A form with a radio group per item (`item-<linkId>`), filled with `data` when the page shows a draft."""
+    fields = {
+        f"item-{item.link_id}": RadioField(item.text, choices=choices([(o.code, o.display) for o in item.options]),
+                                           validate_choice=False)  # the service checks the codes, naming the item
+        for item in spec.items
+    }  # fmt: skip
+    form_class = type("AnswerForm", (_AnswerBase,), fields)
+    defaults = {f"item-{k}": v for k, v in (data or {}).items()}
+    return form_class(data=defaults, **kwargs)
+
+
+def answers_of(form: Form, spec: Spec) -> dict[str, str]:
+    return {item.link_id: form[f"item-{item.link_id}"].data or "" for item in spec.items}
+
+

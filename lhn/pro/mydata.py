@@ -1,0 +1,35 @@
+"""My data for patient-reported outcomes: every answer a person gave (drafts too) in their export, each finished
+one with its FHIR QuestionnaireResponse; on account deletion they go, whichever mode: they were never shared.
+
+Receivers of signals.export_requested / account_erasing (contract in lhn/signals.py), connected when the app
+factory (lhn/__init__.py) imports this module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import joinedload
+
+from lhn import signals
+from lhn.accounts.models import User
+from lhn.database import iso_or_none
+from lhn.extensions import db
+from lhn.pro.models import ProResponse
+
+
+@signals.export_requested.connect
+def export_responses(user: User, **_: Any) -> dict[str, Any]:
+    rows = db.session.scalars(select(ProResponse).where(ProResponse.user_id == user.id)
+                              .options(joinedload(ProResponse.instrument)).order_by(ProResponse.id))  # fmt: skip
+    return {"questionnaire_responses": [
+        {"questionnaire": r.instrument.title, "status": r.status.value, "answers": r.answers, "total": r.total,
+         "band": r.band, "completed_at": iso_or_none(r.completed_at), "fhir": r.resource}
+        for r in rows
+    ]}  # fmt: skip
+
+
+@signals.account_erasing.connect
+def erase_responses(user: User, **_: Any) -> None:
+    db.session.execute(delete(ProResponse).where(ProResponse.user_id == user.id)
+                       .execution_options(synchronize_session=False))  # fmt: skip

@@ -1,0 +1,188 @@
+"""Reading an instrument from its FHIR R5 Questionnaire and scoring answers to it. Pure: no database.
+
+An instrument is a list of single-choice items, each option weighted by the standard itemWeight extension (or
+ordinalValue, its older name); the total is the sum of the chosen options' weights, and its severity band is the
+one whose range holds the total (lhn/pro/instruments.py BAND_URL). A completed set of answers becomes a FHIR R5
+QuestionnaireResponse, checked with fhir.resources like every resource LHN emits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fhir.resources.questionnaire import Questionnaire
+from fhir.resources.questionnaireresponse import QuestionnaireResponse
+from pydantic import ValidationError as FhirInvalid
+
+from lhn.errors import ValidationFailed
+from lhn.pro.instruments import BAND_URL, ITEM_WEIGHT, ORDINAL_VALUE
+
+MAX_ITEMS, MAX_OPTIONS, MAX_JSON = 100, 20, 200_000
+
+
+@dataclass(frozen=True)
+class Option:
+    code: str
+    display: str
+    system: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Item:
+    link_id: str
+    text: str
+    options: tuple[Option, ...]
+
+
+@dataclass(frozen=True)
+class Spec:
+    url: str
+    title: str
+    description: str
+    items: tuple[Item, ...]
+    bands: tuple[tuple[float, float, str], ...]
+
+    @property
+    def highest(self) -> float:
+        return sum(max(o.weight for o in item.options) for item in self.items)
+
+
+@dataclass(frozen=True)
+class Score:
+    total: float
+    band: str  # "" when the instrument defines no bands
+
+
+def _weight(option: dict[str, Any]) -> float | None:
+    for extension in option.get("extension", []):
+        if extension.get("url") in (ITEM_WEIGHT, ORDINAL_VALUE):
+            value = extension.get("valueDecimal", extension.get("valueInteger"))
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return float(value)
+    return None
+
+
+def _bands(resource: dict[str, Any]) -> list[tuple[float, float, str]]:
+    bands = []
+    for extension in resource.get("extension", []):
+        if extension.get("url") != BAND_URL:
+            continue
+        parts: dict[str, Any] = {e.get("url"): next((v for k, v in e.items() if k.startswith("value")), None)
+                                 for e in extension.get("extension", [])}  # fmt: skip
+        low, high, label = parts.get("low"), parts.get("high"), parts.get("label")
+        if not (isinstance(low, int | float) and isinstance(high, int | float) and isinstance(label, str)
+                and low <= high):  # fmt: skip
+            raise ValidationFailed({"questionnaire": "A severity band needs a low and a high total and a label."})
+        bands.append((float(low), float(high), label[:60]))
+    return sorted(bands)
+
+
+def read_questionnaire(resource: dict[str, Any]) -> Spec:
+    """The instrument a Questionnaire describes. Raises ValidationFailed({"questionnaire": why})."""
+    def refuse(why: str) -> ValidationFailed:
+        return ValidationFailed({"questionnaire": why})
+
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Questionnaire":
+        raise refuse("Send a FHIR R5 Questionnaire (resourceType Questionnaire).")
+    try:
+        Questionnaire.model_validate(resource)
+    except FhirInvalid as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise refuse(f"Not a valid FHIR R5 Questionnaire: {where or 'the resource'}: {first.get('msg', '')}.") from None
+    raw_items = resource.get("item") or []
+    if not raw_items or len(raw_items) > MAX_ITEMS:
+        raise refuse(f"An instrument has from 1 to {MAX_ITEMS} items.")
+    items, seen = [], set()
+    for raw in raw_items:
+        link_id, text = str(raw.get("linkId", "")), str(raw.get("text", "")).strip()
+        if raw.get("type") not in ("coding", "choice") or raw.get("item"):
+            raise refuse(f"Item {link_id}: LHN scores single-choice items (type coding), not nested groups.")
+        if link_id in seen or not text:
+            raise refuse(f"Item {link_id}: each item needs its own linkId and a text.")
+        seen.add(link_id)
+        options = []
+        for option in raw.get("answerOption") or []:
+            coding, weight = option.get("valueCoding") or {}, _weight(option)
+            if weight is None or not coding.get("code"):
+                raise refuse(f"Item {link_id}: every answer needs a code and a weight (the itemWeight extension).")
+            options.append(Option(str(coding["code"]), str(coding.get("display") or coding["code"]),
+                                  str(coding.get("system", "")), weight))  # fmt: skip
+        if not 2 <= len(options) <= MAX_OPTIONS or len({o.code for o in options}) != len(options):
+            raise refuse(f"Item {link_id}: from 2 to {MAX_OPTIONS} answers, each with its own code.")
+        items.append(Item(link_id, text, tuple(options)))
+    title = str(resource.get("title") or resource.get("name") or "").strip()
+    if not title:
+        raise refuse("The Questionnaire needs a title.")
+    return Spec(str(resource.get("url", "")), title[:200], str(resource.get("description", ""))[:2000], tuple(items),
+                tuple(_bands(resource)))  # fmt: skip
+
+
+def parse_questionnaire(text: str) -> tuple[dict[str, Any], Spec]:
+    """A Questionnaire sent as JSON text: the resource and its instrument. Raises ValidationFailed."""
+    if len(text or "") > MAX_JSON:
+        raise ValidationFailed({"questionnaire": f"Up to {MAX_JSON:,} characters."})
+    try:
+        resource = json.loads(text or "")
+    except (ValueError, RecursionError):
+        raise ValidationFailed({"questionnaire": "This is not JSON: paste the Questionnaire resource."}) from None
+    return resource, read_questionnaire(resource)
+
+
+def check_answers(spec: Spec, answers: dict[str, str], *, complete: bool) -> dict[str, str]:
+    """The answers kept (known items, known codes); when `complete`, every item must be answered.
+    Raises ValidationFailed naming each item (`item-<linkId>`)."""
+    kept, errors = {}, {}
+    for item in spec.items:
+        code = answers.get(item.link_id) or ""
+        if code and code not in {o.code for o in item.options}:
+            errors[f"item-{item.link_id}"] = "Choose one of the answers."
+        elif code:
+            kept[item.link_id] = code
+        elif complete:
+            errors[f"item-{item.link_id}"] = "Answer this question to finish (or save and come back later)."
+    if errors:
+        raise ValidationFailed(errors)
+    return kept
+
+
+def score(spec: Spec, answers: dict[str, str]) -> Score:
+    """The total of a complete set of answers and its band."""
+    total = 0.0
+    for item in spec.items:
+        total += next(o.weight for o in item.options if o.code == answers[item.link_id])
+    band = next((label for low, high, label in spec.bands if low <= total <= high), "")
+    return Score(total, band)
+
+
+def response_resource(spec: Spec, answers: dict[str, str], *, authored: str, response_id: int | None = None
+                      ) -> dict[str, Any]:  # fmt: skip
+    """A completed QuestionnaireResponse (FHIR R5), validated. No identifier of the person: it is theirs."""
+    items = []
+    for item in spec.items:
+        option = next(o for o in item.options if o.code == answers[item.link_id])
+        coding = {"code": option.code, "display": option.display} | ({"system": option.system} if option.system else {})
+        items.append({"linkId": item.link_id, "text": item.text, "answer": [{"valueCoding": coding}]})
+    resource: dict[str, Any] = {"resourceType": "QuestionnaireResponse", "status": "completed",
+                                "questionnaire": spec.url or "urn:lhn:questionnaire", "authored": authored,
+                                "item": items}  # fmt: skip
+    if response_id is not None:
+        resource["id"] = f"pro-{response_id}"
+    QuestionnaireResponse.model_validate(resource)
+    return resource
+
+
+def read_response(spec: Spec, resource: dict[str, Any]) -> dict[str, str]:
+    """The answers in a QuestionnaireResponse to this instrument (its round trip). Raises ValidationFailed."""
+    try:
+        QuestionnaireResponse.model_validate(resource)
+    except FhirInvalid:
+        raise ValidationFailed({"response": "Not a valid FHIR R5 QuestionnaireResponse."}) from None
+    answers = {}
+    for item in resource.get("item", []):
+        codings = [a.get("valueCoding", {}) for a in item.get("answer", [])]
+        if codings and codings[0].get("code"):
+            answers[str(item.get("linkId"))] = str(codings[0]["code"])
+    return check_answers(spec, answers, complete=True)

@@ -1,0 +1,27 @@
+"""Patient-reported outcome rules, used as one: `from lhn.pro import services as pro`. instruments (what a
+community offers: shipped or imported FHIR Questionnaires), responses (answering, drafts, scoring, a person's
+own history and FHIR Bundle)."""
+
+from lhn.pro.services.instruments import (
+    get_instrument,
+    import_questionnaire,
+    list_instruments,
+    may_offer,
+    offer_shipped,
+    spec_of,
+)
+from lhn.pro.services.responses import (
+    MyInstrument,
+    draft_of,
+    history,
+    may_respond,
+    my_bundle,
+    my_instruments,
+    needs_safety_message,
+    save_answers,
+)
+
+__all__ = [
+    "MyInstrument", "draft_of", "get_instrument", "history", "import_questionnaire", "list_instruments", "may_offer",
+    "may_respond", "my_bundle", "my_instruments", "needs_safety_message", "offer_shipped", "save_answers", "spec_of",
+]  # fmt: skip

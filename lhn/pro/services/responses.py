@@ -1,0 +1,109 @@
+"""Answering an instrument: patients and caregivers of the community answer, save a draft and come back to it,
+and finish; a finished response is scored and kept as a FHIR QuestionnaireResponse. A person's responses are
+theirs alone: every read here is of the reader's own rows, so nobody else (owners, clinicians, admins) can open
+them, and the FHIR Bundle of them is theirs to download."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fhir.resources.bundle import Bundle
+from sqlalchemy import select
+
+from lhn.accounts.models import Role, User
+from lhn.communities import services as communities
+from lhn.database import find_one, utcnow
+from lhn.errors import PermissionDenied
+from lhn.extensions import db
+from lhn.pro import scoring
+from lhn.pro.instruments import SAFETY_ITEMS
+from lhn.pro.models import Instrument, ProResponse, ResponseStatus
+from lhn.pro.services.instruments import spec_of
+
+RESPONDERS = (Role.PATIENT, Role.CAREGIVER)
+
+
+def may_respond(viewer: object, instrument: Instrument) -> bool:
+    """Patients and caregivers who are members of the community."""
+    return (isinstance(viewer, User) and viewer.role in RESPONDERS
+            and communities.find_membership(viewer, instrument.community) is not None)  # fmt: skip
+
+
+def draft_of(instrument: Instrument, user: User) -> ProResponse | None:
+    return find_one(ProResponse, instrument_id=instrument.id, user_id=user.id, status=ResponseStatus.DRAFT)
+
+
+def save_answers(instrument: Instrument, answers: dict[str, str], *, by: User, complete: bool,
+                 now: datetime | None = None) -> ProResponse:  # fmt: skip
+    """Save `by`'s answers: a draft to come back to, or (`complete`) a finished response, scored. Flushes.
+    Raises PermissionDenied, ValidationFailed (an unknown answer; a question left out of a finished one)."""
+    if not may_respond(by, instrument):
+        raise PermissionDenied("Patients and caregivers of the community answer its questionnaires.")
+    spec = spec_of(instrument)
+    kept = scoring.check_answers(spec, answers, complete=complete)
+    response = draft_of(instrument, by)
+    if response is None:
+        response = ProResponse(instrument_id=instrument.id, user_id=by.id, status=ResponseStatus.DRAFT, answers={})
+        db.session.add(response)
+    response.answers = kept
+    if complete:
+        result, moment = scoring.score(spec, kept), now or utcnow()
+        db.session.flush()  # its id names the resource
+        response.status, response.total, response.band, response.completed_at = (
+            ResponseStatus.COMPLETED, result.total, result.band, moment)
+        response.resource = scoring.response_resource(spec, kept, authored=moment.isoformat(),
+                                                      response_id=response.id)  # fmt: skip
+    db.session.flush()
+    return response
+
+
+def needs_safety_message(instrument: Instrument, response: ProResponse) -> bool:
+    """An answer above "not at all" to a question about self-harm (PHQ-9 item 9), whatever the total."""
+    items = SAFETY_ITEMS.get(instrument.code, set())
+    return any(response.answers.get(link_id) not in (None, "0") for link_id in items)
+
+
+def history(instrument: Instrument, user: User) -> list[ProResponse]:
+    """The person's finished responses to the instrument, oldest first."""
+    stmt = select(ProResponse).where(ProResponse.instrument_id == instrument.id, ProResponse.user_id == user.id,
+                                     ProResponse.status == ResponseStatus.COMPLETED)  # fmt: skip
+    return list(db.session.scalars(stmt.order_by(ProResponse.completed_at, ProResponse.id)))
+
+
+@dataclass
+class MyInstrument:
+    instrument: Instrument
+    last: ProResponse | None
+    has_draft: bool
+    due: bool  # a schedule, and its time has come since the last response
+
+
+def my_instruments(instruments: list[Instrument], user: object, *, now: datetime | None = None) -> list[MyInstrument]:
+    """Each instrument with the reader's last response, draft and whether one is due (two queries)."""
+    if not isinstance(user, User) or not instruments:
+        return [MyInstrument(i, None, False, False) for i in instruments]
+    rows = db.session.scalars(select(ProResponse).where(
+        ProResponse.user_id == user.id, ProResponse.instrument_id.in_([i.id for i in instruments]))
+        .order_by(ProResponse.completed_at, ProResponse.id)).all()  # fmt: skip
+    now = now or utcnow()
+    found = []
+    for instrument in instruments:
+        mine = [r for r in rows if r.instrument_id == instrument.id]
+        done = [r for r in mine if r.status == ResponseStatus.COMPLETED]
+        last = done[-1] if done else None
+        due = bool(instrument.schedule_days and last and last.completed_at
+                   and (now - last.completed_at).days >= instrument.schedule_days)  # fmt: skip
+        found.append(MyInstrument(instrument, last, any(r.status == ResponseStatus.DRAFT for r in mine), due))
+    return found
+
+
+def my_bundle(user: User) -> dict[str, Any]:
+    """Every finished response of the person, as a FHIR R5 Bundle (collection), validated."""
+    rows = db.session.scalars(select(ProResponse).where(
+        ProResponse.user_id == user.id, ProResponse.status == ResponseStatus.COMPLETED).order_by(ProResponse.id))
+    entries = [{"fullUrl": f"urn:lhn:pro-response:{r.id}", "resource": r.resource} for r in rows if r.resource]
+    bundle = {"resourceType": "Bundle", "type": "collection", "timestamp": utcnow().isoformat(), "entry": entries}
+    Bundle.model_validate(bundle)
+    return bundle

@@ -1,0 +1,106 @@
+"""Patient-reported outcome pages: a community's questionnaires (owners offer or import them), answering one on
+a phone-friendly page with save-and-resume, the person's own trend, and their responses as a FHIR Bundle."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from lhn.communities import services as communities
+from lhn.communities.permissions import can_manage
+from lhn.forms import choices, form_page, saved
+from lhn.limits import user_rate_limited
+from lhn.pro import services as pro
+from lhn.pro import svg
+from lhn.pro.forms import ImportForm, OfferForm, answer_form, answers_of
+from lhn.pro.instruments import SHIPPED
+
+bp = Blueprint("pro", __name__)
+
+
+def _schedule(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@bp.get("/c/<slug>/questionnaires")
+def index(slug: str):  # type: ignore[no-untyped-def]
+    community, _membership = communities.get_readable_community(current_user, slug)
+    instruments = pro.list_instruments(community)
+    return render_template("pro/index.html", community=community, mine=pro.my_instruments(instruments, current_user),
+                           can_offer=pro.may_offer(current_user, community),
+                           can_respond=bool(instruments) and pro.may_respond(current_user, instruments[0]))  # fmt: skip
+
+
+@bp.route("/c/<slug>/questionnaires/offer", methods=["GET", "POST"])
+@login_required
+@user_rate_limited("pro", methods=["POST"])
+def offer(slug: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community_where(current_user, slug, can_manage)
+    form = OfferForm()
+    form.code.choices = choices([(code, q["title"]) for code, q in SHIPPED.items()])
+    if form.validate_on_submit() and saved(form, lambda: pro.offer_shipped(
+            community, form.code.data or "", schedule_days=_schedule(form.schedule_days.data), by=current_user)):
+        flash("Questionnaire offered to the community's patients and caregivers.", "success")
+        return redirect(url_for("pro.index", slug=community.slug))
+    return form_page("pro/offer.html", form, community=community, import_form=None)
+
+
+@bp.route("/c/<slug>/questionnaires/import", methods=["GET", "POST"])
+@login_required
+@user_rate_limited("import", methods=["POST"])
+def import_questionnaire(slug: str):  # type: ignore[no-untyped-def]
+    community = communities.get_community_where(current_user, slug, can_manage)
+    form = ImportForm()
+    if form.validate_on_submit() and saved(form, lambda: pro.import_questionnaire(
+            community, form.questionnaire.data or "", schedule_days=_schedule(form.schedule_days.data),
+            by=current_user)):  # fmt: skip
+        flash("Questionnaire imported and offered.", "success")
+        return redirect(url_for("pro.index", slug=community.slug))
+    return form_page("pro/import.html", form, community=community)
+
+
+@bp.route("/questionnaires/<int:instrument_id>", methods=["GET", "POST"])
+@login_required
+@user_rate_limited("pro", methods=["POST"])
+def respond(instrument_id: int):  # type: ignore[no-untyped-def]
+    instrument = pro.get_instrument(instrument_id, viewer=current_user)
+    spec = pro.spec_of(instrument)
+    draft = pro.draft_of(instrument, current_user)
+    form = answer_form(spec, draft.answers if draft else None)
+    if form.validate_on_submit():
+        finish = form.action.data == "finish"
+        done = saved(form, lambda: pro.save_answers(instrument, answers_of(form, spec), by=current_user,
+                                                    complete=finish))  # fmt: skip
+        if done and finish:
+            if pro.needs_safety_message(instrument, done.value):
+                flash("You said you have had thoughts of hurting yourself. Please talk to your care team today, or "
+                      "call your local emergency number now if you might act on them.", "warning")  # fmt: skip
+            flash(f"Thank you. Your total: {done.value.total:g}{f' ({done.value.band})' if done.value.band else ''}.",
+                  "success")  # fmt: skip
+            return redirect(url_for("pro.mine", instrument_id=instrument.id))
+        if done:
+            flash("Saved. Come back to finish it whenever you like.", "info")
+            return redirect(url_for("pro.index", slug=instrument.community.slug))
+    return form_page("pro/respond.html", form, community=instrument.community, instrument=instrument, spec=spec,
+                     can_respond=pro.may_respond(current_user, instrument), has_draft=draft is not None)  # fmt: skip
+
+
+@bp.get("/questionnaires/<int:instrument_id>/mine")
+@login_required
+def mine(instrument_id: int):  # type: ignore[no-untyped-def]
+    instrument = pro.get_instrument(instrument_id, viewer=current_user)
+    spec = pro.spec_of(instrument)
+    responses = pro.history(instrument, current_user)  # the reader's own, always
+    return render_template("pro/mine.html", community=instrument.community, instrument=instrument, spec=spec,
+                           responses=responses, chart=svg.render_trend(spec, responses))  # fmt: skip
+
+
+@bp.get("/settings/my-questionnaires.json")
+@login_required
+def my_bundle():  # type: ignore[no-untyped-def]
+    body = json.dumps(pro.my_bundle(current_user), indent=2)
+    return Response(body, mimetype="application/fhir+json",
+                    headers={"Content-Disposition": 'attachment; filename="my-questionnaire-responses.json"',
+                             "Cache-Control": "private, no-store"})  # fmt: skip

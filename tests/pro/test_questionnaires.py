@@ -1,0 +1,171 @@
+"""Patient-reported outcomes: owners offer PHQ-9, GAD-7 or an imported FHIR R5 Questionnaire; patients and
+caregivers answer on the page's form, save and come back, finish; the score follows the instrument's published
+rules; the trend and the FHIR Bundle are the person's alone."""
+
+import html
+import json
+
+import pytest
+from fhir.resources.bundle import Bundle
+from fhir.resources.questionnaire import Questionnaire
+from fhir.resources.questionnaireresponse import QuestionnaireResponse
+from sqlalchemy import select
+
+from lhn.accounts import services as accounts
+from lhn.communities import services as communities
+from lhn.errors import ValidationFailed
+from lhn.extensions import db
+from lhn.moderation import mydata
+from lhn.pro import instruments, scoring
+from lhn.pro import services as pro
+from lhn.pro.models import Instrument, ProResponse
+from tests.conftest import PASSWORD, committed, login
+from tests.forms import submit
+from tests.measures.conftest import make_network
+
+
+def answers_for(spec: scoring.Spec, total: int) -> dict[str, str]:
+    """Answers (weights 0-3) adding up to `total`: the first items as high as they go."""
+    answers = {}
+    for item in spec.items:
+        weight = min(3, total)
+        answers[item.link_id] = str(weight)
+        total -= weight
+    assert total == 0
+    return answers
+
+
+@pytest.mark.parametrize(("code", "total", "band"), [
+    ("phq-9", 0, "Minimal"), ("phq-9", 4, "Minimal"), ("phq-9", 5, "Mild"), ("phq-9", 9, "Mild"),
+    ("phq-9", 10, "Moderate"), ("phq-9", 14, "Moderate"), ("phq-9", 15, "Moderately severe"),
+    ("phq-9", 19, "Moderately severe"), ("phq-9", 20, "Severe"), ("phq-9", 27, "Severe"),
+    ("gad-7", 4, "Minimal"), ("gad-7", 5, "Mild"), ("gad-7", 10, "Moderate"), ("gad-7", 14, "Moderate"),
+    ("gad-7", 15, "Severe"), ("gad-7", 21, "Severe"),
+])  # fmt: skip
+def test_scores_follow_the_published_rules(code, total, band):
+    """PHQ-9: nine items scored 0-3, summed (0-27); 5, 10, 15 and 20 are the cut-points for mild, moderate,
+    moderately severe and severe (Kroenke, Spitzer and Williams 2001). GAD-7: seven items, 0-21; 5, 10 and 15
+    for mild, moderate and severe (Spitzer et al. 2006)."""
+    spec = scoring.read_questionnaire(instruments.SHIPPED[code])
+    assert (len(spec.items), spec.highest) == ({"phq-9": 9, "gad-7": 7}[code], {"phq-9": 27, "gad-7": 21}[code])
+    assert scoring.score(spec, answers_for(spec, total)) == scoring.Score(total, band)
+
+
+def test_fhir_round_trips_validate():
+    for resource in instruments.SHIPPED.values():
+        Questionnaire.model_validate(resource)
+    spec = scoring.read_questionnaire(instruments.SHIPPED["phq-9"])
+    answers = answers_for(spec, 11)
+    resource = scoring.response_resource(spec, answers, authored="2026-12-06T10:00:00+00:00", response_id=7)
+    parsed = QuestionnaireResponse.model_validate(json.loads(json.dumps(resource)))
+    assert parsed.status == "completed"
+    assert scoring.read_response(spec, resource) == answers
+    resource["item"][0]["answer"][0]["valueCoding"]["code"] = "9"  # not an answer PHQ-9 has
+    with pytest.raises(ValidationFailed):
+        scoring.read_response(spec, resource)
+
+
+IMPORTED = {
+    "resourceType": "Questionnaire", "status": "active", "name": "SleepCheck", "title": "Sleep check",
+    "url": "https://example.org/Questionnaire/sleep",
+    "item": [{"linkId": "a", "text": "Nights you woke in pain", "type": "coding", "answerOption": [
+        {"valueCoding": {"code": "none", "display": "None"},
+         "extension": [{"url": instruments.ORDINAL_VALUE, "valueDecimal": 0}]},
+        {"valueCoding": {"code": "some", "display": "Some"},
+         "extension": [{"url": instruments.ITEM_WEIGHT, "valueDecimal": 2}]}]}],
+}  # fmt: skip
+
+
+@pytest.fixture
+def ibd(app):
+    make_network(app)
+
+
+def test_owners_offer_shipped_and_imported_questionnaires_through_the_forms(app, client, ibd):
+    login(client, "doc")
+    offered = submit(client, "/c/ibd/questionnaires/offer", "Offer it", code="phq-9", schedule_days="30")
+    assert offered.status_code == 302
+    broken = dict(IMPORTED, item=[{**IMPORTED["item"][0], "answerOption": [{"valueCoding": {"code": "x"}}]}])
+    refused = submit(client, "/c/ibd/questionnaires/import", "Import", questionnaire=json.dumps(broken))
+    assert refused.status_code == 422
+    assert "every answer needs a code and a weight" in html.unescape(refused.text)
+    assert "SleepCheck" in html.unescape(refused.text)  # what was pasted stays
+    assert submit(client, "/c/ibd/questionnaires/import", "Import", questionnaire=json.dumps(IMPORTED),
+                  schedule_days="").status_code == 302  # fmt: skip
+    with app.app_context():
+        offered = {i.code: (i.title, i.schedule_days) for i in db.session.scalars(select(Instrument))}
+        assert offered == {"phq-9": ("PHQ-9: depression in the last two weeks", 30),
+                           "sleepcheck": ("Sleep check", None)}
+        sleep = pro.spec_of(db.session.scalars(select(Instrument).where(Instrument.code == "sleepcheck")).one())
+        assert [o.weight for o in sleep.items[0].options] == [0, 2]  # ordinalValue and itemWeight both read
+    login(client, "teen")  # a patient: not an owner
+    assert client.get("/c/ibd/questionnaires/offer").status_code == 403
+
+
+def _offered(app, code="phq-9"):
+    with committed(app):
+        community, doc = communities.get_community("ibd"), accounts.get_user("doc")
+        return pro.offer_shipped(community, code, schedule_days=30, by=doc).id
+
+
+def test_a_patient_saves_comes_back_finishes_and_sees_their_own_trend(app, client, ibd):
+    instrument_id = _offered(app)
+    url = f"/questionnaires/{instrument_id}"
+    login(client, "teen")
+    assert "Answer it" in client.get("/c/ibd/questionnaires").text
+    saved = submit(client, url, "Save and finish later", **{"item-1": "2", "item-2": "1"})
+    assert saved.status_code == 302
+    page = client.get(url).text
+    assert "Your saved answers are filled in" in page
+    assert '<input checked id="item-1-2" name="item-1" type="radio" value="2">' in page
+    assert '<input checked id="item-2-1" name="item-2" type="radio" value="1">' in page
+    unfinished = submit(client, url, "Finish")  # the rest not answered yet: nothing lost, each one named
+    assert unfinished.status_code == 422
+    assert html.unescape(unfinished.text).count("Answer this question to finish") == 7
+    done = submit(client, url, "Finish", **{f"item-{n}": "1" for n in range(3, 10)})  # 2 + 1 + 7 = 10
+    assert done.status_code == 302
+    trend = client.get(done.headers["Location"], follow_redirects=True).text
+    assert "Only you can see this page." in trend
+    assert "<td>10</td><td>Moderate</td>" in trend
+    assert 'class="pro-trend"' in trend
+    login(client, "doc")  # the owner who offered it sees no one's answers, only their own (none)
+    assert "<td>10</td>" not in client.get(f"{url}/mine").text
+    assert client.get("/settings/my-questionnaires.json").json["entry"] == []
+    login(client, "teen")
+    bundle = client.get("/settings/my-questionnaires.json")
+    assert bundle.headers["Content-Disposition"].startswith("attachment")
+    Bundle.model_validate(bundle.json)
+    [entry] = bundle.json["entry"]
+    assert len(entry["resource"]["item"]) == 9
+
+
+def test_only_the_communitys_patients_and_caregivers_answer(app, client, ibd):
+    instrument_id = _offered(app)
+    login(client, "dr_south")  # a clinician member
+    page = client.get(f"/questionnaires/{instrument_id}").text
+    assert "Patients and caregivers who are members" in page
+    with committed(app), pytest.raises(Exception, match="Patients and caregivers"):
+        pro.save_answers(db.session.get(Instrument, instrument_id), {}, by=accounts.get_user("dr_south"),
+                         complete=False)  # fmt: skip
+
+
+def test_a_thought_of_self_harm_gets_the_safety_message_whatever_the_total(app, client, ibd):
+    instrument_id = _offered(app)
+    login(client, "mum")  # a caregiver
+    answers = {f"item-{n}": "0" for n in range(1, 9)} | {"item-9": "1"}
+    done = submit(client, f"/questionnaires/{instrument_id}", "Finish", follow_redirects=True, **answers)
+    assert "Please talk to your care team today" in done.text
+    assert "Your total: 1 (Minimal)" in done.text
+
+
+def test_my_data_exports_the_answers_and_deletion_removes_them(app, client, ibd):
+    instrument_id = _offered(app, "gad-7")
+    login(client, "teen")
+    submit(client, f"/questionnaires/{instrument_id}", "Finish", **{f"item-{n}": "2" for n in range(1, 8)})
+    with app.app_context():
+        [exported] = mydata.export_my_data(accounts.get_user("teen"))["questionnaire_responses"]
+        assert (exported["total"], exported["band"], exported["fhir"]["status"]) == (14, "Moderate", "completed")
+    with committed(app):
+        mydata.delete_account(accounts.get_user("teen"), password=PASSWORD, mode="keep")
+    with app.app_context():
+        assert db.session.scalars(select(ProResponse)).all() == []
