@@ -120,11 +120,12 @@ def _register_api(app: Flask) -> None:
     from lhn.moderation import api as moderation_api
     from lhn.notifications import api as notifications_api
     from lhn.posts import api as posts_api
+    from lhn.pro import api as pro_api
     from lhn.programme import api as programme_api
     from lhn.search import api as search_api
 
     features = [accounts_api, communities_api, notifications_api, measures_api, moderation_api, chat_api]
-    api.init_app(app, [*features, posts_api, programme_api, search_api, attachments_api])
+    api.init_app(app, [*features, posts_api, programme_api, pro_api, search_api, attachments_api])
 
 
 # Content Security Policy: no inline scripts, no third-party anything (no CDN leaks page views).

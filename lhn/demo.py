@@ -12,6 +12,7 @@ from lhn.communities import demo as communities_demo
 from lhn.measures import demo as measures_demo
 from lhn.moderation import demo as moderation_demo
 from lhn.posts import demo as posts_demo
+from lhn.pro import demo as pro_demo
 from lhn.programme import demo as programme_demo
 
 __all__ = ["DEMO_PASSWORD", "STEPS", "USERS", "login_table"]
@@ -24,5 +25,6 @@ STEPS: list[tuple[str, Callable[[], None]]] = [
     ("chat", seed_chat),  # chat builds on the communities seeded above
     *measures_demo.STEPS,  # three years of monthly data, one real improvement
     *programme_demo.STEPS,  # a driver diagram whose changes are tested with PDSA cycles on those measures
+    *pro_demo.STEPS,  # questionnaires, and a patient's own check-ins
     *moderation_demo.STEPS,
 ]

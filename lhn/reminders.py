@@ -35,6 +35,7 @@ KINDS: dict[str, str] = {
     "reminder_verification_request": "A verification request is waiting for site staff",
     "reminder_learning_session": "A learning session you registered for starts within a day",
     "reminder_session_place": "A place opened for you at a learning session you were waiting for",
+    "reminder_questionnaire_due": "A questionnaire you answer on a schedule is due again",
 }
 
 

@@ -88,7 +88,9 @@ def read_questionnaire(resource: dict[str, Any]) -> Spec:
         raise refuse("Send a FHIR R5 Questionnaire (resourceType Questionnaire).")
     try:
         Questionnaire.model_validate(resource)
-    except FhirInvalid as exc:
+    except (FhirInvalid, TypeError, ValueError) as exc:  # pydantic's errors, or a value fhir.resources can't take
+        if not isinstance(exc, FhirInvalid):
+            raise refuse(f"Not a valid FHIR R5 Questionnaire: {exc}"[:300]) from None
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise refuse(f"Not a valid FHIR R5 Questionnaire: {where or 'the resource'}: {first.get('msg', '')}.") from None

@@ -4,6 +4,7 @@ rules; the trend and the FHIR Bundle are the person's alone."""
 
 import html
 import json
+from datetime import timedelta
 
 import pytest
 from fhir.resources.bundle import Bundle
@@ -19,6 +20,8 @@ from lhn.moderation import mydata
 from lhn.pro import instruments, scoring
 from lhn.pro import services as pro
 from lhn.pro.models import Instrument, ProResponse
+from tests import factories
+from tests.api.test_api import assert_error, bearer, token_for
 from tests.conftest import PASSWORD, committed, login
 from tests.forms import submit
 from tests.measures.conftest import make_network
@@ -169,3 +172,45 @@ def test_my_data_exports_the_answers_and_deletion_removes_them(app, client, ibd)
         mydata.delete_account(accounts.get_user("teen"), password=PASSWORD, mode="keep")
     with app.app_context():
         assert db.session.scalars(select(ProResponse)).all() == []
+
+
+def test_a_scheduled_questionnaire_reminds_once_when_its_time_has_come_and_names_no_instrument(app, client, ibd):
+    instrument_id = _offered(app)  # every 30 days
+    login(client, "teen")
+    submit(client, f"/questionnaires/{instrument_id}", "Finish", **{f"item-{n}": "0" for n in range(1, 10)})
+    with committed(app):
+        answered = db.session.scalars(select(ProResponse)).one().completed_at
+        assert pro.send_due_reminders(answered + timedelta(days=29)) == 0
+        assert pro.send_due_reminders(answered + timedelta(days=30)) == 1
+        assert pro.send_due_reminders(answered + timedelta(days=31)) == 0  # once per answer
+        texts = factories.notification_texts(accounts.get_user("teen"))
+        assert "A questionnaire you answer regularly is due: answer it when you can." in texts
+        assert not any("PHQ" in t or "depression" in t for t in texts)
+
+
+def test_the_api_offers_answers_and_keeps_each_persons_answers_to_themselves(app, client, ibd):
+    doc, teen = bearer(token_for(client, "doc")), bearer(token_for(client, "teen"))
+    bad = client.post("/api/v1/communities/ibd/questionnaires", headers=doc, json={"questionnaire": {"resourceType":
+                      "Questionnaire", "status": "nonsense"}})  # fmt: skip
+    assert "questionnaire" in assert_error(bad, 422, "validation_failed")["fields"]
+    assert_error(client.post("/api/v1/communities/ibd/questionnaires", headers=teen, json={"code": "gad-7"}),
+                 403, "forbidden")  # fmt: skip
+    made = client.post("/api/v1/communities/ibd/questionnaires", headers=doc,
+                       json={"questionnaire": IMPORTED, "schedule_days": 14})  # fmt: skip
+    assert made.status_code == 201, made.text
+    url = f"/api/v1/questionnaires/{made.json['id']}"
+    assert client.get(url).json["questionnaire"]["title"] == "Sleep check"
+    draft = client.post(url + "/responses", headers=teen, json={"answers": {}})
+    assert draft.json["status"] == "draft"
+    missing = client.post(url + "/responses", headers=teen, json={"complete": True})
+    assert "item-a" in assert_error(missing, 422, "validation_failed")["fields"]
+    done = client.post(url + "/responses", headers=teen, json={"answers": {"a": "some"}, "complete": True})
+    assert (done.json["status"], done.json["total"], done.json["fhir"]["resourceType"]) == (
+        "completed", 2, "QuestionnaireResponse")
+    assert [r["total"] for r in client.get(url + "/responses", headers=teen).json["items"]] == [2]
+    assert client.get(url + "/responses", headers=doc).json == {"items": [], "draft": None}  # the owner sees none
+    bundle = client.get("/api/v1/me/questionnaire-responses", headers=teen).json
+    Bundle.model_validate(bundle)
+    assert len(bundle["entry"]) == 1
+    listing = client.get("/api/v1/communities/ibd/questionnaires", headers=teen).json["items"]
+    assert [(i["code"], i["my_last_total"]) for i in listing] == [("sleepcheck", 2)]

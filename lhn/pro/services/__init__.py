@@ -2,6 +2,7 @@
 community offers: shipped or imported FHIR Questionnaires), responses (answering, drafts, scoring, a person's
 own history and FHIR Bundle)."""
 
+from lhn import reminders
 from lhn.pro.services.instruments import (
     get_instrument,
     import_questionnaire,
@@ -19,9 +20,13 @@ from lhn.pro.services.responses import (
     my_instruments,
     needs_safety_message,
     save_answers,
+    send_due_reminders,
 )
+
+reminders.register("questionnaires-due", send_due_reminders)
 
 __all__ = [
     "MyInstrument", "draft_of", "get_instrument", "history", "import_questionnaire", "list_instruments", "may_offer",
-    "may_respond", "my_bundle", "my_instruments", "needs_safety_message", "offer_shipped", "save_answers", "spec_of",
+    "may_respond", "my_bundle", "my_instruments", "needs_safety_message", "offer_shipped", "save_answers",
+    "send_due_reminders", "spec_of",
 ]  # fmt: skip

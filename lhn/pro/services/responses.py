@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from fhir.resources.bundle import Bundle
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from lhn.accounts.models import Role, User
 from lhn.communities import services as communities
@@ -21,6 +22,7 @@ from lhn.pro import scoring
 from lhn.pro.instruments import SAFETY_ITEMS
 from lhn.pro.models import Instrument, ProResponse, ResponseStatus
 from lhn.pro.services.instruments import spec_of
+from lhn.reminders import claim, remind
 
 RESPONDERS = (Role.PATIENT, Role.CAREGIVER)
 
@@ -107,3 +109,30 @@ def my_bundle(user: User) -> dict[str, Any]:
     bundle = {"resourceType": "Bundle", "type": "collection", "timestamp": utcnow().isoformat(), "entry": entries}
     Bundle.model_validate(bundle)
     return bundle
+
+
+REMIND_KIND = "reminder_questionnaire_due"
+
+
+def send_due_reminders(now: datetime) -> int:
+    """Each person whose last answer to a scheduled instrument is as old as its schedule, once per answer: the
+    key names the answer it follows, so the next reminder waits for the next answer. The text names no
+    instrument (a title like "PHQ-9: depression" is health information, and reminders may go by email)."""
+    last = (select(ProResponse.instrument_id, ProResponse.user_id, func.max(ProResponse.id).label("response_id"))
+            .where(ProResponse.status == ResponseStatus.COMPLETED)
+            .group_by(ProResponse.instrument_id, ProResponse.user_id).subquery())  # fmt: skip
+    rows = db.session.execute(
+        select(ProResponse, Instrument).join(last, last.c.response_id == ProResponse.id)
+        .join(Instrument, Instrument.id == ProResponse.instrument_id)
+        .where(Instrument.active.is_(True), Instrument.schedule_days.is_not(None))
+        .options(joinedload(ProResponse.user))
+    ).all()  # fmt: skip
+    due = [(r, i) for r, i in rows if r.completed_at and (now - r.completed_at).days >= (i.schedule_days or 0)]
+    keys = {f"instrument {i.id}, after response {r.id}": (r, i) for r, i in due}
+    sent = 0
+    for key in sorted(claim(REMIND_KIND, keys)):
+        response, instrument = keys[key]
+        sent += remind(REMIND_KIND, [response.user], community_id=instrument.community_id,
+                       text="A questionnaire you answer regularly is due: answer it when you can.",
+                       url=f"/questionnaires/{instrument.id}")  # fmt: skip
+    return sent

@@ -1,0 +1,135 @@
+"""Patient-reported outcomes over JSON: a community's questionnaires (owners offer a shipped one or import a FHIR
+R5 Questionnaire), an instrument as its Questionnaire, answering (a draft, or finished and scored), the reader's
+own responses, and all of them as a FHIR Bundle. Same services as the pages; nobody reads another's answers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import jsonify
+from flask_login import current_user
+
+from lhn import inputs
+from lhn.api import bp, created, json_body, require_user
+from lhn.api.openapi import BOOLEAN, ID, TEXT, body_schema, nullable, op, path_param, ref
+from lhn.communities import services as communities
+from lhn.communities.permissions import can_manage
+from lhn.database import iso_or_none, transactional
+from lhn.errors import ValidationFailed
+from lhn.limits import user_rate_limited
+from lhn.pro import services as pro
+from lhn.pro.instruments import SHIPPED
+from lhn.pro.models import Instrument, ProResponse
+
+SCHEDULE = nullable({"type": "integer", "minimum": 1, "maximum": 366, "description": "Days between answers"})
+
+
+def instrument_json(instrument: Instrument) -> dict[str, Any]:
+    return {"id": instrument.id, "community": instrument.community.slug, "code": instrument.code,
+            "title": instrument.title, "schedule_days": instrument.schedule_days}  # fmt: skip
+
+
+def response_json(response: ProResponse) -> dict[str, Any]:
+    return {"id": response.id, "instrument_id": response.instrument_id, "status": response.status.value,
+            "answers": response.answers, "total": response.total, "band": response.band or None,
+            "completed_at": iso_or_none(response.completed_at), "fhir": response.resource}  # fmt: skip
+
+
+@bp.get("/communities/<slug>/questionnaires")
+def list_questionnaires(slug: str):  # type: ignore[no-untyped-def]
+    community, _membership = communities.get_readable_community(current_user, slug)
+    mine = pro.my_instruments(pro.list_instruments(community), current_user)
+    return jsonify(items=[instrument_json(m.instrument) | {
+        "my_last_total": m.last.total if m.last else None, "has_draft": m.has_draft, "due": m.due} for m in mine])
+
+
+@bp.post("/communities/<slug>/questionnaires")
+@user_rate_limited("pro")
+@transactional
+def offer_questionnaire(slug: str):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body(max_depth=12)
+    community = communities.get_community_where(user, slug, can_manage)
+    schedule = inputs.integer(body, "schedule_days", None, minimum=1, maximum=366)
+    code, resource = inputs.text(body, "code", None), body.get("questionnaire")
+    if (code is None) == (resource is None):
+        raise ValidationFailed({"code": "Send `code` (a questionnaire LHN ships) or `questionnaire` (FHIR R5)."})
+    if code is not None:
+        return created(instrument_json(pro.offer_shipped(community, code, schedule_days=schedule, by=user)))
+    text = json.dumps(resource)
+    return created(instrument_json(pro.import_questionnaire(community, text, schedule_days=schedule, by=user)))
+
+
+@bp.get("/questionnaires/<int:instrument_id>")
+def show_questionnaire(instrument_id: int):  # type: ignore[no-untyped-def]
+    instrument = pro.get_instrument(instrument_id, viewer=current_user)
+    return jsonify(instrument_json(instrument) | {"questionnaire": instrument.questionnaire})
+
+
+@bp.post("/questionnaires/<int:instrument_id>/responses")
+@user_rate_limited("pro")
+@transactional
+def answer(instrument_id: int):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    instrument = pro.get_instrument(instrument_id, viewer=user)
+    answers = inputs.text_map(body, "answers", {}, max_items=100)
+    response = pro.save_answers(instrument, answers, by=user, complete=inputs.boolean(body, "complete", False))
+    return created(response_json(response) | {"safety_message": pro.needs_safety_message(instrument, response)})
+
+
+@bp.get("/questionnaires/<int:instrument_id>/responses")
+def my_responses(instrument_id: int):  # type: ignore[no-untyped-def]
+    user = require_user()
+    instrument = pro.get_instrument(instrument_id, viewer=user)
+    draft = pro.draft_of(instrument, user)
+    return jsonify(items=[response_json(r) for r in pro.history(instrument, user)],
+                   draft=response_json(draft) if draft else None)  # fmt: skip
+
+
+@bp.get("/me/questionnaire-responses")
+def my_bundle():  # type: ignore[no-untyped-def]
+    return jsonify(pro.my_bundle(require_user()))
+
+
+INSTRUMENT_ID = path_param("instrument_id", "integer")
+OPENAPI_SCHEMAS = {
+    "Instrument": {"type": "object", "properties": {
+        "id": ID, "community": TEXT, "code": TEXT, "title": TEXT, "schedule_days": SCHEDULE,
+        "questionnaire": {"type": "object", "description": "The FHIR R5 Questionnaire (one instrument's page)"}}},
+    "ProResponse": {"type": "object", "description": "Your own answers: nobody else can read them", "properties": {
+        "id": ID, "instrument_id": ID, "status": {"enum": ["draft", "completed"]},
+        "answers": {"type": "object", "description": "linkId -> answer code"}, "total": nullable({"type": "number"}),
+        "band": nullable(TEXT), "completed_at": nullable(TEXT),
+        "fhir": nullable({"type": "object", "description": "The FHIR R5 QuestionnaireResponse, when completed"}),
+        "safety_message": BOOLEAN}},
+}  # fmt: skip
+OPENAPI_PATHS = {
+    "/communities/{slug}/questionnaires": {
+        "get": op("The questionnaires a community offers, with your last total, draft and whether one is due",
+                  params=[path_param("slug")], auth=False, tag="questionnaires", errors=("403", "404")),
+        "post": op(f"Offer a questionnaire (owners): `code` one LHN ships ({', '.join(SHIPPED)}) or `questionnaire` a "
+                   "FHIR R5 Questionnaire of single-choice items weighted with itemWeight", params=[path_param("slug")],
+                   status="201", tag="questionnaires", response=ref("Instrument"),
+                   body=body_schema(None, {"code": {"enum": list(SHIPPED)}, "questionnaire": {"type": "object"},
+                                           "schedule_days": SCHEDULE}),
+                   errors=("401", "403", "404", "422", "429")),
+    },
+    "/questionnaires/{instrument_id}": {
+        "get": op("A questionnaire, with its FHIR R5 Questionnaire", params=[INSTRUMENT_ID], auth=False,
+                  tag="questionnaires", response=ref("Instrument"), errors=("404",)),
+    },
+    "/questionnaires/{instrument_id}/responses": {
+        "post": op("Save your answers (patients and caregivers of the community): a draft, or with `complete` "
+                   "finished, scored and kept as a QuestionnaireResponse", params=[INSTRUMENT_ID], status="201",
+                   tag="questionnaires", response=ref("ProResponse"),
+                   body=body_schema(None, {"answers": {"type": "object", "additionalProperties": TEXT},
+                                           "complete": BOOLEAN}),
+                   errors=("401", "403", "404", "422", "429")),
+        "get": op("Your own finished responses, oldest first, and your draft", params=[INSTRUMENT_ID],
+                  tag="questionnaires", errors=("401", "404")),
+    },
+    "/me/questionnaire-responses": {
+        "get": op("All your finished responses as a FHIR R5 Bundle (collection)", tag="questionnaires",
+                  errors=("401",)),
+    },
+}  # fmt: skip
