@@ -26,7 +26,7 @@ def test_every_reminder_kind_is_listed_once_and_named_reminder_():
     assert all(kind.startswith("reminder_") for kind in reminders.KINDS)
     assert {"reminder_measure_due", "reminder_vetting_review_soon", "reminder_vetting_review_overdue",
             "reminder_join_request", "reminder_verification_request", "reminder_learning_session",
-            "reminder_session_place"} == set(reminders.KINDS)  # fmt: skip
+            "reminder_session_place", "reminder_questionnaire_due"} == set(reminders.KINDS)  # fmt: skip
 
 
 def test_a_join_request_waiting_reminds_each_moderator_and_owner_once(ctx):
