@@ -47,6 +47,8 @@ EXPORT_SECTIONS = {
     "learning_session_registrations": "the learning sessions you registered for, or waited for a place at",
     "storyboards": "the storyboards you wrote for your sites",
     "change_package_proposals": "the changes you proposed for change packages",
+    "consents": "what you let your data serve, per community and purpose",
+    "consent_record": "each change you made to those choices, and each use of your data they allowed",
     "questionnaire_responses": "your answers to questionnaires, with their scores (nobody else could read them)",
     "attachments": "the files you attached (their names, types and sizes; the files themselves are on their pages)",
     "chat_messages": "your chat messages",

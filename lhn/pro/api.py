@@ -20,7 +20,7 @@ from lhn.errors import ValidationFailed
 from lhn.limits import user_rate_limited
 from lhn.pro import services as pro
 from lhn.pro.instruments import SHIPPED
-from lhn.pro.models import Instrument, ProResponse
+from lhn.pro.models import Instrument, ProResponse, Purpose
 
 SCHEDULE = nullable({"type": "integer", "minimum": 1, "maximum": 366, "description": "Days between answers"})
 
@@ -91,6 +91,31 @@ def my_bundle():  # type: ignore[no-untyped-def]
     return jsonify(pro.my_bundle(require_user()))
 
 
+def consent_json(community: Any, user: Any) -> dict[str, Any]:
+    return {"consents": {p.value: granted for p, granted in pro.consents_of(community, user).items()},
+            "record": [{"purpose": e.purpose.value, "what": e.what, "at": iso_or_none(e.at)}
+                       for e in pro.my_record(community, user)]}  # fmt: skip
+
+
+@bp.get("/communities/<slug>/my-consent")
+def my_consent(slug: str):  # type: ignore[no-untyped-def]
+    user = require_user()
+    community, _membership = communities.get_readable_community(user, slug)
+    return jsonify(consent_json(community, user))
+
+
+@bp.put("/communities/<slug>/my-consent")
+@user_rate_limited("pro")
+@transactional
+def set_my_consent(slug: str):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    community, _membership = communities.get_readable_community(user, slug)
+    current = pro.consents_of(community, user)
+    chosen = {p: inputs.boolean(body, p.value, current[p]) for p in Purpose}
+    pro.set_consents(community, user, chosen)
+    return jsonify(consent_json(community, user))
+
+
 INSTRUMENT_ID = path_param("instrument_id", "integer")
 OPENAPI_SCHEMAS = {
     "Instrument": {"type": "object", "properties": {
@@ -127,6 +152,15 @@ OPENAPI_PATHS = {
                    errors=("401", "403", "404", "422", "429")),
         "get": op("Your own finished responses, oldest first, and your draft", params=[INSTRUMENT_ID],
                   tag="questionnaires", errors=("401", "404")),
+    },
+    "/communities/{slug}/my-consent": {
+        "get": op("What your data may serve in this community (each purpose off until you turn it on), and your own "
+                  "record of the changes", params=[path_param("slug")], tag="questionnaires",
+                  errors=("401", "403", "404")),
+        "put": op("Change what your data may serve (members); absent purposes keep their value; applies to "
+                  "everything computed after it", params=[path_param("slug")], tag="questionnaires",
+                  body=body_schema(None, {p.value: BOOLEAN for p in Purpose}),
+                  errors=("401", "403", "404", "422", "429")),
     },
     "/me/questionnaire-responses": {
         "get": op("All your finished responses as a FHIR R5 Bundle (collection)", tag="questionnaires",

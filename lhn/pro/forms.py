@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from lhn.forms import ButtonField, Form, choices
+from lhn.pro.models import Purpose
 from lhn.pro.scoring import Spec
 
 SCHEDULE_CHOICES = choices([("", "No schedule"), ("7", "Every week"), ("14", "Every two weeks"),
@@ -49,3 +50,9 @@ def answers_of(form: Form, spec: Spec) -> dict[str, str]:
     return {item.link_id: form[f"item-{item.link_id}"].data or "" for item in spec.items}
 
 
+
+
+class ConsentForm(Form):
+    qi_aggregates = BooleanField(Purpose.QI_AGGREGATES.label)
+    research = BooleanField(Purpose.RESEARCH.label)
+    study_contact = BooleanField(Purpose.STUDY_CONTACT.label)

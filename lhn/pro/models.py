@@ -59,3 +59,48 @@ class ProResponse(TimestampMixin, Base):
 
     instrument: Mapped[Instrument] = relationship()
     user: Mapped[User] = relationship()
+
+
+class Purpose(LabelledEnum):
+    """What a person's data may serve, each chosen per community, off until they turn it on."""
+
+    QI_AGGREGATES = "qi_aggregates"
+    RESEARCH = "research"
+    STUDY_CONTACT = "study_contact"
+
+    @property
+    def label(self) -> str:
+        return {
+            "qi_aggregates": "Count my answers in the network's quality-improvement measures (per-site totals, "
+            "small numbers hidden)",
+            "research": "Let my answers be used in research studies this community approves",
+            "study_contact": "Let researchers ask me about studies I may fit (only after I press \"contact me\")",
+        }[self.value]
+
+
+class PurposeConsent(Base):
+    """A person's current choice for one purpose in one community."""
+
+    __tablename__ = "purpose_consent"
+    __table_args__ = (UniqueConstraint("user_id", "community_id", "purpose", name="uq_purpose_consent"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[Purpose] = mapped_column(_enum(Purpose, "consent_purpose"))
+    granted: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConsentEvent(Base):
+    """The person's own record, append-only: each choice they made, and (as features use their data) each use."""
+
+    __tablename__ = "consent_event"
+    __table_args__ = (Index("ix_consent_event_person", "user_id", "community_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    purpose: Mapped[Purpose] = mapped_column(_enum(Purpose, "consent_purpose"))
+    what: Mapped[str] = mapped_column(String(200))  # "granted", "withdrawn", or a use in words
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,8 +14,9 @@ from lhn.forms import choices, form_page, saved
 from lhn.limits import user_rate_limited
 from lhn.pro import services as pro
 from lhn.pro import svg
-from lhn.pro.forms import ImportForm, OfferForm, answer_form, answers_of
+from lhn.pro.forms import ConsentForm, ImportForm, OfferForm, answer_form, answers_of
 from lhn.pro.instruments import SHIPPED
+from lhn.pro.models import Purpose
 
 bp = Blueprint("pro", __name__)
 
@@ -104,3 +105,18 @@ def my_bundle():  # type: ignore[no-untyped-def]
     return Response(body, mimetype="application/fhir+json",
                     headers={"Content-Disposition": 'attachment; filename="my-questionnaire-responses.json"',
                              "Cache-Control": "private, no-store"})  # fmt: skip
+
+
+@bp.route("/c/<slug>/my-consent", methods=["GET", "POST"])
+@login_required
+@user_rate_limited("pro", methods=["POST"])
+def consent(slug: str):  # type: ignore[no-untyped-def]
+    community, _membership = communities.get_readable_community(current_user, slug)
+    current = pro.consents_of(community, current_user)
+    form = ConsentForm(data={purpose.value: granted for purpose, granted in current.items()})
+    if form.validate_on_submit():
+        chosen = {purpose: bool(form[purpose.value].data) for purpose in Purpose}
+        if saved(form, lambda: pro.set_consents(community, current_user, chosen)):
+            flash("Your choices are saved. They apply from now on, to everything computed after this.", "success")
+            return redirect(url_for("pro.consent", slug=community.slug))
+    return form_page("pro/consent.html", form, community=community, record=pro.my_record(community, current_user))

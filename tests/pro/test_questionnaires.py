@@ -19,7 +19,7 @@ from lhn.extensions import db
 from lhn.moderation import mydata
 from lhn.pro import instruments, scoring
 from lhn.pro import services as pro
-from lhn.pro.models import Instrument, ProResponse
+from lhn.pro.models import Instrument, ProResponse, Purpose
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for
 from tests.conftest import PASSWORD, committed, login
@@ -214,3 +214,42 @@ def test_the_api_offers_answers_and_keeps_each_persons_answers_to_themselves(app
     assert len(bundle["entry"]) == 1
     listing = client.get("/api/v1/communities/ibd/questionnaires", headers=teen).json["items"]
     assert [(i["code"], i["my_last_total"]) for i in listing] == [("sleepcheck", 2)]
+
+
+def test_consent_per_purpose_is_off_until_chosen_changes_any_time_and_is_recorded_for_the_person(app, client, ibd):
+    login(client, "teen")
+    page = client.get("/c/ibd/my-consent").text
+    assert "Nothing yet." in page
+    assert "checked" not in page  # off until turned on
+    submit(client, "/c/ibd/my-consent", "Save my choices", qi_aggregates=True, study_contact=True)
+    with app.app_context():
+        community_id = communities.get_community("ibd").id
+        assert pro.consenting(community_id, Purpose.QI_AGGREGATES) == {accounts.get_user("teen").id}
+        assert pro.consenting(community_id, Purpose.RESEARCH) == set()
+    submit(client, "/c/ibd/my-consent", "Save my choices", qi_aggregates=False, study_contact=True)
+    with app.app_context():
+        assert pro.consenting(community_id, Purpose.QI_AGGREGATES) == set()  # the next aggregate leaves them out
+    record = html.unescape(client.get("/c/ibd/my-consent").text)
+    assert record.count(": <strong>granted</strong>") == 2
+    assert record.count(": <strong>withdrawn</strong>") == 1
+    assert record.index("withdrawn") < record.index("granted")  # newest first
+    login(client, "intruder")  # not a member: nothing to choose there
+    refused = submit(client, "/c/ibd/my-consent", "Save my choices", research=True)
+    assert refused.status_code == 403
+    with app.app_context():
+        exported = mydata.export_my_data(accounts.get_user("teen"))
+        assert {(c["purpose"], c["granted"]) for c in exported["consents"]} == {
+            ("qi_aggregates", False), ("study_contact", True)}
+        assert [e["what"] for e in exported["consent_record"]] == ["granted", "granted", "withdrawn"]
+
+
+def test_the_api_reads_and_changes_a_persons_own_consent(app, client, ibd):
+    teen = bearer(token_for(client, "teen"))
+    assert client.get("/api/v1/communities/ibd/my-consent", headers=teen).json["consents"] == {
+        "qi_aggregates": False, "research": False, "study_contact": False}
+    changed = client.put("/api/v1/communities/ibd/my-consent", headers=teen, json={"research": True})
+    assert changed.json["consents"]["research"] is True
+    assert [e["what"] for e in changed.json["record"]] == ["granted"]
+    assert_error(client.put("/api/v1/communities/ibd/my-consent", headers=teen, json={"research": "yes"}),
+                 422, "validation_failed")  # fmt: skip
+    assert_error(client.get("/api/v1/communities/ibd/my-consent"), 401, "unauthenticated")

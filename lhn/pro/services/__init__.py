@@ -1,8 +1,10 @@
 """Patient-reported outcome rules, used as one: `from lhn.pro import services as pro`. instruments (what a
 community offers: shipped or imported FHIR Questionnaires), responses (answering, drafts, scoring, a person's
-own history and FHIR Bundle)."""
+own history and FHIR Bundle), consent (what a person's data may serve, per purpose and community, and their own
+record of it)."""
 
 from lhn import reminders
+from lhn.pro.services.consent import consenting, consents_of, my_record, set_consents
 from lhn.pro.services.instruments import (
     get_instrument,
     import_questionnaire,
@@ -26,7 +28,23 @@ from lhn.pro.services.responses import (
 reminders.register("questionnaires-due", send_due_reminders)
 
 __all__ = [
-    "MyInstrument", "draft_of", "get_instrument", "history", "import_questionnaire", "list_instruments", "may_offer",
-    "may_respond", "my_bundle", "my_instruments", "needs_safety_message", "offer_shipped", "save_answers",
-    "send_due_reminders", "spec_of",
+    "MyInstrument",
+    "consenting",
+    "consents_of",
+    "draft_of",
+    "get_instrument",
+    "history",
+    "import_questionnaire",
+    "list_instruments",
+    "may_offer",
+    "may_respond",
+    "my_bundle",
+    "my_instruments",
+    "my_record",
+    "needs_safety_message",
+    "offer_shipped",
+    "save_answers",
+    "send_due_reminders",
+    "set_consents",
+    "spec_of",
 ]  # fmt: skip
