@@ -203,3 +203,34 @@ def test_my_data_holds_the_changes_a_person_proposed(app, client, ids):
     with app.app_context():
         exported = mydata.export_my_data(accounts.get_user("dr_south"))["change_package_proposals"]
         assert [(p["title"], p["status"], p["summary"]) for p in exported] == [(HUDDLE, "proposed", HOW)]
+
+
+def _adopted_change(app, ids, title):
+    """Another idea, adopted at North and South (sites the package shows already), proposed and accepted."""
+    with committed(app):
+        community, doc = communities.get_community("ibd"), accounts.get_user("doc")
+        measure = measures.find_measure(ids["measure"])
+        idea = factories.idea(community, accounts.get_user("teen"), title=title)
+        for site, person in (("north", doc), ("south", accounts.get_user("dr_south"))):
+            _cycle(measure, idea, site, person, "adopt")
+        entry = programme.propose(community, idea.id, HOW, by=accounts.get_user("dr_south"))
+        programme.accept(entry, by=doc)
+
+
+def test_the_package_page_runs_the_same_queries_however_many_changes_it_holds(app, client, ids, count_queries):
+    """Each measure's data and each site's chart are read once per page, whatever the number of changes."""
+    with committed(app):
+        south = accounts.get_user("dr_south")
+        entry = programme.propose(communities.get_community("ibd"), ids["huddle"], HOW, by=south)
+        programme.accept(entry, by=accounts.get_user("doc"))
+    _adopted_change(app, ids, "Text reminders two days before each visit")
+    login(client, "dr_south")
+    with count_queries() as queries:
+        assert client.get("/c/ibd/change-package").status_code == 200
+    first = len(queries)
+    for n in range(3):
+        _adopted_change(app, ids, f"Change number {n} for the clinic")
+    with count_queries() as queries:
+        page = client.get("/c/ibd/change-package")
+    assert page.text.count('class="card package-entry"') == 5
+    assert len(queries) == first

@@ -72,6 +72,7 @@ class _Charts:
         self.viewer = viewer
         self.data: dict[int, Any] = {}
         self.access: dict[int, Any] = {}
+        self.views: dict[tuple[int, int], Any] = {}  # (measure, site) -> its chart for the reader, or None
 
     def signal(self, measure: Measure, cycle: PdsaCycle) -> dict[str, Any]:
         """Whether `measure`'s chart at the cycle's site signals in the periods after the one the cycle began in
@@ -83,10 +84,13 @@ class _Charts:
             self.data[measure.id] = measures.load_data(measure)
         if site.id not in self.data[measure.id].cells:
             return base | {"outcome": NO_DATA, "since": ""}
-        try:
-            view = measures.chart_view(measure, self.access[measure.id], site=site, data=self.data[measure.id])
-        except NotFound:  # the site's data isn't shared with this reader
-            view = None
+        if (measure.id, site.id) not in self.views:  # many changes adopted at one site share its chart
+            try:
+                self.views[measure.id, site.id] = measures.chart_view(measure, self.access[measure.id], site=site,
+                                                                      data=self.data[measure.id])  # fmt: skip
+            except NotFound:  # the site's data isn't shared with this reader
+                self.views[measure.id, site.id] = None
+        view = self.views[measure.id, site.id]
         if view is None or view.restricted:  # withheld from the network: not evidence anyone else may read
             return base | {"outcome": NOT_SHARED, "since": ""}
         after = [s for s in view.signals if _period_start(view, s.period) > cycle.started_on]

@@ -22,8 +22,9 @@ DECIDED = {"accept": "Added to the change package.", "decline": "Proposal declin
 def package(slug: str):  # type: ignore[no-untyped-def]
     community, _can_edit = programme.readable_community(current_user, slug)
     view = programme.package_view(community, viewer=current_user)
-    files = attachments.files_view(programme.PACKAGE_ENTRY, {
-        v.entry.id: programme.may_attach_to_entry(v.entry, current_user) for v in view.accepted + view.proposed})
+    me = getattr(current_user, "id", None)
+    files = attachments.files_view(programme.PACKAGE_ENTRY, {  # the proposer, or an owner (asked once)
+        v.entry.id: view.can_decide or v.entry.proposed_by_id == me for v in view.accepted + view.proposed})
     return render_template("programme/package.html", community=community, package=view, decision_form=DecisionForm(),
                            files=files, action_form=ActionForm())  # fmt: skip
 
