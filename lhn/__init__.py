@@ -36,7 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     import lhn.models  # noqa: F401 - every mapper must be known before first use
-    from lhn import database, limits, realtime
+    from lhn import attachments, database, limits, realtime
     from lhn.accounts.services import load_user_for_session
     from lhn.chat import sockets as chat_sockets
     from lhn.extensions import csrf, db, limiter, login_manager, migrate
@@ -47,6 +47,7 @@ def _init_extensions(app: Flask) -> None:
         for engine in db.engines.values():
             database.configure_engine(engine)
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
+    attachments.raise_upload_limit(app)  # before CSRF's check reads the form under the app-wide cap
     csrf.init_app(app)
     limiter.init_app(app)
     limits.init_app(app)  # Retry-After on refusals, saying the same wait as their message

@@ -48,7 +48,7 @@ def _office(data: bytes) -> tuple[str, str] | None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             names = set(package.namelist())
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except Exception:  # any archive zipfile cannot read (a bad version byte: NotImplementedError) is not one
         return None
     if "[Content_Types].xml" not in names:
         return None
@@ -75,21 +75,25 @@ def strip_png(data: bytes) -> bytes:
 
 
 def strip_jpeg(data: bytes) -> bytes:
-    """The JPEG without APP1-APP15 (EXIF, XMP, IPTC...) and comment segments; APP0 (JFIF) and the image stay.
-    Raises ValueError."""
+    """The JPEG without APP1-APP15 (EXIF, XMP, IPTC...) but its colour profile, without comments, and without
+    anything after its end (a second picture); APP0 (JFIF) and the image stay. Raises ValueError."""
     out, at = [data[:2]], 2
     while at < len(data):
         if data[at] != 0xFF or at + 4 > len(data):
             raise ValueError("not a marker")
         marker = data[at + 1]
-        if marker == 0xDA:  # start of scan: the image data to the end, kept whole
-            out.append(data[at:])
+        if marker == 0xDA:  # start of scan: the image data up to the end-of-image marker; what follows goes
+            end = data.find(b"\xff\xd9", at)  # (a phone's second picture, with its own EXIF); FF in the data is FF00
+            if end < 0:
+                raise ValueError("no end of image")
+            out.append(data[at : end + 2])
             return b"".join(out)
         (length,) = struct.unpack(">H", data[at + 2 : at + 4])
         end = at + 2 + length
         if end > len(data):
             raise ValueError("truncated segment")
-        if not (0xE1 <= marker <= 0xEF or marker == 0xFE):
+        icc = marker == 0xE2 and data[at + 4 : at + 16] == b"ICC_PROFILE\x00"  # colours, not about anyone
+        if icc or not (0xE1 <= marker <= 0xEF or marker == 0xFE):
             out.append(data[at:end])
         at = end
     raise ValueError("no image data")

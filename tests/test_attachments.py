@@ -15,6 +15,7 @@ from lhn import attachments, files
 from lhn.accounts import services as accounts
 from lhn.attachments import Attachment
 from lhn.communities import services as communities
+from lhn.errors import ValidationFailed
 from lhn.extensions import db
 from lhn.moderation import mydata
 from lhn.programme import services as programme
@@ -285,3 +286,32 @@ def test_my_data_lists_the_files_a_person_attached_and_deletion_keeps_or_removes
     else:
         assert left == []
         assert files_left == []
+
+
+def test_a_second_picture_after_the_end_and_its_exif_go_and_the_colour_profile_stays():
+    def segment(marker: int, body: bytes) -> bytes:
+        return bytes([0xFF, marker]) + struct.pack(">H", len(body) + 2) + body
+
+    icc = segment(0xE2, b"ICC_PROFILE\x00\x01\x01display-p3")
+    first = b"\xff\xd8" + icc + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00\x12\xff\x00\x34\xff\xd9"
+    second = b"\xff\xd8" + segment(0xE1, b"Exif\x00\x00GPS-SECRET") + b"\xff\xda\x00\x02\x56\xff\xd9"
+    checked = files.check_file(first + second, "photo.jpg")
+    assert checked.data == first  # the stuffed FF00 in the data is not an end
+    assert b"GPS-SECRET" not in checked.data
+
+
+def test_an_archive_zipfile_cannot_open_is_refused_not_a_crash():
+    docx = bytearray(office("[Content_Types].xml", "word/document.xml"))
+    directory = docx.rfind(b"PK\x01\x02")
+    docx[directory + 6] = 0xFF  # "version needed to extract": one zipfile refuses with NotImplementedError
+    with pytest.raises(ValidationFailed):
+        files.check_file(bytes(docx), "protocol.docx")
+
+
+def test_a_file_over_the_app_wide_cap_goes_through_with_csrf_on(app, client, board):
+    """The app refuses requests over 2 MiB; an upload may be 10 MB, and CSRF's check reads the form first."""
+    login(client, "doc")
+    app.config["WTF_CSRF_ENABLED"] = True  # after logging in: the test login posts without a token
+    big = PDF + b"%" + bytes(3 * 1024 * 1024)
+    assert _attach(client, board, big, "slides.pdf").status_code == 302
+    assert [a.size for a in _stored(app)] == [len(big)]

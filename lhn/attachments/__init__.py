@@ -11,6 +11,7 @@ from lhn.attachments.core import (
     files_view,
     get_attachment,
     owner_of,
+    raise_upload_limit,
     read_attachment,
     register_owner,
     remove_attachment,
@@ -18,5 +19,5 @@ from lhn.attachments.core import (
 
 __all__ = [
     "MAX_PER_OWNER", "Attachment", "Owner", "attach", "attachable", "attachments_of", "files_view", "get_attachment",
-    "owner_of", "read_attachment", "register_owner", "remove_attachment",
+    "owner_of", "raise_upload_limit", "read_attachment", "register_owner", "remove_attachment",
 ]  # fmt: skip

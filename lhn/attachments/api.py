@@ -35,7 +35,6 @@ def list_attachments(kind: str, owner_id: int):  # type: ignore[no-untyped-def]
 @user_rate_limited("attachments")
 @transactional
 def attach(kind: str, owner_id: int):  # type: ignore[no-untyped-def]
-    request.max_content_length = files.MAX_BYTES + 64 * 1024  # this route only: a file and the fields around it
     user = require_user()
     upload = request.files.get("file")
     data, name = (upload.read(), upload.filename or "") if upload else (b"", "")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import url_for
+from flask import Flask, request, url_for
 from sqlalchemy import ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -78,6 +78,19 @@ class Attachment(TimestampMixin, Base):
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
     uploaded_by: Mapped[User | None] = relationship()
+
+
+UPLOAD_ENDPOINTS = {"attachments.attach", "api.attach"}
+
+
+def raise_upload_limit(app: Flask) -> None:
+    """A file's request may be larger than the app-wide MAX_CONTENT_LENGTH: raised before any before_request hook
+    reads the form (CSRF's check does), for the two upload endpoints only. Register it before CSRFProtect."""
+
+    @app.before_request
+    def _upload_limit() -> None:
+        if request.endpoint in UPLOAD_ENDPOINTS:
+            request.max_content_length = files.MAX_BYTES + 64 * 1024  # a file and the fields around it
 
 
 def attachable(kind: str, owner_id: int, user: object) -> Owner:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, Response, flash, redirect, request
+from flask import Blueprint, Response, flash, redirect
 from flask_login import current_user, login_required
 from flask_wtf.file import FileField
 
@@ -29,7 +29,6 @@ class AttachmentForm(PHIConfirmMixin, Form):
 @login_required
 @user_rate_limited("attachments", methods=["POST"])
 def attach(kind: str, owner_id: int):  # type: ignore[no-untyped-def]
-    request.max_content_length = files.MAX_BYTES + 64 * 1024  # this form only: a file and the fields around it
     owner = core.attachable(kind, owner_id, current_user)
     form = AttachmentForm()
     if form.validate_on_submit():

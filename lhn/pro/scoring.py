@@ -56,7 +56,7 @@ class Score:
 
 
 def _weight(option: dict[str, Any]) -> float | None:
-    for extension in option.get("extension", []):
+    for extension in option.get("extension") or []:
         if extension.get("url") in (ITEM_WEIGHT, ORDINAL_VALUE):
             value = extension.get("valueDecimal", extension.get("valueInteger"))
             if isinstance(value, int | float) and not isinstance(value, bool):
@@ -66,11 +66,11 @@ def _weight(option: dict[str, Any]) -> float | None:
 
 def _bands(resource: dict[str, Any]) -> list[tuple[float, float, str]]:
     bands = []
-    for extension in resource.get("extension", []):
+    for extension in resource.get("extension") or []:
         if extension.get("url") != BAND_URL:
             continue
         parts: dict[str, Any] = {e.get("url"): next((v for k, v in e.items() if k.startswith("value")), None)
-                                 for e in extension.get("extension", [])}  # fmt: skip
+                                 for e in extension.get("extension") or []}  # fmt: skip
         low, high, label = parts.get("low"), parts.get("high"), parts.get("label")
         if not (isinstance(low, int | float) and isinstance(high, int | float) and isinstance(label, str)
                 and low <= high):  # fmt: skip
@@ -88,7 +88,7 @@ def read_questionnaire(resource: dict[str, Any]) -> Spec:
         raise refuse("Send a FHIR R5 Questionnaire (resourceType Questionnaire).")
     try:
         Questionnaire.model_validate(resource)
-    except (FhirInvalid, TypeError, ValueError) as exc:  # pydantic's errors, or a value fhir.resources can't take
+    except (FhirInvalid, TypeError, ValueError, RecursionError) as exc:  # also what fhir.resources can't take
         if not isinstance(exc, FhirInvalid):
             raise refuse(f"Not a valid FHIR R5 Questionnaire: {exc}"[:300]) from None
         first = exc.errors()[0]
@@ -155,8 +155,17 @@ def score(spec: Spec, answers: dict[str, str]) -> Score:
     total = 0.0
     for item in spec.items:
         total += next(o.weight for o in item.options if o.code == answers[item.link_id])
-    band = next((label for low, high, label in spec.bands if low <= total <= high), "")
-    return Score(total, band)
+    return Score(total, band_of(spec, total))
+
+
+def band_of(spec: Spec, total: float) -> str:
+    """The band holding `total`: from a band's low up to the next band's low (decimal weights can fall between
+    whole-number ranges), the last one up to its high."""
+    for index, (low, high, label) in enumerate(spec.bands):
+        following = spec.bands[index + 1][0] if index + 1 < len(spec.bands) else None
+        if low <= total and (total < following if following is not None else total <= high):
+            return label
+    return ""
 
 
 def response_resource(spec: Spec, answers: dict[str, str], *, authored: str, response_id: int | None = None

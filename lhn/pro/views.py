@@ -74,12 +74,8 @@ def respond(instrument_id: int):  # type: ignore[no-untyped-def]
         finish = form.action.data == "finish"
         done = saved(form, lambda: pro.save_answers(instrument, answers_of(form, spec), by=current_user,
                                                     complete=finish))  # fmt: skip
-        if done and finish:
-            if pro.needs_safety_message(instrument, done.value):
-                flash("You said you have had thoughts of hurting yourself. Please talk to your care team today, or "
-                      "call your local emergency number now if you might act on them.", "warning")  # fmt: skip
-            flash(f"Thank you. Your total: {done.value.total:g}{f' ({done.value.band})' if done.value.band else ''}.",
-                  "success")  # fmt: skip
+        if done and finish:  # the score is on the next page, never in the (cookie-kept) flash
+            flash("Thank you: your answers are saved.", "success")
             return redirect(url_for("pro.mine", instrument_id=instrument.id))
         if done:
             flash("Saved. Come back to finish it whenever you like.", "info")
@@ -94,8 +90,9 @@ def mine(instrument_id: int):  # type: ignore[no-untyped-def]
     instrument = pro.get_instrument(instrument_id, viewer=current_user)
     spec = pro.spec_of(instrument)
     responses = pro.history(instrument, current_user)  # the reader's own, always
+    safety = bool(responses) and pro.needs_safety_message(instrument, responses[-1])
     return render_template("pro/mine.html", community=instrument.community, instrument=instrument, spec=spec,
-                           responses=responses, chart=svg.render_trend(spec, responses))  # fmt: skip
+                           responses=responses, chart=svg.render_trend(spec, responses), safety=safety)  # fmt: skip
 
 
 @bp.get("/settings/my-questionnaires.json")

@@ -158,7 +158,9 @@ def test_a_thought_of_self_harm_gets_the_safety_message_whatever_the_total(app, 
     answers = {f"item-{n}": "0" for n in range(1, 9)} | {"item-9": "1"}
     done = submit(client, f"/questionnaires/{instrument_id}", "Finish", follow_redirects=True, **answers)
     assert "Please talk to your care team today" in done.text
-    assert "Your total: 1 (Minimal)" in done.text
+    assert "Your latest total: <strong>1</strong> (Minimal)" in done.text
+    with client.session_transaction() as cookie:  # nothing about the answers rides in the session cookie
+        assert "Minimal" not in str(dict(cookie))
 
 
 def test_my_data_exports_the_answers_and_deletion_removes_them(app, client, ibd):
@@ -253,3 +255,24 @@ def test_the_api_reads_and_changes_a_persons_own_consent(app, client, ibd):
     assert_error(client.put("/api/v1/communities/ibd/my-consent", headers=teen, json={"research": "yes"}),
                  422, "validation_failed")  # fmt: skip
     assert_error(client.get("/api/v1/communities/ibd/my-consent"), 401, "unauthenticated")
+
+
+def test_a_null_extension_list_is_read_as_none():
+    assert scoring.parse_questionnaire(json.dumps(dict(IMPORTED, extension=None)))[1].bands == ()
+
+
+@pytest.mark.parametrize("broken", [
+    dict(IMPORTED, item=[{**IMPORTED["item"][0], "answerOption": [{"valueCoding": {"code": "x"}, "extension": None}]}]),
+    {"resourceType": "Questionnaire", "status": "active", "title": "Deep",
+     "item": [json.loads('{"linkId": "a", "type": "group", "item": [' * 200 + "{}" + "]}" * 200)]},
+])  # fmt: skip
+def test_odd_questionnaires_are_refused_with_a_reason_not_a_crash(broken):
+    with pytest.raises(ValidationFailed) as refused:
+        scoring.parse_questionnaire(json.dumps(broken))
+    assert refused.value.errors["questionnaire"]
+
+
+def test_a_decimal_total_between_whole_number_bands_falls_in_the_lower_one():
+    spec = scoring.read_questionnaire(dict(IMPORTED, extension=instruments.SHIPPED["gad-7"]["extension"]))
+    assert [scoring.band_of(spec, total) for total in (4, 4.5, 5, 14.9, 15, 21, 21.5)] == [
+        "Minimal", "Minimal", "Mild", "Moderate", "Severe", "Severe", ""]

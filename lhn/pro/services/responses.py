@@ -62,9 +62,13 @@ def save_answers(instrument: Instrument, answers: dict[str, str], *, by: User, c
 
 
 def needs_safety_message(instrument: Instrument, response: ProResponse) -> bool:
-    """An answer above "not at all" to a question about self-harm (PHQ-9 item 9), whatever the total."""
+    """An answer weighing more than "not at all" to a question about self-harm (PHQ-9 item 9), whatever the
+    total."""
     items = SAFETY_ITEMS.get(instrument.code, set())
-    return any(response.answers.get(link_id) not in (None, "0") for link_id in items)
+    if not items:
+        return False
+    weights = {(i.link_id, o.code): o.weight for i in spec_of(instrument).items for o in i.options}
+    return any(weights.get((link_id, response.answers.get(link_id, "")), 0) > 0 for link_id in items)
 
 
 def history(instrument: Instrument, user: User) -> list[ProResponse]:
@@ -127,7 +131,8 @@ def send_due_reminders(now: datetime) -> int:
         .where(Instrument.active.is_(True), Instrument.schedule_days.is_not(None))
         .options(joinedload(ProResponse.user))
     ).all()  # fmt: skip
-    due = [(r, i) for r, i in rows if r.completed_at and (now - r.completed_at).days >= (i.schedule_days or 0)]
+    due = [(r, i) for r, i in rows if r.completed_at and (now - r.completed_at).days >= (i.schedule_days or 0)
+           and may_respond(r.user, i)]  # not someone who left the community since
     keys = {f"instrument {i.id}, after response {r.id}": (r, i) for r, i in due}
     sent = 0
     for key in sorted(claim(REMIND_KIND, keys)):

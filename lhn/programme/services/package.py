@@ -204,7 +204,7 @@ def _publish(community: Community, summary: str, by: User, frozen: dict[int, dic
     snapshot = [{"idea_id": e.idea_id, "title": e.title, "summary": e.summary,
                  "accepted_at": e.decided_at.isoformat() if e.decided_at else None,
                  "evidence": frozen.get(e.idea_id, e.evidence)} for e in accepted]  # fmt: skip
-    version = PackageVersion(community_id=community.id, number=number, summary=summary, snapshot=snapshot,
+    version = PackageVersion(community_id=community.id, number=number, summary=summary[:400], snapshot=snapshot,
                              created_by_id=by.id)  # fmt: skip
     db.session.add(version)
     db.session.flush()
