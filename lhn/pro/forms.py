@@ -8,9 +8,9 @@ from typing import Any
 from wtforms import BooleanField, RadioField, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from lhn.forms import ButtonField, Form, choices
+from lhn.forms import ButtonField, Form, PHIConfirmMixin, choices
 from lhn.pro.models import Purpose
-from lhn.pro.scoring import Spec
+from lhn.pro.scoring import TEXT_MAX, Spec
 
 SCHEDULE_CHOICES = choices([("", "No schedule"), ("7", "Every week"), ("14", "Every two weeks"),
                             ("30", "Every month"), ("90", "Every three months")])  # fmt: skip
@@ -30,15 +30,17 @@ class ImportForm(Form):
     schedule_days = SelectField("Ask people to answer", choices=SCHEDULE_CHOICES, default="30")
 
 
-class _AnswerBase(Form):
+class _AnswerBase(PHIConfirmMixin, Form):
     action = ButtonField(values=("save", "finish"))
 
 
 def answer_form(spec: Spec, data: dict[str, str] | None = None, **kwargs: Any) -> Form:
     """A form with a radio group per item (`item-<linkId>`), filled with `data` when the page shows a draft."""
     fields = {
-        f"item-{item.link_id}": RadioField(item.text, choices=choices([(o.code, o.display) for o in item.options]),
-                                           validate_choice=False)  # the service checks the codes, naming the item
+        f"item-{item.link_id}": TextAreaField(item.text, validators=[Optional(), Length(max=TEXT_MAX)])
+        if item.free_text else
+        RadioField(item.text, choices=choices([(o.code, o.display) for o in item.options]),
+                   validate_choice=False)  # the service checks the codes, naming the item
         for item in spec.items
     }  # fmt: skip
     form_class = type("AnswerForm", (_AnswerBase,), fields)

@@ -12,6 +12,7 @@ from typing import Any
 ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
 ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
 BAND_URL = "urn:lhn:fhir:StructureDefinition/score-band"
+SUBSCALE_URL = "urn:lhn:fhir:StructureDefinition/subscale"  # on an item: valueString, the subscale it counts in
 ANSWER_SYSTEM = "urn:lhn:pro:answers"
 TWO_WEEKS = ["Not at all", "Several days", "More than half the days", "Nearly every day"]
 

@@ -54,6 +54,7 @@ class ProResponse(TimestampMixin, Base):
     answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # linkId -> answer code
     total: Mapped[float | None] = mapped_column()
     band: Mapped[str] = mapped_column(String(60), default="")
+    subscores: Mapped[dict[str, float] | None] = mapped_column(JSON)  # the instrument's subscales, when it has them
     resource: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the QuestionnaireResponse, when completed
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -16,9 +16,11 @@ from fhir.resources.questionnaireresponse import QuestionnaireResponse
 from pydantic import ValidationError as FhirInvalid
 
 from lhn.errors import ValidationFailed
-from lhn.pro.instruments import BAND_URL, ITEM_WEIGHT, ORDINAL_VALUE
+from lhn.markup import clean_text
+from lhn.pro.instruments import BAND_URL, ITEM_WEIGHT, ORDINAL_VALUE, SUBSCALE_URL
 
-MAX_ITEMS, MAX_OPTIONS, MAX_JSON = 100, 20, 200_000
+MAX_ITEMS, MAX_OPTIONS, MAX_JSON, TEXT_MAX = 100, 20, 200_000, 2000
+TEXT_TYPES = ("string", "text")
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,13 @@ class Option:
 class Item:
     link_id: str
     text: str
-    options: tuple[Option, ...]
+    options: tuple[Option, ...]  # none for a free-text item
+    subscale: str = ""
+    required: bool = True
+
+    @property
+    def free_text(self) -> bool:
+        return not self.options
 
 
 @dataclass(frozen=True)
@@ -46,13 +54,18 @@ class Spec:
 
     @property
     def highest(self) -> float:
-        return sum(max(o.weight for o in item.options) for item in self.items)
+        return sum(max(o.weight for o in item.options) for item in self.items if not item.free_text)
+
+    @property
+    def subscales(self) -> list[str]:
+        return list(dict.fromkeys(item.subscale for item in self.items if item.subscale))
 
 
 @dataclass(frozen=True)
 class Score:
     total: float
     band: str  # "" when the instrument defines no bands
+    subscales: dict[str, float] | None = None
 
 
 def _weight(option: dict[str, Any]) -> float | None:
@@ -95,16 +108,22 @@ def read_questionnaire(resource: dict[str, Any]) -> Spec:
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise refuse(f"Not a valid FHIR R5 Questionnaire: {where or 'the resource'}: {first.get('msg', '')}.") from None
     raw_items = resource.get("item") or []
-    if not raw_items or len(raw_items) > MAX_ITEMS:
+    if not isinstance(raw_items, list) or not raw_items or len(raw_items) > MAX_ITEMS:
         raise refuse(f"An instrument has from 1 to {MAX_ITEMS} items.")
     items, seen = [], set()
     for raw in raw_items:
         link_id, text = str(raw.get("linkId", "")), str(raw.get("text", "")).strip()
-        if raw.get("type") not in ("coding", "choice") or raw.get("item"):
-            raise refuse(f"Item {link_id}: LHN scores single-choice items (type coding), not nested groups.")
+        if raw.get("type") not in ("coding", "choice", *TEXT_TYPES) or raw.get("item"):
+            raise refuse(f"Item {link_id}: LHN scores single-choice items (type coding) and keeps free text (type "
+                         "string or text), not nested groups.")  # fmt: skip
         if link_id in seen or not text:
             raise refuse(f"Item {link_id}: each item needs its own linkId and a text.")
         seen.add(link_id)
+        subscale = next((str(e.get("valueString", ""))[:60] for e in raw.get("extension") or []
+                         if e.get("url") == SUBSCALE_URL), "")  # fmt: skip
+        if raw.get("type") in TEXT_TYPES:
+            items.append(Item(link_id, text, (), "", raw.get("required") is True))
+            continue
         options = []
         for option in raw.get("answerOption") or []:
             coding, weight = option.get("valueCoding") or {}, _weight(option)
@@ -114,7 +133,9 @@ def read_questionnaire(resource: dict[str, Any]) -> Spec:
                                   str(coding.get("system", "")), weight))  # fmt: skip
         if not 2 <= len(options) <= MAX_OPTIONS or len({o.code for o in options}) != len(options):
             raise refuse(f"Item {link_id}: from 2 to {MAX_OPTIONS} answers, each with its own code.")
-        items.append(Item(link_id, text, tuple(options)))
+        items.append(Item(link_id, text, tuple(options), subscale))
+    if all(item.free_text for item in items):
+        raise refuse("An instrument needs at least one scored (single-choice) item.")
     title = str(resource.get("title") or resource.get("name") or "").strip()
     if not title:
         raise refuse("The Questionnaire needs a title.")
@@ -139,6 +160,15 @@ def check_answers(spec: Spec, answers: dict[str, str], *, complete: bool) -> dic
     kept, errors = {}, {}
     for item in spec.items:
         code = answers.get(item.link_id) or ""
+        if item.free_text:
+            text = clean_text(code).strip()
+            if len(text) > TEXT_MAX:
+                errors[f"item-{item.link_id}"] = f"Up to {TEXT_MAX:,} characters."
+            elif text:
+                kept[item.link_id] = text
+            elif complete and item.required:
+                errors[f"item-{item.link_id}"] = "Answer this question to finish (or save and come back later)."
+            continue
         if code and code not in {o.code for o in item.options}:
             errors[f"item-{item.link_id}"] = "Choose one of the answers."
         elif code:
@@ -152,10 +182,15 @@ def check_answers(spec: Spec, answers: dict[str, str], *, complete: bool) -> dic
 
 def score(spec: Spec, answers: dict[str, str]) -> Score:
     """The total of a complete set of answers and its band."""
-    total = 0.0
+    total, subscales = 0.0, dict.fromkeys(spec.subscales, 0.0)
     for item in spec.items:
-        total += next(o.weight for o in item.options if o.code == answers[item.link_id])
-    return Score(total, band_of(spec, total))
+        if item.free_text:
+            continue
+        weight = next(o.weight for o in item.options if o.code == answers[item.link_id])
+        total += weight
+        if item.subscale:
+            subscales[item.subscale] += weight
+    return Score(total, band_of(spec, total), subscales or None)
 
 
 def band_of(spec: Spec, total: float) -> str:
@@ -173,6 +208,11 @@ def response_resource(spec: Spec, answers: dict[str, str], *, authored: str, res
     """A completed QuestionnaireResponse (FHIR R5), validated. No identifier of the person: it is theirs."""
     items = []
     for item in spec.items:
+        if item.free_text:
+            if answers.get(item.link_id):
+                items.append({"linkId": item.link_id, "text": item.text,
+                              "answer": [{"valueString": answers[item.link_id]}]})  # fmt: skip
+            continue
         option = next(o for o in item.options if o.code == answers[item.link_id])
         coding = {"code": option.code, "display": option.display} | ({"system": option.system} if option.system else {})
         items.append({"linkId": item.link_id, "text": item.text, "answer": [{"valueCoding": coding}]})
@@ -192,8 +232,10 @@ def read_response(spec: Spec, resource: dict[str, Any]) -> dict[str, str]:
     except FhirInvalid:
         raise ValidationFailed({"response": "Not a valid FHIR R5 QuestionnaireResponse."}) from None
     answers = {}
-    for item in resource.get("item", []):
-        codings = [a.get("valueCoding", {}) for a in item.get("answer", [])]
-        if codings and codings[0].get("code"):
-            answers[str(item.get("linkId"))] = str(codings[0]["code"])
+    for item in resource.get("item") or []:
+        given = (item.get("answer") or [{}])[0]
+        if given.get("valueString"):
+            answers[str(item.get("linkId"))] = str(given["valueString"])
+        elif (given.get("valueCoding") or {}).get("code"):
+            answers[str(item.get("linkId"))] = str(given["valueCoding"]["code"])
     return check_answers(spec, answers, complete=True)

@@ -73,7 +73,7 @@ def respond(instrument_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         finish = form.action.data == "finish"
         done = saved(form, lambda: pro.save_answers(instrument, answers_of(form, spec), by=current_user,
-                                                    complete=finish))  # fmt: skip
+                                                    complete=finish, confirm_phi=form.confirm_phi.data))  # fmt: skip
         if done and finish:  # the score is on the next page, never in the (cookie-kept) flash
             flash("Thank you: your answers are saved.", "success")
             return redirect(url_for("pro.mine", instrument_id=instrument.id))
@@ -81,7 +81,8 @@ def respond(instrument_id: int):  # type: ignore[no-untyped-def]
             flash("Saved. Come back to finish it whenever you like.", "info")
             return redirect(url_for("pro.index", slug=instrument.community.slug))
     return form_page("pro/respond.html", form, community=instrument.community, instrument=instrument, spec=spec,
-                     can_respond=pro.may_respond(current_user, instrument), has_draft=draft is not None)  # fmt: skip
+                     can_respond=pro.may_respond(current_user, instrument), has_draft=draft is not None,
+                     phi=getattr(form, "phi", None))  # fmt: skip
 
 
 @bp.get("/questionnaires/<int:instrument_id>/mine")

@@ -276,3 +276,43 @@ def test_a_decimal_total_between_whole_number_bands_falls_in_the_lower_one():
     spec = scoring.read_questionnaire(dict(IMPORTED, extension=instruments.SHIPPED["gad-7"]["extension"]))
     assert [scoring.band_of(spec, total) for total in (4, 4.5, 5, 14.9, 15, 21, 21.5)] == [
         "Minimal", "Minimal", "Mild", "Moderate", "Severe", "Severe", ""]
+
+
+WITH_SUBSCALES = {
+    "resourceType": "Questionnaire", "status": "active", "name": "GutAndMood", "title": "Gut and mood",
+    "item": [
+        *[{"linkId": link_id, "text": text, "type": "coding", "required": True,
+           "extension": [{"url": instruments.SUBSCALE_URL, "valueString": subscale}],
+           "answerOption": [{"valueCoding": {"code": str(w), "display": f"{w}"},
+                             "extension": [{"url": instruments.ITEM_WEIGHT, "valueDecimal": w}]} for w in (0, 1, 2)]}
+          for link_id, text, subscale in (("p", "Pain", "Gut"), ("s", "Stools", "Gut"), ("m", "Mood", "Mood"))],
+        {"linkId": "note", "text": "Anything else you want to say?", "type": "text"},
+    ],
+}  # fmt: skip
+
+
+def test_subscales_add_up_and_free_text_answers_pass_the_phi_guard(app, client, ibd):
+    with committed(app):
+        community, doc = communities.get_community("ibd"), accounts.get_user("doc")
+        instrument_id = pro.import_questionnaire(community, json.dumps(WITH_SUBSCALES), schedule_days=None,
+                                                 by=doc).id  # fmt: skip
+    url = f"/questionnaires/{instrument_id}"
+    login(client, "teen")
+    typed = {"item-p": "2", "item-s": "1", "item-m": "0", "item-note": "My MRN is 44910023, ask Dr Lee"}
+    warned = submit(client, url, "Finish", **typed)
+    assert warned.status_code == 422  # the free text looks like it identifies someone: asked first
+    assert "My MRN is 44910023, ask Dr Lee</textarea>" in warned.text  # nothing lost
+    with app.app_context():
+        assert db.session.scalars(select(ProResponse)).all() == []
+    done = submit(client, url, "Finish", page=warned, confirm_phi=True, **typed)
+    assert done.status_code == 302, done.text
+    with app.app_context():
+        response = db.session.scalars(select(ProResponse)).one()
+        assert (response.total, response.subscores) == (3, {"Gut": 3, "Mood": 0})
+        note = [i for i in response.resource["item"] if i["linkId"] == "note"]
+        assert note == [{"linkId": "note", "text": "Anything else you want to say?",
+                         "answer": [{"valueString": "My MRN is 44910023, ask Dr Lee"}]}]  # fmt: skip
+        QuestionnaireResponse.model_validate(response.resource)
+    trend = client.get(f"{url}/mine").text
+    assert "<th scope=\"col\">Gut</th>" in trend
+    assert "<td>3</td><td>0</td>" in trend

@@ -46,6 +46,7 @@ def upgrade():
     sa.Column('answers', sa.JSON(), nullable=False),
     sa.Column('total', sa.Double(), nullable=True),
     sa.Column('band', sa.String(length=60), nullable=False),
+    sa.Column('subscores', sa.JSON(), nullable=True),
     sa.Column('resource', sa.JSON(), nullable=True),
     sa.Column('completed_at', lhn.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', lhn.database.UTCDateTime(timezone=True), nullable=False),

@@ -13,9 +13,10 @@ from fhir.resources.bundle import Bundle
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from lhn import phi
 from lhn.accounts.models import Role, User
 from lhn.communities import services as communities
-from lhn.database import find_one, utcnow
+from lhn.database import find_one, reading, utcnow
 from lhn.errors import PermissionDenied
 from lhn.extensions import db
 from lhn.pro import scoring
@@ -38,13 +39,20 @@ def draft_of(instrument: Instrument, user: User) -> ProResponse | None:
 
 
 def save_answers(instrument: Instrument, answers: dict[str, str], *, by: User, complete: bool,
-                 now: datetime | None = None) -> ProResponse:  # fmt: skip
-    """Save `by`'s answers: a draft to come back to, or (`complete`) a finished response, scored. Flushes.
-    Raises PermissionDenied, ValidationFailed (an unknown answer; a question left out of a finished one)."""
-    if not may_respond(by, instrument):
-        raise PermissionDenied("Patients and caregivers of the community answer its questionnaires.")
-    spec = spec_of(instrument)
-    kept = scoring.check_answers(spec, answers, complete=complete)
+                 now: datetime | None = None, confirm_phi: bool = False) -> ProResponse:  # fmt: skip
+    """Save `by`'s answers: a draft to come back to, or (`complete`) a finished response, scored. Free-text
+    answers pass the PHI guard (scanned outside the write lock), as everything people write does. Flushes.
+    Raises PermissionDenied, ValidationFailed (an unknown answer; a question left out of a finished one;
+    PHIConfirmationRequired)."""
+    with reading():
+        if not may_respond(by, instrument):
+            raise PermissionDenied("Patients and caregivers of the community answer its questionnaires.")
+        spec = spec_of(instrument)
+        kept = scoring.check_answers(spec, answers, complete=complete)
+        texts = {f"item-{i.link_id}": kept[i.link_id] for i in spec.items if i.free_text and i.link_id in kept}
+        draft = draft_of(instrument, by)
+        previous = "\n".join((draft.answers or {}).values()) if draft else ""
+        findings = phi.check_texts(texts, confirm_phi, previous=previous)
     response = draft_of(instrument, by)
     if response is None:
         response = ProResponse(instrument_id=instrument.id, user_id=by.id, status=ResponseStatus.DRAFT, answers={})
@@ -55,9 +63,12 @@ def save_answers(instrument: Instrument, answers: dict[str, str], *, by: User, c
         db.session.flush()  # its id names the resource
         response.status, response.total, response.band, response.completed_at = (
             ResponseStatus.COMPLETED, result.total, result.band, moment)
+        response.subscores = result.subscales
         response.resource = scoring.response_resource(spec, kept, authored=moment.isoformat(),
                                                       response_id=response.id)  # fmt: skip
     db.session.flush()
+    phi.record_confirmed(findings, by=by, target_type="pro_response", target_id=response.id,
+                         community_id=instrument.community_id)  # fmt: skip
     return response
 
 
