@@ -19,7 +19,7 @@ from lhn.errors import ValidationFailed
 from lhn.extensions import db
 from lhn.moderation import mydata
 from lhn.programme import services as programme
-from lhn.programme.models import LearningSession, Storyboard
+from lhn.programme.models import EntryStatus, LearningSession, PackageEntry, Storyboard
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for
 from tests.conftest import PASSWORD, committed, login
@@ -315,3 +315,25 @@ def test_a_file_over_the_app_wide_cap_goes_through_with_csrf_on(app, client, boa
     big = PDF + b"%" + bytes(3 * 1024 * 1024)
     assert _attach(client, board, big, "slides.pdf").status_code == 302
     assert [a.size for a in _stored(app)] == [len(big)]
+
+
+def test_a_file_left_by_a_deleted_thing_never_shows_on_a_new_one_given_its_id(app, client, tmp_path):
+    """SQLite gives a new row the id of the last one deleted: an entry deleted with its idea (a cascade the files
+    don't see) must not hand its files to the next entry that takes its id."""
+    app.config["ATTACHMENTS_DIR"] = str(tmp_path / "files")
+    network = build_network(app)
+    with committed(app):
+        community, south = communities.get_community("ibd"), accounts.get_user("dr_south")
+        entry = programme.propose(community, network["huddle"], HOW, by=south)
+        stored = attachments.attach("package_entry", entry.id, PDF, "old protocol.pdf", by=south)
+        entry_id, link = entry.id, f"/attachments/{stored.id}/old%20protocol.pdf"
+    assert client.get(link).status_code == 200
+    with committed(app):
+        db.session.delete(db.session.get(PackageEntry, entry_id))  # as the idea's deletion cascades to it
+        community = communities.get_community("ibd")
+        other = factories.idea(community, accounts.get_user("teen"), title="Another adopted change")
+        db.session.add(PackageEntry(id=entry_id, community_id=community.id, idea_id=other.id, title=other.title,
+                                    summary=HOW, summary_html="", status=EntryStatus.PROPOSED))  # fmt: skip
+    assert client.get(link).status_code == 404
+    assert "old protocol.pdf" not in client.get("/c/ibd/change-package").text
+    assert client.get(f"/api/v1/attachments/package_entry/{entry_id}").json["items"] == []

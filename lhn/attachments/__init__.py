@@ -15,9 +15,10 @@ from lhn.attachments.core import (
     read_attachment,
     register_owner,
     remove_attachment,
+    stamps,
 )
 
 __all__ = [
     "MAX_PER_OWNER", "Attachment", "Owner", "attach", "attachable", "attachments_of", "files_view", "get_attachment",
-    "owner_of", "raise_upload_limit", "read_attachment", "register_owner", "remove_attachment",
+    "owner_of", "raise_upload_limit", "read_attachment", "register_owner", "remove_attachment", "stamps",
 ]  # fmt: skip

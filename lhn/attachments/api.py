@@ -27,7 +27,7 @@ def attachment_json(attachment: core.Attachment) -> dict[str, Any]:
 @bp.get("/attachments/<kind>/<int:owner_id>")
 def list_attachments(kind: str, owner_id: int):  # type: ignore[no-untyped-def]
     owner = core.owner_of(kind, owner_id, current_user)
-    found = core.attachments_of(kind, [owner_id])[owner_id]
+    found = core.attachments_of(kind, {owner_id: owner.stamp})[owner_id]
     return jsonify(items=[attachment_json(a) for a in found], may_attach=owner.may_attach)
 
 

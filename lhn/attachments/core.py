@@ -37,6 +37,7 @@ class Owner:
     endpoint: str  # the page that shows it (and its files), as url_for's endpoint and values
     values: dict[str, Any]
     may_attach: bool  # the viewer may attach files there and remove any of its files
+    stamp: str  # what tells this thing from a later one given its id (SQLite reuses a deleted row's id)
     denied: str = "You may not attach files here."
 
     @property
@@ -45,12 +46,21 @@ class Owner:
 
 
 Resolver = Callable[[int, object], Owner]  # (owner id, viewer) -> Owner; raises NotFound if missing or unreadable
+Stamp = Callable[[Any], str]  # the thing -> its stamp (Owner.stamp)
 _RESOLVERS: dict[str, Resolver] = {}
+_STAMPS: dict[str, Stamp] = {}
 
 
-def register_owner(kind: str, resolver: Resolver) -> None:
-    """A feature registers a kind of thing that carries files ("experience", "storyboard", ...)."""
+def register_owner(kind: str, resolver: Resolver, stamp: Stamp) -> None:
+    """A feature registers a kind of thing that carries files ("experience", "storyboard", ...): how to resolve one
+    for a viewer, and its stamp (something a later row reusing its id would not share, such as when it was made)."""
     _RESOLVERS[kind] = resolver
+    _STAMPS[kind] = stamp
+
+
+def stamps(kind: str, owners: list[Any]) -> dict[int, str]:
+    """{id: stamp} of things a page shows, for attachments_of and files_view."""
+    return {owner.id: _STAMPS[kind](owner) for owner in owners}
 
 
 def owner_of(kind: str, owner_id: int, viewer: object) -> Owner:
@@ -75,6 +85,7 @@ class Attachment(TimestampMixin, Base):
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column()
     storage_key: Mapped[str] = mapped_column(String(64), unique=True)
+    owner_stamp: Mapped[str] = mapped_column(String(64), default="")  # the owner's stamp when it was attached
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
     uploaded_by: Mapped[User | None] = relationship()
@@ -118,7 +129,7 @@ def attach(kind: str, owner_id: int, data: bytes, filename: str, *, by: User, co
         raise ValidationFailed({"file": f"Up to {MAX_PER_OWNER} files each: remove one first."})
     attachment = Attachment(owner_type=kind, owner_id=owner_id, community_id=owner.community_id,
                             filename=checked.name, content_type=checked.content_type, size=len(checked.data),
-                            storage_key=key, uploaded_by_id=by.id)  # fmt: skip
+                            storage_key=key, uploaded_by_id=by.id, owner_stamp=owner.stamp)  # fmt: skip
     db.session.add(attachment)
     db.session.flush()
     phi.record_confirmed(findings, by=by, target_type="attachment", target_id=attachment.id,
@@ -126,22 +137,25 @@ def attach(kind: str, owner_id: int, data: bytes, filename: str, *, by: User, co
     return attachment
 
 
-def attachments_of(kind: str, owner_ids: list[int]) -> dict[int, list[Attachment]]:
-    """{owner id: its files, oldest first} (one query; the caller has checked that the owners are readable)."""
-    found: dict[int, list[Attachment]] = {i: [] for i in owner_ids}
-    if owner_ids:
-        stmt = select(Attachment).where(Attachment.owner_type == kind,
-                                        Attachment.owner_id.in_(owner_ids)).order_by(Attachment.id)  # fmt: skip
+def attachments_of(kind: str, owner_stamps: dict[int, str]) -> dict[int, list[Attachment]]:
+    """{owner id: its files, oldest first}, for owners given as {id: stamp} (stamps()); a file left by an earlier
+    thing with the same id is not theirs. One query; the caller has checked that the owners are readable."""
+    found: dict[int, list[Attachment]] = {i: [] for i in owner_stamps}
+    if owner_stamps:
+        stmt = select(Attachment).where(Attachment.owner_type == kind, Attachment.owner_id.in_(list(owner_stamps)))
+        stmt = stmt.order_by(Attachment.id)
         for attachment in db.session.scalars(stmt):
-            found[attachment.owner_id].append(attachment)
+            if attachment.owner_stamp == owner_stamps[attachment.owner_id]:
+                found[attachment.owner_id].append(attachment)
     return found
 
 
-def files_view(kind: str, may_attach: dict[int, bool]) -> dict[int, tuple[list[Attachment], bool]]:
-    """For a page showing owners it has checked the reader may read ({owner id: whether they may attach there}):
-    {owner id: (its files, whether they may attach and remove there)}."""
-    found = attachments_of(kind, list(may_attach))
-    return {owner_id: (found[owner_id], allowed) for owner_id, allowed in may_attach.items()}
+def files_view(kind: str, owner_stamps: dict[int, str], may_attach: dict[int, bool]
+               ) -> dict[int, tuple[list[Attachment], bool]]:  # fmt: skip
+    """For a page showing owners it has checked the reader may read: {owner id: (its files, whether the reader may
+    attach and remove there)}."""
+    found = attachments_of(kind, owner_stamps)
+    return {owner_id: (found[owner_id], may_attach.get(owner_id, False)) for owner_id in owner_stamps}
 
 
 def get_attachment(attachment_id: int, *, viewer: object) -> Attachment:
@@ -149,7 +163,8 @@ def get_attachment(attachment_id: int, *, viewer: object) -> Attachment:
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None:
         raise NotFound("No such file.")
-    owner_of(attachment.owner_type, attachment.owner_id, viewer)
+    if owner_of(attachment.owner_type, attachment.owner_id, viewer).stamp != attachment.owner_stamp:
+        raise NotFound("No such file.")  # left by an earlier thing whose id a new one took
     return attachment
 
 

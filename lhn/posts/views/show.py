@@ -73,7 +73,8 @@ def _render_main(access: posts.Access, forms: dict[str, Any]) -> str:
         )  # fmt: skip
     files = None
     if post.kind == PostKind.EXPERIENCE and (post.is_visible or can["see_original"]):
-        files = attachments.files_view(posts.EXPERIENCE, {post.id: post.is_visible and can["author"]})
+        files = attachments.files_view(posts.EXPERIENCE, attachments.stamps(posts.EXPERIENCE, [post]),
+                                       {post.id: post.is_visible and can["author"]})  # fmt: skip
     return render_template("posts/_show_main.html", page=page, post=post, community=post.community, can=can,
                            files=files, action_form=ActionForm() if files else None, **forms)  # fmt: skip
 

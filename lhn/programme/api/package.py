@@ -55,7 +55,8 @@ def _decision(entry_id: int, decide: Any) -> Any:
 def change_package(slug: str):  # type: ignore[no-untyped-def]
     community, _can_edit = programme.readable_community(current_user, slug)
     view = programme.package_view(community, viewer=current_user)
-    files = attachments.attachments_of(programme.PACKAGE_ENTRY, [v.entry.id for v in view.accepted + view.proposed])
+    entries = [v.entry for v in view.accepted + view.proposed]
+    files = attachments.attachments_of(programme.PACKAGE_ENTRY, attachments.stamps(programme.PACKAGE_ENTRY, entries))
     return jsonify(community=community.slug, version=view.version.number if view.version else None,
                    changes=[entry_json(v.entry, v.evidence, files[v.entry.id]) for v in view.accepted],
                    proposed=[entry_json(v.entry, v.evidence, files[v.entry.id]) for v in view.proposed])  # fmt: skip

@@ -78,6 +78,10 @@ def storyboard_json(board: Storyboard, files: list[Attachment]) -> dict[str, Any
     }
 
 
+def _files(board: Storyboard) -> list[Attachment]:
+    return attachments.attachments_of(programme.STORYBOARD, attachments.stamps(programme.STORYBOARD, [board]))[board.id]
+
+
 def _session_fields(body: dict[str, Any], session: LearningSession | None = None) -> programme.SessionFields:
     """The fields sent; on a PATCH (`session`) an absent one keeps its value, and a null capacity removes the cap."""
     now = programme.SessionFields.of(session) if session else programme.SessionFields()
@@ -165,7 +169,7 @@ def registrations(session_id: int):  # type: ignore[no-untyped-def]
 def list_storyboards(session_id: int):  # type: ignore[no-untyped-def]
     session = programme.get_session(session_id, viewer=current_user)
     boards = programme.list_storyboards(session)
-    files = attachments.attachments_of(programme.STORYBOARD, [b.id for b in boards])
+    files = attachments.attachments_of(programme.STORYBOARD, attachments.stamps(programme.STORYBOARD, boards))
     return jsonify(items=[storyboard_json(b, files[b.id]) for b in boards])
 
 
@@ -173,7 +177,7 @@ def list_storyboards(session_id: int):  # type: ignore[no-untyped-def]
 def show_storyboard(session_id: int, site: str):  # type: ignore[no-untyped-def]
     session = programme.get_session(session_id, viewer=current_user)
     board = programme.site_storyboard(session, site)
-    return jsonify(storyboard_json(board, attachments.attachments_of(programme.STORYBOARD, [board.id])[board.id]))
+    return jsonify(storyboard_json(board, _files(board)))
 
 
 @bp.put("/sessions/<int:session_id>/storyboards/<site>")
@@ -188,7 +192,7 @@ def save_storyboard(session_id: int, site: str):  # type: ignore[no-untyped-def]
         **{name: inputs.text(body, name, "") for name in ("changes", "learned", "notes")},
     )  # fmt: skip
     board = programme.save_storyboard(session, fields, by=user, confirm_phi=inputs.phi_confirmed(body))
-    return jsonify(storyboard_json(board, attachments.attachments_of(programme.STORYBOARD, [board.id])[board.id]))
+    return jsonify(storyboard_json(board, _files(board)))
 
 
 SESSION_ID = path_param("session_id", "integer")

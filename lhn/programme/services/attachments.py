@@ -25,6 +25,14 @@ def may_attach_to_entry(entry: PackageEntry, viewer: object) -> bool:
     return getattr(viewer, "id", None) == entry.proposed_by_id or may_decide(viewer, entry.community)
 
 
+def storyboard_stamp(board: Storyboard) -> str:
+    return f"session {board.session_id}, site {board.institution_id}"
+
+
+def entry_stamp(entry: PackageEntry) -> str:
+    return f"idea {entry.idea_id}"
+
+
 def storyboard_owner(storyboard_id: int, viewer: object) -> attachments.Owner:
     board = db.session.get(Storyboard, storyboard_id)
     session = db.session.get(LearningSession, board.session_id) if board else None
@@ -33,7 +41,7 @@ def storyboard_owner(storyboard_id: int, viewer: object) -> attachments.Owner:
     return attachments.Owner(
         community_id=session.community_id, title=f"{board.institution.name}: {session.title}",
         endpoint="programme.storyboard", values={"session_id": session.id, "storyboard_id": board.id},
-        may_attach=may_write(board.institution_id, session.community, viewer),
+        may_attach=may_write(board.institution_id, session.community, viewer), stamp=storyboard_stamp(board),
         denied="Files are attached to a storyboard by its site's team.",
     )  # fmt: skip
 
@@ -45,10 +53,10 @@ def entry_owner(entry_id: int, viewer: object) -> attachments.Owner:
     return attachments.Owner(
         community_id=entry.community_id, title=entry.title,
         endpoint="programme.package", values={"slug": entry.community.slug, "_anchor": f"change-{entry.id}"},
-        may_attach=may_attach_to_entry(entry, viewer),
+        may_attach=may_attach_to_entry(entry, viewer), stamp=entry_stamp(entry),
         denied="Files are attached to a change by its proposer and the community's owners.",
     )  # fmt: skip
 
 
-attachments.register_owner(STORYBOARD, storyboard_owner)
-attachments.register_owner(PACKAGE_ENTRY, entry_owner)
+attachments.register_owner(STORYBOARD, storyboard_owner, storyboard_stamp)
+attachments.register_owner(PACKAGE_ENTRY, entry_owner, entry_stamp)

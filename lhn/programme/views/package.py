@@ -23,8 +23,10 @@ def package(slug: str):  # type: ignore[no-untyped-def]
     community, _can_edit = programme.readable_community(current_user, slug)
     view = programme.package_view(community, viewer=current_user)
     me = getattr(current_user, "id", None)
-    files = attachments.files_view(programme.PACKAGE_ENTRY, {  # the proposer, or an owner (asked once)
-        v.entry.id: view.can_decide or v.entry.proposed_by_id == me for v in view.accepted + view.proposed})
+    entries = [v.entry for v in view.accepted + view.proposed]
+    may_attach = {e.id: view.can_decide or e.proposed_by_id == me for e in entries}  # an owner, or the proposer
+    files = attachments.files_view(programme.PACKAGE_ENTRY, attachments.stamps(programme.PACKAGE_ENTRY, entries),
+                                   may_attach)  # fmt: skip
     return render_template("programme/package.html", community=community, package=view, decision_form=DecisionForm(),
                            files=files, action_form=ActionForm())  # fmt: skip
 

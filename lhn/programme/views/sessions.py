@@ -197,7 +197,8 @@ def storyboard(session_id: int, storyboard_id: int):  # type: ignore[no-untyped-
         "programme/storyboard.html", community=learning.community, session=learning, storyboard=board,
         charts=[(c, svg.render_chart(c.page.view, title=c.page.title, annotations=c.page.annotations)) for c in charts],
         can_write=can_write, chart_labels=spc.CHART_LABELS, action_form=ActionForm(),
-        files=attachments.files_view(programme.STORYBOARD, {board.id: can_write}),
+        files=attachments.files_view(programme.STORYBOARD, attachments.stamps(programme.STORYBOARD, [board]),
+                                     {board.id: can_write}),
     )  # fmt: skip
     restricted = [c.page.view for c in charts if c.page.view.restricted]
     if restricted:  # a site's team seeing its withheld data is audited, as on the measure's page
