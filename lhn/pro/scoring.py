@@ -92,15 +92,18 @@ def _bands(resource: dict[str, Any]) -> list[tuple[float, float, str]]:
     return sorted(bands)
 
 
-def read_questionnaire(resource: dict[str, Any]) -> Spec:
-    """The instrument a Questionnaire describes. Raises ValidationFailed({"questionnaire": why})."""
+def read_questionnaire(resource: dict[str, Any], *, validated: bool = False) -> Spec:
+    """The instrument a Questionnaire describes. `validated`: it passed fhir.resources when it was offered (a stored
+    one), so the 2.5 ms of pydantic validation isn't paid again on every page. Raises
+    ValidationFailed({"questionnaire": why})."""
     def refuse(why: str) -> ValidationFailed:
         return ValidationFailed({"questionnaire": why})
 
     if not isinstance(resource, dict) or resource.get("resourceType") != "Questionnaire":
         raise refuse("Send a FHIR R5 Questionnaire (resourceType Questionnaire).")
     try:
-        Questionnaire.model_validate(resource)
+        if not validated:
+            Questionnaire.model_validate(resource)
     except (FhirInvalid, TypeError, ValueError, RecursionError) as exc:  # also what fhir.resources can't take
         if not isinstance(exc, FhirInvalid):
             raise refuse(f"Not a valid FHIR R5 Questionnaire: {exc}"[:300]) from None

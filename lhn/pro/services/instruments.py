@@ -79,4 +79,5 @@ def get_instrument(instrument_id: int, *, viewer: object) -> Instrument:
 
 
 def spec_of(instrument: Instrument) -> scoring.Spec:
-    return scoring.read_questionnaire(instrument.questionnaire)
+    """The stored instrument, read without validating it again (it was, when offered)."""
+    return scoring.read_questionnaire(instrument.questionnaire, validated=True)
