@@ -6,7 +6,7 @@ session, its charts drawn live), package (the change package: proposals, owners'
 attachments (files on storyboards and change-package entries)."""
 
 from lhn import reminders
-from lhn.programme.services.attachments import PACKAGE_ENTRY, STORYBOARD, may_attach_to_entry
+from lhn.programme.services.attachments import PACKAGE_ENTRY, STORYBOARD
 from lhn.programme.services.drivers import (
     ABANDONED,
     ADOPTED,
@@ -76,6 +76,8 @@ from lhn.programme.services.storyboards import (
     StoryboardFields,
     get_storyboard,
     list_storyboards,
+    may_write,
+    on_site_team,
     save_storyboard,
     site_storyboard,
     storyboard_charts,
@@ -91,8 +93,9 @@ __all__ = [
     "change_status", "check_can_edit", "create_diagram", "create_session", "decline", "diagram_view",
     "editable_community", "evidence", "get_diagram", "get_entry", "get_node", "get_session", "get_storyboard",
     "get_version", "idea_choices", "list_diagrams", "list_sessions", "list_storyboards", "list_versions", "local_time",
-    "may_announce", "may_attach_to_entry", "may_decide", "may_edit", "may_see_join_link", "measure_choices",
-    "package_versions", "package_view", "places", "propose", "readable_community", "register", "registered_people",
-    "registration_open", "remove", "remove_node", "save_storyboard", "send_session_reminders", "site_storyboard",
-    "snapshot", "storyboard_charts", "team_sites", "time_zones", "update_diagram", "update_node", "update_session"
+    "may_announce", "may_decide", "may_edit", "may_see_join_link", "may_write",
+    "measure_choices", "on_site_team", "package_versions", "package_view", "places", "propose", "readable_community",
+    "register", "registered_people", "registration_open", "remove", "remove_node", "save_storyboard",
+    "send_session_reminders", "site_storyboard", "snapshot", "storyboard_charts", "team_sites", "time_zones",
+    "update_diagram", "update_node", "update_session"
 ]  # fmt: skip

@@ -11,7 +11,7 @@ from lhn.communities.permissions import can_read
 from lhn.errors import NotFound
 from lhn.extensions import db
 from lhn.programme.models import LearningSession, PackageEntry, Storyboard
-from lhn.programme.services.package import may_decide
+from lhn.programme.services.package import attaches_to_entry
 from lhn.programme.services.storyboards import may_write
 
 STORYBOARD, PACKAGE_ENTRY = "storyboard", "package_entry"
@@ -19,10 +19,6 @@ STORYBOARD, PACKAGE_ENTRY = "storyboard", "package_entry"
 
 def _readable(community: Community, viewer: object) -> bool:
     return can_read(viewer, community, communities.find_membership(viewer, community))
-
-
-def may_attach_to_entry(entry: PackageEntry, viewer: object) -> bool:
-    return getattr(viewer, "id", None) == entry.proposed_by_id or may_decide(viewer, entry.community)
 
 
 def storyboard_stamp(board: Storyboard) -> str:
@@ -53,7 +49,7 @@ def entry_owner(entry_id: int, viewer: object) -> attachments.Owner:
     return attachments.Owner(
         community_id=entry.community_id, title=entry.title,
         endpoint="programme.package", values={"slug": entry.community.slug, "_anchor": f"change-{entry.id}"},
-        may_attach=may_attach_to_entry(entry, viewer), stamp=entry_stamp(entry),
+        may_attach=attaches_to_entry(entry, viewer), stamp=entry_stamp(entry),
         denied="Files are attached to a change by its proposer and the community's owners.",
     )  # fmt: skip
 

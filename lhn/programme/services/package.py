@@ -245,6 +245,13 @@ def remove(entry: PackageEntry, *, by: User, note: str) -> PackageVersion:
 # --- reading -------------------------------------------------------------------------------------------------------
 
 
+def attaches_to_entry(entry: PackageEntry, viewer: object, can_decide: bool | None = None) -> bool:
+    """Files on a change: its proposer and the community's owners (`can_decide`, when the caller asked already)."""
+    if can_decide is None:
+        can_decide = may_decide(viewer, entry.community)
+    return can_decide or getattr(viewer, "id", None) == entry.proposed_by_id
+
+
 def get_entry(entry_id: int, *, viewer: object) -> PackageEntry:
     """An entry of a community `viewer` may read. Raises NotFound."""
     entry = db.session.scalars(select(PackageEntry).where(PackageEntry.id == entry_id)
@@ -259,6 +266,7 @@ class EntryView:
     entry: PackageEntry
     idea: dict[str, Any] | None  # {"id", "title", "url", ...}; None when the idea is hidden or withdrawn
     evidence: dict[str, Any]  # live, for the reader
+    may_attach: bool  # files: its proposer and the community's owners (attaches_to_entry)
 
 
 @dataclass
@@ -282,13 +290,14 @@ def package_view(community: Community, *, viewer: object) -> PackageView:
     ids = [e.idea_id for e in entries]
     ideas = posts.ideas_as_dicts(community.id, ids) if ids else {}
     found = evidence(community, ids, viewer=viewer)
-    views = [EntryView(e, ideas.get(e.idea_id), found[e.idea_id]) for e in entries]
+    can_decide = may_decide(viewer, community)  # asked once for the page
+    views = [EntryView(e, ideas.get(e.idea_id), found[e.idea_id], attaches_to_entry(e, viewer, can_decide))
+             for e in entries]  # fmt: skip
     latest = db.session.scalars(select(PackageVersion).where(PackageVersion.community_id == community.id)
                                 .order_by(PackageVersion.number.desc()).limit(1)).first()  # fmt: skip
     member = communities.find_membership(viewer, community) is not None
     return PackageView(community, latest, [v for v in views if v.entry.status == EntryStatus.ACCEPTED],
-                       [v for v in views if v.entry.status == EntryStatus.PROPOSED], may_decide(viewer, community),
-                       member)  # fmt: skip
+                       [v for v in views if v.entry.status == EntryStatus.PROPOSED], can_decide, member)  # fmt: skip
 
 
 def package_versions(community: Community) -> list[PackageVersion]:

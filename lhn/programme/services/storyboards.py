@@ -48,8 +48,14 @@ def team_sites(community: Community, user: object) -> list[Institution]:
     return list(db.session.scalars(select(Institution).where(Institution.id.in_(ids)).order_by(Institution.name)))
 
 
+def on_site_team(site_id: int, community: Community, user: object) -> bool:
+    """`user` writes this site's storyboards as one of its team (team_sites)."""
+    return site_id in {s.id for s in team_sites(community, user)}
+
+
 def may_write(storyboard_site_id: int, community: Community, user: object) -> bool:
-    return storyboard_site_id in {s.id for s in team_sites(community, user)} or can_manage(
+    """The site's team, or the community's owners (who may also attach its files)."""
+    return on_site_team(storyboard_site_id, community, user) or can_manage(
         user, community, communities.find_membership(user, community))  # fmt: skip
 
 

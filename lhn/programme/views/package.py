@@ -22,11 +22,10 @@ DECIDED = {"accept": "Added to the change package.", "decline": "Proposal declin
 def package(slug: str):  # type: ignore[no-untyped-def]
     community, _can_edit = programme.readable_community(current_user, slug)
     view = programme.package_view(community, viewer=current_user)
-    me = getattr(current_user, "id", None)
-    entries = [v.entry for v in view.accepted + view.proposed]
-    may_attach = {e.id: view.can_decide or e.proposed_by_id == me for e in entries}  # an owner, or the proposer
-    files = attachments.files_view(programme.PACKAGE_ENTRY, attachments.stamps(programme.PACKAGE_ENTRY, entries),
-                                   may_attach)  # fmt: skip
+    shown = view.accepted + view.proposed
+    files = attachments.files_view(programme.PACKAGE_ENTRY,
+                                   attachments.stamps(programme.PACKAGE_ENTRY, [v.entry for v in shown]),
+                                   {v.entry.id: v.may_attach for v in shown})  # fmt: skip
     return render_template("programme/package.html", community=community, package=view, decision_form=DecisionForm(),
                            files=files, action_form=ActionForm())  # fmt: skip
 

@@ -192,13 +192,14 @@ def storyboard(session_id: int, storyboard_id: int):  # type: ignore[no-untyped-
     learning = programme.get_session(session_id, viewer=current_user)
     board = programme.get_storyboard(learning, storyboard_id)
     charts = programme.storyboard_charts(board, viewer=current_user)
-    can_write = board.institution_id in {s.id for s in programme.team_sites(learning.community, current_user)}
+    can_write = programme.on_site_team(board.institution_id, learning.community, current_user)
     html = render_template(
         "programme/storyboard.html", community=learning.community, session=learning, storyboard=board,
         charts=[(c, svg.render_chart(c.page.view, title=c.page.title, annotations=c.page.annotations)) for c in charts],
         can_write=can_write, chart_labels=spc.CHART_LABELS, action_form=ActionForm(),
         files=attachments.files_view(programme.STORYBOARD, attachments.stamps(programme.STORYBOARD, [board]),
-                                     {board.id: can_write}),
+                                     {board.id: programme.may_write(board.institution_id, learning.community,
+                                                                    current_user)}),
     )  # fmt: skip
     restricted = [c.page.view for c in charts if c.page.view.restricted]
     if restricted:  # a site's team seeing its withheld data is audited, as on the measure's page
