@@ -31,7 +31,7 @@ def index(slug: str):  # type: ignore[no-untyped-def]
     instruments = pro.list_instruments(community)
     return render_template("pro/index.html", community=community, mine=pro.my_instruments(instruments, current_user),
                            can_offer=pro.may_offer(current_user, community),
-                           can_respond=bool(instruments) and pro.may_respond(current_user, instruments[0]))  # fmt: skip
+                           can_respond=pro.responds_in(current_user, community))  # fmt: skip
 
 
 @bp.route("/c/<slug>/questionnaires/offer", methods=["GET", "POST"])

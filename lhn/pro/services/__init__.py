@@ -21,6 +21,7 @@ from lhn.pro.services.responses import (
     my_bundle,
     my_instruments,
     needs_safety_message,
+    responds_in,
     save_answers,
     send_due_reminders,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "my_record",
     "needs_safety_message",
     "offer_shipped",
+    "responds_in",
     "save_answers",
     "send_due_reminders",
     "set_consents",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 from lhn import phi
 from lhn.accounts.models import Role, User
 from lhn.communities import services as communities
+from lhn.communities.models import Community
 from lhn.database import find_one, reading, utcnow
 from lhn.errors import PermissionDenied
 from lhn.extensions import db
@@ -28,10 +29,14 @@ from lhn.reminders import claim, remind
 RESPONDERS = (Role.PATIENT, Role.CAREGIVER)
 
 
-def may_respond(viewer: object, instrument: Instrument) -> bool:
-    """Patients and caregivers who are members of the community."""
+def responds_in(viewer: object, community: Community) -> bool:
+    """Patients and caregivers who are members of the community answer its questionnaires."""
     return (isinstance(viewer, User) and viewer.role in RESPONDERS
-            and communities.find_membership(viewer, instrument.community) is not None)  # fmt: skip
+            and communities.find_membership(viewer, community) is not None)  # fmt: skip
+
+
+def may_respond(viewer: object, instrument: Instrument) -> bool:
+    return responds_in(viewer, instrument.community)
 
 
 def draft_of(instrument: Instrument, user: User) -> ProResponse | None:
