@@ -4,7 +4,7 @@ own history and FHIR Bundle), consent (what a person's data may serve, per purpo
 record of it)."""
 
 from lhn import reminders
-from lhn.pro.services.consent import consenting, consents_of, my_record, set_consents
+from lhn.pro.services.consent import consenting, consents_of, my_record, record_use, set_consents
 from lhn.pro.services.instruments import (
     get_instrument,
     import_questionnaire,
@@ -44,6 +44,7 @@ __all__ = [
     "my_record",
     "needs_safety_message",
     "offer_shipped",
+    "record_use",
     "responds_in",
     "save_answers",
     "send_due_reminders",

@@ -61,3 +61,12 @@ def consenting(community_id: int, purpose: Purpose) -> set[int]:
     return set(db.session.scalars(select(PurposeConsent.user_id).where(
         PurposeConsent.community_id == community_id, PurposeConsent.purpose == purpose,
         PurposeConsent.granted.is_(True))))  # fmt: skip
+
+
+def record_use(user_id: int, community_id: int, purpose: Purpose, what: str) -> ConsentEvent:
+    """Write one use of a person's data to their own record ("where my data went"): what was shared or counted,
+    with whom, in words they understand. Features call it in the same transaction as the use. Flushes."""
+    event = ConsentEvent(user_id=user_id, community_id=community_id, purpose=purpose, what=what[:200], at=utcnow())
+    db.session.add(event)
+    db.session.flush()
+    return event
