@@ -78,6 +78,9 @@ class Measure(TimestampMixin, Base):
     rule_set: Mapped[str] = mapped_column(String(32), default="shewhart_anhoj")
     baseline_points: Mapped[int | None] = mapped_column()  # limits from the first N points of each phase
     version: Mapped[int] = mapped_column(default=1)
+    # "questionnaire": LHN computes the values from patients' own answers (lhn/pro), so no site submits them and
+    # no reader, a site's team included, sees a small cell. "": each site's team submits its values.
+    computed_from: Mapped[str] = mapped_column(String(20), default="", server_default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

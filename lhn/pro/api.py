@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from lhn import inputs
 from lhn.api import bp, created, json_body, require_user
-from lhn.api.openapi import BOOLEAN, ID, TEXT, body_schema, nullable, op, path_param, ref
+from lhn.api.openapi import BOOLEAN, ID, NUMBER, TEXT, body_schema, nullable, op, path_param, ref
 from lhn.communities import services as communities
 from lhn.communities.permissions import can_manage
 from lhn.database import iso_or_none, transactional
@@ -20,8 +20,9 @@ from lhn.errors import ValidationFailed
 from lhn.limits import user_rate_limited
 from lhn.pro import services as pro
 from lhn.pro.instruments import SHIPPED
-from lhn.pro.models import Instrument, ProResponse, Purpose
+from lhn.pro.models import Instrument, ProResponse, Purpose, Statistic
 
+PERIODS = ("week", "month", "quarter")
 SCHEDULE = nullable({"type": "integer", "minimum": 1, "maximum": 366, "description": "Days between answers"})
 
 
@@ -91,6 +92,32 @@ def my_bundle():  # type: ignore[no-untyped-def]
     return jsonify(pro.my_bundle(require_user()))
 
 
+def pro_measure_json(pro_measure: Any) -> dict[str, Any]:
+    return {"measure_id": pro_measure.measure_id, "name": pro_measure.measure.name,
+            "statistic": pro_measure.statistic.value, "threshold": pro_measure.threshold,
+            "period": pro_measure.measure.period.value}  # fmt: skip
+
+
+@bp.get("/questionnaires/<int:instrument_id>/measures")
+def questionnaire_measures(instrument_id: int):  # type: ignore[no-untyped-def]
+    user = require_user()
+    instrument = pro.get_instrument(instrument_id, viewer=user)
+    return jsonify(items=[pro_measure_json(m) for m in pro.measures_defined(instrument, viewer=user)])
+
+
+@bp.post("/questionnaires/<int:instrument_id>/measures")
+@user_rate_limited("pro")
+@transactional
+def define_questionnaire_measure(instrument_id: int):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    instrument = pro.get_instrument(instrument_id, viewer=user)
+    request = pro.MeasureRequest(
+        statistic=inputs.choice(body, "statistic", [s.value for s in Statistic]),
+        threshold=inputs.number(body, "threshold", None), period=inputs.choice(body, "period", PERIODS, "month"),
+        improvement=inputs.choice(body, "improvement", ("up", "down"), "down"), name=inputs.text(body, "name", ""))
+    return created(pro_measure_json(pro.define_measure(instrument, request, by=user)))
+
+
 def consent_json(community: Any, user: Any) -> dict[str, Any]:
     return {"consents": {p.value: granted for p, granted in pro.consents_of(community, user).items()},
             "record": [{"purpose": e.purpose.value, "what": e.what, "at": iso_or_none(e.at)}
@@ -121,6 +148,9 @@ OPENAPI_SCHEMAS = {
     "Instrument": {"type": "object", "properties": {
         "id": ID, "community": TEXT, "code": TEXT, "title": TEXT, "schedule_days": SCHEDULE,
         "questionnaire": {"type": "object", "description": "The FHIR R5 Questionnaire (one instrument's page)"}}},
+    "ProMeasure": {"type": "object", "description": "A co-owned measure LHN computes from a questionnaire's answers",
+                   "properties": {"measure_id": ID, "name": TEXT, "statistic": {"enum": [s.value for s in Statistic]},
+                                  "threshold": nullable(NUMBER), "period": {"enum": list(PERIODS)}}},
     "ProResponse": {"type": "object", "description": "Your own answers: nobody else can read them", "properties": {
         "id": ID, "instrument_id": ID, "status": {"enum": ["draft", "completed"]},
         "answers": {"type": "object", "description": "linkId -> answer code"}, "total": nullable({"type": "number"}),
@@ -152,6 +182,17 @@ OPENAPI_PATHS = {
                    errors=("401", "403", "404", "422", "429")),
         "get": op("Your own finished responses, oldest first, and your draft", params=[INSTRUMENT_ID],
                   tag="questionnaires", errors=("401", "404")),
+    },
+    "/questionnaires/{instrument_id}/measures": {
+        "get": op("The measures computed from a questionnaire (the community's owners)", params=[INSTRUMENT_ID],
+                  tag="questionnaires", errors=("401", "404")),
+        "post": op("Define a co-owned measure computed from a questionnaire (the community's owners): per site and "
+                   "period, the share of consenting people whose latest total is at least `threshold`, or their mean "
+                   "total", params=[INSTRUMENT_ID], status="201", tag="questionnaires", response=ref("ProMeasure"),
+                   body=body_schema({"statistic": {"enum": [s.value for s in Statistic]}}, {
+                       "threshold": NUMBER, "period": {"enum": list(PERIODS)},
+                       "improvement": {"enum": ["up", "down"]}, "name": TEXT}),
+                   errors=("401", "403", "404", "422", "429")),
     },
     "/communities/{slug}/my-consent": {
         "get": op("What your data may serve in this community (each purpose off until you turn it on), and your own "

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import BooleanField, RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from lhn.forms import ButtonField, Form, PHIConfirmMixin, choices
-from lhn.pro.models import Purpose
+from lhn.pro.models import Purpose, Statistic
 from lhn.pro.scoring import TEXT_MAX, Spec
 
 SCHEDULE_CHOICES = choices([("", "No schedule"), ("7", "Every week"), ("14", "Every two weeks"),
@@ -58,3 +58,14 @@ class ConsentForm(Form):
     qi_aggregates = BooleanField(Purpose.QI_AGGREGATES.label)
     research = BooleanField(Purpose.RESEARCH.label)
     study_contact = BooleanField(Purpose.STUDY_CONTACT.label)
+
+
+class MeasureForm(Form):
+    statistic = SelectField("What the measure counts", choices=choices([(s.value, s.label) for s in Statistic]))
+    threshold = StringField("Score that counts (for a share)", validators=[Optional(), Length(max=20)],
+                            description="People whose total is at least this score, e.g. 10 for PHQ-9.")
+    period = SelectField("Per site and", choices=choices([("month", "Month"), ("quarter", "Quarter"),
+                                                          ("week", "Week")]))  # fmt: skip
+    improvement = SelectField("Better is", choices=choices([("down", "Lower"), ("up", "Higher")]))
+    name = StringField("Name (optional)", validators=[Optional(), Length(max=160)])
+

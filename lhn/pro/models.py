@@ -16,6 +16,7 @@ from lhn.database import str_enum as _enum
 if TYPE_CHECKING:
     from lhn.accounts.models import User
     from lhn.communities.models import Community
+    from lhn.measures.models import Measure
 
 
 class Instrument(TimestampMixin, Base):
@@ -45,7 +46,10 @@ class ProResponse(TimestampMixin, Base):
     """One person's answers to an instrument: a draft (at most one per person and instrument) or completed."""
 
     __tablename__ = "pro_response"
-    __table_args__ = (Index("ix_pro_response_person", "user_id", "instrument_id", "status"),)
+    __table_args__ = (
+        Index("ix_pro_response_person", "user_id", "instrument_id", "status"),
+        Index("ix_pro_response_instrument_completed", "instrument_id", "completed_at"),  # a measure's periods
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instrument_id: Mapped[int] = mapped_column(ForeignKey("pro_instrument.id", ondelete="CASCADE"))
@@ -60,6 +64,33 @@ class ProResponse(TimestampMixin, Base):
 
     instrument: Mapped[Instrument] = relationship()
     user: Mapped[User] = relationship()
+
+
+class Statistic(LabelledEnum):
+    """What a measure computed from an instrument counts, per site and period, of each person's latest answer."""
+
+    SHARE_AT_LEAST = "share_at_least"  # a proportion: people whose total is at least the threshold
+    MEAN = "mean"  # a continuous measure: the mean total, of n people
+
+    @property
+    def label(self) -> str:
+        return {"share_at_least": "Share of people scoring at least a threshold", "mean": "Mean score"}[self.value]
+
+
+class ProMeasure(Base):
+    """A co-owned measure whose values LHN computes from an instrument's completed responses: per site (the
+    person's institution) and period, each consenting member's latest answer in the period counts once."""
+
+    __tablename__ = "pro_measure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id", ondelete="CASCADE"), unique=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("pro_instrument.id", ondelete="CASCADE"), index=True)
+    statistic: Mapped[Statistic] = mapped_column(_enum(Statistic, "pro_measure_statistic"))
+    threshold: Mapped[float | None] = mapped_column()  # for SHARE_AT_LEAST
+
+    instrument: Mapped[Instrument] = relationship()
+    measure: Mapped[Measure] = relationship()
 
 
 class Purpose(LabelledEnum):

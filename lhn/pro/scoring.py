@@ -53,6 +53,10 @@ class Spec:
     bands: tuple[tuple[float, float, str], ...]
 
     @property
+    def lowest(self) -> float:
+        return sum(min(o.weight for o in item.options) for item in self.items if not item.free_text)
+
+    @property
     def highest(self) -> float:
         return sum(max(o.weight for o in item.options) for item in self.items if not item.free_text)
 

@@ -14,7 +14,7 @@ from lhn.forms import choices, form_page, saved
 from lhn.limits import user_rate_limited
 from lhn.pro import services as pro
 from lhn.pro import svg
-from lhn.pro.forms import ConsentForm, ImportForm, OfferForm, answer_form, answers_of
+from lhn.pro.forms import ConsentForm, ImportForm, MeasureForm, OfferForm, answer_form, answers_of
 from lhn.pro.instruments import SHIPPED
 from lhn.pro.models import Purpose
 
@@ -83,6 +83,25 @@ def respond(instrument_id: int):  # type: ignore[no-untyped-def]
     return form_page("pro/respond.html", form, community=instrument.community, instrument=instrument, spec=spec,
                      can_respond=pro.may_respond(current_user, instrument), has_draft=draft is not None,
                      phi=getattr(form, "phi", None))  # fmt: skip
+
+
+@bp.route("/questionnaires/<int:instrument_id>/measures", methods=["GET", "POST"])
+@login_required
+@user_rate_limited("pro", methods=["POST"])
+def measures(instrument_id: int):  # type: ignore[no-untyped-def]
+    instrument = pro.get_instrument(instrument_id, viewer=current_user)
+    defined = pro.measures_defined(instrument, viewer=current_user)
+    form = MeasureForm()
+    request = pro.MeasureRequest(statistic=form.statistic.data or "", threshold=form.threshold.data,
+                                 period=form.period.data or "", improvement=form.improvement.data or "",
+                                 name=form.name.data or "")  # fmt: skip
+    if form.validate_on_submit() and (done := saved(form, lambda: pro.define_measure(instrument, request,
+                                                                                      by=current_user))):
+        flash("Measure defined. Its values are computed from the answers of people who chose to count them.",
+              "success")
+        return redirect(url_for("measures.show", measure_id=done.value.measure_id))
+    return form_page("pro/measures.html", form, community=instrument.community, instrument=instrument,
+                     defined=defined)
 
 
 @bp.get("/questionnaires/<int:instrument_id>/mine")

@@ -126,7 +126,7 @@ def visible_sites(data: MeasureData, acc: Access) -> list[Institution]:
     and the sites whose team the reader is on, even without consent. By slug. Pages, exports and FHIR use it;
     what of a shared site's data is masked for them is the suppression's business."""
     return sorted(
-        (data.sites[i] for i in data.cells if i in data.consenting or i in acc.team_site_ids), key=lambda s: s.slug
+        (data.sites[i] for i in data.cells if i in data.consenting or i in acc.known_site_ids), key=lambda s: s.slug
     )
 
 
@@ -377,7 +377,7 @@ def chart_view(
     """
     kind, rules = parse_options(measure, site_id=site.id if site else None, kind=kind, rules=rules)
     data = data or load_data(measure)
-    known = acc.team_site_ids
+    known = acc.known_site_ids
     full = site is None or site.id in known
     if site is not None and site.id not in data.cells:
         raise NotFound("This site has no data for this measure yet.")

@@ -42,17 +42,28 @@ class Access:
         return permissions.can_edit(self.user, self.owner_ids)
 
     @property
+    def submit_site_ids(self) -> set[int]:
+        """The sites whose data the reader submits: their teams' sites, none on a measure LHN computes."""
+        return set() if self.measure.computed_from else self.team_site_ids
+
+    @property
+    def known_site_ids(self) -> set[int]:
+        """The sites whose cells the reader sees whole (its own team's data, and its history). None on a measure
+        LHN computes from patients' answers: a site's clinicians see no small count of their patients either."""
+        return self.submit_site_ids
+
+    @property
     def can_submit(self) -> bool:
         """On some site's team: submits (and imports) its site's data, sees its history."""
-        return bool(self.team_site_ids)
+        return bool(self.submit_site_ids)
 
     def can_submit_for(self, site_id: int) -> bool:
-        return site_id in self.team_site_ids
+        return site_id in self.submit_site_ids
 
     @property
     def can_start_cycle(self) -> bool:
         """Owners start PDSA cycles (at a site with data), a site's team at its own site."""
-        return self.is_owner or self.can_submit
+        return self.is_owner or bool(self.team_site_ids)
 
     def can_remove_owner(self, owner_id: int) -> bool:
         return permissions.can_remove_owner(self.user, owner_id, self.owner_ids)

@@ -154,14 +154,14 @@ def export_csv(measure: Measure, *, viewer: object) -> str:
     acc = access(measure, viewer)
     record_export(measure, reader=viewer, file_format="csv")
     data = charts.load_data(measure)
-    suppression = data.suppression(acc.team_site_ids)
+    suppression = data.suppression(acc.known_site_ids)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*csv_columns(measure), "measure_version", "masked"])
     for site in charts.visible_sites(data, acc):
         for start, cell in sorted(data.cells[site.id].items()):
             label = periods.label(start, measure.period.value)
-            if site.id not in acc.team_site_ids and suppression.is_masked(site.id, start):
+            if site.id not in acc.known_site_ids and suppression.is_masked(site.id, start):
                 writer.writerow([site.slug, label, *([""] * len(measure.type.fields)), "", "yes"])
                 continue
             values = [plain_number(cell.numerator)]

@@ -270,7 +270,7 @@ def check_submission(measure: Measure, rows: list[Row], *, by: User) -> tuple[li
     if not rows:
         return [], [RowError(None, "", "There are no rows to import.")]
     check_row_count(len(rows))
-    parsed, errors = check_rows(measure, rows, allowed_sites=acc.team_site_ids)
+    parsed, errors = check_rows(measure, rows, allowed_sites=acc.submit_site_ids)
     return parsed, sorted(errors, key=lambda e: (e.line or 0, e.field))
 
 
@@ -404,7 +404,7 @@ def history(
     site's team (and only they) see it whole. It is restricted data: each view is audited, so callers commit.
     Raises NotFound for anyone else, ValidationFailed (a bad cursor)."""
     acc = access(measure, viewer)
-    if site.id not in acc.team_site_ids:
+    if site.id not in acc.known_site_ids:
         raise NotFound("Only the site's own team sees its submission history.")
     record_restricted_view(measure, reader=viewer)  # type: ignore[arg-type]  # a team member is a User
     stmt = (

@@ -54,7 +54,7 @@ def entry_grid(measure: Measure, *, by: object, site_slug: str | None = None, to
     acc = access(measure, by)
     if not acc.can_submit:
         raise PermissionDenied(NOT_A_TEAM)
-    sites = sorted(db.session.scalars(select(Institution).where(Institution.id.in_(acc.team_site_ids))),
+    sites = sorted(db.session.scalars(select(Institution).where(Institution.id.in_(acc.submit_site_ids))),
                    key=lambda s: s.name)  # fmt: skip
     site = next((s for s in sites if s.slug == site_slug), None) if site_slug else sites[0]
     if site is None:
@@ -70,7 +70,7 @@ def entry_grid(measure: Measure, *, by: object, site_slug: str | None = None, to
         if cell is not None:
             values = [plain_number(v) if v is not None else "" for v in (cell.numerator, cell.denominator)][:width]
         rows.append(EntryRow(periods.label(start, kind), periods.short_label(start, kind), values))
-    withheld = site.id not in data.consenting or data.suppression(acc.team_site_ids).withholds(site.id)
+    withheld = site.id not in data.consenting or data.suppression(acc.known_site_ids).withholds(site.id)
     return EntryGrid(measure, site, sites, rows, restricted=bool(cells) and withheld)
 
 

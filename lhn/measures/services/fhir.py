@@ -184,10 +184,10 @@ def report_bundle(measure: Measure, *, viewer: object, base_url: str) -> dict[st
     acc = access(measure, viewer)
     record_export(measure, reader=viewer, file_format="fhir")
     measure_data = charts.load_data(measure)
-    suppression = measure_data.suppression(acc.team_site_ids)
+    suppression = measure_data.suppression(acc.known_site_ids)
     entries = []
     for site in charts.visible_sites(measure_data, acc):
-        own = site.id in acc.team_site_ids
+        own = site.id in acc.known_site_ids
         reporter = {"identifier": {"system": SITE_SYSTEM, "value": site.slug}, "display": site.name}
         for start, cell in sorted(measure_data.cells[site.id].items()):
             masked = not own and suppression.is_masked(site.id, start)
@@ -403,7 +403,7 @@ def bundle_rows(measure: Measure, payload: Any, *, by: User) -> list[data.Row]:
             continue
         rows.append(_row(resource, measure, number))
     if errors and rows:  # report the remaining entries' problems too, so one round trip shows them all
-        allowed = access(measure, by).team_site_ids
+        allowed = access(measure, by).submit_site_ids
         errors += data.check_rows(measure, rows, allowed_sites=allowed)[1]
     if errors:
         raise data.RowsInvalid(sorted(errors, key=lambda e: (e.line or 0, e.field)))

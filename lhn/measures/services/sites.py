@@ -148,7 +148,7 @@ def give_consent(measure: Measure, site: Institution, *, by: User, agreed: bool)
 
     Raises PermissionDenied (not on the site's team), ValidationFailed (`agreed` is not True).
     """
-    if not access(measure, by).can_submit_for(site.id):
+    if site.id not in access(measure, by).team_site_ids:
         raise PermissionDenied("Only the site's own team records its consent.")
     if agreed is not True:
         raise ValidationFailed({"agree": "Agree to the statement to record the site's consent."})
@@ -168,7 +168,7 @@ def give_consent(measure: Measure, site: Institution, *, by: User, agreed: bool)
 
 def withdraw_consent(measure: Measure, site: Institution, *, by: User) -> DataConsent:
     """The site's team withdraws consent: its data leaves every cross-site view. Raises PermissionDenied, NotFound."""
-    if not access(measure, by).can_submit_for(site.id):
+    if site.id not in access(measure, by).team_site_ids:
         raise PermissionDenied("Only the site's own team withdraws its consent.")
     current = active_consent(measure.community_id, site.id)
     if current is None:

@@ -14,6 +14,7 @@ from lhn.database import utcnow
 from lhn.errors import PermissionDenied
 from lhn.extensions import db
 from lhn.pro.models import ConsentEvent, Purpose, PurposeConsent
+from lhn.pro.services import aggregates
 
 
 def _check_member(user: User, community: Community) -> None:
@@ -47,6 +48,12 @@ def set_consents(community: Community, user: User, choices: dict[Purpose, bool])
                                    what="granted" if granted else "withdrawn", at=now))  # fmt: skip
     db.session.add_all(events)
     db.session.flush()
+    if any(event.purpose == Purpose.QI_AGGREGATES for event in events):
+        granted = choices[Purpose.QI_AGGREGATES]
+        for measure in aggregates.person_changed(community.id, user):
+            record_use(user.id, community.id, Purpose.QI_AGGREGATES,
+                       f"Your answers {'now count' if granted else 'no longer count'} in the measure "
+                       f"\"{measure.name}\"")  # fmt: skip
     return events
 
 

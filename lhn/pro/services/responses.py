@@ -22,7 +22,9 @@ from lhn.errors import PermissionDenied
 from lhn.extensions import db
 from lhn.pro import scoring
 from lhn.pro.instruments import SAFETY_ITEMS
-from lhn.pro.models import Instrument, ProResponse, ResponseStatus
+from lhn.pro.models import Instrument, ProResponse, Purpose, ResponseStatus
+from lhn.pro.services import aggregates
+from lhn.pro.services.consent import record_use
 from lhn.pro.services.instruments import spec_of
 from lhn.reminders import claim, remind
 
@@ -74,6 +76,11 @@ def save_answers(instrument: Instrument, answers: dict[str, str], *, by: User, c
     db.session.flush()
     phi.record_confirmed(findings, by=by, target_type="pro_response", target_id=response.id,
                          community_id=instrument.community_id)  # fmt: skip
+    if complete:
+        for measure in aggregates.counted(response):
+            record_use(by.id, instrument.community_id, Purpose.QI_AGGREGATES,
+                       f"Your {instrument.title} answer of {response.completed_at:%d %b %Y} counts in the measure "
+                       f"\"{measure.name}\" (your site's total; counts of 1 to 10 hidden)")  # fmt: skip
     return response
 
 
