@@ -17,6 +17,7 @@ from lhn.accounts.models import User
 from lhn.database import iso_or_none
 from lhn.extensions import db
 from lhn.pro.models import ConsentEvent, ProResponse, PurposeConsent
+from lhn.pro.services import aggregates
 
 
 @signals.export_requested.connect
@@ -41,5 +42,10 @@ def export_responses(user: User, **_: Any) -> dict[str, Any]:
 
 @signals.account_erasing.connect
 def erase_responses(user: User, **_: Any) -> None:
+    """Their answers go, and so does their share in every measure computed from them: the cells they counted in
+    are recomputed without them."""
+    cells = aggregates.cells_of(user)
     for model in (ProResponse, PurposeConsent, ConsentEvent):
         db.session.execute(delete(model).where(model.user_id == user.id).execution_options(synchronize_session=False))
+    for pro_measure, only in cells:
+        aggregates.refresh(pro_measure, only=only)

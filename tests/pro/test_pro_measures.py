@@ -14,13 +14,14 @@ from lhn.communities import services as communities
 from lhn.extensions import db
 from lhn.measures import services as measures
 from lhn.measures.models import DataPoint, Measure
+from lhn.moderation import mydata
 from lhn.pro import services as pro
 from lhn.pro.instruments import SHIPPED
 from lhn.pro.models import ConsentEvent, Instrument, ProMeasure, Purpose
 from lhn.pro.scoring import read_questionnaire
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for
-from tests.conftest import committed, login
+from tests.conftest import PASSWORD, committed, login
 from tests.forms import submit
 from tests.measures.conftest import make_network
 from tests.pro.test_questionnaires import answers_for
@@ -187,3 +188,14 @@ def test_the_api_defines_and_lists_measures_for_owners_only(app, client, ibd):
     assert (made.json["name"], made.json["period"], made.json["threshold"]) == ("Mean PHQ-9 score", "quarter", None)
     assert [m["measure_id"] for m in client.get(url, headers=doc).json["items"]] == [made.json["measure_id"]]
     assert_error(client.get(url, headers=teen), 404, "not_found")
+
+
+@pytest.mark.parametrize("mode", ["keep", "remove"])
+def test_deleting_an_account_takes_the_person_out_of_every_computed_value(app, ibd, mode):
+    north = _patients(app, "north", 12)
+    measure_id = _define(app)
+    for person in north:
+        _answer(app, person, 11, NOV)
+    with committed(app):
+        mydata.delete_account(db.session.get(User, north[0]), password=PASSWORD, mode=mode)
+    assert _cells(app, measure_id) == {("north", "2026-11"): (11.0, 11.0)}

@@ -217,23 +217,32 @@ def _consents(user_id: int, community_id: int) -> bool:
         PurposeConsent.purpose == Purpose.QI_AGGREGATES)) is True  # fmt: skip
 
 
-def person_changed(community_id: int, user: User) -> list[Measure]:
-    """The person's consent changed in the community: every cell their finished answers fall in is recomputed,
-    in every measure computed there. Returns the measures they have answers in. Flushes."""
+def cells_of(user: User, community_id: int | None = None) -> list[tuple[ProMeasure, set[Cell]]]:
+    """Each computed measure (in one community, or all) with the cells the person's finished answers fall in."""
     if user.institution_id is None:
         return []
-    pro_measures = db.session.scalars(select(ProMeasure).join(Instrument).where(
-        Instrument.community_id == community_id).order_by(ProMeasure.id)).all()  # fmt: skip
-    touched = []
-    for pro_measure in pro_measures:
+    stmt = select(ProMeasure).join(Instrument).order_by(ProMeasure.id)
+    if community_id is not None:
+        stmt = stmt.where(Instrument.community_id == community_id)
+    found = []
+    for pro_measure in db.session.scalars(stmt).all():
         kind = pro_measure.measure.period.value
         days = db.session.scalars(select(ProResponse.completed_at).where(
             ProResponse.instrument_id == pro_measure.instrument_id, ProResponse.user_id == user.id,
             ProResponse.status == ResponseStatus.COMPLETED)).all()  # fmt: skip
         cells = {(user.institution_id, periods.start_of(day.date(), kind)) for day in days if day is not None}
         if cells:
-            refresh(pro_measure, only=cells)
-            touched.append(pro_measure.measure)
+            found.append((pro_measure, cells))
+    return found
+
+
+def person_changed(community_id: int, user: User) -> list[Measure]:
+    """The person's consent changed in the community: every cell their finished answers fall in is recomputed,
+    in every measure computed there. Returns the measures they have answers in. Flushes."""
+    touched = []
+    for pro_measure, cells in cells_of(user, community_id):
+        refresh(pro_measure, only=cells)
+        touched.append(pro_measure.measure)
     return touched
 
 
