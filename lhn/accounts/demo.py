@@ -57,7 +57,7 @@ USERS = [
     ),
     DemoUser("data_mika", "Mika (data)", "researcher", "openmetrics", "Claimed researcher, request rejected"),
     DemoUser("sam_mod", "Sam the moderator", "caregiver", "gut-friends", "Caregiver, moderator of pediatric IBD"),
-    DemoUser("ibd_teen", "Gutsy Teen", "patient", None, "Patient"),
+    DemoUser("ibd_teen", "Gutsy Teen", "patient", "riverside-childrens", "Patient"),
     DemoUser("sugar_runner", "SugarRunner", "patient", "lakeside-clinic", "Patient"),
     DemoUser("salty_breather", "Salty Breather", "patient", "northgate-university-hospital", "Patient"),
     DemoUser("mum_of_two", "Mum of two", "caregiver", "riverside-childrens", "Caregiver"),

@@ -36,10 +36,27 @@ def test_a_patient_answers_on_a_phone_sees_their_trend_and_consents_to_qi_use(li
     phone.goto(base + "/c/pediatric-ibd/my-consent")
     phone.get_by_label("Count my answers in the network's quality-improvement measures", exact=False).check()
     phone.get_by_role("button", name="Save my choices").click()
-    expect(phone.locator("#record-heading + ul")).to_contain_text("granted")
+    record = phone.locator("#record-heading + ul")
+    expect(record).to_contain_text("granted")
+    expect(record).to_contain_text('Your answers now count in the measure "Mean IBD check-in score')  # where it went
     shot(phone, "3-consent")
 
     owner = new_page()
     log_in(owner, base, "dr_okafor")  # the community's owner: the trend page shows them their own, empty
     owner.goto(phone.url.replace("/c/pediatric-ibd/my-consent", "/questionnaires/1/mine"))
     expect(owner.locator("table.table-view tbody tr")).to_have_count(0)
+
+    # The site's measure computed from the check-in: Riverside's values, Lakeside's four people hidden from all.
+    owner.goto(base + "/c/pediatric-ibd/measures")
+    owner.get_by_role("link", name="Mean IBD check-in score (lower is better)").click()
+    owner.get_by_label("Site", exact=True).select_option(label="Riverside Children's Hospital")
+    owner.get_by_role("button", name="Show").click()
+    expect(owner.locator("svg circle.point").first).to_be_visible()
+    expect(owner.get_by_text("Counts of 1 to 10 are hidden from everyone.")).to_be_visible()
+    shot(owner, "4-pro-measure-at-riverside")
+    lind = new_page()
+    log_in(lind, base, "dr_lind")  # Lakeside's own clinician sees their site's cells masked too
+    lind.goto(owner.url.split("?")[0] + "?site=lakeside-clinic")
+    expect(lind.locator("svg .masked").first).to_be_visible()
+    shot(lind, "5-lakeside-masked-for-its-own-clinician")
+
