@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from lhn import signals
 from lhn.accounts.models import User
 from lhn.communities import services as communities
 from lhn.communities.models import Community
@@ -29,7 +30,8 @@ def consents_of(community: Community, user: User) -> dict[Purpose, bool]:
 
 
 def set_consents(community: Community, user: User, choices: dict[Purpose, bool]) -> list[ConsentEvent]:
-    """Record the person's choices; only changes are written (each with its event). Flushes. Raises
+    """Record the person's choices; only changes are written (each with its event); a withdrawal sends
+    signals.consent_withdrawn. Flushes. Raises
     PermissionDenied (not a member)."""
     _check_member(user, community)
     now, events = utcnow(), []
@@ -47,6 +49,9 @@ def set_consents(community: Community, user: User, choices: dict[Purpose, bool])
                                    what="granted" if granted else "withdrawn", at=now))  # fmt: skip
     db.session.add_all(events)
     db.session.flush()
+    for event in events:
+        if event.what == "withdrawn":  # features that used the consent react (research revokes contacts)
+            signals.consent_withdrawn.send(user, community_id=community.id, purpose=event.purpose)
     return events
 
 
