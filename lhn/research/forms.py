@@ -43,7 +43,7 @@ class StudyForm(PHIConfirmMixin, Form):
     diagnoses = StringField("Diagnoses (any of; separate with semicolons)", validators=[Optional(), Length(max=3000)])
     countries = StringField("Countries (any of; separate with semicolons)", validators=[Optional(), Length(max=3000)])
     eligible_sites = CheckboxesField("Treated at (any of)", choices=[], validate_choice=False)
-    roles = CheckboxesField("Who may take part", choices=ROLE_CHOICES, validate_choice=False)
+    roles = CheckboxesField("Roles (any of)", choices=ROLE_CHOICES, validate_choice=False)
     instrument_code = SelectField("Questionnaire score", choices=[], validate_choice=False)
     score_min = FloatField("Lowest score", validators=[Optional()])
     score_max = FloatField("Highest score", validators=[Optional()])
