@@ -237,3 +237,25 @@ def test_my_data_exports_the_profile_and_contacts_and_deletion_removes_them(app,
     with app.app_context():
         assert db.session.scalars(select(ResearchProfile)).all() == []
         assert db.session.scalars(select(StudyContact)).all() == []
+
+
+def test_the_studies_page_runs_the_same_queries_however_many_studies_and_leads(app, client, ibd, count_queries):
+    _opt_in(app, "teen", **TEEN_PROFILE)
+
+    def post_by_new_leads(count):
+        with committed(app):
+            community = communities.get_community("ibd")
+            for _ in range(count):
+                lead = factories.user("researcher", verified=True)
+                factories.member(community, lead)
+                research.post_study(community, StudyFields(title="T", condition="C", ethics_reference="E"), by=lead)
+
+    login(client, "teen")
+    post_by_new_leads(2)
+    with count_queries() as queries:
+        assert client.get("/c/ibd/studies").status_code == 200
+    post_by_new_leads(3)
+    with count_queries() as more:
+        page = client.get("/c/ibd/studies").text
+    assert page.count('class="card research-card"') == 5
+    assert len(more) == len(queries)

@@ -7,6 +7,7 @@ import dataclasses
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from lhn import markup, phi
 from lhn.accounts import services as accounts
@@ -26,6 +27,7 @@ from lhn.research.permissions import can_post_study, can_read_audit, can_set_sta
 TEXT_MAX = {"title": 200, "condition": 200, "ethics_reference": 120}
 ELIGIBILITY_MAX = 5000
 LIST_MAX, VALUE_MAX = 20, 120
+AUDIT_SHOWN = 100
 MATCHABLE_ROLES = (Role.PATIENT.value, Role.CAREGIVER.value)
 
 
@@ -155,7 +157,8 @@ def get_study(study_id: int, *, viewer: object) -> Study:
 
 def list_studies(community: Community) -> list[Study]:
     """The community's studies, recruiting first, newest first."""
-    rows = db.session.scalars(select(Study).where(Study.community_id == community.id).order_by(Study.id.desc()))
+    rows = db.session.scalars(select(Study).where(Study.community_id == community.id)
+                              .options(joinedload(Study.created_by)).order_by(Study.id.desc()))  # fmt: skip
     return sorted(rows, key=lambda s: s.status != StudyStatus.RECRUITING)
 
 
@@ -188,10 +191,12 @@ def set_status(study: Study, status: str, *, by: User) -> Study:
 
 
 def study_audit(study: Study, *, by: object) -> list[StudyEvent]:
-    """The study's audit, newest first: its lead and the community's moderators. Raises PermissionDenied."""
+    """The study's audit, newest first (the latest AUDIT_SHOWN lines): its lead and the community's moderators.
+    Raises PermissionDenied."""
     if not can_read_audit(by, study, study.community, communities.find_membership(by, study.community)):
         raise PermissionDenied()
-    stmt = select(StudyEvent).where(StudyEvent.study_id == study.id).order_by(StudyEvent.id.desc())
+    stmt = (select(StudyEvent).where(StudyEvent.study_id == study.id).options(joinedload(StudyEvent.actor))
+            .order_by(StudyEvent.id.desc()).limit(AUDIT_SHOWN))  # fmt: skip
     return list(db.session.scalars(stmt))
 
 
