@@ -259,3 +259,19 @@ def test_the_studies_page_runs_the_same_queries_however_many_studies_and_leads(a
         page = client.get("/c/ibd/studies").text
     assert page.count('class="card research-card"') == 5
     assert len(more) == len(queries)
+
+
+def test_a_contact_message_that_looks_like_it_identifies_someone_is_asked_about_first(app, client, ibd):
+    study_id = _study(app)
+    _opt_in(app, "teen", **TEEN_PROFILE)
+    login(client, "teen")
+    typed = {"message": "Call my mum on 07700 900123", "share": ["country"]}
+    warned = submit(client, f"/studies/{study_id}", "Contact me", **typed)
+    assert warned.status_code == 422
+    assert "Call my mum on 07700 900123</textarea>" in warned.text  # nothing lost
+    with app.app_context():
+        assert db.session.scalars(select(StudyContact)).all() == []
+    done = submit(client, f"/studies/{study_id}", "Contact me", page=warned, confirm_phi=True, **typed)
+    assert done.status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(StudyContact)).one().shared["message"] == typed["message"]
