@@ -1,7 +1,7 @@
 """My data for research: a person's research profiles, the contacts they gave studies (each with what they shared)
 and the studies they posted, in their export; on account deletion their profiles and contacts go, whichever mode
 (they were theirs alone, or shared only with one study's lead); studies they posted stay with the community, under
-no one.
+no one, and close.
 
 Receivers of signals.export_requested / account_erasing (contract in lhn/signals.py), connected when the app
 factory (lhn/__init__.py) imports this module."""
@@ -17,7 +17,9 @@ from lhn import signals
 from lhn.accounts.models import User
 from lhn.database import iso_or_none
 from lhn.extensions import db
-from lhn.research.models import ResearchProfile, Study, StudyContact
+from lhn.research.fhir import STATE
+from lhn.research.models import ResearchProfile, Study, StudyContact, StudyStatus
+from lhn.research.services.studies import audit
 
 
 @signals.export_requested.connect
@@ -42,5 +44,12 @@ def export_research(user: User, **_: Any) -> dict[str, Any]:
 
 @signals.account_erasing.connect
 def erase_research(user: User, **_: Any) -> None:
+    """Their profiles and contacts go. A study they lead closes (nobody is left to read its contacts), audited."""
     for model in (StudyContact, ResearchProfile):
         db.session.execute(delete(model).where(model.user_id == user.id).execution_options(synchronize_session=False))
+    for study in db.session.scalars(select(Study).where(Study.created_by_id == user.id,
+                                                        Study.status == StudyStatus.RECRUITING)):  # fmt: skip
+        study.status = StudyStatus.CLOSED
+        study.resource = dict(study.resource, progressStatus=[
+            {"state": {"coding": [{"system": STATE, "code": StudyStatus.CLOSED.value}]}, "actual": True}])
+        audit(study, None, "Closed: its lead's account was deleted")

@@ -119,8 +119,10 @@ def profile(slug: str):  # type: ignore[no-untyped-def]
     form = ProfileForm(obj=mine)
     form.site.choices = choices([("", "Leave out"), *_institutions()])
     form.instrument_ids.choices = choices([(str(i.id), i.title) for i in pro.list_instruments(community)])
-    if mine is not None and not form.is_submitted():
+    if not form.is_submitted() and mine is not None:
         form.instrument_ids.data = [str(i) for i in mine.instrument_ids]
+    elif not form.is_submitted() and current_user.institution is not None:  # a first profile: their own site
+        form.site.data = current_user.institution.slug
     if form.validate_on_submit():
         fields = fields_of(form, research.ProfileFields)
         fields.instrument_ids = [int(i) for i in form.instrument_ids.data or [] if i.isdigit()]

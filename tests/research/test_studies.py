@@ -129,6 +129,7 @@ def test_a_profile_needs_the_consent_and_is_the_persons_alone(app, client, ibd):
     bad = submit(client, "/c/ibd/research-profile", "Save my profile", diagnosis_year="1800", country="Chile")
     assert bad.status_code == 422
     assert 'value="Chile"' in bad.text
+    assert '<option selected value="north">' in bad.text  # their own institution, until they choose
     saved = submit(client, "/c/ibd/research-profile", "Save my profile", age_band="12-17", site="north",
                    country="United States")  # fmt: skip
     assert saved.status_code == 302
@@ -220,7 +221,8 @@ def test_the_api_posts_imports_and_refuses_with_the_error_format(app, client, ib
         research.contact_study(db.session.get(Study, made.json["id"]), accounts.get_user("teen"), share=[])
 
 
-def test_my_data_exports_the_profile_and_contacts_and_deletion_removes_them(app, client, ibd):
+@pytest.mark.parametrize("mode", ["keep", "remove"])
+def test_my_data_exports_the_profile_and_contacts_and_deletion_removes_them(app, client, ibd, mode):
     study_id = _study(app)
     _opt_in(app, "teen", **TEEN_PROFILE)
     login(client, "teen")
@@ -233,10 +235,18 @@ def test_my_data_exports_the_profile_and_contacts_and_deletion_removes_them(app,
                           "country": "United States"}  # fmt: skip
         assert mydata.export_my_data(accounts.get_user("prof"))["studies_posted"][0]["title"] == "Diet and flares"
     with committed(app):
-        mydata.delete_account(accounts.get_user("teen"), password=PASSWORD, mode="remove")
+        mydata.delete_account(accounts.get_user("teen"), password=PASSWORD, mode=mode)
     with app.app_context():
         assert db.session.scalars(select(ResearchProfile)).all() == []
         assert db.session.scalars(select(StudyContact)).all() == []
+    with committed(app):  # the lead goes: the study stays, closed, under no one
+        mydata.delete_account(accounts.get_user("prof"), password=PASSWORD, mode=mode)
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        assert (study.created_by_id, study.status.value) == (None, "closed-to-accrual")
+        assert study.resource["progressStatus"][0]["state"]["coding"][0]["code"] == "closed-to-accrual"
+        assert db.session.scalars(select(StudyEvent.action).order_by(StudyEvent.id.desc())).first() == (
+            "Closed: its lead's account was deleted")
 
 
 def test_the_studies_page_runs_the_same_queries_however_many_studies_and_leads(app, client, ibd, count_queries):
