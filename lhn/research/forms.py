@@ -65,6 +65,11 @@ class StudyForm(PHIConfirmMixin, Form):
             eligibility_text=self.eligibility_text.data or "")  # fmt: skip
 
 
+class ImportForm(PHIConfirmMixin, Form):
+    research_study = TextAreaField("FHIR R5 ResearchStudy (JSON)", validators=[Optional(), Length(max=200_000)],
+                                   description="Eligibility as a contained Group, as LHN exports it.")
+
+
 class ProfileForm(Form):
     age_band = SelectField("My age band", choices=choices([("", "Leave out"), *[(b, b) for b in AGE_BANDS]]))
     diagnosis = StringField("My diagnosis", validators=[Optional(), Length(max=150)])

@@ -4,7 +4,9 @@ own research profile."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+import json
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from lhn.accounts import services as accounts
@@ -14,7 +16,7 @@ from lhn.forms import ActionForm, acted, choices, fields_of, form_page, saved
 from lhn.limits import user_rate_limited
 from lhn.pro import services as pro
 from lhn.research import services as research
-from lhn.research.forms import ContactForm, ProfileForm, StatusForm, StudyForm
+from lhn.research.forms import ContactForm, ImportForm, ProfileForm, StatusForm, StudyForm
 from lhn.research.models import Study
 from lhn.research.permissions import is_study_lead
 
@@ -52,6 +54,29 @@ def new(slug: str):  # type: ignore[no-untyped-def]
             return redirect(url_for("research.show", study_id=done.value.id))
     return form_page("research/new.html", form, community=community,
                      can_post=research.may_post(current_user, community), phi=getattr(form, "phi", None))
+
+
+@bp.route("/c/<slug>/studies/import", methods=["GET", "POST"])
+@login_required
+@user_rate_limited("import", methods=["POST"])
+def import_study(slug: str):  # type: ignore[no-untyped-def]
+    community, _membership = communities.get_readable_community(current_user, slug)
+    form = ImportForm()
+    if form.validate_on_submit():
+        done = saved(form, lambda: research.import_study(community, form.research_study.data or "", by=current_user,
+                                                         confirm_phi=form.confirm_phi.data))  # fmt: skip
+        if done:
+            flash("Study imported and posted.", "success")
+            return redirect(url_for("research.show", study_id=done.value.id))
+    return form_page("research/import.html", form, community=community,
+                     can_post=research.may_post(current_user, community), phi=getattr(form, "phi", None))
+
+
+@bp.get("/studies/<int:study_id>/research-study.json")
+def research_study(study_id: int):  # type: ignore[no-untyped-def]
+    study = research.get_study(study_id, viewer=current_user)
+    return Response(json.dumps(study.resource, indent=2), mimetype="application/fhir+json",
+                    headers={"Content-Disposition": f'attachment; filename="research-study-{study.id}.json"'})
 
 
 def _show(study: Study, contact_form: ContactForm | None = None) -> tuple[str, int]:

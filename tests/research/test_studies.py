@@ -6,6 +6,7 @@ closed study matches nobody; withdrawing the consent withdraws the contacts."""
 import html
 
 import pytest
+from fhir.resources.researchstudy import ResearchStudy
 from sqlalchemy import select
 
 from lhn.accounts import services as accounts
@@ -285,3 +286,25 @@ def test_a_contact_message_that_looks_like_it_identifies_someone_is_asked_about_
     assert done.status_code == 302
     with app.app_context():
         assert db.session.scalars(select(StudyContact)).one().shared["message"] == typed["message"]
+
+
+def test_a_study_downloads_as_a_research_study_and_imports_from_the_form(app, client, ibd):
+    study_id = _study(app, age_min=12, countries=["Canada"], eligibility_text="Keeps a diary.")
+    login(client, "prof")
+    download = client.get(f"/studies/{study_id}/research-study.json")
+    assert download.mimetype == "application/fhir+json"
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    ResearchStudy.model_validate(download.json)
+    bad = submit(client, "/c/ibd/studies/import", "Import the study", research_study="[" * 50 + "]" * 50)
+    assert bad.status_code == 422
+    assert "Paste the ResearchStudy as JSON" in html.unescape(bad.text)
+    done = submit(client, "/c/ibd/studies/import", "Import the study", page=bad, research_study=download.text)
+    assert done.status_code == 302
+    with app.app_context():
+        original, imported = db.session.get(Study, study_id), db.session.get(Study, study_id + 1)
+        assert (imported.title, imported.criteria, imported.eligibility_text) == (
+            original.title, original.criteria, original.eligibility_text)
+    login(client, "teen")  # a patient: sees the page's reason, and can't import
+    assert "Verified researchers and clinicians" in client.get("/c/ibd/studies/import").text
+    refused = submit(client, "/c/ibd/studies/import", "Import the study", research_study=download.text, page=bad)
+    assert refused.status_code == 403

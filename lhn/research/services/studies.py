@@ -4,12 +4,13 @@ each study's audit. Eligibility's free text passes the PHI guard and is rendered
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from lhn import markup, phi
+from lhn import inputs, markup, phi
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Role, User
 from lhn.communities import services as communities
@@ -128,11 +129,23 @@ def post_study(community: Community, f: StudyFields, *, by: User, confirm_phi: b
     return study
 
 
+def _parsed(text: str) -> Any:
+    try:
+        resource = json.loads(text)
+        inputs.check_strings(resource, "research_study", max_depth=16)
+    except (ValueError, RecursionError, inputs.BadInput):
+        raise ValidationFailed({"research_study": "Paste the ResearchStudy as JSON (16 levels at most)."}) from None
+    return resource
+
+
 def import_study(community: Community, resource: Any, *, by: User, confirm_phi: bool = False) -> Study:
-    """Post a study from a FHIR R5 ResearchStudy (see lhn/research/fhir.py for the eligibility Group it reads).
-    Raises as post_study, and ValidationFailed (`research_study`) for a resource that isn't one."""
+    """Post a study from a FHIR R5 ResearchStudy (a parsed object, or its JSON text from a form; see
+    lhn/research/fhir.py for the eligibility Group it reads). Raises as post_study, and ValidationFailed
+    (`research_study`) for what isn't one."""
     if not can_post_study(by, communities.find_membership(by, community)):
         raise PermissionDenied("Verified researchers and clinicians who are members post studies here.")
+    if isinstance(resource, str):
+        resource = _parsed(resource)
     return post_study(community, fhir.from_resource(resource), by=by, confirm_phi=confirm_phi)
 
 
