@@ -117,7 +117,7 @@ def save_profile(slug: str):  # type: ignore[no-untyped-def]
         diagnosis_year=inputs.integer(body, "diagnosis_year", None, minimum=1900, maximum=3000),
         country=inputs.text(body, "country", ""), site=inputs.text(body, "site", ""),
         instrument_ids=inputs.ident_list(body, "instrument_ids", [], max_items=50))  # fmt: skip
-    profile = research.save_profile(community, user, fields)
+    profile = research.save_profile(community, user, fields, confirm_phi=inputs.phi_confirmed(body))
     return jsonify(profile=profile_json(profile), consents_to_contact=True)
 
 
@@ -163,6 +163,7 @@ PROFILE_FIELDS = {
         {"type": "integer", "minimum": 1900, "maximum": 3000}), "country": TEXT,
     "site": {"type": "string", "description": "An institution's slug, or empty"},
     "instrument_ids": {"type": "array", "items": ID, "description": "Questionnaires whose latest score may be matched"},
+    "confirm_phi": PHI_CONFIRM,
 }  # fmt: skip
 STUDY_FIELDS = {
     "title": TEXT, "condition": TEXT, "sites": {**TEXTS, "description": "Institution slugs"},

@@ -70,7 +70,7 @@ class ImportForm(PHIConfirmMixin, Form):
                                    description="Eligibility as a contained Group, as LHN exports it.")
 
 
-class ProfileForm(Form):
+class ProfileForm(PHIConfirmMixin, Form):
     age_band = SelectField("My age band", choices=choices([("", "Leave out"), *[(b, b) for b in AGE_BANDS]]))
     diagnosis = StringField("My diagnosis", validators=[Optional(), Length(max=150)])
     diagnosis_year = IntegerField("The year I was diagnosed", validators=[Optional(), NumberRange(1900, 3000)])

@@ -151,8 +151,9 @@ def profile(slug: str):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         fields = fields_of(form, research.ProfileFields)
         fields.instrument_ids = [int(i) for i in form.instrument_ids.data or [] if i.isdigit()]
-        if saved(form, lambda: research.save_profile(community, current_user, fields)):
+        if saved(form, lambda: research.save_profile(community, current_user, fields,
+                                                     confirm_phi=form.confirm_phi.data)):  # fmt: skip
             flash("Your research profile is saved. Only you can see it.", "success")
             return redirect(url_for("research.index", slug=community.slug))
-    return form_page("research/profile.html", form, community=community,
+    return form_page("research/profile.html", form, community=community, phi=getattr(form, "phi", None),
                      consents=research.consents_to_contact(community, current_user))  # fmt: skip

@@ -142,6 +142,13 @@ def test_a_profile_needs_the_consent_and_is_the_persons_alone(app, client, ibd):
         "profile": None, "consents_to_contact": False}  # the mum sees her own (none), never the teen's
     assert_error(client.put("/api/v1/communities/ibd/my-research-profile", headers=api, json={"country": "Chile"}),
                  403, "forbidden")  # fmt: skip
+    teen = bearer(token_for(client, "teen"))  # what a study may be shown passes the PHI guard first
+    mrn = {"diagnosis": "Crohn's, MRN 44910023"}
+    asked = client.put("/api/v1/communities/ibd/my-research-profile", headers=teen, json=mrn)
+    assert "diagnosis" in assert_error(asked, 422, "phi_confirmation_required")["fields"]
+    url = "/api/v1/communities/ibd/my-research-profile"
+    confirmed = client.put(url, headers=teen, json=mrn | {"confirm_phi": True})
+    assert confirmed.json["profile"]["diagnosis"] == mrn["diagnosis"]
 
 
 def test_a_closed_study_matches_nobody_takes_no_contacts_and_keeps_those_it_has(app, client, ibd):

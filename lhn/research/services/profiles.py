@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from lhn import phi
 from lhn.accounts import services as accounts
 from lhn.accounts.models import User
 from lhn.communities import services as communities
 from lhn.communities.models import Community, Membership
-from lhn.database import find_one, utcnow
+from lhn.database import find_one, reading, utcnow
 from lhn.errors import PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.pro import services as pro
@@ -45,11 +46,14 @@ def find_profile(community: Community, user: object) -> ResearchProfile | None:
     return find_one(ResearchProfile, user_id=user.id, community_id=community.id)
 
 
-def save_profile(community: Community, user: User, f: ProfileFields) -> ResearchProfile:
-    """Create or change the person's own profile: members whose consent to be contacted about studies is on.
-    Flushes. Raises PermissionDenied, ValidationFailed."""
+def save_profile(community: Community, user: User, f: ProfileFields, *, confirm_phi: bool = False) -> ResearchProfile:
+    """Create or change the person's own profile: members whose consent to be contacted about studies is on. Its
+    text passes the PHI guard (a study they contact may be shown it). Flushes. Raises PermissionDenied,
+    ValidationFailed (PHIConfirmationRequired)."""
     if communities.find_membership(user, community) is None or not consents_to_contact(community, user):
         raise PermissionDenied("Turn on \"Let researchers ask me about studies\" in My consent first.")
+    with reading():
+        phi.check_texts({"diagnosis": f.diagnosis, "country": f.country}, confirm_phi)
     errors = {}
     if f.age_band and f.age_band not in AGE_BANDS:
         errors["age_band"] = "Choose one of the age bands."
