@@ -39,6 +39,11 @@ def test_a_researcher_posts_a_study_a_patient_who_fits_asks_to_be_contacted_and_
     teen.goto(base + "/c/pediatric-ibd/studies")
     expect(teen.locator(".research-matches")).to_contain_text(TITLE)
     shot(teen, "2-studies-you-may-fit")
+    teen.get_by_role("link", name="Change my research profile").click()  # theirs alone: the demo filled it in
+    expect(teen.get_by_label("My age band")).to_have_value("12-17")
+    expect(teen.get_by_label("IBD check-in", exact=False)).to_be_checked()
+    shot(teen, "2b-my-research-profile")
+    teen.go_back()
     teen.locator(".research-matches").get_by_role("link", name=TITLE).click()
     teen.get_by_label("My age band").check()
     teen.get_by_label("A message to the study team (optional)").fill("After school is best for me.")
