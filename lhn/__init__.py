@@ -90,6 +90,8 @@ def _register_blueprints(app: Flask) -> None:
     from lhn.pro.views import bp as pro_bp
     from lhn.programme import mydata as _programme_data  # noqa: F401 - my-data receivers
     from lhn.programme.views import bp as programme_bp
+    from lhn.research import mydata as _research_data  # noqa: F401 - my-data receivers
+    from lhn.research.views import bp as research_bp
     from lhn.search import handlers as _search_handlers  # noqa: F401 - keeps the index in step
     from lhn.search.views import bp as search_bp
 
@@ -105,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(posts_bp)
     app.register_blueprint(programme_bp)
     app.register_blueprint(pro_bp)
+    app.register_blueprint(research_bp)
     posts_cache.install()  # post versions for the rendered-answers cache
     app.register_blueprint(search_bp)
     _register_api(app)
@@ -123,10 +126,11 @@ def _register_api(app: Flask) -> None:
     from lhn.posts import api as posts_api
     from lhn.pro import api as pro_api
     from lhn.programme import api as programme_api
+    from lhn.research import api as research_api
     from lhn.search import api as search_api
 
     features = [accounts_api, communities_api, notifications_api, measures_api, moderation_api, chat_api]
-    api.init_app(app, [*features, posts_api, programme_api, pro_api, search_api, attachments_api])
+    api.init_app(app, [*features, posts_api, programme_api, pro_api, research_api, search_api, attachments_api])
 
 
 # Content Security Policy: no inline scripts, no third-party anything (no CDN leaks page views).

@@ -14,6 +14,7 @@ from lhn.moderation import demo as moderation_demo
 from lhn.posts import demo as posts_demo
 from lhn.pro import demo as pro_demo
 from lhn.programme import demo as programme_demo
+from lhn.research import demo as research_demo
 
 __all__ = ["DEMO_PASSWORD", "STEPS", "USERS", "login_table"]
 
@@ -26,5 +27,6 @@ STEPS: list[tuple[str, Callable[[], None]]] = [
     *measures_demo.STEPS,  # three years of monthly data, one real improvement
     *programme_demo.STEPS,  # a driver diagram whose changes are tested with PDSA cycles on those measures
     *pro_demo.STEPS,  # questionnaires, and a patient's own check-ins
+    *research_demo.STEPS,  # a recruiting study, and a patient whose research profile fits it
     *moderation_demo.STEPS,
 ]

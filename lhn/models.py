@@ -12,9 +12,10 @@ from lhn.notifications import models as notifications
 from lhn.posts import models as posts
 from lhn.pro import models as pro
 from lhn.programme import models as programme
+from lhn.research import models as research
 from lhn.search import models as search
 
 __all__ = [
     "accounts", "attachments", "chat", "communities", "mail", "measures", "moderation", "notifications", "posts",
-    "pro", "programme", "reminders", "search",
+    "pro", "programme", "reminders", "research", "search",
 ]  # fmt: skip

@@ -144,3 +144,8 @@ call_interest_expressed = _signals.signal("call-interest-expressed")
 call_interest_decided = _signals.signal("call-interest-decided")
 # kwargs: target ("post", "answer" or "comment"), obj, by, reason, hidden (bool: hidden or restored).
 content_hidden = _signals.signal("content-hidden")
+
+# --- consent (pro must not import the features that use consent) ------------------------------------------
+# sender: the user; kwargs: community_id, purpose (lhn.pro.models.Purpose). The person turned a purpose off:
+# research revokes their contacts to studies in that community, in the same transaction.
+consent_withdrawn = _signals.signal("consent-withdrawn")

@@ -28,6 +28,7 @@ RANKS = {
     "moderation": 3,
     "programme": 3,  # the improvement programme ties a community's measures, ideas and PDSA cycles together
     "pro": 3,  # patient-reported outcomes: a person's own answers, and (later) their share in co-owned measures
+    "research": 4,  # studies matched to people's own research profiles: reads pro's consents and scores
     "search": 4,
     "notifications": 4,
 }

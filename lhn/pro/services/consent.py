@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from lhn import signals
 from lhn.accounts.models import User
 from lhn.communities import services as communities
 from lhn.communities.models import Community
@@ -30,7 +31,8 @@ def consents_of(community: Community, user: User) -> dict[Purpose, bool]:
 
 
 def set_consents(community: Community, user: User, choices: dict[Purpose, bool]) -> list[ConsentEvent]:
-    """Record the person's choices; only changes are written (each with its event). Flushes. Raises
+    """Record the person's choices; only changes are written (each with its event); a withdrawal sends
+    signals.consent_withdrawn. Flushes. Raises
     PermissionDenied (not a member)."""
     _check_member(user, community)
     now, events = utcnow(), []
@@ -54,6 +56,9 @@ def set_consents(community: Community, user: User, choices: dict[Purpose, bool])
             record_use(user.id, community.id, Purpose.QI_AGGREGATES,
                        f"Your answers {'now count' if granted else 'no longer count'} in the measure "
                        f"\"{measure.name}\"")  # fmt: skip
+    for event in events:
+        if event.what == "withdrawn":  # features that used the consent react (research revokes contacts)
+            signals.consent_withdrawn.send(user, community_id=community.id, purpose=event.purpose)
     return events
 
 
