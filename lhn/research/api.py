@@ -153,7 +153,8 @@ def withdraw(study_id: int):  # type: ignore[no-untyped-def]
 def reach(study_id: int):  # type: ignore[no-untyped-def]
     user = require_user()
     found = research.study_reach(research.get_study(study_id, viewer=user), by=user)
-    return jsonify(may_match=found.may_match, suppressed=found.may_match is None,
+    band = {"from": found.may_match[0], "to": found.may_match[1]} if found.may_match else None
+    return jsonify(may_match=band, suppressed=found.may_match is None,
                    contacts=[contact_json(c) for c in found.contacts])  # fmt: skip
 
 
@@ -214,7 +215,8 @@ OPENAPI_PATHS = {
                      response=ref("StudyContact"), errors=("401", "404", "422", "429")),
     },
     "/studies/{study_id}/reach": {
-        "get": op("For the study's lead: how many may match (null below 11) and the contacts; audited",
+        "get": op("For the study's lead: how many may match, as a band {from, to} of five (null below 11), and the "
+                  "contacts; audited",
                   params=[STUDY_ID], tag="research", errors=("401", "403", "404")),
     },
     "/communities/{slug}/my-research-profile": {

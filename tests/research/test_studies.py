@@ -19,6 +19,7 @@ from lhn.pro.models import ConsentEvent, Purpose
 from lhn.research import services as research
 from lhn.research.fhir import StudyFields
 from lhn.research.models import ResearchProfile, Study, StudyContact, StudyEvent
+from lhn.research.services import contacts
 from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for
 from tests.conftest import PASSWORD, committed, login
@@ -110,9 +111,9 @@ def test_the_count_is_shown_from_eleven_and_never_below(app, client, ibd):
     assert client.get(f"/api/v1/studies/{study_id}/reach", headers=prof).json["may_match"] is None
     _opt_in(app, "swede10", country="sweden")
     reach = client.get(f"/api/v1/studies/{study_id}/reach", headers=prof).json
-    assert (reach["may_match"], reach["suppressed"], reach["contacts"]) == (11, False, [])
+    assert (reach["may_match"], reach["suppressed"], reach["contacts"]) == ({"from": 11, "to": 14}, False, [])
     login(client, "prof")
-    assert "People who may match now: <strong>11</strong>" in client.get(f"/studies/{study_id}").text
+    assert "People who may match now: <strong>11–14</strong>" in client.get(f"/studies/{study_id}").text
     with committed(app):  # one of them turns the consent off: the count drops at once, below the threshold
         pro.set_consents(communities.get_community("ibd"), accounts.get_user("swede3"), {Purpose.STUDY_CONTACT: False})
     assert client.get(f"/api/v1/studies/{study_id}/reach", headers=prof).json["may_match"] is None
@@ -315,3 +316,9 @@ def test_a_study_downloads_as_a_research_study_and_imports_from_the_form(app, cl
     assert "Verified researchers and clinicians" in client.get("/c/ibd/studies/import").text
     refused = submit(client, "/c/ibd/studies/import", "Import the study", research_study=download.text, page=bad)
     assert refused.status_code == 403
+
+
+@pytest.mark.parametrize(("count", "band"), [(0, None), (10, None), (11, (11, 14)), (14, (11, 14)), (15, (15, 19)),
+                                             (19, (15, 19)), (20, (20, 24)), (103, (100, 104))])  # fmt: skip
+def test_a_count_from_eleven_is_shown_as_a_band_of_five(count, band):
+    assert contacts.band_of(count) == band

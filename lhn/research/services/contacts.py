@@ -25,6 +25,9 @@ from lhn.research.services.profiles import count_matches, find_profile, fits, la
 from lhn.research.services.studies import audit
 
 SMALL = 11  # counts below this are not shown (measures-and-privacy.md: a count of 1-10 is never shown)
+# Counts from 11 are shown as a band of BAND (11-14, 15-19, 20-24, ...): a lead who posts two studies differing by one
+# criterion learns the difference of two bands, not that one person of a kind exists.
+BAND = 5
 MESSAGE_MAX = 1000
 # What a person may tick to share, in the words their record uses. Display name and message always go.
 SHAREABLE = {"age_band": "age band", "diagnosis": "diagnosis", "diagnosis_year": "year of diagnosis",
@@ -135,12 +138,19 @@ def _withdraw_all(user: User, *, community_id: int, purpose: Purpose, **_: Any) 
 
 @dataclass
 class Reach:
-    may_match: int | None  # None: fewer than SMALL (not shown)
+    may_match: tuple[int, int] | None  # the band holding the count (lowest, highest); None: fewer than SMALL
     contacts: list[StudyContact]
 
 
+def band_of(count: int) -> tuple[int, int] | None:
+    if count < SMALL:
+        return None
+    low = count // BAND * BAND
+    return max(low, SMALL), low + BAND - 1
+
+
 def study_reach(study: Study, *, by: object) -> Reach:
-    """For the study's lead: how many may match (None below SMALL) and the standing contacts, each with exactly
+    """For the study's lead: how many may match (a band; None below SMALL) and the standing contacts, each with exactly
     what its person shared. The view is audited. Flushes. Raises PermissionDenied."""
     if not is_study_lead(by, study):
         raise PermissionDenied("Only the study's lead sees its contacts.")
@@ -150,4 +160,4 @@ def study_reach(study: Study, *, by: object) -> Reach:
                                                              StudyContact.withdrawn_at.is_(None))
                                   .order_by(StudyContact.created_at.desc()))  # fmt: skip
     db.session.flush()
-    return Reach(count if count >= SMALL else None, list(contacts))
+    return Reach(band_of(count), list(contacts))
