@@ -52,6 +52,7 @@ RATE_LIMITS = {
     "programme": "120 per hour;600 per day",  # driver diagrams are built node by node
     "attachments": "30 per hour;100 per day",  # files: storage and the checks of each
     "pro": "60 per hour;300 per day",  # questionnaire answers, saved as drafts as people go
+    "strata": "60 per hour;300 per day",  # a site's breakdowns: one per stratifier and period
 }
 NEW_ACCOUNT_RATE_LIMITS = {
     "post": "3 per hour;10 per day",
@@ -68,6 +69,7 @@ NEW_ACCOUNT_RATE_LIMITS = {
     "programme": "30 per hour;100 per day",
     "attachments": "10 per hour;30 per day",
     "pro": "60 per hour;300 per day",  # a patient's own answers: never held back for new accounts
+    "strata": "20 per hour;100 per day",
 }
 NEW_ACCOUNT_DAYS = 3
 NEW_ACCOUNT_MAX_LINKS = 2
