@@ -9,6 +9,7 @@ stratum totals add up to the network total and the suppression's guarantees hold
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -230,13 +231,13 @@ class StrataView:
         return sum(1 for s in self.series for p in s.points if p.hidden)
 
 
-def _value(kind: MeasureType, a: float, b: float | None) -> float | None:
-    """A stratum's value from its summed cells (continuous: `a` is Σ value × n)."""
-    if kind == MeasureType.COUNT:
-        return a
-    if not b:
+def _value(kind: MeasureType, a: float, b: float | None, scale: float) -> float | None:
+    """A stratum's value in display units from its summed cells (continuous: `a` is Σ value × n); None when nobody
+    is in it, or when sums near the largest float overflow (never inf or NaN)."""
+    if kind != MeasureType.COUNT and not b:
         return None
-    return a / b
+    value = (a if kind == MeasureType.COUNT else a / (b or 1)) * scale
+    return value if math.isfinite(value) else None
 
 
 def strata_view(measure: Measure, stratifier: str, *, viewer: object) -> StrataView:
@@ -288,11 +289,14 @@ def strata_view(measure: Measure, stratifier: str, *, viewer: object) -> StrataV
     starts = sorted({start for _, start in table})
     labels = [periods.label(start, measure.period.value) for start in starts]
     scale = measure.multiplier if kind in (MeasureType.PROPORTION, MeasureType.RATE) else 1.0
+    by_start: dict[date, list[dict[str, Cell]]] = {}
+    for (_, start), breakdown in table.items():
+        by_start.setdefault(start, []).append(breakdown)
     series = []
     for stratum in definition["strata"]:
         points = []
         for start, label in zip(starts, labels, strict=True):
-            column = [b[stratum["code"]] for (_, s), b in table.items() if s == start]
+            column = [b[stratum["code"]] for b in by_start[start]]
             a = sum(
                 c.numerator * (c.denominator or 0) if kind == MeasureType.CONTINUOUS else c.numerator for c in column
             )
@@ -300,15 +304,17 @@ def strata_view(measure: Measure, stratifier: str, *, viewer: object) -> StrataV
             if pattern.total_hidden(stratum["code"], start):
                 points.append(StratumPoint(label, None, None, None, hidden=True))
                 continue
-            value = _value(kind, a, b)
-            shown_a = None if kind == MeasureType.CONTINUOUS else a
-            points.append(StratumPoint(label, None if value is None else value * scale, shown_a, b, hidden=False))
+            value = _value(kind, a, b, scale)
+            shown_a = None if kind == MeasureType.CONTINUOUS or not math.isfinite(a) else a
+            shown_b = b if b is not None and math.isfinite(b) else None
+            points.append(StratumPoint(label, value, shown_a, shown_b, hidden=False))
         series.append(StratumSeries(stratum["code"], stratum["label"], points))
     gaps: list[float | None] = []
     for index in range(len(starts)):
         recorded = [s.points[index].value for s in series if s.code != UNKNOWN]
         known = [v for v in recorded if v is not None]
-        gaps.append(max(known) - min(known) if len(known) == len(recorded) >= 2 else None)
+        gap = max(known) - min(known) if len(known) == len(recorded) >= 2 else None
+        gaps.append(gap if gap is not None and math.isfinite(gap) else None)
     cells = [
         SiteStratumCell(
             data.sites[site_id],
