@@ -4,11 +4,13 @@ total (form, API), and the strata side by side with suppression per stratum (pag
 import pytest
 from sqlalchemy import select
 
+from lhn import demo
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.database import transaction
 from lhn.errors import ValidationFailed
 from lhn.extensions import db
+from lhn.measures import demo as demo_measures
 from lhn.measures import services as measures
 from lhn.measures.models import StratumDataPoint
 from lhn.measures.services.stratifiers import parse_stratifiers, stratifiers_text
@@ -261,3 +263,24 @@ def test_the_strata_page_shows_each_stratum_and_the_gap_with_small_numbers_hidde
                 c["stratum"] == "0-11")["numerator"] == 3  # fmt: skip
     assert client.get(f"/measures/{measure_id}/strata/sex").status_code == 404
     assert client.get(f"/api/v1/measures/{measure_id}/strata/sex").status_code == 404
+
+
+def test_the_demo_quality_of_life_measure_has_an_age_band_breakdown_with_a_month_hidden(app):
+    with app.app_context():
+        for _name, step in demo.STEPS:
+            with transaction():
+                step()
+        community = communities.get_community("pediatric-ibd")
+        measure = next(m for m in measures.list_measures(community, viewer=None).items if m.name.startswith("Quality"))
+        view = measures.strata_view(measure, "age_band", viewer=None)
+        recorded = sorted({c.period for c in view.cells if c.stratum == "18+" and (c.masked or c.denominator)})
+        assert len(recorded) == demo_measures.STRATA_MONTHS
+        first = {c.site.slug: c for c in view.cells if c.period == recorded[0] and c.stratum == "18+"}
+        assert set(first) == {s.slug for s in demo_measures.IBD_SITES}
+        assert first["lakeside-clinic"].masked  # a band of 1-10 patients
+        young_adults = next(s for s in view.series if s.code == "18+")
+        shown = {p.period: p.value for p in young_adults.points if p.period in recorded}
+        assert shown[recorded[0]] is None  # Lakeside's small band can't be covered by two other sites: hidden
+        assert sum(shown[period] is not None for period in recorded[1:]) >= 3  # Northgate's own small bands hide more
+        gaps = dict(zip(view.periods, view.gaps, strict=True))
+        assert all(gaps[period] > 0 for period in recorded if shown[period] is not None)
