@@ -12,7 +12,7 @@ from lhn.errors import ValidationFailed
 from lhn.extensions import db
 from lhn.measures import demo as demo_measures
 from lhn.measures import services as measures
-from lhn.measures.models import StratumDataPoint
+from lhn.measures.models import DataPoint, StratumDataPoint
 from lhn.measures.services.stratifiers import parse_stratifiers, stratifiers_text
 from tests import factories
 from tests.api.test_api import bearer, token_for
@@ -284,3 +284,57 @@ def test_the_demo_quality_of_life_measure_has_an_age_band_breakdown_with_a_month
         assert sum(shown[period] is not None for period in recorded[1:]) >= 3  # Northgate's own small bands hide more
         gaps = dict(zip(view.periods, view.gaps, strict=True))
         assert all(gaps[period] > 0 for period in recorded if shown[period] is not None)
+
+
+# --- CSV in and out ------------------------------------------------------------------------------------------
+
+HEADER = "site,period,numerator,denominator,stratifier,stratum\n"
+
+
+def test_a_csv_file_carries_totals_and_their_breakdowns_all_or_nothing(app, client, network):
+    measure_id = seed(app)
+    headers = bearer(token_for(client, "doc")) | {"Content-Type": "text/csv"}
+    url = f"/api/v1/measures/{measure_id}/data.csv"
+    rows = ["north,2024-04,60,100,,", "north,2024-04,20,30,age_band,0-11", "north,2024-04,20,35,age_band,12-17",
+            "north,2024-04,20,35,age_band,18+"]  # fmt: skip
+    wrong = HEADER + "\n".join([*rows[:3], "north,2024-04,25,35,age_band,18+", "north,2024-04,1,1,sex,female"])
+    refused = client.post(url, data=wrong, headers=headers)
+    assert refused.status_code == 422
+    fields = refused.get_json()["error"]["fields"]
+    assert "the site's total numerator is 60" in fields["line 3"]  # reported on the breakdown's first row
+    assert "no stratifier “sex”" in fields["line 6"]
+    preview = client.post(url + "/preview", data=wrong, headers=headers)
+    assert preview.status_code == 200
+    assert current(app, measure_id, "north", "2024-04") == ({}, 9)  # nothing stored, not even the total:
+    with app.app_context():
+        stored = db.session.scalars(select(DataPoint.period_start).where(DataPoint.measure_id == measure_id)).all()
+        assert "2024-04" not in {start.isoformat()[:7] for start in stored}
+    done = client.post(url, data=HEADER + "\n".join(rows), headers=headers)
+    assert done.status_code == 201, done.get_json()
+    assert current(app, measure_id, "north", "2024-04")[0] == {"0-11": (20, 30), "12-17": (20, 35), "18+": (20, 35)}
+    only_strata = (
+        HEADER
+        + "north,2024-04,21,30,age_band,0-11\nnorth,2024-04,19,35,age_band,12-17\nnorth,2024-04,20,35,age_band,18+"
+    )
+    assert client.post(url, data=only_strata, headers=headers).status_code == 201  # against the stored total
+    assert current(app, measure_id, "north", "2024-04")[0]["0-11"] == (21, 30)
+
+
+def test_the_csv_export_carries_the_strata_masked_as_on_the_page(app, client, network):
+    measure_id = seed(app)
+    login(client, "teen")
+    lines = client.get(f"/measures/{measure_id}/data.csv").text.splitlines()
+    assert lines[0] == "site,period,numerator,denominator,measure_version,masked,stratifier,stratum"
+    assert "north,2024-02,,,,yes,age_band,0-11" in lines
+    assert "south,2024-01,15,26,1,no,age_band,0-11" in lines
+    assert not any(line.startswith("east,2024-02") and "age_band" in line for line in lines)  # east sent none
+    login(client, "doc")
+    own = client.get(f"/measures/{measure_id}/data.csv").text.splitlines()
+    assert "north,2024-02,3,14,1,no,age_band,0-11" in own
+    north = [line for line in own if line.startswith("north,") and not line.endswith(",,")]
+    again = client.post(  # the site's own rows read back as they were written
+        f"/api/v1/measures/{measure_id}/data.csv",
+        data="\n".join([own[0], *north]),
+        headers=bearer(token_for(client, "doc")) | {"Content-Type": "text/csv"},
+    )
+    assert again.status_code == 201, again.get_json()

@@ -215,6 +215,8 @@ class SiteStratumCell:
     numerator: float | None
     denominator: float | None
     masked: bool
+    recorded: bool = True  # False: the site sent no breakdown (or one its total no longer matches)
+    version: int = 0  # the definition version the value was recorded against
 
 
 @dataclass
@@ -263,12 +265,15 @@ def strata_view(measure: Measure, stratifier: str, *, viewer: object) -> StrataV
                 row.numerator, row.denominator, row.measure_version
             )
     table: dict[tuple[int, date], dict[str, Cell]] = {}
+    recorded: set[tuple[int, date]] = set()
     for site_id in data.consenting:
         for start, total in data.cells.get(site_id, {}).items():
             breakdown = given.get((site_id, start), {})
             pairs = [(c.numerator, c.denominator) for c in breakdown.values()]
             if not breakdown or sum_problem(kind, pairs, (total.numerator, total.denominator)):
                 breakdown = {UNKNOWN: total}  # nobody's stratum recorded (see the module docstring)
+            else:
+                recorded.add((site_id, start))
             table[(site_id, start)] = {
                 code: breakdown.get(code, Cell(0.0, 0.0 if kind != MeasureType.COUNT else None, total.version))
                 for code in codes
@@ -311,9 +316,9 @@ def strata_view(measure: Measure, stratifier: str, *, viewer: object) -> StrataV
         series.append(StratumSeries(stratum["code"], stratum["label"], points))
     gaps: list[float | None] = []
     for index in range(len(starts)):
-        recorded = [s.points[index].value for s in series if s.code != UNKNOWN]
-        known = [v for v in recorded if v is not None]
-        gap = max(known) - min(known) if len(known) == len(recorded) >= 2 else None
+        named = [s.points[index].value for s in series if s.code != UNKNOWN]
+        known = [v for v in named if v is not None]
+        gap = max(known) - min(known) if len(known) == len(named) >= 2 else None
         gaps.append(gap if gap is not None and math.isfinite(gap) else None)
     cells = [
         SiteStratumCell(
@@ -323,6 +328,8 @@ def strata_view(measure: Measure, stratifier: str, *, viewer: object) -> StrataV
             None if (masked := pattern.is_masked(site_id, code, start)) else cell.numerator,
             None if masked else cell.denominator,
             masked,
+            (site_id, start) in recorded,
+            cell.version,
         )
         for (site_id, start), breakdown in sorted(
             table.items(), key=lambda item: (data.sites[item[0][0]].slug, item[0][1])
