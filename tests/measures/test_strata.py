@@ -2,6 +2,7 @@
 total (form, API), and the strata side by side with suppression per stratum (page and API)."""
 
 import pytest
+from fhir.resources.measurereport import MeasureReport  # R5 (fhir.resources 8.x default), as services/fhir.py
 from sqlalchemy import select
 
 from lhn import demo
@@ -13,6 +14,7 @@ from lhn.extensions import db
 from lhn.measures import demo as demo_measures
 from lhn.measures import services as measures
 from lhn.measures.models import DataPoint, StratumDataPoint
+from lhn.measures.services import privacy
 from lhn.measures.services.stratifiers import parse_stratifiers, stratifiers_text
 from tests import factories
 from tests.api.test_api import bearer, token_for
@@ -338,3 +340,63 @@ def test_the_csv_export_carries_the_strata_masked_as_on_the_page(app, client, ne
         headers=bearer(token_for(client, "doc")) | {"Content-Type": "text/csv"},
     )
     assert again.status_code == 201, again.get_json()
+
+
+# --- FHIR R5 MeasureReport.group.stratifier in and out ---------------------------------------------------------
+
+
+def stratifiers_of(bundle, reporter, period):
+    report = next(e["resource"] for e in bundle["entry"] if e["resource"]["reporter"]["identifier"]["value"] == reporter
+                  and e["resource"]["period"]["start"].startswith(period))  # fmt: skip
+    return report["group"][0].get("stratifier", [])
+
+
+def strata_counts(stratifier):
+    out = {}
+    for stratum in stratifier["stratum"]:
+        counts = {p["code"]["coding"][0]["code"]: p.get("count") for p in stratum["population"]}
+        out[stratum["valueCodeableConcept"]["coding"][0]["code"]] = (counts["numerator"], counts["denominator"])
+    return out
+
+
+def test_a_stratified_measure_report_round_trips_through_fhir_r5(app, client, network):
+    measure_id = seed(app)
+    headers = bearer(token_for(client, "doc"))
+    bundle = client.get(f"/api/v1/measures/{measure_id}/fhir", headers=headers).get_json()
+    for entry in bundle["entry"]:  # every report, strata and all, is a valid R5 MeasureReport
+        MeasureReport.model_validate(entry["resource"])
+    (north_feb,) = stratifiers_of(bundle, "north", "2024-02")
+    assert north_feb["code"]["coding"][0] == {"system": "urn:lhn:stratifier", "code": "age_band"}
+    assert strata_counts(north_feb)["0-11"] == (3, 14)  # north's own team sees its own small cell
+    assert stratifiers_of(bundle, "east", "2024-02") == []  # east sent no breakdown that month
+    (network_jan,) = stratifiers_of(bundle, "network", "2024-01")
+    assert strata_counts(network_jan)["0-11"] == (72, 124)
+    # North's reports, as exported, read back: the same totals and breakdowns, nothing refused
+    own = [e for e in bundle["entry"] if e["resource"]["reporter"]["identifier"]["value"] == "north"]
+    again = client.post(f"/api/v1/measures/{measure_id}/fhir", json=bundle | {"entry": own}, headers=headers)
+    assert again.status_code == 201, again.get_json()
+    assert current(app, measure_id, "north", "2024-02") == (
+        {"0-11": (3, 14), "12-17": (29, 43), "18+": (30, 43)},
+        9,  # the same values again: nothing superseded, nothing added
+    )
+    changed = own[0]["resource"]["group"][0]["stratifier"][0]["stratum"]
+    changed[0]["population"][0]["count"] += 1  # 0-11 of January one more in remission: no longer adds up
+    refused = client.post(f"/api/v1/measures/{measure_id}/fhir", json=bundle | {"entry": own}, headers=headers)
+    assert refused.status_code == 422
+    assert "must match" in str(refused.get_json()["error"]["fields"])
+
+
+def test_an_outsider_gets_the_stratified_reports_masked(app, client, network):
+    measure_id = seed(app)
+    login(client, "teen")
+    bundle = client.get(f"/api/v1/measures/{measure_id}/fhir").get_json()
+    (north_feb,) = stratifiers_of(bundle, "north", "2024-02")
+    young = next(s for s in north_feb["stratum"] if s["valueCodeableConcept"]["coding"][0]["code"] == "0-11")
+    assert all("count" not in p and p["_count"]["extension"][0]["valueCode"] == "masked" for p in young["population"])
+    (network_feb,) = stratifiers_of(bundle, "network", "2024-02")
+    assert all("count" not in p for s in network_feb["stratum"] for p in s["population"])  # hidden: every stratum
+    masked = privacy.is_small  # what is shown is never 1-10
+    for entry in bundle["entry"]:
+        for stratifier in entry["resource"]["group"][0].get("stratifier", []):
+            for num, den in strata_counts(stratifier).values():
+                assert num is None or not masked((num, den - num))

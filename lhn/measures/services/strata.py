@@ -26,7 +26,7 @@ from lhn.measures.models import DataPoint, Measure, MeasureType, StratumDataPoin
 from lhn.measures.services import periods, privacy
 from lhn.measures.services.charts import Cell, load_data
 from lhn.measures.services.core import access
-from lhn.measures.services.data import INTEGER_FIELDS, Row, validate_row
+from lhn.measures.services.data import INTEGER_FIELDS, Row, number_of, validate_row
 from lhn.measures.services.privacy_strata import suppress_strata
 from lhn.measures.services.sites import consenting_sites
 from lhn.measures.services.stratifiers import UNKNOWN, find_stratifier, stratum_codes
@@ -79,8 +79,8 @@ def record_strata(
     parsed: dict[str, tuple[float, float | None]] = {}
     for code in codes:
         given = values.get(code)
-        if not given or all(v in (None, "") for v in given.values()):
-            continue  # nobody in this stratum
+        if not given or all(v in (None, "") for v in given.values()) or _nobody(measure.type, given):
+            continue  # nobody in this stratum (files write such a stratum as zeros)
         item, problems = validate_row(
             measure, Row(site=site, period=period, values=given), sites=sites, allowed_sites=allowed, today=today
         )
@@ -113,6 +113,13 @@ def record_strata(
     if mismatch:
         raise ValidationFailed({"": mismatch})
     return _store(measure, site_row.id, start, stratifier, parsed, by=by, source=source)
+
+
+def _nobody(kind: MeasureType, given: dict[str, Any]) -> bool:
+    """Whether a stratum's values say nobody is in it: every count 0 (a continuous measure's n 0)."""
+    names = ("n",) if kind == MeasureType.CONTINUOUS else kind.fields
+    numbers = [number_of(given.get(name)) for name in names]
+    return all(n == 0 for n in numbers)
 
 
 def sum_problem(kind: MeasureType, strata: list[tuple[float, float | None]], total: tuple[float, float | None]) -> str:

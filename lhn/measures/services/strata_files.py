@@ -5,6 +5,7 @@ file's totals through record_strata, all or nothing."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 
@@ -18,6 +19,8 @@ from lhn.measures.services.strata import record_strata, sum_problem
 from lhn.measures.services.stratifiers import find_stratifier, stratum_codes
 
 Group = tuple[str, str, str]  # (site slug, period as written, stratifier code)
+STRATIFIER_SYSTEM = "urn:lhn:stratifier"  # FHIR group.stratifier.code: the stratifier's code (age_band)
+STRATUM_SYSTEM = "urn:lhn:stratum"  # stratum.valueCodeableConcept: system "urn:lhn:stratum:<stratifier>", the stratum
 
 
 def split_rows(rows: list[Row]) -> tuple[list[Row], dict[Group, list[Row]]]:
@@ -114,3 +117,59 @@ def import_strata(measure: Measure, groups: dict[Group, list[Row]], *, by: User,
     if errors:
         raise RowsInvalid(errors)
     return sum(len(rows) for rows in groups.values())
+
+
+def stratifier_json(stratifier: dict[str, Any], strata: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
+    """A FHIR R5 MeasureReport.group.stratifier: the stratifier's code, and per stratum (code, label, its group
+    content: population counts and score) the stratum's valueCodeableConcept and that content."""
+    code = stratifier["code"]
+    return {
+        "code": {"coding": [{"system": STRATIFIER_SYSTEM, "code": code}], "text": stratifier["label"]},
+        "stratum": [
+            {
+                "valueCodeableConcept": {
+                    "coding": [{"system": f"{STRATUM_SYSTEM}:{code}", "code": stratum}],
+                    "text": label,
+                }
+            }
+            | content
+            for stratum, label, content in strata
+        ],
+    }
+
+
+def _first_code(concept: Any) -> str:
+    """The code of a CodeableConcept's first coding (or its text), as sent."""
+    if not isinstance(concept, dict):
+        return ""
+    codings = concept.get("coding") or []
+    code = codings[0].get("code") if codings and isinstance(codings[0], dict) else None
+    return str(code if code is not None else concept.get("text") or "").strip()
+
+
+def stratum_rows(
+    report: dict[str, Any], total: Row, fields: tuple[str, ...], populations: tuple[str | None, str | None]
+) -> tuple[list[Row], list[str]]:
+    """The breakdowns of a FHIR MeasureReport (R5 group.stratifier[].stratum[]: valueCodeableConcept and the
+    counts of the populations that carry the measure type's `fields`, a continuous measure's mean as
+    measureScoreQuantity) as rows beside its total row, and the problems that stop them being read. Masked counts
+    can't be imported."""
+    rows: list[Row] = []
+    problems: list[str] = []
+    for stratifier in (report.get("group") or [{}])[0].get("stratifier") or []:
+        code = _first_code(stratifier.get("code"))
+        for stratum in stratifier.get("stratum") or []:
+            counts = {_first_code(p.get("code")): p.get("count") for p in stratum.get("population") or []}
+            score = (stratum.get("measureScoreQuantity") or {}).get("value")
+            values = {
+                name: score if population is None else counts.get(population)
+                for name, population in zip(fields, populations if fields[0] != "value" else (None, populations[1]),
+                                            strict=False)
+            }  # fmt: skip
+            value = _first_code(stratum.get("valueCodeableConcept"))
+            if any(v is None for v in values.values()):
+                problems.append(f"Stratum {value[:40]} of {code[:40]}: give every count (masked ones can't be sent).")
+                continue
+            rows.append(Row(site=total.site, period=total.period, values=values, line=total.line, where=total.where,
+                            stratifier=code, stratum=value))  # fmt: skip
+    return rows, problems
