@@ -180,6 +180,8 @@ def _stratifiers(measure: Measure, views: list[StrataView], reporter: str, perio
     network (reporter "network"), each stratum's totals. Masked or hidden strata carry data-absent-reason masked."""
     out = []
     for view in views:
+        if period not in view.periods:
+            continue  # no site broke this period down
         if reporter == NETWORK_REPORTER:
             points = [(s, s.points[view.periods.index(period)]) for s in view.series]
             strata = [(s.code, s.label, _counted(measure, _network_cell(measure, p), p.hidden)) for s, p in points]

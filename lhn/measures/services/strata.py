@@ -298,11 +298,12 @@ def strata_view(measure: Measure, stratifier: str, *, viewer: object) -> StrataV
         known_sites=acc.team_site_ids,
         coalition=current_app.config["MEASURES_SUPPRESSION_COALITION"],
     )
-    starts = sorted({start for _, start in table})
+    # Only periods some site broke down: before any did, every stratum but Not recorded would be empty.
+    starts = sorted({start for _, start in recorded})
     labels = [periods.label(start, measure.period.value) for start in starts]
     scale = measure.multiplier if kind in (MeasureType.PROPORTION, MeasureType.RATE) else 1.0
     by_start: dict[date, list[dict[str, Cell]]] = {}
-    for (_, start), breakdown in table.items():
+    for (_, start), breakdown in table.items():  # the whole table: a period's strata sum every site
         by_start.setdefault(start, []).append(breakdown)
     series = []
     for stratum in definition["strata"]:
@@ -321,6 +322,7 @@ def strata_view(measure: Measure, stratifier: str, *, viewer: object) -> StrataV
             shown_b = b if b is not None and math.isfinite(b) else None
             points.append(StratumPoint(label, value, shown_a, shown_b, hidden=False))
         series.append(StratumSeries(stratum["code"], stratum["label"], points))
+    by_start_set = set(starts)
     gaps: list[float | None] = []
     for index in range(len(starts)):
         named = [s.points[index].value for s in series if s.code != UNKNOWN]
@@ -341,6 +343,7 @@ def strata_view(measure: Measure, stratifier: str, *, viewer: object) -> StrataV
         for (site_id, start), breakdown in sorted(
             table.items(), key=lambda item: (data.sites[item[0][0]].slug, item[0][1])
         )
+        if start in by_start_set
         for code, cell in breakdown.items()
     ]
     return StrataView(measure, definition, labels, series, gaps, cells)

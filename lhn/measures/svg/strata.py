@@ -126,6 +126,7 @@ def _gap_chart(view: StrataView) -> str:
     ]
     frame, low, high = _frame(values, GAP_HEIGHT, view, n)
     out += frame
+    out.append(f'<text class="axis-title" x="{LEFT}" y="{TOP - 6}">Gap: best − worst recorded stratum</text>')
 
     def x_of(i: int) -> float:
         return LEFT + (i + 0.5) * plot_w / n
