@@ -178,7 +178,7 @@ def export_csv(measure: Measure, *, viewer: object) -> str:
         for start, cell in sorted(data.cells[site.id].items()):
             label = periods.label(start, measure.period.value)
             if site.id not in acc.team_site_ids and suppression.is_masked(site.id, start):
-                writer.writerow([site.slug, label, *([""] * len(measure.type.fields)), "", "yes"])
+                writer.writerow([site.slug, label, *([""] * len(measure.type.fields)), "", "yes", *([""] * len(extra))])
                 continue
             values = [plain_number(cell.numerator)]
             if cell.denominator is not None:
