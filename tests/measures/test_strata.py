@@ -177,6 +177,9 @@ def test_a_breakdown_must_add_up_to_the_sites_total(app, network):
                 measure, "south", "2024-01", "age_band", {"0-11": {"numerator": 45, "denominator": 80}}, by=doc
             )
         assert "only its own team" in other.value.errors["site"]
+        with pytest.raises(ValidationFailed) as empty, transaction():  # nobody in any stratum: still south's to send
+            measures.record_strata(measure, "south", "2024-01", "age_band", {}, by=doc)
+        assert "only its own team" in empty.value.errors["site"]
         with pytest.raises(ValidationFailed) as unknown:
             record("2024-01", **{"0_5": (60, 100)})
         assert "No stratum" in unknown.value.errors["stratum"]
@@ -225,6 +228,7 @@ def test_a_breakdown_over_the_api(app, client, network):
         {"strata": {"0-11": 3}},
         {"stratifier": "sex"},
         {"strata": {"0-11": {"numerator": "x"}}},
+        {"period": "soon", "strata": {"0-11": {"numerator": 0, "denominator": 0}}},  # nobody in it: no row to check
     ):
         answer = client.post(url, json=body | bad, headers=headers)
         assert answer.status_code == 422, bad

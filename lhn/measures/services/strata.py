@@ -91,12 +91,17 @@ def record_strata(
             parsed[code] = (item.numerator, item.denominator)
     if site_row is None and "site" not in errors:
         errors["site"] = f"No site “{str(site)[:40]}”."
+    elif site_row is not None and site_row.id not in allowed:  # checked here too when every stratum is empty
+        errors["site"] = f"You can't submit data for {site_row.name}: only its own team can."
+    try:
+        start = periods.parse(str(period or ""), measure.period.value)
+    except periods.PeriodError as exc:
+        errors.setdefault("period", str(exc))
     if errors:
         raise ValidationFailed(errors)
     assert site_row is not None  # noqa: S101 - errors above otherwise
     if site_row.id not in consenting_sites(measure.community_id):
         raise ValidationFailed({"site": f"{site_row.name} hasn't recorded its consent to contribute data yet."})
-    start = periods.parse(period, measure.period.value)
     total = db.session.scalar(
         select(DataPoint).where(
             DataPoint.measure_id == measure.id,
