@@ -180,3 +180,14 @@ def test_the_differencing_test_catches_masking_only_the_small_cells():
         )
         caught += any(leaks(cells, site_cells, one_d, naive, coalition) for coalition in coalitions(sites))
     assert caught > 10
+
+
+def test_the_differencing_test_catches_per_line_covers_without_the_exact_check(monkeypatch):
+    monkeypatch.setattr("lhn.measures.services.privacy_strata._some_small_determined", lambda *_a, **_k: False)
+    rng = random.Random(20261206)  # noqa: S311 - the same tables
+    caught = 0
+    for sites, cells, site_cells in random_tables(rng, 60, SPARSE):
+        one_d = privacy.suppress(site_cells)
+        strata = suppress_strata(cells, masked_sites=one_d.masked, hidden_network=one_d.hidden_totals)
+        caught += any(leaks(cells, site_cells, one_d, strata, coalition) for coalition in coalitions(sites))
+    assert caught >= 1
