@@ -16,6 +16,7 @@ from lhn.measures import services as measures
 from lhn.measures.models import DataPoint, StratumDataPoint
 from lhn.measures.services import privacy
 from lhn.measures.services.stratifiers import parse_stratifiers, stratifiers_text
+from lhn.moderation.models import AuditEvent
 from tests import factories
 from tests.api.test_api import bearer, token_for
 from tests.conftest import committed, login
@@ -404,3 +405,25 @@ def test_an_outsider_gets_the_stratified_reports_masked(app, client, network):
         for stratifier in entry["resource"]["group"][0].get("stratifier", []):
             for num, den in strata_counts(stratifier).values():
                 assert num is None or not masked((num, den - num))
+
+
+def test_a_team_reading_its_own_withheld_stratum_cells_is_audited_nobody_else_is(app, client, network):
+    measure_id = seed(app)
+    url = f"/api/v1/measures/{measure_id}/strata/age_band"
+    login(client, "teen")
+    client.get(url)
+    client.get(f"/measures/{measure_id}/strata/age_band")  # the page shows network values only
+    login(client, "dr_east")  # east's own cells are withheld from nobody
+    client.get(url)
+    assert audit_events(app) == []
+    client.get(url, headers=bearer(token_for(client, "doc")))  # north's 3 of 14 is withheld from everyone else
+    with app.app_context():
+        doc_id = accounts.get_user("doc").id
+    assert audit_events(app) == [("measure.viewed", measure_id, doc_id)]
+
+
+def audit_events(app):
+    with app.app_context():
+        return [
+            (e.action, e.object_id, e.actor_id) for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        ]

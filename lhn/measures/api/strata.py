@@ -10,7 +10,7 @@ from flask_login import current_user
 from lhn import inputs
 from lhn.api import bp, created, json_body, require_user
 from lhn.api.openapi import NUMBER, TEXT, body_schema, path_param
-from lhn.database import transactional
+from lhn.database import transaction, transactional
 from lhn.errors import ValidationFailed
 from lhn.limits import user_rate_limited
 from lhn.measures import services as measures
@@ -54,42 +54,36 @@ def submit_strata(measure_id: int):  # type: ignore[no-untyped-def]
 def show_strata(measure_id: int, code: str):  # type: ignore[no-untyped-def]
     measure = measures.get_measure(measure_id, viewer=current_user)
     view = measures.strata_view(measure, code, viewer=current_user)
-    return jsonify(
-        {
-            "measure": measure.id,
-            "stratifier": view.stratifier,
-            "periods": view.periods,
-            "series": [
-                {
-                    "stratum": s.code,
-                    "label": s.label,
-                    "points": [
-                        {
-                            "period": p.period,
-                            "value": p.value,
-                            "numerator": p.numerator,
-                            "denominator": p.denominator,
-                            "hidden": p.hidden,
-                        }
-                        for p in s.points
-                    ],
-                }
-                for s in view.series
-            ],
-            "gaps": view.gaps,
-            "cells": [
-                {
-                    "site": site_json(c.site),
-                    "period": c.period,
-                    "stratum": c.stratum,
-                    "numerator": c.numerator,
-                    "denominator": c.denominator,
-                    "masked": c.masked,
-                }
-                for c in view.cells
-            ],
-        }
-    )
+    payload = _strata_json(view)
+    if view.restricted:  # a site's team seeing its withheld cells is audited; everyone else stays read-only
+        with transaction():
+            measures.record_strata_view(view, by=current_user)
+    return jsonify(payload)
+
+
+def _strata_json(view: measures.StrataView) -> dict[str, Any]:
+    points = [[{"period": p.period, "value": p.value, "numerator": p.numerator, "denominator": p.denominator,
+                "hidden": p.hidden} for p in s.points] for s in view.series]  # fmt: skip
+    return {
+        "measure": view.measure.id,
+        "stratifier": view.stratifier,
+        "periods": view.periods,
+        "series": [
+            {"stratum": s.code, "label": s.label, "points": p} for s, p in zip(view.series, points, strict=True)
+        ],
+        "gaps": view.gaps,
+        "cells": [
+            {
+                "site": site_json(c.site),
+                "period": c.period,
+                "stratum": c.stratum,
+                "numerator": c.numerator,
+                "denominator": c.denominator,
+                "masked": c.masked,
+            }
+            for c in view.cells
+        ],
+    }
 
 
 STRATA_BODY = body_schema(

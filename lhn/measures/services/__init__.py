@@ -113,6 +113,7 @@ from lhn.measures.services.strata import (
     StratumSeries,
     get_stratifier,
     record_strata,
+    record_strata_view,
     strata_view,
 )
 from lhn.measures.services.submissions import (
@@ -221,6 +222,7 @@ __all__ = [
     "record_export",
     "record_restricted_view",
     "record_strata",
+    "record_strata_view",
     "record_value",
     "record_view",
     "remind_late_sites",

@@ -25,7 +25,7 @@ from lhn.extensions import db
 from lhn.measures.models import DataPoint, Measure, MeasureType, StratumDataPoint
 from lhn.measures.services import periods, privacy
 from lhn.measures.services.charts import Cell, load_data
-from lhn.measures.services.core import access
+from lhn.measures.services.core import access, record_restricted_view
 from lhn.measures.services.data import INTEGER_FIELDS, Row, number_of, validate_row
 from lhn.measures.services.privacy_strata import suppress_strata
 from lhn.measures.services.sites import consenting_sites
@@ -239,6 +239,7 @@ class StrataView:
     series: list[StratumSeries]
     gaps: list[float | None]  # best − worst recorded stratum per period, in display units; None where hidden
     cells: list[SiteStratumCell] = field(default_factory=list)  # the sites' cells the reader may see
+    restricted: bool = False  # the cells hold some of the reader's own sites' cells withheld from everyone else
 
     @property
     def hidden_count(self) -> int:
@@ -351,4 +352,14 @@ def strata_view(measure: Measure, stratifier: str, *, viewer: object) -> StrataV
         if start in by_start_set
         for code, cell in breakdown.items()
     ]
-    return StrataView(measure, definition, labels, series, gaps, cells)
+    restricted = any(site_id in acc.team_site_ids for site_id, _, start in pattern.masked if start in by_start_set)
+    return StrataView(measure, definition, labels, series, gaps, cells, restricted)
+
+
+def record_strata_view(view: StrataView, *, by: object) -> bool:
+    """Audit the sites' cells shown to a site's team when they hold its cells withheld from everyone else (as
+    charts.record_view). Call after they were shown, inside transaction(). Returns whether a row was recorded."""
+    if not view.restricted:
+        return False
+    record_restricted_view(view.measure, reader=by)  # type: ignore[arg-type]  # a team member is a User
+    return True
