@@ -19,7 +19,8 @@ from lhn.errors import DomainError, ValidationFailed
 
 MAX_INT: Final = 2**63 - 1  # the largest integer both databases store (SQLite INTEGER, PostgreSQL BIGINT)
 MAX_DEPTH: Final = 4  # objects and arrays inside a body: every endpoint needs at most 3 (FHIR passes its own)
-FHIR_MAX_DEPTH: Final = 12  # a Bundle's MeasureReport counts sit 9 levels down (entry.resource.group.population...)
+FHIR_MAX_DEPTH: Final = 16  # a Bundle's MeasureReport counts sit 9 levels down (entry.resource.group.population...), a
+# stratum's 15 (...group.stratifier.stratum.population.code.coding)
 
 # A lone surrogate can't be encoded as UTF-8, so the database driver fails on it. Direction overrides,
 # embeddings and isolates can make text display in a different order from how it reads (CVE-2021-42574,

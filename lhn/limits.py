@@ -53,6 +53,7 @@ RATE_LIMITS = {
     "attachments": "30 per hour;100 per day",  # files: storage and the checks of each
     "pro": "60 per hour;300 per day",  # questionnaire answers, saved as drafts as people go
     "research": "30 per hour;100 per day",  # studies, research profiles, "contact me" and withdrawing it
+    "strata": "60 per hour;300 per day",  # a site's breakdowns: one per stratifier and period
 }
 NEW_ACCOUNT_RATE_LIMITS = {
     "post": "3 per hour;10 per day",
@@ -70,6 +71,7 @@ NEW_ACCOUNT_RATE_LIMITS = {
     "attachments": "10 per hour;30 per day",
     "pro": "60 per hour;300 per day",  # a patient's own answers: never held back for new accounts
     "research": "10 per hour;30 per day",
+    "strata": "20 per hour;100 per day",
 }
 NEW_ACCOUNT_DAYS = 3
 NEW_ACCOUNT_MAX_LINKS = 2

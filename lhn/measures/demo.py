@@ -26,6 +26,12 @@ from lhn.measures.services import data, learning, periods
 
 MONTHS = 36
 CHANGE_AT = 20  # Riverside adopts pre-visit planning in month 21 of 36
+# The age-band breakdown of "Quality of life (IMPACT-III)" for the last STRATA_MONTHS months: each band's share of
+# the patients and how its mean score differs (young adults in transition score lower). Riverside and Northgate send
+# it every month, Lakeside (a smaller clinic, so a band of 1-10 patients) only in the first: that month is hidden.
+STRATA_MONTHS = 6
+AGE_BANDS = {"0-11": (0.3, 2.5), "12-17": (0.45, 0.0), "18+": (0.25, -4.0)}
+SMALL_SITE = "lakeside-clinic"
 
 
 @dataclass
@@ -95,6 +101,7 @@ MEASURES = [
             "target": 75,
             "description": "Mean IMPACT-III score of patients who completed it.",
             "data_source": "Patient-reported, in clinic, on a tablet.",
+            "stratifiers": "age_band (Age band): 0-11, 12-17, 18+",
         },
         [Site(s.slug, s.submitter, s.size // 2, 68 + i * 2, s.lead) for i, s in enumerate(IBD_SITES)],
         co_owners=["ibd_teen"],
@@ -254,8 +261,27 @@ def seed_measures() -> None:
                 for i, m in enumerate(months)
             ]
             data.import_rows(measure, rows, by=submitter, source="demo")
+            if measure.stratifiers:
+                recent = rows[-STRATA_MONTHS:]
+                _seed_strata(measure, recent[:1] if site.slug == SMALL_SITE else recent, submitter)
         if spec.improvement:
             _seed_learning(measure, spec, months, owner)
+
+
+def _seed_strata(measure: Measure, rows: list[data.Row], submitter: User) -> None:
+    """Each month's mean score split by age band (AGE_BANDS): the bands' n add up to the month's, and their means
+    average (weighted by n) to the month's mean. Through the service sites use."""
+    for row in rows:
+        n, mean = int(row.values["n"]), float(row.values["value"])
+        sizes = [round(n * share) for share, _ in AGE_BANDS.values()]
+        sizes[-1] = n - sum(sizes[:-1])
+        offsets = [offset for _, offset in AGE_BANDS.values()]
+        shift = sum(size * offset for size, offset in zip(sizes, offsets, strict=True)) / n
+        values = {
+            band: {"value": round(mean + offset - shift, 3), "n": size}
+            for band, size, offset in zip(AGE_BANDS, sizes, offsets, strict=True)
+        }
+        measures.record_strata(measure, row.site, row.period, "age_band", values, by=submitter, source="demo")
 
 
 def _seed_learning(measure: Measure, spec: DemoMeasure, months: list[date], owner: User) -> None:

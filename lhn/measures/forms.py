@@ -62,6 +62,12 @@ class MeasureForm(Form):
         description="Compute limits from the first N points of each phase and freeze them; "
         "empty uses every point of a phase.",
     )
+    stratifiers = TextAreaField(
+        "Equity strata (optional)",
+        validators=[Optional(), Length(max=2000)],
+        description="One stratifier a line, its code then its strata, e.g. “age_band: 0-11, 12-17, 18+” or "
+        "“sex (Sex recorded): female, male”. A Not recorded stratum is always added.",
+    )
 
 
 class DataForm(Form):
@@ -128,6 +134,42 @@ class EntryGridForm(Form):
     def has_errors(self) -> bool:
         """Anything to show: the form's own errors, or a row's (added after validation, so not in `errors`)."""
         return bool(self.errors) or any(field.errors for row in self.rows for field in row.form)
+
+
+class StratumRowForm(wtforms.Form):
+    """One stratum's row of a site's breakdown: a plain sub-form, StrataForm's CSRF token covers its rows."""
+
+    stratum = HiddenField()
+    first = StringField(validators=[Optional(), Length(max=30)])
+    second = StringField(validators=[Optional(), Length(max=30)])
+
+
+class StrataForm(Form):
+    """A site's breakdown of one period by one stratifier: a row per stratum (`first` and `second` are the measure
+    type's fields, as in DataForm)."""
+
+    site = SelectField("Site", choices=[])
+    period = StringField("Period", validators=[InputRequired(), Length(max=10)])
+    rows = FieldList(FormField(StratumRowForm), max_entries=16)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The base checks (lhn.forms.Form) on the rows' fields too: text that can be stored."""
+        valid = super().validate(extra_validators)
+        for row in self.rows:
+            for field in row.form:
+                problem = field_problem(field)
+                if problem:
+                    field.errors = [*field.errors, problem]
+                    valid = False
+        return valid
+
+    def values(self, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
+        """{stratum: {field: text}} for measures.record_strata."""
+        out = {}
+        for row in self.rows:
+            typed = [row.form.first.data or "", row.form.second.data or ""][: len(names)]
+            out[row.form.stratum.data or ""] = dict(zip(names, typed, strict=True))
+        return out
 
 
 class UploadForm(Form):

@@ -77,6 +77,8 @@ class Measure(TimestampMixin, Base):
     multiplier: Mapped[float] = mapped_column(Float, default=1.0)
     rule_set: Mapped[str] = mapped_column(String(32), default="shewhart_anhoj")
     baseline_points: Mapped[int | None] = mapped_column()  # limits from the first N points of each phase
+    # Equity strata: [{"code", "label", "strata": [{"code", "label"}, ...]}] (services/stratifiers.py).
+    stratifiers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(default=1)
     # "questionnaire": LHN computes the values from patients' own answers (lhn/pro), so no site submits them and
     # no reader, a site's team included, sees a small cell. "": each site's team submits its values.
@@ -214,6 +216,43 @@ class DataPoint(Base):
     measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id", ondelete="CASCADE"))
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id", ondelete="CASCADE"))
     period_start: Mapped[date] = mapped_column(Date)
+    numerator: Mapped[float] = mapped_column(Float)
+    denominator: Mapped[float | None] = mapped_column(Float)
+    measure_version: Mapped[int] = mapped_column()
+    source: Mapped[str] = mapped_column(String(16), default="form")  # form, csv, fhir, api, demo
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    institution: Mapped[Institution] = relationship()
+    submitted_by: Mapped[User | None] = relationship()
+
+
+class StratumDataPoint(Base):
+    """One site's value for one period within one stratum of a stratifier (e.g. age band 12-17). As DataPoint: the
+    same columns by type, a resubmission supersedes the earlier row, which stays as history. A site's current
+    strata of one stratifier and period add up to its current DataPoint (the services check it)."""
+
+    __tablename__ = "measure_stratum_data"
+    __table_args__ = (
+        Index("ix_measure_stratum_data_measure_current", "measure_id", "stratifier", "superseded_at"),
+        unique_where(
+            "uq_measure_stratum_data_current_cell",
+            "measure_id",
+            "institution_id",
+            "period_start",
+            "stratifier",
+            "stratum",
+            where="superseded_at IS NULL",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id", ondelete="CASCADE"))
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id", ondelete="CASCADE"))
+    period_start: Mapped[date] = mapped_column(Date)
+    stratifier: Mapped[str] = mapped_column(String(40))
+    stratum: Mapped[str] = mapped_column(String(40))
     numerator: Mapped[float] = mapped_column(Float)
     denominator: Mapped[float | None] = mapped_column(Float)
     measure_version: Mapped[int] = mapped_column()

@@ -1,6 +1,7 @@
-"""My data for measures: the PDSA cycles, chart notes, phase changes and data submissions a person authored in an
-export; on account deletion, their cycles and notes kept as "Former member" or removed, while their submissions,
-phase changes, measure definitions and change log entries always pass to "Former member" (the network's record).
+"""My data for measures: the PDSA cycles, chart notes, phase changes and data submissions (totals and breakdowns by
+stratum) a person authored in an export; on account deletion, their cycles and notes kept as "Former member" or
+removed, while their submissions, phase changes, measure definitions and change log entries always pass to "Former
+member" (the network's record).
 
 Receivers of signals.export_requested / account_erasing (contract in lhn/signals.py), connected when the app
 factory (lhn/__init__.py) imports this module.
@@ -17,7 +18,16 @@ from lhn import signals
 from lhn.accounts.models import User
 from lhn.database import iso_or_none
 from lhn.extensions import db
-from lhn.measures.models import BaselineExclusion, ChartNote, DataPoint, Measure, MeasureChange, PdsaCycle, PhaseChange
+from lhn.measures.models import (
+    BaselineExclusion,
+    ChartNote,
+    DataPoint,
+    Measure,
+    MeasureChange,
+    PdsaCycle,
+    PhaseChange,
+    StratumDataPoint,
+)
 from lhn.measures.services import periods
 
 
@@ -33,7 +43,8 @@ def _authored(model: Any, column: Any, user: User) -> list[Any]:
 
 @signals.export_requested.connect
 def export_measures(user: User, **_: Any) -> dict[str, Any]:
-    """What they wrote on charts and the values they submitted (superseded ones too: the history is theirs)."""
+    """What they wrote on charts and the values they submitted, breakdowns by stratum too (superseded ones as well:
+    the history is theirs)."""
     cycles, notes, phases, exclusions = (
         _authored(model, model.created_by_id, user)
         for model in (PdsaCycle, ChartNote, PhaseChange, BaselineExclusion)
@@ -44,6 +55,13 @@ def export_measures(user: User, **_: Any) -> dict[str, Any]:
         .where(DataPoint.submitted_by_id == user.id)
         .options(joinedload(DataPoint.institution))
         .order_by(DataPoint.id)
+    ).all()
+    strata = db.session.execute(
+        select(StratumDataPoint, Measure.period)
+        .join(Measure, Measure.id == StratumDataPoint.measure_id)
+        .where(StratumDataPoint.submitted_by_id == user.id)
+        .options(joinedload(StratumDataPoint.institution))
+        .order_by(StratumDataPoint.id)
     ).all()
     return {
         "pdsa_cycles": [
@@ -97,6 +115,22 @@ def export_measures(user: User, **_: Any) -> dict[str, Any]:
             }
             for point, period in submissions
         ],
+        "stratum_submissions": [  # a site's breakdown of a period by a stratifier (age band, ...), one row a stratum
+            {
+                "measure_id": point.measure_id,
+                "site": point.institution.slug,
+                "period": periods.label(point.period_start, period.value),
+                "stratifier": point.stratifier,
+                "stratum": point.stratum,
+                "numerator": point.numerator,
+                "denominator": point.denominator,
+                "measure_version": point.measure_version,
+                "source": point.source,
+                "submitted_at": iso_or_none(point.submitted_at),
+                "superseded_at": iso_or_none(point.superseded_at),
+            }
+            for point, period in strata
+        ],
     }
 
 
@@ -109,6 +143,7 @@ def erase_measures(user: User, *, mode: str, former: User, **_: Any) -> None:
     record, as vettings are a community's)."""
     kept = [
         (DataPoint, DataPoint.submitted_by_id),
+        (StratumDataPoint, StratumDataPoint.submitted_by_id),
         (PhaseChange, PhaseChange.created_by_id),
         (BaselineExclusion, BaselineExclusion.created_by_id),
         (Measure, Measure.created_by_id),

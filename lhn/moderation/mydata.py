@@ -42,6 +42,7 @@ EXPORT_SECTIONS = {
     "phase_changes": "the phases you started on measure charts",
     "baseline_exclusions": "the points you left out of the baseline of measure charts, with your reasons",
     "data_submissions": "the measure values you submitted for your sites",
+    "stratum_submissions": "the breakdowns by stratum (age band, ...) of the measure values you submitted",
     "driver_diagram_changes": "the changes you made to driver diagrams, each with the diagram as you left it",
     "learning_sessions_announced": "the learning sessions you announced",
     "learning_session_registrations": "the learning sessions you registered for, or waited for a place at",

@@ -124,7 +124,8 @@ def store(app, kind, rules, shape):
         community = factories.community(doc, slug=slug)
         factories.member(community, teen)
         factories.member(community, accounts.get_user("mum"))
-        fields = {"name": f"{kind} {rules}", "type": kind, "rule_set": rules, "unit": "units", **shape.definition(kind)}
+        fields = {"name": f"{kind} {rules}", "type": kind, "rule_set": rules, "unit": "units", **shape.definition(kind),
+                  "stratifiers": "age_band: young, old"}  # fmt: skip
         measure = factories.measure(community, teen, **fields)
         for site, runs in shape.series(kind).items():
             team = accounts.get_user(TEAM[site])
@@ -175,6 +176,7 @@ def other_visits(measure_id, slug, cycle_id):
     doesn't change them; the team reaches them all, anyone the lists and exports."""
     m = f"/measures/{measure_id}"
     exports = [f"/api/v1/communities/{slug}/measures", f"{m}/data.csv", f"{m}/fhir/reports.json"]
+    exports += [f"{m}/strata/age_band", f"/api/v1{m}/strata/age_band"]  # the strata side by side
     exports += [f"{m}/chart.svg?site=north", f"{m}/chart.png"]  # the chart as files for slides
     exports += [f"/api/v1{m}/chart.svg", f"/api/v1{m}/chart.png?site=north"]
     exports += [
@@ -188,6 +190,7 @@ def other_visits(measure_id, slug, cycle_id):
         *(f"{m}{p}" for p in ("/changes", "/owners", "/pdsa/new", f"/pdsa/{cycle_id}", "/data/new", "/data/upload")),
         f"{m}/submissions",  # the submission grid: the team sees its own site's row
         f"{m}/data/grid",  # many periods at once, prefilled with the team's own (overflowing, too) values
+        f"{m}/strata/age_band/new",  # a site's breakdown by a stratifier
     ]
     pages += [f"{m}{p}" for p in ("/fhir/import", "/fhir/measure.json")]
     api = ("", "/fhir?resource=Measure", "/pdsa", f"/pdsa/{cycle_id}", "/notes", "/phases", "/exclusions",

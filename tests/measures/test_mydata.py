@@ -13,7 +13,7 @@ from lhn.accounts.mydata import FORMER_MEMBER
 from lhn.communities import services as communities
 from lhn.extensions import db
 from lhn.measures import services as measures
-from lhn.measures.models import BaselineExclusion, ChartNote, DataPoint, PdsaCycle, PhaseChange
+from lhn.measures.models import BaselineExclusion, ChartNote, DataPoint, PdsaCycle, PhaseChange, StratumDataPoint
 from lhn.moderation import mydata
 from tests import factories
 from tests.conftest import PASSWORD, committed
@@ -30,10 +30,12 @@ def ids(app, network) -> dict[str, int]:
     doc did the same at North."""
     with committed(app):
         community, doc, leaver = communities.get_community("ibd"), u("doc"), u("dr_south")
-        measure = factories.measure(community, doc)
+        measure = factories.measure(community, doc, stratifiers="age_band: young, old")
         for person, site in ((doc, "north"), (leaver, "south")):
             factories.consent(measure, person, site)
             factories.values(measure, person, site, STABLE)
+        young_old = {"young": {"numerator": 20, "denominator": 40}, "old": {"numerator": 40, "denominator": 60}}
+        measures.record_strata(measure, "south", "2023-01", "age_band", young_old, by=leaver)
         fields = measures.PdsaFields(site="south", title="Quince jam reminders", plan="Jam at every visit",
                                      prediction="More in remission", started_on="2023-06-01")  # fmt: skip
         cycle = measures.create_cycle(measure, fields, by=leaver)
@@ -69,7 +71,12 @@ def test_the_export_holds_their_cycles_notes_phases_and_submissions(ctx, ids):
     assert submissions[0]["measure_id"] == ids["measure"]
     assert submissions[0]["period"] == "2023-01"
     assert (submissions[0]["numerator"], submissions[0]["denominator"]) == STABLE[0]
+    assert [(s["period"], s["stratifier"], s["stratum"], s["numerator"]) for s in data["stratum_submissions"]] == [
+        ("2023-01", "age_band", "young", 20),
+        ("2023-01", "age_band", "old", 40),
+    ]
     others = mydata.export_my_data(u("doc"))
+    assert others["stratum_submissions"] == []
     assert [c["title"] for c in others["pdsa_cycles"]] == ["North's own test"]  # only their own
     assert {s["site"] for s in others["data_submissions"]} == {"north"}
 
@@ -82,11 +89,13 @@ def test_deleting_the_account_keeps_or_removes_their_cycles_and_notes(ctx, ids, 
     former = accounts.get_user(FORMER_MEMBER)
     authored = [(PdsaCycle, PdsaCycle.created_by_id), (ChartNote, ChartNote.created_by_id),
                 (PhaseChange, PhaseChange.created_by_id), (BaselineExclusion, BaselineExclusion.created_by_id),
-                (DataPoint, DataPoint.submitted_by_id)]  # fmt: skip
+                (DataPoint, DataPoint.submitted_by_id),
+                (StratumDataPoint, StratumDataPoint.submitted_by_id)]  # fmt: skip
     for model, column in authored:
         assert count(model, column == leaver_id) == 0, model
     # South's values and phase are the site's and the chart's record: they stay, by "Former member".
     assert count(DataPoint, DataPoint.submitted_by_id == former.id) == len(STABLE)
+    assert count(StratumDataPoint, StratumDataPoint.submitted_by_id == former.id) == 2  # the breakdown stays too
     assert db.session.get(PhaseChange, ids["phase"]).created_by_id == former.id
     assert db.session.get(BaselineExclusion, ids["exclusion"]).created_by_id == former.id
     assert db.session.get(PdsaCycle, ids["kept_cycle"]).created_by_id == u("doc").id  # others' untouched

@@ -56,6 +56,7 @@ def measure_json(measure: Measure, *, owners: list[Any] | None = None) -> dict[s
         "data_source": measure.data_source,
         "rule_set": measure.rule_set,
         "baseline_points": measure.baseline_points,
+        "stratifiers": measure.stratifiers,
         "version": measure.version,
         "fields": list(measure.type.fields),
         "co_owned": measures.co_owned(people),
@@ -107,6 +108,8 @@ def _definition(body: dict[str, Any]) -> dict[str, Any]:
     fields |= {name: inputs.number(body, name, None) for name in ("target", "multiplier") if name in body}
     if "baseline_points" in body:
         fields["baseline_points"] = inputs.integer(body, "baseline_points", None)
+    if "stratifiers" in body:  # text or a list of objects, checked by the service
+        fields["stratifiers"] = body["stratifiers"]
     return fields
 
 
@@ -254,7 +257,17 @@ DEFINITION_REQUIRED = {
     "period": {"enum": ["week", "month", "quarter"]},
     "improvement": {"enum": ["up", "down"]},
 }
-DEFINITION_OPTIONAL = {"unit": TEXT, "description": TEXT, "data_source": TEXT, "rule_set": {"enum": list(spc.RULESETS)}}
+STRATIFIER = {
+    "type": "object",
+    "required": ["code", "strata"],
+    "properties": {"code": TEXT, "label": TEXT, "strata": {"type": "array", "items": {
+        "anyOf": [TEXT, {"type": "object", "required": ["code"], "properties": {"code": TEXT, "label": TEXT}}]}}},
+}  # fmt: skip
+DEFINITION_OPTIONAL = {
+    "unit": TEXT, "description": TEXT, "data_source": TEXT, "rule_set": {"enum": list(spc.RULESETS)},
+    "stratifiers": {"anyOf": [TEXT, {"type": "array", "items": STRATIFIER}], "description": "Equity strata: "
+                    "text, one a line (age_band: 0-11, 12-17, 18+), or a list; a Not recorded stratum is added"},
+}  # fmt: skip
 # null is a value here: no target, the type's usual multiplier, limits from every point of a phase.
 DEFINITION_NULLABLE = {
     "target": nullable(NUMBER),
@@ -295,6 +308,7 @@ OPENAPI_SCHEMAS = {
             "improvement": {"type": "string"},
             "unit": {"type": "string"},
             "target": {"type": ["number", "null"]},
+            "stratifiers": {"type": "array", "items": STRATIFIER},
             "version": {"type": "integer"},
             "co_owned": {"type": "boolean"},
             "owners": {"type": "array", "items": ref("Person")},

@@ -5,7 +5,8 @@ core (the reader's access, the change log, audit), data (submit a value, import 
 entry (many periods of a site entered at once in a grid), csv_files and fhir (files in and out), charts (what a
 reader sees of the data, signals), chart_page (the chart page), chart_files (its chart as an SVG or PNG file for
 slides), learning (PDSA cycles, notes, phases), submissions (who has sent a period's data, the submission grid,
-reminders); periods and privacy are the pure rules of periods and suppression.
+reminders), strata (equity strata: a site's breakdown by a stratifier, what a reader sees of it); periods,
+privacy, privacy_strata and stratifiers are pure rules of periods, suppression and stratifier definitions.
 """
 
 from lhn import reminders
@@ -105,6 +106,16 @@ from lhn.measures.services.sites import (
     remove_site_lead,
     withdraw_consent,
 )
+from lhn.measures.services.strata import (
+    SiteStratumCell,
+    StrataView,
+    StratumPoint,
+    StratumSeries,
+    get_stratifier,
+    record_strata,
+    record_strata_view,
+    strata_view,
+)
 from lhn.measures.services.submissions import (
     GRID_PERIODS,
     SubmissionGrid,
@@ -145,6 +156,10 @@ __all__ = [
     "RowError",
     "RowsInvalid",
     "SiteConsent",
+    "SiteStratumCell",
+    "StrataView",
+    "StratumPoint",
+    "StratumSeries",
     "SubmissionGrid",
     "Submissions",
     "access",
@@ -176,6 +191,7 @@ __all__ = [
     "find_measure",
     "get_cycle",
     "get_measure",
+    "get_stratifier",
     "give_consent",
     "has_data",
     "history",
@@ -205,6 +221,8 @@ __all__ = [
     "read_bundle",
     "record_export",
     "record_restricted_view",
+    "record_strata",
+    "record_strata_view",
     "record_value",
     "record_view",
     "remind_late_sites",
@@ -215,6 +233,7 @@ __all__ = [
     "send_submission_reminders",
     "site_team",
     "site_teams",
+    "strata_view",
     "submission_grid",
     "submission_status",
     "team_sites",

@@ -25,6 +25,8 @@ from lhn.measures.services.data import (
     plain_number,
     store_import,
 )
+from lhn.measures.services.strata import strata_view
+from lhn.measures.services.strata_files import import_strata, split_rows, strata_problems
 
 
 def csv_columns(measure: Measure) -> list[str]:
@@ -88,7 +90,8 @@ def _read_rows(text: str, fields: tuple[str, ...]) -> list[Row]:
         raise RowsInvalid([RowError(1, "", f"The file is not valid CSV ({exc}).")]) from None
     needed = ["site", "period", *fields]
     missing = [c for c in needed if c not in header]
-    unknown = [c for c in header if c and c not in needed and c not in ("measure_version", "masked")]
+    optional = ("measure_version", "masked", "stratifier", "stratum")  # a row with a stratifier is one stratum's
+    unknown = [c for c in header if c and c not in needed and c not in optional]
     problems = []
     if missing:
         problems.append(
@@ -116,6 +119,8 @@ def _read_rows(text: str, fields: tuple[str, ...]) -> list[Row]:
                     line=line,
                     problem=problem,
                     values={k: data.get(k) for k in fields},
+                    stratifier=data.get("stratifier") or "",
+                    stratum=data.get("stratum") or "",
                 )
             )
     except csv.Error as exc:
@@ -129,7 +134,9 @@ def preview_csv(measure: Measure, text: str, *, by: User) -> list[tuple[Row, lis
     transaction(), so it takes no write lock. Raises ImportTooLarge, RowsInvalid (a file that can't be read, or
     with nothing to import), PermissionDenied (as the import would)."""
     rows = parse_csv(measure, text)
-    errors = check_submission(measure, rows, by=by)[1]
+    totals, groups = split_rows(rows)
+    errors = check_submission(measure, totals, by=by)[1] if totals or not groups else []
+    errors += strata_problems(measure, totals, groups)
     whole_file = [error for error in errors if error.line is None]
     if whole_file:
         raise RowsInvalid(whole_file)
@@ -140,11 +147,18 @@ def preview_csv(measure: Measure, text: str, *, by: User) -> list[tuple[Row, lis
 
 
 def import_csv(measure: Measure, text: str, *, by: User) -> ImportResult:
-    """Import a CSV file as import_rows does, parsed and checked in reading(). Call in transaction().
+    """Import a CSV file as import_rows does, parsed and checked in reading(); then its breakdowns by stratum (rows
+    with a stratifier), all or nothing with the totals. Call in transaction().
     Raises ImportTooLarge, RowsInvalid, PermissionDenied."""
     with reading():
-        checked = check_import(measure, parse_csv(measure, text), by=by)
-    return store_import(measure, checked, by=by, source="csv")
+        totals, groups = split_rows(parse_csv(measure, text))
+        checked = check_import(measure, totals, by=by) if totals or not groups else None
+        problems = strata_problems(measure, totals, groups)
+        if problems:
+            raise RowsInvalid(problems)
+    result = store_import(measure, checked, by=by, source="csv") if checked is not None else ImportResult()
+    result.stored += import_strata(measure, groups, by=by, source="csv")
+    return result
 
 
 def export_csv(measure: Measure, *, viewer: object) -> str:
@@ -157,15 +171,30 @@ def export_csv(measure: Measure, *, viewer: object) -> str:
     suppression = data.suppression(acc.known_site_ids)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*csv_columns(measure), "measure_version", "masked"])
+    strata = [strata_view(measure, s["code"], viewer=viewer) for s in measure.stratifiers]
+    extra = ["stratifier", "stratum"] if strata else []
+    writer.writerow([*csv_columns(measure), "measure_version", "masked", *extra])
     for site in charts.visible_sites(data, acc):
         for start, cell in sorted(data.cells[site.id].items()):
             label = periods.label(start, measure.period.value)
             if site.id not in acc.known_site_ids and suppression.is_masked(site.id, start):
-                writer.writerow([site.slug, label, *([""] * len(measure.type.fields)), "", "yes"])
+                writer.writerow([site.slug, label, *([""] * len(measure.type.fields)), "", "yes", *([""] * len(extra))])
                 continue
             values = [plain_number(cell.numerator)]
             if cell.denominator is not None:
                 values.append(plain_number(cell.denominator))
-            writer.writerow([site.slug, label, *values, cell.version, "no"])
+            writer.writerow([site.slug, label, *values, cell.version, "no", *([""] * len(extra))])
+    width = len(measure.type.fields)
+    for view in strata:  # each site's breakdowns, masked as the strata page masks them
+        for item in view.cells:
+            if not item.recorded:
+                continue  # no breakdown sent: everyone is Not recorded, which the total row says already
+            code = view.stratifier["code"]
+            if item.masked:
+                writer.writerow([item.site.slug, item.period, *([""] * width), "", "yes", code, item.stratum])
+            elif item.numerator or item.denominator:  # a stratum with nobody in it isn't stored
+                values = [plain_number(item.numerator or 0.0)]
+                if width > 1:
+                    values.append(plain_number(item.denominator or 0.0))
+                writer.writerow([item.site.slug, item.period, *values, item.version, "no", code, item.stratum])
     return out.getvalue()

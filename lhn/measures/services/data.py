@@ -46,6 +46,8 @@ class Row:
     line: int | None = None
     problem: str = ""  # a problem found while reading the file (e.g. a short line)
     where: str = "Line"  # what `line` counts: lines of a CSV file, entries of a FHIR Bundle
+    stratifier: str = ""  # with `stratum`: one stratum of the site's breakdown (services/strata_files.py)
+    stratum: str = ""
 
 
 @dataclass
@@ -142,6 +144,11 @@ def _number(raw: Any, *, integer: bool) -> float | None:
     if not math.isfinite(value) or (integer and value != int(value)):
         return None
     return value
+
+
+def number_of(raw: Any) -> float | None:
+    """A number as a person or a file gave it (text or a number), or None when it isn't one."""
+    return _number(raw, integer=False)
 
 
 def plain_number(value: float) -> str:

@@ -19,6 +19,7 @@ from lhn.markup import clean_text, render_markdown
 from lhn.measures import permissions, spc
 from lhn.measures.models import DataPoint, Improvement, Measure, MeasureChange, MeasureOwner, MeasureType, Period
 from lhn.measures.services.core import access, log_change
+from lhn.measures.services.stratifiers import parse_stratifiers, stratifiers_text
 from lhn.pagination import Page, paginate
 
 NAME_MAX, UNIT_MAX, TEXT_MAX = 160, 60, 20_000
@@ -37,6 +38,7 @@ DEFINITION_FIELDS = (
     "multiplier",
     "rule_set",
     "baseline_points",
+    "stratifiers",
 )
 
 
@@ -56,10 +58,13 @@ class MeasureFields:
     rule_set: str = spc.DEFAULT_RULESET
     baseline_points: Any = None
     multiplier: Any = None
+    stratifiers: Any = None  # text, one stratifier a line, or a list of objects (services/stratifiers.py)
 
     @classmethod
     def of(cls, measure: Measure) -> MeasureFields:
-        return cls(**{name: _plain(getattr(measure, name)) for name in cls.__dataclass_fields__})
+        fields = cls(**{name: _plain(getattr(measure, name)) for name in cls.__dataclass_fields__})
+        fields.stratifiers = stratifiers_text(measure.stratifiers)
+        return fields
 
 
 def _plain(value: Any) -> Any:
@@ -122,6 +127,10 @@ def _validated(fields: MeasureFields, *, existing: Measure | None) -> dict[str, 
         for key, label in (("type", "type"), ("period", "reporting period")):
             if key in values and values[key] != getattr(existing, key):
                 errors[key] = f"The {label} can't change once sites have submitted data; define a new measure."
+    try:
+        values["stratifiers"] = parse_stratifiers(fields.stratifiers)
+    except ValidationFailed as problem:
+        errors |= problem.errors
     if errors:
         raise ValidationFailed(errors)
     return values
@@ -212,6 +221,8 @@ def _change_text(key: str, old: Any, new: Any) -> str:
     label = key.replace("_", " ")
     if key in ("description", "data_source"):
         return f"{label} edited"
+    if key == "stratifiers":
+        return f"stratifiers: {'; '.join(stratifiers_text(new).splitlines()) or '—'}"
     return f"{label}: {'—' if old in (None, '') else old} → {'—' if new in (None, '') else new}"
 
 

@@ -23,8 +23,9 @@ from pydantic import ValidationError
 from lhn.accounts.models import User
 from lhn.database import reading, slow_work, utcnow
 from lhn.measures.models import Improvement, Measure, MeasureType
-from lhn.measures.services import charts, data, periods
+from lhn.measures.services import charts, data, periods, strata_files
 from lhn.measures.services.core import access, record_export
+from lhn.measures.services.strata import StrataView, StratumPoint, strata_view
 
 FHIR_RELEASE = "5.0.0"  # R5, for every LHN FHIR endpoint
 POPULATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/measure-population"
@@ -33,6 +34,7 @@ IMPROVEMENT_SYSTEM = "http://terminology.hl7.org/CodeSystem/measure-improvement-
 DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 SITE_SYSTEM = "urn:lhn:site"  # reporter.identifier: the institution's slug
 NETWORK_SYSTEM = "urn:lhn:network"  # reporter.identifier of the network aggregate
+NETWORK_REPORTER = "network"
 POPULATION_CODES = frozenset(
     {
         "initial-population",
@@ -130,29 +132,7 @@ def _report(
     measure: Measure, *, base_url: str, start: date, cell: charts.Cell | None, masked: bool, reporter: dict[str, Any]
 ) -> dict[str, Any]:
     kind = measure.period.value
-    first_code, second_code = POPULATIONS[measure.type]
-    population = []
-    for code, value in (
-        (first_code, cell.numerator if cell else None),
-        (second_code, cell.denominator if cell else None),
-    ):
-        if code is None:
-            continue
-        entry: dict[str, Any] = {"code": _code(POPULATION_SYSTEM, code)}
-        if masked:
-            entry["_count"] = MASKED
-        elif value is not None and value > INTEGER_MAX:
-            entry["_count"] = TOO_LARGE
-        elif value is not None and not float(value).is_integer():
-            entry["_count"] = {"extension": [{"url": DECIMAL_COUNT, "valueDecimal": value}]}
-        else:
-            entry["count"] = int(value)  # type: ignore[arg-type]
-        population.append(entry)
-    group: dict[str, Any] = {"population": population}
-    if masked:
-        group["measureScoreQuantity"] = MASKED
-    else:
-        group["measureScoreQuantity"] = {"value": round(_score(measure, cell), 10), "unit": measure.unit or "1"}  # type: ignore[arg-type]
+    group = _counted(measure, cell, masked)
     slug = reporter["identifier"]["value"]
     return {
         "resourceType": "MeasureReport",
@@ -168,6 +148,61 @@ def _report(
         ),
         "group": [group],
     }
+
+
+def _counted(measure: Measure, cell: charts.Cell | None, masked: bool) -> dict[str, Any]:
+    """A report's group, or one stratum of it: the population counts and the score (masked: data-absent)."""
+    population = []
+    for code, value in zip(POPULATIONS[measure.type], (cell.numerator if cell else None, cell.denominator if cell
+                                                      else None), strict=True):  # fmt: skip
+        if code is None:
+            continue
+        entry: dict[str, Any] = {"code": _code(POPULATION_SYSTEM, code)}
+        if masked:
+            entry["_count"] = MASKED
+        elif value is not None and value > INTEGER_MAX:
+            entry["_count"] = TOO_LARGE
+        elif value is not None and not float(value).is_integer():
+            entry["_count"] = {"extension": [{"url": DECIMAL_COUNT, "valueDecimal": value}]}
+        else:
+            entry["count"] = int(value)  # type: ignore[arg-type]
+        population.append(entry)
+    group: dict[str, Any] = {"population": population}
+    if masked or cell is None:
+        group["measureScoreQuantity"] = MASKED
+    else:
+        group["measureScoreQuantity"] = {"value": round(_score(measure, cell), 10), "unit": measure.unit or "1"}
+    return group
+
+
+def _stratifiers(measure: Measure, views: list[StrataView], reporter: str, period: str) -> list[dict[str, Any]]:
+    """group.stratifier of one report: for a site, its breakdown by each stratifier (when it sent one); for the
+    network (reporter "network"), each stratum's totals. Masked or hidden strata carry data-absent-reason masked."""
+    out = []
+    for view in views:
+        if period not in view.periods:
+            continue  # no site broke this period down
+        if reporter == NETWORK_REPORTER:
+            points = [(s, s.points[view.periods.index(period)]) for s in view.series]
+            strata = [(s.code, s.label, _counted(measure, _network_cell(measure, p), p.hidden)) for s, p in points]
+        else:
+            labels = {s["code"]: s["label"] for s in view.stratifier["strata"]}
+            strata = [
+                (c.stratum, labels[c.stratum], _counted(measure, charts.Cell(c.numerator or 0.0, c.denominator,
+                                                                             c.version), c.masked))
+                for c in view.cells
+                if c.site.slug == reporter and c.period == period and c.recorded
+            ]  # fmt: skip
+        if strata:
+            out.append(strata_files.stratifier_json(view.stratifier, strata))
+    return out
+
+
+def _network_cell(measure: Measure, point: StratumPoint) -> charts.Cell:
+    """A stratum's network totals as a cell (continuous: the mean and n; a stratum with nobody in it: zeros)."""
+    if measure.type == MeasureType.CONTINUOUS:
+        return charts.Cell(point.value or 0.0, point.denominator, measure.version)
+    return charts.Cell(point.numerator or 0.0, point.denominator, measure.version)
 
 
 def _score(measure: Measure, cell: charts.Cell) -> float:
@@ -194,7 +229,10 @@ def report_bundle(measure: Measure, *, viewer: object, base_url: str) -> dict[st
             entries.append(
                 _report(measure, base_url=base_url, start=start, cell=cell, masked=masked, reporter=reporter)
             )
-    network = {"identifier": {"system": NETWORK_SYSTEM, "value": "network"}, "display": "All sites (network aggregate)"}
+    network = {
+        "identifier": {"system": NETWORK_SYSTEM, "value": NETWORK_REPORTER},
+        "display": "All sites (network aggregate)",
+    }
     for start, cell in measure_data.network().items():
         entries.append(
             _report(
@@ -206,6 +244,12 @@ def report_bundle(measure: Measure, *, viewer: object, base_url: str) -> dict[st
                 reporter=network,
             )
         )
+    views = [strata_view(measure, s["code"], viewer=viewer) for s in measure.stratifiers]
+    for entry in entries if views else []:
+        label = periods.label(date.fromisoformat(entry["period"]["start"]), measure.period.value)
+        stratifiers = _stratifiers(measure, views, entry["reporter"]["identifier"]["value"], label)
+        if stratifiers:
+            entry["group"][0]["stratifier"] = stratifiers
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
@@ -402,6 +446,9 @@ def bundle_rows(measure: Measure, payload: Any, *, by: User) -> list[data.Row]:
             errors += [data.RowError(number, "", p, "Entry") for p in problems]
             continue
         rows.append(_row(resource, measure, number))
+        strata, problems = strata_files.stratum_rows(resource, rows[-1], measure.type.fields, POPULATIONS[measure.type])
+        rows += strata
+        errors += [data.RowError(number, "stratifier", p, "Entry") for p in problems]
     if errors and rows:  # report the remaining entries' problems too, so one round trip shows them all
         allowed = access(measure, by).submit_site_ids
         errors += data.check_rows(measure, rows, allowed_sites=allowed)[1]
@@ -417,8 +464,13 @@ def import_bundle(measure: Measure, payload: Any, *, by: User) -> data.ImportRes
     reported with its entry number; the aggregate is always recomputed. Checks in reading() (no write lock), then
     writes: call it in transaction(). Flushes. Raises data.ImportTooLarge, data.RowsInvalid, PermissionDenied."""
     with reading():
-        checked = data.check_import(measure, bundle_rows(measure, payload, by=by), by=by)
-    return data.store_import(measure, checked, by=by, source="fhir")
+        totals, groups = strata_files.split_rows(bundle_rows(measure, payload, by=by))  # group.stratifier: breakdowns
+        checked = data.check_import(measure, totals, by=by)
+        if problems := strata_files.strata_problems(measure, totals, groups):
+            raise data.RowsInvalid(problems)
+    result = data.store_import(measure, checked, by=by, source="fhir")
+    result.stored += strata_files.import_strata(measure, groups, by=by, source="fhir")
+    return result
 
 
 def _library_errors(exc: ValidationError) -> list[data.RowError]:

@@ -33,7 +33,7 @@ def fmt(value: float | None, digits: int = 1) -> str:
     return f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
 
 
-def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     if high <= low:
         high = low + 1
     raw = _half_span(low, high) / count * 2
@@ -58,7 +58,7 @@ def _half_span(low: float, high: float) -> float:
     return high / 2 - low / 2
 
 
-def _fraction(value: float, low: float, high: float) -> float:
+def fraction(value: float, low: float, high: float) -> float:
     """Where `value` sits from `low` (0) to `high` (1); in halves, so the span never overflows."""
     return (value / 2 - low / 2) / _half_span(low, high)
 
@@ -69,10 +69,10 @@ def _range(view: ChartView, target: float | None) -> tuple[float, float]:
         values += [v for v in (p.value, p.cl, p.lcl, p.ucl) if v is not None]
     if target is not None:
         values.append(target)
-    return _padded(values)
+    return padded(values)
 
 
-def _padded(values: list[float]) -> tuple[float, float]:
+def padded(values: list[float]) -> tuple[float, float]:
     """The y range that shows `values` with a margin, within the floats (no overflow to inf or NaN)."""
     values = [v for v in values if math.isfinite(v)]
     if not values:
@@ -167,8 +167,8 @@ def _baseline_windows(view: ChartView, x_of: Callable[[int], float], slot: float
 def _y_axis(measure: Measure, low: float, high: float, plot_h: float) -> list[str]:
     """Grid lines and tick labels from `low` to `high` (display units), and the axis title (the measure's unit)."""
     out = []
-    for tick in _nice_ticks(low, high):
-        y = TOP + plot_h - _fraction(tick, low, high) * plot_h
+    for tick in nice_ticks(low, high):
+        y = TOP + plot_h - fraction(tick, low, high) * plot_h
         out.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         out.append(
             f'<text class="tick" x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">'
@@ -194,7 +194,7 @@ def render_chart(view: ChartView, *, title: str, annotations: list[Annotation] |
         return LEFT + (i + 0.5) * plot_w / n
 
     def y_of(v: float) -> float:
-        return TOP + plot_h - _fraction(v, low, high) * plot_h
+        return TOP + plot_h - fraction(v, low, high) * plot_h
 
     unit = measure.value_suffix
     out = [
@@ -314,7 +314,7 @@ def render_moving_ranges(view: ChartView) -> Markup:
         f'<svg class="spc-chart mr-chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="Moving range chart" '
         f'xmlns="http://www.w3.org/2000/svg">'
     ]
-    for tick in _nice_ticks(0, high, 3):
+    for tick in nice_ticks(0, high, 3):
         out.append(
             f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y_of(tick):.1f}" y2="{y_of(tick):.1f}"/>'
             f'<text class="tick" x="{LEFT - 8}" y="{y_of(tick) + 4:.1f}" '
@@ -360,7 +360,7 @@ def render_sparkline(view: ChartView) -> Markup:
         return pad + (i + 0.5) * (width - 2 * pad) / n
 
     def y_of(v: float) -> float:
-        return pad + (height - 2 * pad) - _fraction(v, low, high) * (height - 2 * pad)
+        return pad + (height - 2 * pad) - fraction(v, low, high) * (height - 2 * pad)
 
     out = [
         f'<svg class="sparkline" viewBox="0 0 {width} {height}" aria-hidden="true" xmlns="http://www.w3.org/2000/svg">'
@@ -392,13 +392,13 @@ def render_funnel(plot: Funnel) -> Markup:
         biggest = smallest + 1.0
     xs = [smallest + (biggest - smallest) * k / 80 for k in range(81)]
     values = [v * scale for s in plot.sites for v in (s.value, *s.limits998)]
-    low, high = _padded(values + [v * scale for v in plot.limits(smallest, Z998)])
+    low, high = padded(values + [v * scale for v in plot.limits(smallest, Z998)])
 
     def x_of(n: float) -> float:
         return LEFT + (n - smallest) / (biggest - smallest) * plot_w
 
     def y_of(v: float) -> float:
-        return TOP + plot_h - _fraction(min(max(v * scale, low), high), low, high) * plot_h
+        return TOP + plot_h - fraction(min(max(v * scale, low), high), low, high) * plot_h
 
     title = f"{measure.name}: sites compared, {plot.window}"
     out = [
@@ -407,7 +407,7 @@ def render_funnel(plot: Funnel) -> Markup:
         f'<title id="funnel-title">{escape(title)}</title>',
     ]
     out += _y_axis(measure, low, high, plot_h)
-    for tick in _nice_ticks(smallest, biggest):
+    for tick in nice_ticks(smallest, biggest):
         if smallest <= tick <= biggest:
             out.append(
                 f'<text class="tick" x="{x_of(tick):.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">'
