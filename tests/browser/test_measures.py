@@ -18,7 +18,7 @@ def test_dashboard_and_a_chart_with_a_detected_shift_and_its_annotation(live_ser
     page.get_by_role("navigation", name="Pediatric IBD Network").get_by_role("link", name="Measures").click()
     expect(page.get_by_role("heading", name="Outcome measures")).to_be_visible()
     cards = page.locator(".measure-card")
-    assert cards.count() == 2
+    assert cards.count() == 3  # remission, quality of life, and the mean check-in score computed from answers
     remission = cards.filter(has_text="Clinical remission")
     expect(remission.locator("svg.sparkline")).to_be_visible()
     assert "Signal:" in remission.inner_text()
