@@ -427,3 +427,24 @@ def audit_events(app):
         return [
             (e.action, e.object_id, e.actor_id) for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
         ]
+
+
+def test_a_file_of_breakdowns_for_another_site_tells_nothing_of_its_stored_total(app, client, network):
+    """A breakdown is checked against the site's stored total, and a mismatch names that total: only a site's own
+    team may learn it. Someone on no team is refused; a team names only its own sites."""
+    measure_id = seed(app)
+    probe = HEADER + "east,2024-03,0,0,age_band,unknown"  # east's stored total for March is 75 of 120
+    url = f"/api/v1/measures/{measure_id}/data.csv"
+    # a patient member (on no team): refused; north's clinician (not east's team): told east isn't theirs
+    for username, statuses in (("teen", (403, 403)), ("doc", (200, 422))):
+        headers = bearer(token_for(client, username)) | {"Content-Type": "text/csv"}
+        preview = client.post(url + "/preview", data=probe, headers=headers)
+        sent = client.post(url, data=probe, headers=headers)
+        assert (preview.status_code, sent.status_code) == statuses
+        for answer in (preview, sent):
+            assert "75" not in answer.get_data(as_text=True)
+            assert "120" not in answer.get_data(as_text=True)
+    assert sent.get_json()["error"]["fields"]["line 2"].endswith("You don't submit data for “east”.")
+    headers = bearer(token_for(client, "dr_east")) | {"Content-Type": "text/csv"}
+    own = client.post(url + "/preview", data=probe, headers=headers)  # east's own team: its own total, as before
+    assert "the site's total numerator is 75" in own.get_data(as_text=True)

@@ -136,7 +136,7 @@ def preview_csv(measure: Measure, text: str, *, by: User) -> list[tuple[Row, lis
     rows = parse_csv(measure, text)
     totals, groups = split_rows(rows)
     errors = check_submission(measure, totals, by=by)[1] if totals or not groups else []
-    errors += strata_problems(measure, totals, groups)
+    errors += strata_problems(measure, totals, groups, by=by)
     whole_file = [error for error in errors if error.line is None]
     if whole_file:
         raise RowsInvalid(whole_file)
@@ -153,7 +153,7 @@ def import_csv(measure: Measure, text: str, *, by: User) -> ImportResult:
     with reading():
         totals, groups = split_rows(parse_csv(measure, text))
         checked = check_import(measure, totals, by=by) if totals or not groups else None
-        problems = strata_problems(measure, totals, groups)
+        problems = strata_problems(measure, totals, groups, by=by)
         if problems:
             raise RowsInvalid(problems)
     result = store_import(measure, checked, by=by, source="csv") if checked is not None else ImportResult()

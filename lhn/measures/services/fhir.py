@@ -466,7 +466,7 @@ def import_bundle(measure: Measure, payload: Any, *, by: User) -> data.ImportRes
     with reading():
         totals, groups = strata_files.split_rows(bundle_rows(measure, payload, by=by))  # group.stratifier: breakdowns
         checked = data.check_import(measure, totals, by=by)
-        if problems := strata_files.strata_problems(measure, totals, groups):
+        if problems := strata_files.strata_problems(measure, totals, groups, by=by):
             raise data.RowsInvalid(problems)
     result = data.store_import(measure, checked, by=by, source="fhir")
     result.stored += strata_files.import_strata(measure, groups, by=by, source="fhir")

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import select
 
 from lhn.accounts.models import Institution, User
-from lhn.errors import ValidationFailed
+from lhn.errors import PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.measures.models import DataPoint, Measure
 from lhn.measures.services import periods
+from lhn.measures.services.core import access
 from lhn.measures.services.data import Row, RowError, RowsInvalid, number_of
 from lhn.measures.services.strata import record_strata, sum_problem
 from lhn.measures.services.stratifiers import find_stratifier, stratum_codes
@@ -40,14 +41,24 @@ def _err(row: Row, field: str, message: str) -> RowError:
     return RowError(row.line, field, message, row.where)
 
 
-def strata_problems(measure: Measure, totals: list[Row], groups: dict[Group, list[Row]]) -> list[RowError]:
-    """Every problem of the file's breakdowns that can be told without storing: the stratifier and strata, numbers,
-    a stratum twice, and the sums against the site's total for the period (the file's, or else the one stored).
-    Reads only. Sites, periods and permissions are checked again when the breakdown is stored (record_strata)."""
+def strata_problems(measure: Measure, totals: list[Row], groups: dict[Group, list[Row]], *,
+                    by: User) -> list[RowError]:  # fmt: skip
+    """Every problem of the file's breakdowns that can be told without storing: a site the submitter doesn't send
+    for, the stratifier and strata, numbers, a stratum twice, and the sums against the site's total for the period
+    (the file's, or else the one stored: read only for the submitter's own sites, since a mismatch names it).
+    Reads only. Sites, periods and permissions are checked again when the breakdown is stored (record_strata).
+    Raises PermissionDenied (on no site's team)."""
     errors: list[RowError] = []
     kind = measure.type
+    acc = access(measure, by)
+    if groups and not acc.can_submit:
+        raise PermissionDenied("Only a site's team submits its data, breakdowns by stratum included.")
+    own = set(db.session.scalars(select(Institution.slug).where(Institution.id.in_(acc.submit_site_ids))))
     in_file = {(str(r.site or "").strip(), _start(measure, r.period)): r for r in totals}
     for (site, period, code), rows in groups.items():
+        if site not in own:
+            errors += [_err(r, "site", f"You don't submit data for “{site[:60]}”.") for r in rows]
+            continue
         stratifier = find_stratifier(measure.stratifiers, code)
         if stratifier is None:
             errors += [_err(r, "stratifier", f"The measure has no stratifier “{code[:40]}”.") for r in rows]
