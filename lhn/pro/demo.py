@@ -32,8 +32,9 @@ def seed_pro() -> None:
         answers = {str(item): str(weight) for item, weight in enumerate(weights, start=1)}
         pro.save_answers(check_in, answers, by=teen, complete=True, now=start + timedelta(days=14 * number))
     pro.save_answers(phq9, {"1": "1", "2": "0", "3": "2"}, by=teen, complete=False)
-    pro.define_measure(check_in, pro.MeasureRequest(statistic="mean", name=CHECK_IN_MEASURE), by=owner)
     _respondents(check_in)
+    # defined after the answers: a new measure computes every period that has ended, once
+    pro.define_measure(check_in, pro.MeasureRequest(statistic="mean", name=CHECK_IN_MEASURE), by=owner)
 
 
 CHECK_IN_MEASURE = "Mean IBD check-in score (lower is better)"

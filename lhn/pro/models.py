@@ -4,10 +4,10 @@ QuestionnaireResponses."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lhn.database import Base, LabelledEnum, TimestampMixin, UTCDateTime
@@ -88,6 +88,7 @@ class ProMeasure(Base):
     instrument_id: Mapped[int] = mapped_column(ForeignKey("pro_instrument.id", ondelete="CASCADE"), index=True)
     statistic: Mapped[Statistic] = mapped_column(_enum(Statistic, "pro_measure_statistic"))
     threshold: Mapped[float | None] = mapped_column()  # for SHARE_AT_LEAST
+    computed_through: Mapped[date | None] = mapped_column(Date)  # the start of the last period computed (once)
 
     instrument: Mapped[Instrument] = relationship()
     measure: Mapped[Measure] = relationship()

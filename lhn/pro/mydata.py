@@ -17,7 +17,6 @@ from lhn.accounts.models import User
 from lhn.database import iso_or_none
 from lhn.extensions import db
 from lhn.pro.models import ConsentEvent, ProResponse, PurposeConsent
-from lhn.pro.services import aggregates
 
 
 @signals.export_requested.connect
@@ -42,10 +41,7 @@ def export_responses(user: User, **_: Any) -> dict[str, Any]:
 
 @signals.account_erasing.connect
 def erase_responses(user: User, **_: Any) -> None:
-    """Their answers go, and so does their share in every measure computed from them: the cells they counted in
-    are recomputed without them."""
-    cells = aggregates.cells_of(user)
+    """Their answers go, so no period computed afterwards counts them. Values computed before stay: each is an
+    aggregate of a site's people, and recomputing it would tell, by the difference, what their answers were."""
     for model in (ProResponse, PurposeConsent, ConsentEvent):
         db.session.execute(delete(model).where(model.user_id == user.id).execution_options(synchronize_session=False))
-    for pro_measure, only in cells:
-        aggregates.refresh(pro_measure, only=only)

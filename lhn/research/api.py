@@ -149,6 +149,7 @@ def withdraw(study_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/studies/<int:study_id>/reach")
+@user_rate_limited("research")  # each view is written to the study's audit
 @transactional
 def reach(study_id: int):  # type: ignore[no-untyped-def]
     user = require_user()

@@ -38,7 +38,7 @@ def test_a_patient_answers_on_a_phone_sees_their_trend_and_consents_to_qi_use(li
     phone.get_by_role("button", name="Save my choices").click()
     record = phone.locator("#record-heading + ul")
     expect(record).to_contain_text("granted")
-    expect(record).to_contain_text('Your answers now count in the measure "Mean IBD check-in score')  # where it went
+    expect(record).to_contain_text('Your answers count in the measure "Mean IBD check-in score')  # where they go
     shot(phone, "3-consent")
 
     owner = new_page()

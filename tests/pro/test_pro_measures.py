@@ -1,9 +1,10 @@
 """Measures computed from patients' answers: the community's owners define one from a questionnaire; per site and
-month each consenting member's latest answer counts once; a withdrawal shows in the next value; small counts are
+month each consenting member's latest answer counts once; a period is computed once, when it has ended, so no
+value moves with one person's answer or withdrawal; a withdrawal leaves the next period computed; small counts are
 hidden from everyone, a site's own clinicians included; nobody submits values by hand."""
 
 import html
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from lhn.accounts import services as accounts
 from lhn.accounts.models import User
 from lhn.communities import services as communities
+from lhn.errors import PermissionDenied
 from lhn.extensions import db
 from lhn.measures import services as measures
 from lhn.measures.models import DataPoint, Measure
@@ -27,7 +29,8 @@ from tests.measures.conftest import make_network
 from tests.pro.test_questionnaires import answers_for
 
 PHQ9 = read_questionnaire(SHIPPED["phq-9"])
-NOV, DEC = datetime(2026, 11, 10, 9, tzinfo=UTC), datetime(2026, 12, 3, 9, tzinfo=UTC)
+NOV, DEC, JAN = (datetime(2025, 11, 10, 9, tzinfo=UTC), datetime(2025, 12, 3, 9, tzinfo=UTC),
+                 datetime(2026, 1, 30, 23, 59, tzinfo=UTC))  # fmt: skip
 
 
 @pytest.fixture
@@ -65,6 +68,11 @@ def _define(app, statistic="share_at_least", threshold=10) -> int:
         instrument = db.session.scalars(select(Instrument)).one()
         request = pro.MeasureRequest(statistic=statistic, threshold=threshold)
         return pro.define_measure(instrument, request, by=accounts.get_user("doc")).measure_id
+
+
+def _publish(app, today: date) -> int:
+    with app.app_context():
+        return pro.publish_due(today=today)
 
 
 def _cells(app, measure_id: int) -> dict[tuple[str, str], tuple[float, float]]:
@@ -106,41 +114,54 @@ def test_each_consenting_members_latest_answer_counts_once_per_site_and_month(ap
     measure_id = _define(app)
     for i, person in enumerate(north):
         _answer(app, person, 12 if i < 4 else 3, NOV)  # 4 of 12 at 10 or more
-    _answer(app, north[4], 15, datetime(2026, 11, 20, tzinfo=UTC))  # a later answer in the month replaces theirs
+    _answer(app, north[4], 15, datetime(2025, 11, 20, tzinfo=UTC))  # a later answer in the month replaces theirs
     for i, person in enumerate(south):
         _answer(app, person, 20 if i < 11 else 0, DEC)
     for person in outsider:  # answers of people who did not consent count nowhere
         _answer(app, person, 27, NOV)
-    assert _cells(app, measure_id) == {("north", "2026-11"): (5.0, 12.0), ("south", "2026-12"): (11.0, 11.0)}
-    mean_id = _define(app, statistic="mean", threshold=None)
-    assert _cells(app, mean_id) == {("north", "2026-11"): (round((3 * 12 + 15 + 7 * 3 + 12) / 12, 2), 12.0),
-                                    ("south", "2026-12"): (20.0, 11.0)}  # fmt: skip
+    assert _publish(app, date(2025, 12, 31)) == 1  # November has ended; December hasn't: nothing of it shows
+    assert _cells(app, measure_id) == {("north", "2025-11"): (5.0, 12.0)}
+    assert _publish(app, date(2026, 1, 1)) == 1
+    assert _publish(app, date(2026, 1, 2)) == 0  # each period once
+    assert _cells(app, measure_id) == {("north", "2025-11"): (5.0, 12.0), ("south", "2025-12"): (11.0, 11.0)}
+    mean_id = _define(app, statistic="mean", threshold=None)  # a new measure computes every ended period at once
+    assert _cells(app, mean_id) == {("north", "2025-11"): (round((3 * 12 + 15 + 7 * 3 + 12) / 12, 2), 12.0),
+                                    ("south", "2025-12"): (20.0, 11.0)}  # fmt: skip
     with app.app_context():  # the person's own record says where their answer went
         record = [e.what for e in db.session.scalars(select(ConsentEvent).where(
             ConsentEvent.user_id == south[0]))]  # fmt: skip
-        assert any('counts in the measure "Share of people with PHQ-9' in what for what in record)
+        assert any('will count in the measure "Share of people with PHQ-9' in what for what in record)
         assert not db.session.scalars(select(ConsentEvent).where(ConsentEvent.user_id == outsider[0])).all()
 
 
-def test_a_withdrawal_shows_in_the_next_value_and_in_the_persons_record(app, client, ibd):
+def test_a_withdrawal_leaves_the_next_period_computed_and_the_persons_record_says_so(app, client, ibd):
     north = _patients(app, "north", 12)
     measure_id = _define(app)
     for person in north:
         _answer(app, person, 11, NOV)
-    assert _cells(app, measure_id) == {("north", "2026-11"): (12.0, 12.0)}
+    _publish(app, date(2025, 12, 1))
+    assert _cells(app, measure_id) == {("north", "2025-11"): (12.0, 12.0)}
     login(client, "north_c0")
     # as a browser sends it: the token and nothing else (a form with every box unticked and no token is empty,
     # which Flask-WTF reads as not sent at all)
     app.config["WTF_CSRF_ENABLED"] = True
     submit(client, "/c/ibd/my-consent", "Save my choices", qi_aggregates=False)
-    assert _cells(app, measure_id) == {("north", "2026-11"): (11.0, 11.0)}
+    assert _cells(app, measure_id) == {("north", "2025-11"): (12.0, 12.0)}  # nothing moves: that would tell theirs
     record = html.unescape(client.get("/c/ibd/my-consent").text)
     assert 'Your answers no longer count in the measure "Share of people with PHQ-9' in record
+    for person in north:
+        _answer(app, person, 11, DEC)
+    _publish(app, date(2026, 1, 1))
+    assert _cells(app, measure_id)[("north", "2025-12")] == (11.0, 11.0)  # the next period leaves them out
     submit(client, "/c/ibd/my-consent", "Save my choices", qi_aggregates=True)
-    assert _cells(app, measure_id) == {("north", "2026-11"): (12.0, 12.0)}
-    with app.app_context():  # the earlier values stay as history: one per answer, the withdrawal, the return
+    for person in north:
+        _answer(app, person, 2, JAN)  # the last minute of January (UTC) is in January
+    _publish(app, date(2026, 2, 1))
+    assert _cells(app, measure_id) == {("north", "2025-11"): (12.0, 12.0), ("north", "2025-12"): (11.0, 11.0),
+                                       ("north", "2026-01"): (0.0, 12.0)}  # fmt: skip
+    with app.app_context():  # each period was computed once: nothing superseded
         assert db.session.scalar(select(db.func.count()).select_from(DataPoint).where(
-            DataPoint.measure_id == measure_id)) == 12 + 1 + 1  # fmt: skip
+            DataPoint.measure_id == measure_id)) == 3  # fmt: skip
 
 
 def test_small_counts_are_hidden_from_everyone_the_sites_own_clinicians_included(app, client, ibd):
@@ -153,6 +174,7 @@ def test_small_counts_are_hidden_from_everyone_the_sites_own_clinicians_included
         _answer(app, person, 0, NOV)
     for person in east:
         _answer(app, person, 0, NOV)
+    _publish(app, date(2025, 12, 1))
     with committed(app):  # east consents too, so only suppression keeps its 3 people out of sight
         factories.consent(factories.measure(communities.get_community("ibd"), name="East remission"),
                           factories.site_clinician(communities.get_community("ibd"), "east", username="dr_east2"),
@@ -170,9 +192,9 @@ def test_small_counts_are_hidden_from_everyone_the_sites_own_clinicians_included
         db.session.rollback()
     token = bearer(token_for(client, "dr_east2"))  # nobody enters values by hand
     sent = client.post(f"/api/v1/measures/{measure_id}/data", headers=token,
-                       json={"site": "east", "period": "2026-11", "numerator": 1, "denominator": 3})  # fmt: skip
+                       json={"site": "east", "period": "2025-11", "numerator": 1, "denominator": 3})  # fmt: skip
     assert sent.status_code in (403, 422)
-    assert _cells(app, measure_id)[("east", "2026-11")] == (0.0, 3.0)
+    assert _cells(app, measure_id)[("east", "2025-11")] == (0.0, 3.0)
 
 
 def test_the_api_defines_and_lists_measures_for_owners_only(app, client, ibd):
@@ -191,11 +213,26 @@ def test_the_api_defines_and_lists_measures_for_owners_only(app, client, ibd):
 
 
 @pytest.mark.parametrize("mode", ["keep", "remove"])
-def test_deleting_an_account_takes_the_person_out_of_every_computed_value(app, ibd, mode):
+def test_no_period_computed_after_an_account_is_deleted_counts_the_person(app, ibd, mode):
     north = _patients(app, "north", 12)
     measure_id = _define(app)
     for person in north:
         _answer(app, person, 11, NOV)
     with committed(app):
         mydata.delete_account(db.session.get(User, north[0]), password=PASSWORD, mode=mode)
-    assert _cells(app, measure_id) == {("north", "2026-11"): (11.0, 11.0)}
+    _publish(app, date(2025, 12, 1))
+    assert _cells(app, measure_id) == {("north", "2025-11"): (11.0, 11.0)}
+
+
+def test_nobody_is_late_or_reminded_for_a_measure_lhn_computes(app, ibd):
+    north = _patients(app, "north", 12)
+    measure_id = _define(app)
+    for person in north:
+        _answer(app, person, 3, NOV)
+    _publish(app, date(2025, 12, 1))
+    with committed(app):
+        measure = db.session.get(Measure, measure_id)
+        assert measures.submission_grid(measure, by=accounts.get_user("doc"), today=date(2026, 3, 1)).rows == []
+        with pytest.raises(PermissionDenied):  # north's team sends nothing to it
+            measures.submission_grid(measure, by=accounts.get_user("dr_south"), today=date(2026, 3, 1))
+        assert measures.send_submission_reminders(datetime(2026, 3, 1, tzinfo=UTC)) == 0

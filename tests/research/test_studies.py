@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
-from lhn.errors import PermissionDenied
+from lhn.errors import PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.moderation import mydata
 from lhn.pro import services as pro
@@ -322,3 +322,43 @@ def test_a_study_downloads_as_a_research_study_and_imports_from_the_form(app, cl
                                              (19, (15, 19)), (20, (20, 24)), (103, (100, 104))])  # fmt: skip
 def test_a_count_from_eleven_is_shown_as_a_band_of_five(count, band):
     assert contacts.band_of(count) == band
+
+
+def test_leaving_the_community_withdraws_the_contacts_and_fits_no_study_there(app, client, ibd):
+    study_id = _study(app)
+    _opt_in(app, "teen", **TEEN_PROFILE)
+    with committed(app):
+        research.contact_study(db.session.get(Study, study_id), accounts.get_user("teen"), share=["age_band"])
+        communities.leave_community(accounts.get_user("teen"), communities.get_community("ibd"))
+    with app.app_context():
+        teen = accounts.get_user("teen")
+        assert research.my_facts(communities.get_community("ibd"), teen) is None
+        assert research.study_reach(db.session.get(Study, study_id), by=accounts.get_user("prof")).contacts == []
+        with pytest.raises(PermissionDenied):  # a former member can't say "contact me" either
+            research.contact_study(db.session.get(Study, study_id), teen, share=[])
+        db.session.rollback()
+
+
+def test_a_lead_who_left_the_community_no_longer_reads_the_contacts(app, client, ibd):
+    study_id = _study(app)
+    prof = bearer(token_for(client, "prof"))
+    assert client.get(f"/api/v1/studies/{study_id}/reach", headers=prof).status_code == 200
+    with committed(app):
+        communities.leave_community(accounts.get_user("prof"), communities.get_community("ibd"))
+    assert_error(client.get(f"/api/v1/studies/{study_id}/reach", headers=prof), 403, "forbidden")
+
+
+def test_a_score_range_that_is_not_a_finite_number_is_refused_with_a_message(app, client, ibd):
+    with committed(app):
+        pro.offer_shipped(communities.get_community("ibd"), "phq-9", schedule_days=None, by=accounts.get_user("doc"))
+    login(client, "prof")  # the form reads "nan" as no number
+    refused = submit(client, "/c/ibd/studies/new", "Post the study", title="Mood at school", condition="IBD",
+                     ethics_reference="IRB 5", instrument_code="phq-9", score_min="nan", score_max="inf")  # fmt: skip
+    assert refused.status_code == 422
+    with app.app_context():  # and the service refuses one from any other caller, before FHIR validation
+        fields = StudyFields(title="Mood", condition="IBD", ethics_reference="IRB 5", instrument_code="phq-9",
+                             score_min=float("nan"), score_max=float("inf"))  # fmt: skip
+        with pytest.raises(ValidationFailed) as refusal:
+            research.post_study(communities.get_community("ibd"), fields, by=accounts.get_user("prof"))
+        assert refusal.value.errors == {"score_min": "A score from -1,000,000 to 1,000,000.",
+                                        "score_max": "A score from -1,000,000 to 1,000,000."}  # fmt: skip

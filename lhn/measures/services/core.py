@@ -61,6 +61,11 @@ class Access:
         return site_id in self.submit_site_ids
 
     @property
+    def sees_who_sent(self) -> bool:
+        """Owners and site teams see who has sent which period; nobody sends a computed measure anything."""
+        return (self.can_edit or self.can_submit) and not self.measure.computed_from
+
+    @property
     def can_start_cycle(self) -> bool:
         """Owners start PDSA cycles (at a site with data), a site's team at its own site."""
         return self.is_owner or bool(self.team_site_ids)

@@ -53,7 +53,8 @@ class Submissions:
 
 
 def _sites_taking_part(measures: list[Measure]) -> dict[int, set[int]]:
-    """Site ids of each measure: a data lead or data sent before, with the site's consent active (3 queries)."""
+    """Site ids of each measure: a data lead or data sent before, with the site's consent active (3 queries). None
+    for a measure LHN computes: nobody sends it anything, so nobody is late or reminded."""
     ids = [m.id for m in measures]
     taking: dict[int, set[int]] = {m.id: set() for m in measures}
     leads = select(SiteDataLead.measure_id, SiteDataLead.institution_id).where(SiteDataLead.measure_id.in_(ids))
@@ -71,7 +72,7 @@ def _sites_taking_part(measures: list[Measure]) -> dict[int, set[int]]:
         )
     ):
         consenting[community_id].add(site_id)
-    return {m.id: taking[m.id] & consenting[m.community_id] for m in measures}
+    return {m.id: set() if m.computed_from else taking[m.id] & consenting[m.community_id] for m in measures}
 
 
 def _sent(due: dict[int, date], measures: list[Measure]) -> set[Cell]:
@@ -268,14 +269,14 @@ def submission_grid(measure: Measure, *, by: object, today: date | None = None) 
 
     Raises NotFound (not readable), PermissionDenied (neither an owner nor on a site's team)."""
     acc = access(measure, by)
-    if not (acc.can_edit or acc.team_site_ids):
+    if not (acc.can_edit or acc.submit_site_ids):
         raise PermissionDenied("Only the measure's owners, and each site's team for its own site, see who has sent.")
     today = today or utcnow().date()
     starts = periods.recent(today, measure.period.value, GRID_PERIODS)
     late_from = last_closed_period(measure, today, grace_days=reminders.setting("REMINDER_SUBMISSION_GRACE_DAYS"))
     taking = _sites_taking_part([measure])[measure.id]
     if not acc.can_edit:
-        taking &= acc.team_site_ids
+        taking &= acc.submit_site_ids
     sites = sorted(db.session.scalars(select(Institution).where(Institution.id.in_(taking))), key=lambda s: s.name)
     sent = {
         (site_id, start): sent_at

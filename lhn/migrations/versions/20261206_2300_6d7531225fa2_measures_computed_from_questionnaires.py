@@ -26,6 +26,7 @@ def upgrade():
     sa.Column('instrument_id', sa.Integer(), nullable=False),
     sa.Column('statistic', sa.Enum('share_at_least', 'mean', name='pro_measure_statistic', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('threshold', sa.Double(), nullable=True),
+    sa.Column('computed_through', sa.Date(), nullable=True),
     sa.ForeignKeyConstraint(['instrument_id'], ['pro_instrument.id'], name=op.f('fk_pro_measure_instrument_id_pro_instrument'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['measure_id'], ['measure.id'], name=op.f('fk_pro_measure_measure_id_measure'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pro_measure')),

@@ -4,7 +4,7 @@ own history and FHIR Bundle), consent (what a person's data may serve, per purpo
 record of it), aggregates (co-owned measures computed from the answers of people who consent)."""
 
 from lhn import periodic, reminders
-from lhn.pro.services.aggregates import MeasureRequest, define_measure, measures_defined, measures_of, refresh_all
+from lhn.pro.services.aggregates import MeasureRequest, define_measure, measures_defined, measures_of, publish_due
 from lhn.pro.services.consent import consenting, consents_of, my_record, record_use, set_consents
 from lhn.pro.services.instruments import (
     get_instrument,
@@ -28,7 +28,7 @@ from lhn.pro.services.responses import (
 )
 
 reminders.register("questionnaires-due", send_due_reminders)
-periodic.register("questionnaire-measures", refresh_all)
+periodic.register("questionnaire-measures", publish_due)
 
 __all__ = [
     "MeasureRequest",
@@ -50,8 +50,8 @@ __all__ = [
     "my_record",
     "needs_safety_message",
     "offer_shipped",
+    "publish_due",
     "record_use",
-    "refresh_all",
     "responds_in",
     "save_answers",
     "send_due_reminders",

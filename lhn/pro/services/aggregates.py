@@ -1,26 +1,27 @@
 """Measures computed from patients' answers: a community's owners define a co-owned measure from an instrument
-("share of people with PHQ-9 ≥ 10 per site per month", "mean score"), and LHN keeps its values: per site (the
+("share of people with PHQ-9 ≥ 10 per site per month", "mean score"), and LHN computes its values: per site (the
 person's institution) and period, each member's latest finished answer in the period counts once, and only
-for people whose consent covers quality-improvement aggregates (asked at every computation, so a withdrawal
-shows in the next value). The values are ordinary measure data (source "pro"), so the measure's charts, files and
-FHIR reports apply the same small-cell and complementary suppression as every other cross-site output; a
-computed measure has no site teams, so nobody, a site's own clinicians included, sees a small cell.
+for people whose consent covers quality-improvement aggregates. The values are ordinary measure data (source
+"pro"), so the measure's charts, files and FHIR reports apply the same small-cell and complementary suppression as
+every other cross-site output; a computed measure has no site teams, so nobody, a site's own clinicians included,
+sees a small cell.
 
-Values follow the answers cell by cell: a finished answer recomputes its own cell, a consent change the
-person's cells, and a periodic sweep every cell (people who left, moved site, or whose site changed)."""
+A period is computed once, when it has ended (publish_closed; the periodic job publish_due), never again: a value
+that moved with each answer or each withdrawal would tell, by its difference, one person's score. Consent,
+membership and site are read at that moment, so a withdrawal leaves every period computed after it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, func, insert, select
 
 from lhn.accounts.models import User
 from lhn.communities.models import Membership
-from lhn.database import utcnow
+from lhn.database import transaction, utcnow
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.measures import services as measures
@@ -94,14 +95,15 @@ def define_measure(instrument: Instrument, request: MeasureRequest, *, by: User)
         description=f"Computed by LHN from answers to {instrument.title}: {about}, per site and {request.period}.",
         data_source=(f"Answers to {instrument.title} by patients and caregivers who chose to count their answers "
                      "in quality-improvement measures. Each person counts once per period (their latest answer), "
-                     "at the site on their profile. Counts of 1 to 10 are hidden from everyone."),
+                     "at the site on their profile. A period is computed once, when it has ended. Counts of 1 to 10 "
+                     "are hidden from everyone."),
     )  # fmt: skip
     measure = measures.create_measure(instrument.community, fields, by=by)
     measure.computed_from = COMPUTED_FROM
     pro_measure = ProMeasure(measure=measure, instrument=instrument, statistic=statistic, threshold=threshold)
     db.session.add(pro_measure)
     db.session.flush()
-    refresh(pro_measure)
+    publish_closed(pro_measure)
     return pro_measure
 
 
@@ -122,9 +124,12 @@ def _moment(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def compute(pro_measure: ProMeasure, *, only: Iterable[Cell] | None = None) -> dict[Cell, tuple[float, float]]:
-    """The measure's values per (site, period): (numerator, denominator) as measure data holds them. `only`
-    limits the work to some cells (their sites and the span of their periods). One query."""
+def compute(pro_measure: ProMeasure, starts: Iterable[date]) -> dict[Cell, tuple[float, float]]:
+    """The measure's values per (site, period) for the periods beginning on `starts`: (numerator, denominator) as
+    measure data holds them, from the answers of people who are members and consent now. One query."""
+    wanted = set(starts)
+    if not wanted:
+        return {}
     measure, community_id = pro_measure.measure, pro_measure.instrument.community_id
     kind = measure.period.value
     stmt = (
@@ -134,122 +139,91 @@ def compute(pro_measure: ProMeasure, *, only: Iterable[Cell] | None = None) -> d
         .join(PurposeConsent, (PurposeConsent.user_id == User.id) & (PurposeConsent.community_id == community_id)
               & (PurposeConsent.purpose == Purpose.QI_AGGREGATES) & PurposeConsent.granted.is_(True))
         .where(ProResponse.instrument_id == pro_measure.instrument_id,
-               ProResponse.status == ResponseStatus.COMPLETED, User.institution_id.is_not(None))
+               ProResponse.status == ResponseStatus.COMPLETED, User.institution_id.is_not(None),
+               ProResponse.completed_at >= _moment(min(wanted)),
+               ProResponse.completed_at < _moment(periods.following(max(wanted), kind)))
     )  # fmt: skip
-    wanted = set(only) if only is not None else None
-    if wanted is not None:
-        if not wanted:
-            return {}
-        first, last = min(s for _, s in wanted), max(s for _, s in wanted)
-        stmt = stmt.where(User.institution_id.in_({site for site, _ in wanted}),
-                          ProResponse.completed_at >= _moment(first),
-                          ProResponse.completed_at < _moment(periods.following(last, kind)))  # fmt: skip
     latest: dict[tuple[int, Cell], tuple[datetime, int, float]] = {}
     for user_id, site_id, completed_at, response_id, total in db.session.execute(stmt):
         if site_id is None or completed_at is None:  # the query's conditions: for the type checker
             continue
         cell = (site_id, periods.start_of(completed_at.date(), kind))
         key = (user_id, cell)
-        if key not in latest or (completed_at, response_id) > latest[key][:2]:
+        if cell[1] in wanted and (key not in latest or (completed_at, response_id) > latest[key][:2]):
             latest[key] = (completed_at, response_id, total or 0.0)
     totals: dict[Cell, list[float]] = {}
     for (_, cell), (_, _, total) in latest.items():
-        if wanted is None or cell in wanted:
-            totals.setdefault(cell, []).append(total)
+        totals.setdefault(cell, []).append(total)
     if pro_measure.statistic == Statistic.SHARE_AT_LEAST:
         threshold = pro_measure.threshold or 0.0
         return {cell: (float(sum(t >= threshold for t in ts)), float(len(ts))) for cell, ts in totals.items()}
     return {cell: (round(sum(ts) / len(ts), 2), float(len(ts))) for cell, ts in totals.items()}
 
 
-def refresh(pro_measure: ProMeasure, *, only: Iterable[Cell] | None = None) -> int:
-    """Bring the measure's stored values in line with the answers (all cells, or `only` these): a changed cell
-    supersedes its value (kept as history), a cell nobody counts in any more is superseded by nothing. Returns
-    how many cells changed. Flushes."""
-    cells = set(only) if only is not None else None
-    wanted = compute(pro_measure, only=cells)
-    measure = pro_measure.measure
-    stmt = select(DataPoint.id, DataPoint.institution_id, DataPoint.period_start, DataPoint.numerator,
-                  DataPoint.denominator).where(DataPoint.measure_id == measure.id,
-                                               DataPoint.superseded_at.is_(None))  # fmt: skip
-    if cells is not None:
-        stmt = stmt.where(DataPoint.institution_id.in_({site for site, _ in cells}))
-    current = {(r.institution_id, r.period_start): r for r in db.session.execute(stmt)
-               if cells is None or (r.institution_id, r.period_start) in cells}  # fmt: skip
-    now, superseded, new, changed = utcnow(), [], [], 0
-    for cell in current.keys() | wanted.keys():
-        old, value = current.get(cell), wanted.get(cell)
-        if old is not None and value == (old.numerator, old.denominator):
-            continue
-        changed += 1
-        if old is not None:
-            superseded.append(old.id)
-        if value is not None:
-            new.append({"measure_id": measure.id, "institution_id": cell[0], "period_start": cell[1],
-                        "numerator": value[0], "denominator": value[1], "measure_version": measure.version,
-                        "source": SOURCE, "submitted_by_id": None, "submitted_at": now})  # fmt: skip
-    table = cast(Table, DataPoint.__table__)
-    if superseded:  # before the inserts: the current cell is unique
-        db.session.execute(update(table).where(table.c.id.in_(superseded)).values(superseded_at=now))
-    if new:
-        db.session.execute(insert(table), new)
-    return changed
+def closed_periods(pro_measure: ProMeasure, today: date) -> list[date]:
+    """The periods that have ended by `today` and are not computed yet: from the first answer to the instrument (or
+    after the last period computed) up to the last period that ended."""
+    kind = pro_measure.measure.period.value
+    last = periods.start_of(periods.start_of(today, kind) - timedelta(days=1), kind)
+    if pro_measure.computed_through is not None:
+        first = periods.following(pro_measure.computed_through, kind)
+    else:
+        earliest = db.session.scalar(select(func.min(ProResponse.completed_at)).where(
+            ProResponse.instrument_id == pro_measure.instrument_id, ProResponse.status == ResponseStatus.COMPLETED))
+        if earliest is None:
+            return []
+        first = periods.start_of(earliest.date(), kind)
+    return periods.span(first, last, kind) if first <= last else []
 
 
-def counted(response: ProResponse) -> list[Measure]:
-    """A finished answer's cell, recomputed in every measure of its instrument. Returns the measures it now
-    counts in (none unless its author consents to quality-improvement aggregates and has a site). Flushes."""
-    user = db.session.get(User, response.user_id)
-    if user is None or user.institution_id is None or response.completed_at is None:
-        return []
-    found = []
-    for pro_measure in measures_of(response.instrument):
-        cell = (user.institution_id, periods.start_of(response.completed_at.date(), pro_measure.measure.period.value))
-        refresh(pro_measure, only=[cell])
-        if _consents(user.id, response.instrument.community_id):
-            found.append(pro_measure.measure)
-    return found
+def publish_closed(pro_measure: ProMeasure, *, today: date | None = None) -> int:
+    """Compute the periods that ended since the last computation, once: a period's values are fixed when it closes
+    (an open period would change with each answer, and the change would tell one person's score; a closed one
+    recomputed after someone withdraws would tell theirs). Consent, membership and site are read as they are at
+    that moment, so a withdrawal leaves every period computed after it. Returns how many values were stored.
+    Flushes."""
+    starts = closed_periods(pro_measure, today or utcnow().date())
+    if not starts:
+        return 0
+    values = compute(pro_measure, starts)
+    measure, now = pro_measure.measure, utcnow()
+    if values:
+        db.session.execute(insert(cast(Table, DataPoint.__table__)), [
+            {"measure_id": measure.id, "institution_id": site_id, "period_start": start, "numerator": numerator,
+             "denominator": denominator, "measure_version": measure.version, "source": SOURCE,
+             "submitted_by_id": None, "submitted_at": now}
+            for (site_id, start), (numerator, denominator) in sorted(values.items())])  # fmt: skip
+    pro_measure.computed_through = starts[-1]
+    db.session.flush()
+    return len(values)
 
 
-def _consents(user_id: int, community_id: int) -> bool:
-    return db.session.scalar(select(PurposeConsent.granted).where(
-        PurposeConsent.user_id == user_id, PurposeConsent.community_id == community_id,
-        PurposeConsent.purpose == Purpose.QI_AGGREGATES)) is True  # fmt: skip
+def publish_due(today: date | None = None) -> int:
+    """The periodic job: every computed measure's newly closed periods, each measure in its own write
+    transaction. Returns how many values were stored."""
+    stored = 0
+    for measure_id in db.session.scalars(select(ProMeasure.id).order_by(ProMeasure.id)).all():
+        with transaction():
+            pro_measure = db.session.get(ProMeasure, measure_id, with_for_update=True)  # one process computes it
+            stored += publish_closed(pro_measure, today=today) if pro_measure is not None else 0
+    return stored
 
 
-def cells_of(user: User, community_id: int | None = None) -> list[tuple[ProMeasure, set[Cell]]]:
-    """Each computed measure (in one community, or all) with the cells the person's finished answers fall in."""
-    if user.institution_id is None:
-        return []
-    stmt = select(ProMeasure).join(Instrument).order_by(ProMeasure.id)
-    if community_id is not None:
-        stmt = stmt.where(Instrument.community_id == community_id)
-    found = []
-    for pro_measure in db.session.scalars(stmt).all():
-        kind = pro_measure.measure.period.value
-        days = db.session.scalars(select(ProResponse.completed_at).where(
-            ProResponse.instrument_id == pro_measure.instrument_id, ProResponse.user_id == user.id,
-            ProResponse.status == ResponseStatus.COMPLETED)).all()  # fmt: skip
-        cells = {(user.institution_id, periods.start_of(day.date(), kind)) for day in days if day is not None}
-        if cells:
-            found.append((pro_measure, cells))
-    return found
+def measures_in(community_id: int, instrument: Instrument | None = None) -> list[Measure]:
+    """The measures computed from the community's instruments (or from one of them)."""
+    stmt = select(Measure).join(ProMeasure, ProMeasure.measure_id == Measure.id).join(Instrument).where(
+        Instrument.community_id == community_id).order_by(Measure.id)  # fmt: skip
+    if instrument is not None:
+        stmt = stmt.where(Instrument.id == instrument.id)
+    return list(db.session.scalars(stmt))
 
 
-def person_changed(community_id: int, user: User) -> list[Measure]:
-    """The person's consent changed in the community: every cell their finished answers fall in is recomputed,
-    in every measure computed there. Returns the measures they have answers in. Flushes."""
-    touched = []
-    for pro_measure, cells in cells_of(user, community_id):
-        refresh(pro_measure, only=cells)
-        touched.append(pro_measure.measure)
-    return touched
-
-
-def refresh_all(now: datetime | None = None) -> int:
-    """The periodic sweep: every computed measure recomputed whole (people who left the community or moved to
-    another site since their answers). Returns the cells changed."""
-    return sum(refresh(pm) for pm in db.session.scalars(select(ProMeasure).order_by(ProMeasure.id)).all())
+def counts_in(user_id: int, community_id: int) -> bool:
+    """Whether the person's answers count in the community's computed measures (their consent, and a site)."""
+    user = db.session.get(User, user_id)
+    return user is not None and user.institution_id is not None and db.session.scalar(select(
+        PurposeConsent.granted).where(PurposeConsent.user_id == user_id, PurposeConsent.community_id == community_id,
+                                      PurposeConsent.purpose == Purpose.QI_AGGREGATES)) is True  # fmt: skip
 
 
 def period_choices() -> list[tuple[str, str]]:

@@ -50,12 +50,12 @@ def set_consents(community: Community, user: User, choices: dict[Purpose, bool])
                                    what="granted" if granted else "withdrawn", at=now))  # fmt: skip
     db.session.add_all(events)
     db.session.flush()
-    if any(event.purpose == Purpose.QI_AGGREGATES for event in events):
-        granted = choices[Purpose.QI_AGGREGATES]
-        for measure in aggregates.person_changed(community.id, user):
+    if user.institution_id is not None and any(event.purpose == Purpose.QI_AGGREGATES for event in events):
+        change = "count" if choices[Purpose.QI_AGGREGATES] else "no longer count"
+        for measure in aggregates.measures_in(community.id):
             record_use(user.id, community.id, Purpose.QI_AGGREGATES,
-                       f"Your answers {'now count' if granted else 'no longer count'} in the measure "
-                       f"\"{measure.name}\"")  # fmt: skip
+                       f"Your answers {change} in the measure \"{measure.name}\" from its next period computed "
+                       "(the ones computed before stay as they are)")  # fmt: skip
     for event in events:
         if event.what == "withdrawn":  # features that used the consent react (research revokes contacts)
             signals.consent_withdrawn.send(user, community_id=community.id, purpose=event.purpose)

@@ -76,11 +76,11 @@ def save_answers(instrument: Instrument, answers: dict[str, str], *, by: User, c
     db.session.flush()
     phi.record_confirmed(findings, by=by, target_type="pro_response", target_id=response.id,
                          community_id=instrument.community_id)  # fmt: skip
-    if complete:
-        for measure in aggregates.counted(response):
+    if complete and aggregates.counts_in(by.id, instrument.community_id):
+        for measure in aggregates.measures_in(instrument.community_id, instrument):
             record_use(by.id, instrument.community_id, Purpose.QI_AGGREGATES,
-                       f"Your {instrument.title} answer of {response.completed_at:%d %b %Y} counts in the measure "
-                       f"\"{measure.name}\" (your site's total; counts of 1 to 10 hidden)")  # fmt: skip
+                       f"Your answer of {response.completed_at:%d %b %Y} will count in the measure \"{measure.name}\" "
+                       "when its period ends (your site's total; counts of 1 to 10 hidden)")  # fmt: skip
     return response
 
 

@@ -14,19 +14,20 @@ from sqlalchemy import select
 from lhn import phi, signals
 from lhn.accounts import services as accounts
 from lhn.accounts.models import User
+from lhn.communities import services as communities
 from lhn.database import reading, utcnow
 from lhn.errors import PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.pro import services as pro
 from lhn.pro.models import Instrument, Purpose
 from lhn.research.models import Study, StudyContact
-from lhn.research.permissions import is_study_lead, may_contact
+from lhn.research.permissions import can_post_study, is_study_lead, may_contact
 from lhn.research.services.profiles import count_matches, find_profile, fits, latest_scores, my_facts
 from lhn.research.services.studies import audit
 
 SMALL = 11  # counts below this are not shown (measures-and-privacy.md: a count of 1-10 is never shown)
-# Counts from 11 are shown as a band of BAND (11-14, 15-19, 20-24, ...): a lead who posts two studies differing by one
-# criterion learns the difference of two bands, not that one person of a kind exists.
+# Counts from 11 are shown as a band of BAND (11-14, 15-19, 20-24, ...): it blurs what two studies differing by one
+# criterion tell their lead, though a pair straddling a band's edge still says someone differs. Each view is audited.
 BAND = 5
 MESSAGE_MAX = 1000
 # What a person may tick to share, in the words their record uses. Display name and message always go.
@@ -136,6 +137,12 @@ def _withdraw_all(user: User, *, community_id: int, purpose: Purpose, **_: Any) 
     db.session.flush()
 
 
+@signals.member_removed.connect
+def _left(community: Any, *, user: User, **_: Any) -> None:
+    """Someone who leaves (or is removed from) the community: every contact they gave there is withdrawn."""
+    _withdraw_all(user, community_id=community.id, purpose=Purpose.STUDY_CONTACT)
+
+
 @dataclass
 class Reach:
     may_match: tuple[int, int] | None  # the band holding the count (lowest, highest); None: fewer than SMALL
@@ -152,9 +159,10 @@ def band_of(count: int) -> tuple[int, int] | None:
 def study_reach(study: Study, *, by: object) -> Reach:
     """For the study's lead: how many may match (a band; None below SMALL) and the standing contacts, each with exactly
     what its person shared. The view is audited. Flushes. Raises PermissionDenied."""
-    if not is_study_lead(by, study):
-        raise PermissionDenied("Only the study's lead sees its contacts.")
-    count = count_matches(study)
+    if not (is_study_lead(by, study) and can_post_study(by, communities.find_membership(by, study.community))):
+        raise PermissionDenied("Only the study's lead, while a verified member, sees its contacts.")
+    with reading():  # the count reads every profile: not under the write lock
+        count = count_matches(study)
     audit(study, by if isinstance(by, User) else None, "Viewed how many may match and the contacts")
     contacts = db.session.scalars(select(StudyContact).where(StudyContact.study_id == study.id,
                                                              StudyContact.withdrawn_at.is_(None))

@@ -103,6 +103,8 @@ def my_facts(community: Community, user: object) -> Facts | None:
     profile = find_profile(community, user)
     if profile is None or not isinstance(user, User) or not consents_to_contact(community, user):
         return None
+    if communities.find_membership(user, community) is None:  # a former member fits no study there
+        return None
     return facts_of(profile, user, latest_scores([user.id], set(profile.instrument_ids)))
 
 

@@ -64,7 +64,12 @@ def _check_numbers(f: StudyFields, errors: dict[str, str]) -> None:
             errors[name] = "An age from 0 to 130."
     if f.age_min is not None and f.age_max is not None and f.age_min > f.age_max:
         errors["age_max"] = "The highest age can't be below the lowest."
-    if f.score_min is not None and f.score_max is not None and f.score_min > f.score_max:
+    for name in ("score_min", "score_max"):
+        value = getattr(f, name)
+        if value is not None and not -1_000_000 <= value <= 1_000_000:  # NaN and infinity too
+            errors[name] = "A score from -1,000,000 to 1,000,000."
+    if (f.score_min is not None and f.score_max is not None and not {"score_min", "score_max"} & errors.keys()
+            and f.score_min > f.score_max):
         errors["score_max"] = "The highest score can't be below the lowest."
     if (f.score_min is not None or f.score_max is not None) and not f.instrument_code:
         errors["instrument_code"] = "Choose the questionnaire the score range is on."
