@@ -4,7 +4,9 @@ with a fixed seed and a bounded number of examples. 0 server errors; every respo
 reach real posts, measures and channels, and otherwise generated (huge, negative, malformed).
 
 The counts (operations, requests, failures) are printed; run `scripts/test tests/live/test_api_fuzz.py -s` to see
-them. FUZZ_EXAMPLES (default 10) sets the examples per operation and phase.
+them. FUZZ_EXAMPLES (default 10) sets the examples per operation and phase. .ci/run runs this module beside the
+PostgreSQL suite, on the other core, and sets LHN_FUZZ_RUN_APART=1 for the SQLite suite, which then skips it (the
+server is a subprocess: the fuzz adds nothing to the suite's coverage).
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ import requests
 
 from tests.servers import LiveServer
 
-pytestmark = pytest.mark.live
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.skipif(os.environ.get("LHN_FUZZ_RUN_APART") == "1",
+                       reason="LHN_FUZZ_RUN_APART=1: .ci/run fuzzes the API beside the PostgreSQL suite"),
+]  # fmt: skip
 
 ST = Path(sys.executable).parent / "st"
 DEMO_PASSWORD = "lhn-demo-2026"

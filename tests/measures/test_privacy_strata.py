@@ -149,7 +149,9 @@ def coalitions(sites):
         yield from (set(chosen) for chosen in itertools.combinations(sites, size))
 
 
-@pytest.mark.parametrize(("kind", "trials"), [(CROWDED, 120), (SPARSE, 60)])
+# Sized for CI's time: the first 30 sparse tables hold 4 where per-line covers alone leak (tables 2, 3, 13, 15 of
+# this seed), so the exact check is exercised; the tests of the test below catch their leaks within fewer tables.
+@pytest.mark.parametrize(("kind", "trials"), [(CROWDED, 60), (SPARSE, 30)])
 def test_no_stratum_lets_a_small_count_be_derived_by_up_to_two_sites_pooling_what_they_see(kind, trials):
     rng = random.Random(20261206)  # noqa: S311 - reproducible test tables
     checked = covered = 0
@@ -164,13 +166,13 @@ def test_no_stratum_lets_a_small_count_be_derived_by_up_to_two_sites_pooling_wha
             {p for (_, _, p), c in cells.items() if privacy.is_small(c)} - {p for _, p in strata.hidden_totals}
         )
     assert checked > 500
-    assert covered > (40 if kind is SPARSE else 0)
+    assert covered > (20 if kind is SPARSE else 0)
 
 
 def test_the_differencing_test_catches_masking_only_the_small_cells():
     rng = random.Random(20261206)  # noqa: S311 - the same tables
     caught = 0
-    for sites, cells, site_cells in random_tables(rng, 120, CROWDED):
+    for sites, cells, site_cells in random_tables(rng, 30, CROWDED):
         one_d = privacy.suppress(site_cells)
         naive = StrataSuppression(
             masked={
@@ -186,7 +188,7 @@ def test_the_differencing_test_catches_per_line_covers_without_the_exact_check(m
     monkeypatch.setattr("lhn.measures.services.privacy_strata._some_small_determined", lambda *_a, **_k: False)
     rng = random.Random(20261206)  # noqa: S311 - the same tables
     caught = 0
-    for sites, cells, site_cells in random_tables(rng, 60, SPARSE):
+    for sites, cells, site_cells in random_tables(rng, 20, SPARSE):
         one_d = privacy.suppress(site_cells)
         strata = suppress_strata(cells, masked_sites=one_d.masked, hidden_network=one_d.hidden_totals)
         caught += any(leaks(cells, site_cells, one_d, strata, coalition) for coalition in coalitions(sites))
