@@ -236,3 +236,22 @@ def test_nobody_is_late_or_reminded_for_a_measure_lhn_computes(app, ibd):
         with pytest.raises(PermissionDenied):  # north's team sends nothing to it
             measures.submission_grid(measure, by=accounts.get_user("dr_south"), today=date(2026, 3, 1))
         assert measures.send_submission_reminders(datetime(2026, 3, 1, tzinfo=UTC)) == 0
+
+
+def test_the_owners_page_of_an_instruments_measures_reads_them_in_a_fixed_number_of_queries(app, client, ibd,
+                                                                                        count_queries):
+    with app.app_context():
+        instrument_id = db.session.scalars(select(Instrument.id)).one()
+    url = f"/questionnaires/{instrument_id}/measures"
+    login(client, "doc")
+
+    def queries() -> int:
+        with count_queries() as statements:
+            assert client.get(url).status_code == 200
+        return len(statements)
+
+    _define(app)
+    one = queries()
+    _define(app, statistic="mean", threshold=None)
+    _define(app, threshold=15)
+    assert queries() == one

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select
+from sqlalchemy.orm import joinedload
 
 from lhn.accounts.models import User
 from lhn.communities.models import Membership
@@ -25,7 +26,7 @@ from lhn.database import transaction, utcnow
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.measures import services as measures
-from lhn.measures.models import DataPoint, Measure, MeasureType, Period
+from lhn.measures.models import DataPoint, Measure, MeasureType
 from lhn.measures.services import periods
 from lhn.pro.models import Instrument, ProMeasure, ProResponse, Purpose, PurposeConsent, ResponseStatus, Statistic
 from lhn.pro.services.instruments import may_offer, spec_of
@@ -109,7 +110,7 @@ def define_measure(instrument: Instrument, request: MeasureRequest, *, by: User)
 
 def measures_of(instrument: Instrument) -> list[ProMeasure]:
     return list(db.session.scalars(select(ProMeasure).where(ProMeasure.instrument_id == instrument.id)
-                                   .order_by(ProMeasure.id)))  # fmt: skip
+                                   .options(joinedload(ProMeasure.measure)).order_by(ProMeasure.id)))  # fmt: skip
 
 
 def measures_defined(instrument: Instrument, *, viewer: object) -> list[ProMeasure]:
@@ -224,7 +225,3 @@ def counts_in(user_id: int, community_id: int) -> bool:
     return user is not None and user.institution_id is not None and db.session.scalar(select(
         PurposeConsent.granted).where(PurposeConsent.user_id == user_id, PurposeConsent.community_id == community_id,
                                       PurposeConsent.purpose == Purpose.QI_AGGREGATES)) is True  # fmt: skip
-
-
-def period_choices() -> list[tuple[str, str]]:
-    return [(p.value, p.value.capitalize()) for p in Period]
