@@ -41,6 +41,15 @@ def _authored(model: Any, column: Any, user: User) -> list[Any]:
     return list(db.session.scalars(stmt))
 
 
+def _submitted(model: type[DataPoint] | type[StratumDataPoint], user: User) -> list[Any]:
+    """The values (totals, or breakdowns by stratum) the person submitted, superseded ones too, with their measure's
+    period."""
+    return list(db.session.execute(
+        select(model, Measure.period).join(Measure, Measure.id == model.measure_id)
+        .where(model.submitted_by_id == user.id)
+        .options(joinedload(model.institution)).order_by(model.id)))  # fmt: skip
+
+
 @signals.export_requested.connect
 def export_measures(user: User, **_: Any) -> dict[str, Any]:
     """What they wrote on charts and the values they submitted, breakdowns by stratum too (superseded ones as well:
@@ -49,20 +58,7 @@ def export_measures(user: User, **_: Any) -> dict[str, Any]:
         _authored(model, model.created_by_id, user)
         for model in (PdsaCycle, ChartNote, PhaseChange, BaselineExclusion)
     )
-    submissions = db.session.execute(
-        select(DataPoint, Measure.period)
-        .join(Measure, Measure.id == DataPoint.measure_id)
-        .where(DataPoint.submitted_by_id == user.id)
-        .options(joinedload(DataPoint.institution))
-        .order_by(DataPoint.id)
-    ).all()
-    strata = db.session.execute(
-        select(StratumDataPoint, Measure.period)
-        .join(Measure, Measure.id == StratumDataPoint.measure_id)
-        .where(StratumDataPoint.submitted_by_id == user.id)
-        .options(joinedload(StratumDataPoint.institution))
-        .order_by(StratumDataPoint.id)
-    ).all()
+    submissions, strata = (_submitted(model, user) for model in (DataPoint, StratumDataPoint))
     return {
         "pdsa_cycles": [
             {
