@@ -66,7 +66,7 @@ def on_join_channel(data: Any = None) -> dict[str, Any]:
             mine.patient_spaces.add(channel.id)
         presence.joined(socket, current_sid(), channel.id, patient_space=channel.is_patient_space)
     return ok(
-        channel=chat.channel_json(channel, slow_mode=chat.slow_mode_seconds(channel)),
+        channel=chat.channel_json(channel, slow_mode=result.slow_mode),
         messages=[
             chat.message_json(m, viewer=user, membership=membership, roles=roles, html=True) for m in result.messages
         ],

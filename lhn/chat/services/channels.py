@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 
 from lhn import signals
 from lhn.accounts.models import Role, User
@@ -27,6 +27,7 @@ from lhn.extensions import db
 from lhn.markup import clean_text
 from lhn.realtime import emit_after_commit
 
+SLOW_MODE_TARGET = "channel"  # communities.SlowMode.target_type for chat channels
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
 
@@ -95,15 +96,22 @@ def find_channel(community: Community, name: str) -> Channel | None:
     return db.session.scalar(select(Channel).where(Channel.community_id == community.id, Channel.name == name))
 
 
-def load_channel(channel_id: int) -> Channel | None:
-    """A channel with its community (which every permission check reads), in one query."""
-    return db.session.get(Channel, channel_id, options=[joinedload(Channel.community)])
+def find_channel_and_membership(channel_id: int, user: object) -> tuple[Channel | None, Membership | None]:
+    """A channel with its community and `user`'s membership there, in one query (joins and sends run it)."""
+    user_id = user.id if isinstance(user, User) else None
+    row = db.session.execute(
+        select(Channel, Membership)
+        .join(Channel.community)
+        .outerjoin(Membership, and_(Membership.community_id == Channel.community_id, Membership.user_id == user_id))
+        .where(Channel.id == channel_id)
+        .options(contains_eager(Channel.community))
+    ).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def get_channel(channel_id: int, *, by: object) -> tuple[Channel, Membership | None]:
     """A channel `by` may read, with their membership. NotFound otherwise (also for non-members)."""
-    channel = load_channel(channel_id)
-    membership = communities.find_membership(by, channel.community) if channel is not None else None
+    channel, membership = find_channel_and_membership(channel_id, by)
     if channel is None or not permissions.can_read(by, channel, membership):
         raise NotFound("No such channel.")
     return channel, membership
@@ -162,16 +170,22 @@ def unread_counts(user: User, channel_ids: list[int]) -> dict[int, int]:
     return dict(rows)
 
 
-def lock_channel(channel_id: int) -> Channel:
-    """The channel row, locked until commit (PostgreSQL row lock; SQLite writes are serialised)."""
-    channel = db.session.get(Channel, channel_id, with_for_update=True, populate_existing=True)
-    if channel is None:
+def lock_channel(channel_id: int) -> tuple[Channel, int]:
+    """The channel row, locked until commit (PostgreSQL row lock; SQLite writes are serialised), and its
+    slow-mode delay (0 when off), read in the same statement."""
+    row = db.session.execute(
+        select(Channel, communities.slow_mode_column(SLOW_MODE_TARGET, Channel.id))
+        .where(Channel.id == channel_id)
+        .with_for_update(of=Channel)
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
         raise NotFound("No such channel.")
-    return channel
+    return row[0], row[1] or 0
 
 
 def next_seq(channel_id: int) -> int:
-    channel = lock_channel(channel_id)
+    channel, _slow_mode = lock_channel(channel_id)
     channel.last_seq += 1
     return channel.last_seq
 
@@ -196,9 +210,6 @@ def channel_json(channel: Channel, *, unread: int | None = None, slow_mode: int 
 
 
 # --- slow mode -------------------------------------------------------------------------------------------
-
-SLOW_MODE_TARGET = "channel"  # communities.SlowMode.target_type for chat channels
-
 
 SLOW_MODE_CHOICES = (0, 10, 30, 60, 120, 300, 900, 3600)
 

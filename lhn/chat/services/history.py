@@ -13,8 +13,15 @@ from sqlalchemy.orm import joinedload
 from lhn.accounts.models import User
 from lhn.chat import permissions
 from lhn.chat.models import Channel, ChannelRead, ChatMessage
-from lhn.chat.services.channels import ChannelSummary, get_channel_by_name, list_channels, slow_mode_seconds
+from lhn.chat.services.channels import (
+    SLOW_MODE_TARGET,
+    ChannelSummary,
+    get_channel_by_name,
+    list_channels,
+    slow_mode_seconds,
+)
 from lhn.chat.services.events import message_event, message_payload
+from lhn.communities import services as communities
 from lhn.communities.models import Community, CommunityRole, Membership
 from lhn.errors import ValidationFailed
 from lhn.extensions import db
@@ -102,6 +109,7 @@ class Replay:
     last_seq: int  # the channel event number the client is now up to
     has_more: bool  # ask again with last_seq for the rest
     reset: bool  # the gap was too wide (or this is a first join): this is the latest page; replace the list
+    slow_mode: int  # the channel's slow-mode delay in seconds (0 when off), read with its event number
 
 
 def replay(channel: Channel, *, last_id: int | None = None, last_seq: int | None = None) -> Replay:
@@ -112,7 +120,12 @@ def replay(channel: Channel, *, last_id: int | None = None, last_seq: int | None
     The caller got `channel` from get_channel and joined the channel's room BEFORE calling this, so
     anything committed after this query is delivered live (clients drop duplicates by id).
     """
-    top = db.session.scalar(select(Channel.last_seq).where(Channel.id == channel.id)) or 0
+    row = db.session.execute(
+        select(Channel.last_seq, communities.slow_mode_column(SLOW_MODE_TARGET, Channel.id)).where(
+            Channel.id == channel.id
+        )
+    ).one()
+    top, slow_mode = row[0] or 0, row[1] or 0
     since = last_seq
     if since is None and last_id is not None:
         since = 0 if last_id == 0 else db.session.scalar(
@@ -121,9 +134,9 @@ def replay(channel: Channel, *, last_id: int | None = None, last_seq: int | None
     if since is None or since > top or top - since > REPLAY_HORIZON:
         page = list_messages(channel)
         newest = max((m.change_seq for m in page.items), default=0)
-        return Replay(page.items, max(top, newest), has_more=False, reset=True)
+        return Replay(page.items, max(top, newest), has_more=False, reset=True, slow_mode=slow_mode)
     if since == top:  # nothing happened since: most joins and reconnects
-        return Replay([], top, has_more=False, reset=False)
+        return Replay([], top, has_more=False, reset=False, slow_mode=slow_mode)
     rows = list(
         db.session.scalars(
             _messages(channel)
@@ -135,7 +148,7 @@ def replay(channel: Channel, *, last_id: int | None = None, last_seq: int | None
     has_more = len(rows) > REPLAY_MAX
     rows = rows[:REPLAY_MAX]
     reached = rows[-1].change_seq if has_more else max(top, max((m.change_seq for m in rows), default=since))
-    return Replay(rows, reached, has_more=has_more, reset=False)
+    return Replay(rows, reached, has_more=has_more, reset=False, slow_mode=slow_mode)
 
 
 def last_read_id(user: object, channel: Channel) -> int:

@@ -14,7 +14,13 @@ from lhn.accounts.models import User
 from lhn.chat import limits as chat_limits
 from lhn.chat import permissions
 from lhn.chat.models import Channel, ChatMessage
-from lhn.chat.services.channels import SLOW_MODE_TARGET, get_channel, load_channel, lock_channel, next_seq
+from lhn.chat.services.channels import (
+    SLOW_MODE_TARGET,
+    find_channel_and_membership,
+    get_channel,
+    lock_channel,
+    next_seq,
+)
 from lhn.chat.services.events import MESSAGE_CREATED, MESSAGE_DELETED, MESSAGE_UPDATED, emit_message
 from lhn.communities import permissions as community_permissions
 from lhn.communities import services as communities
@@ -84,8 +90,7 @@ def post_message(
         raise ValidationFailed({"client_id": "Send a client id of 1–64 letters, digits, '-' or '_'."})
     body = _check_body(body, max_chars=_max_chars())
     with reading():  # checks, the PHI guard and Markdown, before the write transaction
-        channel = load_channel(channel_id)
-        membership = communities.find_membership(by, channel.community) if channel is not None else None
+        channel, membership = find_channel_and_membership(channel_id, by)
         if channel is None or not permissions.can_post(by, channel, membership):
             raise NotFound("No such channel.")
         existing = _find_by_client_id(by, client_id)
@@ -98,11 +103,12 @@ def post_message(
         body_html = render_body(body, mentioned)
     # Lock the channel row: writers to a channel queue here, so the duplicate check below also sees a
     # concurrent retry that committed while we rendered or waited.
-    channel = lock_channel(channel_id)
+    channel, slow_mode = lock_channel(channel_id)
     existing = _find_by_client_id(by, client_id)
     if existing is not None:
         return _retried(existing, channel_id)
-    _check_slow_mode(channel, by)
+    if slow_mode:
+        _check_slow_mode(channel, by)
     chat_limits.hit(by)  # after the retry check and the guards: a retry or a refused text is not a message
     channel.last_seq += 1
     seq = channel.last_seq
@@ -133,9 +139,7 @@ def _check_not_muted(by: User, channel: Channel, membership: Membership | None) 
 
 
 def _check_slow_mode(channel: Channel, by: User) -> None:
-    """Slow mode set by the community's moderators on this channel (moderators are exempt)."""
-    if not communities.slow_mode_seconds(SLOW_MODE_TARGET, channel.id):
-        return
+    """Slow mode set by the community's moderators on this channel (moderators are exempt); called when it is on."""
     last = db.session.scalar(
         select(func.max(ChatMessage.created_at)).where(
             ChatMessage.channel_id == channel.id, ChatMessage.sender_id == by.id

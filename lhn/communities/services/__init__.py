@@ -35,7 +35,7 @@ from lhn.communities.services.membership import (
     send_join_request_reminders,
     set_member_role,
 )
-from lhn.communities.services.slow_mode import check_slow_mode, set_slow_mode, slow_mode_seconds
+from lhn.communities.services.slow_mode import check_slow_mode, set_slow_mode, slow_mode_column, slow_mode_seconds
 from lhn.communities.services.verification import VerificationQueue, list_verification_queue, record_evidence_views
 
 reminders.register("join-requests", send_join_request_reminders)
@@ -72,6 +72,7 @@ __all__ = [
     "send_join_request_reminders",
     "set_member_role",
     "set_slow_mode",
+    "slow_mode_column",
     "slow_mode_seconds",
     "update_community",
 ]

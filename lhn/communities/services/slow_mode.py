@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, ScalarSelect, select
 
 from lhn.accounts.models import User
 from lhn.communities import permissions
@@ -43,10 +43,17 @@ def set_slow_mode(community: Community, target_type: str, target_id: int, second
 
 def slow_mode_seconds(target_type: str, target_id: int) -> int:
     """The thread's slow-mode delay in seconds (0 when off)."""
-    seconds = db.session.scalar(
-        select(SlowMode.seconds).where(SlowMode.target_type == target_type, SlowMode.target_id == target_id)
+    return db.session.scalar(select(slow_mode_column(target_type, target_id))) or 0
+
+
+def slow_mode_column(target_type: str, target_id: int | ColumnElement[int]) -> ScalarSelect[int]:
+    """The thread's delay (NULL when off) as a column, so a feature can read it with the thread's own row
+    in one statement (chat's joins and sends)."""
+    return (
+        select(SlowMode.seconds)
+        .where(SlowMode.target_type == target_type, SlowMode.target_id == target_id)
+        .scalar_subquery()
     )
-    return seconds or 0
 
 
 def check_slow_mode(
