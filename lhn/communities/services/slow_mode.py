@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, ScalarSelect, select
+from sqlalchemy import ColumnExpressionArgument, ScalarSelect, select
 
 from lhn.accounts.models import User
 from lhn.communities import permissions
@@ -46,7 +46,7 @@ def slow_mode_seconds(target_type: str, target_id: int) -> int:
     return db.session.scalar(select(slow_mode_column(target_type, target_id))) or 0
 
 
-def slow_mode_column(target_type: str, target_id: int | ColumnElement[int]) -> ScalarSelect[int]:
+def slow_mode_column(target_type: str, target_id: int | ColumnExpressionArgument[int]) -> ScalarSelect[int]:
     """The thread's delay (NULL when off) as a column, so a feature can read it with the thread's own row
     in one statement (chat's joins and sends)."""
     return (
