@@ -193,6 +193,8 @@ def test_the_api_proposes_decides_and_exports_the_package_as_json(app, client, i
     assert [c["act"] for c in change["evidence"]["cycles"]] == ["adopt", "adopt", "adopt", None]
     removal = client.post(f"/api/v1/change-package/{entry}/remove", headers=doc, json={})
     assert "note" in assert_error(removal, 422, "validation_failed")["fields"]
+    declined = client.post(f"/api/v1/change-package/{entry}/decline", headers=doc, json={"note": "Too soon"})
+    assert assert_error(declined, 422, "validation_failed")["fields"] == {"": "This change is accepted already."}
     versions = client.get("/api/v1/communities/ibd/change-package/versions").json["items"]
     assert [(v["number"], [c["title"] for c in v["changes"]]) for v in versions] == [(1, [HUDDLE])]
     assert "/change-package/{entry_id}/accept" in client.get("/api/v1/openapi.json").json["paths"]

@@ -1,16 +1,19 @@
 """What the measures API modules share: JSON of a site and a person, the site lookup, the uploaded CSV file,
-OpenAPI parameters."""
+the removal of a measure's things, OpenAPI parameters."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import request
+from flask.typing import ResponseReturnValue
 
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Institution, User
-from lhn.api import person_json, require_user
+from lhn.api import bp, person_json, require_user
 from lhn.api.openapi import TEXT, op, path_param, ref
+from lhn.database import transactional
 from lhn.errors import NotFound
 from lhn.measures import services as measures
 from lhn.measures.models import Measure
@@ -52,6 +55,18 @@ def uploaded_csv(measure_id: int) -> tuple[User, Measure, str]:
     user, measure = acting_on(measure_id)
     measures.check_upload_size(request.content_length)
     return user, measure, request.get_data(as_text=True)
+
+
+def removal_route(rule: str, endpoint: str, remove: Callable[..., None]) -> None:
+    """DELETE /measures/<measure_id>/<rule>, `rule` ending in the key of the thing removed: `remove(measure, key,
+    by=caller)`, then 204. One handler for every removal of a measure's things, so they answer alike."""
+
+    def remove_one(measure_id: int, **key: Any) -> ResponseReturnValue:
+        user, measure = acting_on(measure_id)
+        remove(measure, *key.values(), by=user)
+        return "", 204
+
+    bp.add_url_rule(f"/measures/<int:measure_id>/{rule}", endpoint, transactional(remove_one), methods=["DELETE"])
 
 
 def measure_op(summary: str, *, params: list[dict[str, Any]] | None = None, **kwargs: Any) -> dict[str, Any]:

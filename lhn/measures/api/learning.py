@@ -26,6 +26,7 @@ from lhn.measures.api.common import (
     measure_read,
     measure_removal,
     person_or_none,
+    removal_route,
     site_json,
 )
 from lhn.measures.models import ChartNote, Measure, PdsaCycle, PeriodMark
@@ -90,10 +91,12 @@ def _period_mark(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _chart_site() -> int | None:
-    """`?site=<slug>` for a site's chart; none or empty for the network chart."""
+def _chart(measure_id: int) -> tuple[int | None, Measure]:
+    """The chart a read is about: the site `?site=<slug>` names (none or empty: the network chart), then the
+    measure, which the reader must be allowed to read. Raises NotFound."""
     slug = inputs.arg_text("site")
-    return get_site(slug).id if slug else None
+    site_id = get_site(slug).id if slug else None
+    return site_id, measures.get_measure(measure_id, viewer=current_user)
 
 
 def _cycle_fields(body: dict[str, Any], fields: measures.PdsaFields) -> measures.PdsaFields:
@@ -110,8 +113,7 @@ def _cycle_fields(body: dict[str, Any], fields: measures.PdsaFields) -> measures
 
 @bp.get("/measures/<int:measure_id>/pdsa")
 def list_cycles(measure_id: int):  # type: ignore[no-untyped-def]
-    site_id = _chart_site()
-    measure = measures.get_measure(measure_id, viewer=current_user)
+    site_id, measure = _chart(measure_id)
     cycles = measures.list_cycles(measure, site_id=site_id)
     return jsonify(items=[cycle_json(c) for c in cycles])
 
@@ -162,8 +164,7 @@ def close_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/measures/<int:measure_id>/notes")
 def list_notes(measure_id: int):  # type: ignore[no-untyped-def]
-    site_id = _chart_site()
-    measure = measures.get_measure(measure_id, viewer=current_user)
+    site_id, measure = _chart(measure_id)
     return jsonify(items=[note_json(n) for n in measures.list_notes(measure, site_id=site_id)])
 
 
@@ -189,23 +190,17 @@ def _period_mark_routes(
     /measures/<id>/<plural>/<item>_id. Endpoints list_<plural>, add_<item>, remove_<item>."""
 
     def list_marks(measure_id: int) -> ResponseReturnValue:
-        site_id = _chart_site()
-        measure = measures.get_measure(measure_id, viewer=current_user)
+        site_id, measure = _chart(measure_id)
         return jsonify(items=[mark_json(m, measure) for m in listed(measure, site_id)])
 
     def add_mark(measure_id: int) -> ResponseReturnValue:
         user, measure = acting_on(measure_id)
         return created(mark_json(add(measure, by=user, **_period_mark(json_body())), measure))
 
-    def remove_mark(measure_id: int, **mark: int) -> ResponseReturnValue:
-        user, measure = acting_on(measure_id)
-        remove(measure, mark[f"{item}_id"], by=user)
-        return "", 204
-
     path = f"/measures/<int:measure_id>/{plural}"
     bp.add_url_rule(path, f"list_{plural}", list_marks, methods=["GET"])
     bp.add_url_rule(path, f"add_{item}", transactional(add_mark), methods=["POST"])
-    bp.add_url_rule(f"{path}/<int:{item}_id>", f"remove_{item}", transactional(remove_mark), methods=["DELETE"])
+    removal_route(f"{plural}/<int:{item}_id>", f"remove_{item}", remove)
 
 
 _period_mark_routes("phases", "phase", measures.phase_changes, measures.add_phase, measures.remove_phase)
@@ -215,8 +210,7 @@ _period_mark_routes("exclusions", "exclusion", measures.baseline_exclusions, mea
 
 @bp.get("/measures/<int:measure_id>/annotations")
 def list_annotations(measure_id: int):  # type: ignore[no-untyped-def]
-    site_id = _chart_site()
-    measure = measures.get_measure(measure_id, viewer=current_user)
+    site_id, measure = _chart(measure_id)
     items = measures.chart_annotations(measure, site_id=site_id)
     return jsonify(items=[{"on": a.on.isoformat(), "kind": a.kind, "text": a.text, "url": a.url} for a in items])
 

@@ -27,6 +27,7 @@ from lhn.measures.api.common import (
     measure_read,
     measure_removal,
     person_or_none,
+    removal_route,
     site_json,
     uploaded_csv,
 )
@@ -128,12 +129,7 @@ def answer_invitation(measure_id: int, accept: bool):  # type: ignore[no-untyped
     return jsonify(invitation_json(measures.answer_invitation(measure, by=user, accept=accept)))
 
 
-@bp.delete("/measures/<int:measure_id>/owners/<username>")
-@transactional
-def remove_owner(measure_id: int, username: str):  # type: ignore[no-untyped-def]
-    user, measure = acting_on(measure_id)
-    measures.remove_owner(measure, username, by=user)
-    return "", 204
+removal_route("owners/<username>", "remove_owner", measures.remove_owner)
 
 
 # --- site data leads ------------------------------------------------------------------------------------------
@@ -155,12 +151,7 @@ def appoint_lead(measure_id: int):  # type: ignore[no-untyped-def]
     return created(lead_json(lead))
 
 
-@bp.delete("/measures/<int:measure_id>/leads/<int:lead_id>")
-@transactional
-def remove_lead(measure_id: int, lead_id: int):  # type: ignore[no-untyped-def]
-    user, measure = acting_on(measure_id)
-    measures.remove_site_lead(measure, lead_id, by=user)
-    return "", 204
+removal_route("leads/<int:lead_id>", "remove_lead", measures.remove_site_lead)
 
 
 # --- consent ----------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ adopted idea, the owners' decisions, and every version. Same services as the pag
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import jsonify
@@ -44,11 +45,9 @@ def version_json(version: PackageVersion) -> dict[str, Any]:
             "changes": version.snapshot}  # fmt: skip
 
 
-def _decision(entry_id: int, decide: Any) -> Any:
-    user, body = require_user(), json_body()
-    entry = programme.get_entry(entry_id, viewer=user)
-    version = decide(entry, user, inputs.text(body, "note", ""))
-    return jsonify(entry_json(entry) | {"version": version.number if version else None})
+# The owners' decisions on an entry, by the last part of their address (each its own endpoint, <decision>_change).
+DECISIONS: dict[str, Callable[..., PackageVersion | None]] = {
+    "accept": programme.accept, "decline": programme.decline, "remove": programme.remove}  # fmt: skip
 
 
 @bp.get("/communities/<slug>/change-package")
@@ -73,25 +72,16 @@ def propose_change(slug: str):  # type: ignore[no-untyped-def]
     return created(entry_json(entry))
 
 
-@bp.post("/change-package/<int:entry_id>/accept")
+@bp.post("/change-package/<int:entry_id>/accept", endpoint="accept_change", defaults={"decision": "accept"})
+@bp.post("/change-package/<int:entry_id>/decline", endpoint="decline_change", defaults={"decision": "decline"})
+@bp.post("/change-package/<int:entry_id>/remove", endpoint="remove_change", defaults={"decision": "remove"})
 @user_rate_limited("programme")
 @transactional
-def accept_change(entry_id: int):  # type: ignore[no-untyped-def]
-    return _decision(entry_id, lambda entry, user, note: programme.accept(entry, by=user, note=note))
-
-
-@bp.post("/change-package/<int:entry_id>/decline")
-@user_rate_limited("programme")
-@transactional
-def decline_change(entry_id: int):  # type: ignore[no-untyped-def]
-    return _decision(entry_id, lambda entry, user, note: programme.decline(entry, by=user, note=note))
-
-
-@bp.post("/change-package/<int:entry_id>/remove")
-@user_rate_limited("programme")
-@transactional
-def remove_change(entry_id: int):  # type: ignore[no-untyped-def]
-    return _decision(entry_id, lambda entry, user, note: programme.remove(entry, by=user, note=note))
+def decide_change(entry_id: int, decision: str):  # type: ignore[no-untyped-def]
+    user, body = require_user(), json_body()
+    entry = programme.get_entry(entry_id, viewer=user)
+    version = DECISIONS[decision](entry, by=user, note=inputs.text(body, "note", ""))
+    return jsonify(entry_json(entry) | {"version": version.number if version else None})
 
 
 @bp.get("/communities/<slug>/change-package/versions")
