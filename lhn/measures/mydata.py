@@ -25,6 +25,7 @@ from lhn.measures.models import (
     Measure,
     MeasureChange,
     PdsaCycle,
+    Period,
     PhaseChange,
     StratumDataPoint,
 )
@@ -48,6 +49,22 @@ def _submitted(model: type[DataPoint] | type[StratumDataPoint], user: User) -> l
         select(model, Measure.period).join(Measure, Measure.id == model.measure_id)
         .where(model.submitted_by_id == user.id)
         .options(joinedload(model.institution)).order_by(model.id)))  # fmt: skip
+
+
+def _submission(point: DataPoint | StratumDataPoint, period: Period, **breakdown: str) -> dict[str, Any]:
+    """One submitted value as exported: a total, or with its `breakdown` (stratifier and stratum) a stratum's."""
+    return {
+        "measure_id": point.measure_id,
+        "site": point.institution.slug,
+        "period": periods.label(point.period_start, period.value),
+        **breakdown,
+        "numerator": point.numerator,
+        "denominator": point.denominator,
+        "measure_version": point.measure_version,
+        "source": point.source,
+        "submitted_at": iso_or_none(point.submitted_at),
+        "superseded_at": iso_or_none(point.superseded_at),
+    }
 
 
 @signals.export_requested.connect
@@ -97,35 +114,10 @@ def export_measures(user: User, **_: Any) -> dict[str, Any]:
             {"measure_id": x.measure_id, "site": _slug(x), "period": iso_or_none(x.period_start), "reason": x.reason}
             for x in exclusions
         ],
-        "data_submissions": [
-            {
-                "measure_id": point.measure_id,
-                "site": point.institution.slug,
-                "period": periods.label(point.period_start, period.value),
-                "numerator": point.numerator,
-                "denominator": point.denominator,
-                "measure_version": point.measure_version,
-                "source": point.source,
-                "submitted_at": iso_or_none(point.submitted_at),
-                "superseded_at": iso_or_none(point.superseded_at),
-            }
-            for point, period in submissions
-        ],
-        "stratum_submissions": [  # a site's breakdown of a period by a stratifier (age band, ...), one row a stratum
-            {
-                "measure_id": point.measure_id,
-                "site": point.institution.slug,
-                "period": periods.label(point.period_start, period.value),
-                "stratifier": point.stratifier,
-                "stratum": point.stratum,
-                "numerator": point.numerator,
-                "denominator": point.denominator,
-                "measure_version": point.measure_version,
-                "source": point.source,
-                "submitted_at": iso_or_none(point.submitted_at),
-                "superseded_at": iso_or_none(point.superseded_at),
-            }
-            for point, period in strata
+        "data_submissions": [_submission(point, period) for point, period in submissions],
+        # a site's breakdown of a period by a stratifier (age band, ...), one row a stratum
+        "stratum_submissions": [
+            _submission(point, period, stratifier=point.stratifier, stratum=point.stratum) for point, period in strata
         ],
     }
 
