@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
 
 from lhn import signals
 from lhn.accounts.models import User
-from lhn.database import iso_or_none
+from lhn.database import iso_or_none, reassign_rows
 from lhn.extensions import db
 from lhn.measures.models import (
     BaselineExclusion,
@@ -129,19 +129,18 @@ def erase_measures(user: User, *, mode: str, former: User, **_: Any) -> None:
     of every chart and export of the network; and so do the phases they started and the points they left out of a
     baseline, which set the chart's limits, and the definitions and change log entries they wrote (the measure's
     record, as vettings are a community's)."""
-    kept = [
-        (DataPoint, DataPoint.submitted_by_id),
-        (StratumDataPoint, StratumDataPoint.submitted_by_id),
-        (PhaseChange, PhaseChange.created_by_id),
-        (BaselineExclusion, BaselineExclusion.created_by_id),
-        (Measure, Measure.created_by_id),
-        (MeasureChange, MeasureChange.changed_by_id),
-    ]
-    written = [(PdsaCycle, PdsaCycle.created_by_id), (ChartNote, ChartNote.created_by_id)]
-    for model, column in kept + (written if mode == "keep" else []):
-        stmt = update(model).where(column == user.id).values({column: former.id})
-        db.session.execute(stmt.execution_options(synchronize_session=False))
+    kept = (
+        DataPoint.submitted_by_id,
+        StratumDataPoint.submitted_by_id,
+        PhaseChange.created_by_id,
+        BaselineExclusion.created_by_id,
+        Measure.created_by_id,
+        MeasureChange.changed_by_id,
+    )
+    written = (PdsaCycle.created_by_id, ChartNote.created_by_id)
+    reassign_rows((*kept, *written) if mode == "keep" else kept, user.id, former.id)
     if mode != "keep":
-        for model, column in written:
-            db.session.execute(delete(model).where(column == user.id).execution_options(synchronize_session=False))
+        for column in written:
+            stmt = delete(column.class_).where(column == user.id)
+            db.session.execute(stmt.execution_options(synchronize_session=False))
     db.session.expire_all()
