@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
 
 from lhn import signals
 from lhn.accounts.models import User
-from lhn.database import iso_or_none
+from lhn.database import iso_or_none, reassign_rows
 from lhn.extensions import db
 from lhn.measures.models import (
     BaselineExclusion,
@@ -25,6 +25,7 @@ from lhn.measures.models import (
     Measure,
     MeasureChange,
     PdsaCycle,
+    Period,
     PhaseChange,
     StratumDataPoint,
 )
@@ -48,6 +49,22 @@ def _submitted(model: type[DataPoint] | type[StratumDataPoint], user: User) -> l
         select(model, Measure.period).join(Measure, Measure.id == model.measure_id)
         .where(model.submitted_by_id == user.id)
         .options(joinedload(model.institution)).order_by(model.id)))  # fmt: skip
+
+
+def _submission(point: DataPoint | StratumDataPoint, period: Period, **breakdown: str) -> dict[str, Any]:
+    """One submitted value as exported: a total, or with its `breakdown` (stratifier and stratum) a stratum's."""
+    return {
+        "measure_id": point.measure_id,
+        "site": point.institution.slug,
+        "period": periods.label(point.period_start, period.value),
+        **breakdown,
+        "numerator": point.numerator,
+        "denominator": point.denominator,
+        "measure_version": point.measure_version,
+        "source": point.source,
+        "submitted_at": iso_or_none(point.submitted_at),
+        "superseded_at": iso_or_none(point.superseded_at),
+    }
 
 
 @signals.export_requested.connect
@@ -97,35 +114,10 @@ def export_measures(user: User, **_: Any) -> dict[str, Any]:
             {"measure_id": x.measure_id, "site": _slug(x), "period": iso_or_none(x.period_start), "reason": x.reason}
             for x in exclusions
         ],
-        "data_submissions": [
-            {
-                "measure_id": point.measure_id,
-                "site": point.institution.slug,
-                "period": periods.label(point.period_start, period.value),
-                "numerator": point.numerator,
-                "denominator": point.denominator,
-                "measure_version": point.measure_version,
-                "source": point.source,
-                "submitted_at": iso_or_none(point.submitted_at),
-                "superseded_at": iso_or_none(point.superseded_at),
-            }
-            for point, period in submissions
-        ],
-        "stratum_submissions": [  # a site's breakdown of a period by a stratifier (age band, ...), one row a stratum
-            {
-                "measure_id": point.measure_id,
-                "site": point.institution.slug,
-                "period": periods.label(point.period_start, period.value),
-                "stratifier": point.stratifier,
-                "stratum": point.stratum,
-                "numerator": point.numerator,
-                "denominator": point.denominator,
-                "measure_version": point.measure_version,
-                "source": point.source,
-                "submitted_at": iso_or_none(point.submitted_at),
-                "superseded_at": iso_or_none(point.superseded_at),
-            }
-            for point, period in strata
+        "data_submissions": [_submission(point, period) for point, period in submissions],
+        # a site's breakdown of a period by a stratifier (age band, ...), one row a stratum
+        "stratum_submissions": [
+            _submission(point, period, stratifier=point.stratifier, stratum=point.stratum) for point, period in strata
         ],
     }
 
@@ -137,19 +129,18 @@ def erase_measures(user: User, *, mode: str, former: User, **_: Any) -> None:
     of every chart and export of the network; and so do the phases they started and the points they left out of a
     baseline, which set the chart's limits, and the definitions and change log entries they wrote (the measure's
     record, as vettings are a community's)."""
-    kept = [
-        (DataPoint, DataPoint.submitted_by_id),
-        (StratumDataPoint, StratumDataPoint.submitted_by_id),
-        (PhaseChange, PhaseChange.created_by_id),
-        (BaselineExclusion, BaselineExclusion.created_by_id),
-        (Measure, Measure.created_by_id),
-        (MeasureChange, MeasureChange.changed_by_id),
-    ]
-    written = [(PdsaCycle, PdsaCycle.created_by_id), (ChartNote, ChartNote.created_by_id)]
-    for model, column in kept + (written if mode == "keep" else []):
-        stmt = update(model).where(column == user.id).values({column: former.id})
-        db.session.execute(stmt.execution_options(synchronize_session=False))
+    kept = (
+        DataPoint.submitted_by_id,
+        StratumDataPoint.submitted_by_id,
+        PhaseChange.created_by_id,
+        BaselineExclusion.created_by_id,
+        Measure.created_by_id,
+        MeasureChange.changed_by_id,
+    )
+    written = (PdsaCycle.created_by_id, ChartNote.created_by_id)
+    reassign_rows((*kept, *written) if mode == "keep" else kept, user.id, former.id)
     if mode != "keep":
-        for model, column in written:
-            db.session.execute(delete(model).where(column == user.id).execution_options(synchronize_session=False))
+        for column in written:
+            stmt = delete(column.class_).where(column == user.id)
+            db.session.execute(stmt.execution_options(synchronize_session=False))
     db.session.expire_all()

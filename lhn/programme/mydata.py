@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
 
 from lhn import signals
 from lhn.accounts.models import User
-from lhn.database import iso_or_none
+from lhn.database import iso_or_none, reassign_rows
 from lhn.extensions import db
 from lhn.programme.models import (
     DiagramVersion,
@@ -91,7 +91,5 @@ def erase_programme(user: User, *, mode: str, former: User, **_: Any) -> None:
     columns = (DiagramVersion.created_by_id, DriverDiagram.created_by_id, LearningSession.created_by_id,
                Storyboard.created_by_id, PackageEntry.proposed_by_id, PackageEntry.decided_by_id,
                PackageVersion.created_by_id)  # fmt: skip
-    for column in columns:
-        stmt = update(column.class_).where(column == user.id).values({column: former.id})
-        db.session.execute(stmt.execution_options(synchronize_session=False))
+    reassign_rows(columns, user.id, former.id)
     db.session.expire_all()

@@ -191,10 +191,10 @@ def _act_on_target(
     adapter = targets.get_adapter(target.type)
     assert adapter is not None  # noqa: S101
     community = item.community
-    link = {"target_type": target.type, "target_id": target.id, "target_label": target.label, "target_url": target.url}
+    link = target.log_link()
     tell_author: str | None = None
     if action == "dismiss":
-        log_action("dismissed", by=by, community_id=item.community_id, reason=reason, review_item_id=item.id, **link)  # type: ignore[arg-type]
+        log_action("dismissed", by=by, community_id=item.community_id, reason=reason, review_item_id=item.id, **link)
     elif action in ("hide", "restore") or (hide_target and action in ("warn", "mute", "suspend")):
         if action == "restore":
             adapter.restore(target.id, by=by)
@@ -202,7 +202,7 @@ def _act_on_target(
         else:
             adapter.hide(target.id, reason=reason, by=by)
             tell_author = "hidden"
-        log_action(tell_author, by=by, community_id=item.community_id, reason=reason, review_item_id=item.id, **link)  # type: ignore[arg-type]
+        log_action(tell_author, by=by, community_id=item.community_id, reason=reason, review_item_id=item.id, **link)
         audit.record(
             f"content.{tell_author}",
             actor=by,
@@ -296,12 +296,9 @@ def _redact(target: targets.Target, prepared: PreparedRedaction, *, by: User,
         "redacted",
         by=by,
         community_id=target.community_id,
-        target_type=target.type,
-        target_id=target.id,
-        target_label=target.label,
-        target_url=target.url,
         details=details,
         review_item_id=review_item.id if review_item else None,
+        **target.log_link(),
     )
     audit.record(
         "content.redacted", actor=by, object_type=target.type, object_id=target.id, community_id=target.community_id

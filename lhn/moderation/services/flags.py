@@ -243,12 +243,9 @@ def _maybe_auto_hide(
         "auto_hidden",
         by=None,
         community_id=item.community_id,
-        target_type=target.type,
-        target_id=target.id,
-        target_label=target.label,
-        target_url=target.url,
         reason=AUTO_HIDE_REASON,
         review_item_id=item.id,
+        **target.log_link(),
     )
     if target.author is not None:
         signals.content_moderated.send(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypedDict
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import joinedload
@@ -71,6 +72,15 @@ def target_phrase(entry: ModerationLogEntry) -> str:
     if not label or label.startswith(("the ", "#", '"')):
         return label
     return f"{'an' if label[0].lower() in 'aeiou' else 'a'} {label}"
+
+
+class LogLink(TypedDict):
+    """What a log line links to, as log_action's keywords (`**link`); typed, so callers need no ignore."""
+
+    target_type: str
+    target_id: int
+    target_label: str
+    target_url: str
 
 
 def log_action(

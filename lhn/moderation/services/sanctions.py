@@ -25,7 +25,7 @@ from lhn.markup import clean_text
 from lhn.moderation import permissions
 from lhn.moderation.models import Sanction, SanctionKind
 from lhn.moderation.services import audit
-from lhn.moderation.services.log import log_action
+from lhn.moderation.services.log import LogLink, log_action
 
 MUTE_DAYS = (1, 3, 7, 30)
 SUSPEND_DAYS = (1, 7, 30, 365, 0)  # 0: until a site admin lifts it
@@ -66,7 +66,7 @@ def _extend_banner(subject: User, ends: datetime) -> None:
         subject.sanctioned_until = ends
 
 
-def _profile_target(subject: User) -> dict[str, object]:
+def _profile_target(subject: User) -> LogLink:
     return {
         "target_type": "user",
         "target_id": subject.id,
@@ -83,7 +83,7 @@ def _issue(
     reason: str,
     community: Community | None,
     review_item_id: int | None,
-    target: dict[str, object] | None,
+    target: LogLink | None,
     logged: tuple[str, str, str],
     ends: datetime | None = None,
     now: datetime | None = None,
@@ -100,7 +100,7 @@ def _issue(
     verb, public_reason, details = logged
     community_id = community.id if community else None
     log_action(verb, by=by, community_id=community_id, reason=public_reason, details=details,
-               review_item_id=review_item_id, at=now, **(target or _profile_target(subject)))  # type: ignore[arg-type]  # fmt: skip
+               review_item_id=review_item_id, at=now, **(target or _profile_target(subject)))  # fmt: skip
     audit.record(f"sanction.{AUDIT_NAMES[kind]}", actor=by, object_type="user", object_id=subject.id,
                  community_id=community_id, actor_role=_role(by))  # fmt: skip
     signals.sanction_issued.send(subject, sanction=sanction)
@@ -114,7 +114,7 @@ def warn(
     reason: str,
     community: Community | None = None,
     review_item_id: int | None = None,
-    target: dict[str, object] | None = None,
+    target: LogLink | None = None,
 ) -> Sanction:
     """A moderator (of `community`, or a site admin) warns a member privately: a notification only they
     see. The public log says a warning was sent, without the reason. Flushes; audits.
@@ -133,7 +133,7 @@ def mute(
     reason: str,
     days: int,
     review_item_id: int | None = None,
-    target: dict[str, object] | None = None,
+    target: LogLink | None = None,
     now: datetime | None = None,
 ) -> Sanction:
     """A moderator mutes a member in their community for `days` (one of MUTE_DAYS): they read, but
@@ -163,7 +163,7 @@ def suspend(
     days: int,
     community: Community | None = None,
     review_item_id: int | None = None,
-    target: dict[str, object] | None = None,
+    target: LogLink | None = None,
     now: datetime | None = None,
 ) -> Sanction:
     """A site admin suspends an account for `days` (SUSPEND_DAYS; 0 = until lifted): no login, no API
@@ -222,7 +222,7 @@ def lift(sanction_id: int, *, by: User, now: datetime | None = None) -> Sanction
             accounts.announce_badge(subject)
     db.session.flush()
     subject.sanctioned_until = max((s.ends_at for s in active_sanctions(subject, now=now) if s.ends_at), default=None)
-    log_action(action, by=by, community_id=sanction.community_id, **_profile_target(subject))  # type: ignore[arg-type]
+    log_action(action, by=by, community_id=sanction.community_id, **_profile_target(subject))
     audit.record(
         "sanction.lift", actor=by, object_type="sanction", object_id=sanction.id, community_id=sanction.community_id
     )

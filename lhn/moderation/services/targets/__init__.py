@@ -31,6 +31,7 @@ from lhn.extensions import db
 
 if TYPE_CHECKING:
     from lhn.accounts.models import User
+    from lhn.moderation.services.log import LogLink
 
 REDACTED_MARK = "[removed by moderation]"
 AUTHOR_REDACTED_MARK = "[removed by the author]"  # an author's own redaction is not moderation
@@ -48,6 +49,10 @@ class Target:
     excerpt: str  # short plain text for moderators; may be hidden content (see queue.view_original)
     hidden: bool
     hidden_reason: str = ""
+
+    def log_link(self) -> LogLink:
+        """The target as a moderation log line names and links it (queue actions, redactions, auto-hides)."""
+        return {"target_type": self.type, "target_id": self.id, "target_label": self.label, "target_url": self.url}
 
 
 @dataclass

@@ -180,14 +180,5 @@ def _content_hidden(post: Post, *, target: str, obj: Any, by: User, reason: str,
     if loaded is None:
         return
     action = "hidden" if hidden else "restored"
-    log_action(
-        action,
-        by=by,
-        community_id=post.community_id,
-        target_type=target,
-        target_id=obj.id,
-        target_label=loaded.label,
-        target_url=loaded.url,
-        reason=reason,
-    )
+    log_action(action, by=by, community_id=post.community_id, reason=reason, **loaded.log_link())
     audit.record(f"content.{action}", actor=by, object_type=target, object_id=obj.id, community_id=post.community_id)
