@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import partial, wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Self, TypeVar
 
 from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import CursorResult, DateTime, Enum, Index, MetaData, Result, event, select, text, update
@@ -121,12 +121,20 @@ def unique_where(name: str, *columns: str, where: str) -> Index:
 
 
 class LabelledEnum(enum.StrEnum):
-    """A str enum whose label for people is its value in words ("under_review" -> "Under review"); an enum whose
-    labels are other words overrides `label`."""
+    """A str enum with a label for people: its value in words ("under_review" -> "Under review"), or other words a
+    member gives beside its value (`CHANGE = "change", "Change idea"`), so no enum repeats its values in a map."""
+
+    _label: str
+
+    def __new__(cls, value: str, label: str | None = None) -> Self:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member._label = value.replace("_", " ").capitalize() if label is None else label
+        return member
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return self._label
 
 
 class TimestampMixin:

@@ -32,13 +32,9 @@ class CommunityRole(LabelledEnum):
         return self in (CommunityRole.MODERATOR, CommunityRole.OWNER)
 
 
-class CodeSystem(enum.StrEnum):
-    ICD10 = "icd-10"
-    SNOMED = "snomed-ct"
-
-    @property
-    def label(self) -> str:
-        return {"icd-10": "ICD-10", "snomed-ct": "SNOMED CT"}[self.value]
+class CodeSystem(LabelledEnum):
+    ICD10 = "icd-10", "ICD-10"
+    SNOMED = "snomed-ct", "SNOMED CT"
 
 
 class JoinRequestStatus(enum.StrEnum):

@@ -193,24 +193,13 @@ class DataConsent(Base):
     withdrawn_by: Mapped[User | None] = relationship(foreign_keys=[withdrawn_by_id])
 
 
-class DataPoint(Base):
-    """One site's value for one period. A resubmission supersedes the earlier row, which stays as history.
+class SiteValue:
+    """One site's value for one period, as DataPoint and StratumDataPoint both hold it. A resubmission supersedes
+    the earlier row, which stays as history.
 
     Columns by type: proportion numerator/denominator; rate events/exposure; count count/None; continuous
     value (the mean)/n (how many people it is the mean of).
     """
-
-    __tablename__ = "measure_data"
-    __table_args__ = (
-        Index("ix_measure_data_measure_current", "measure_id", "superseded_at"),
-        unique_where(
-            "uq_measure_data_current_cell",
-            "measure_id",
-            "institution_id",
-            "period_start",
-            where="superseded_at IS NULL",
-        ),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id", ondelete="CASCADE"))
@@ -224,14 +213,35 @@ class DataPoint(Base):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    institution: Mapped[Institution] = relationship()
-    submitted_by: Mapped[User | None] = relationship()
+    @declared_attr
+    def institution(cls) -> Mapped[Institution]:
+        return relationship()
+
+    @declared_attr
+    def submitted_by(cls) -> Mapped[User | None]:
+        return relationship()
 
 
-class StratumDataPoint(Base):
-    """One site's value for one period within one stratum of a stratifier (e.g. age band 12-17). As DataPoint: the
-    same columns by type, a resubmission supersedes the earlier row, which stays as history. A site's current
-    strata of one stratifier and period add up to its current DataPoint (the services check it)."""
+class DataPoint(SiteValue, Base):
+    """One site's value for one period (see SiteValue)."""
+
+    __tablename__ = "measure_data"
+    __table_args__ = (
+        Index("ix_measure_data_measure_current", "measure_id", "superseded_at"),
+        unique_where(
+            "uq_measure_data_current_cell",
+            "measure_id",
+            "institution_id",
+            "period_start",
+            where="superseded_at IS NULL",
+        ),
+    )
+
+
+class StratumDataPoint(SiteValue, Base):
+    """One site's value for one period within one stratum of a stratifier (e.g. age band 12-17), with the columns
+    of SiteValue. A site's current strata of one stratifier and period add up to its current DataPoint (the
+    services check it)."""
 
     __tablename__ = "measure_stratum_data"
     __table_args__ = (
@@ -247,22 +257,8 @@ class StratumDataPoint(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id", ondelete="CASCADE"))
-    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id", ondelete="CASCADE"))
-    period_start: Mapped[date] = mapped_column(Date)
     stratifier: Mapped[str] = mapped_column(String(40))
     stratum: Mapped[str] = mapped_column(String(40))
-    numerator: Mapped[float] = mapped_column(Float)
-    denominator: Mapped[float | None] = mapped_column(Float)
-    measure_version: Mapped[int] = mapped_column()
-    source: Mapped[str] = mapped_column(String(16), default="form")  # form, csv, fhir, api, demo
-    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
-    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    institution: Mapped[Institution] = relationship()
-    submitted_by: Mapped[User | None] = relationship()
 
 
 class PdsaCycle(TimestampMixin, Base):

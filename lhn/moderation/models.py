@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import DDL, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lhn.database import Base, TimestampMixin, UTCDateTime, unique_where, utcnow
+from lhn.database import Base, LabelledEnum, TimestampMixin, UTCDateTime, unique_where, utcnow
 from lhn.database import str_enum as _enum
 
 if TYPE_CHECKING:
@@ -17,26 +17,16 @@ if TYPE_CHECKING:
     from lhn.communities.models import Community
 
 
-class ReviewKind(enum.StrEnum):
+class ReviewKind(LabelledEnum):
     """What a human must decide. Phase 2 (posts) creates the two vetting kinds through signals."""
 
     FLAGGED_CONTENT = "flagged_content"
-    FLAGGED_USER = "flagged_user"
-    VERIFICATION = "verification"
+    FLAGGED_USER = "flagged_user", "Flagged member"
+    VERIFICATION = "verification", "Verification request"
     JOIN_REQUEST = "join_request"
-    ANSWER_VETTING = "answer_vetting"  # an answer submitted for clinical vetting
-    VETTED_ANSWER_CHANGED = "vetted_answer_changed"  # a vetted answer edited since its vetting
-
-    @property
-    def label(self) -> str:
-        return {
-            "flagged_content": "Flagged content",
-            "flagged_user": "Flagged member",
-            "verification": "Verification request",
-            "join_request": "Join request",
-            "answer_vetting": "Answer awaiting vetting",
-            "vetted_answer_changed": "Vetted answer changed since vetting",
-        }[self.value]
+    ANSWER_VETTING = "answer_vetting", "Answer awaiting vetting"  # an answer submitted for clinical vetting
+    # a vetted answer edited since its vetting
+    VETTED_ANSWER_CHANGED = "vetted_answer_changed", "Vetted answer changed since vetting"
 
 
 class ReviewStatus(enum.StrEnum):
@@ -44,24 +34,13 @@ class ReviewStatus(enum.StrEnum):
     RESOLVED = "resolved"
 
 
-class FlagReason(enum.StrEnum):
-    MISINFORMATION = "misinformation"
-    PHI = "phi"
+class FlagReason(LabelledEnum):
+    MISINFORMATION = "misinformation", "Medical misinformation"
+    PHI = "phi", "Personal health information exposed"
     SPAM = "spam"
     HARASSMENT = "harassment"
-    OFF_TOPIC = "off_topic"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return {
-            "misinformation": "Medical misinformation",
-            "phi": "Personal health information exposed",
-            "spam": "Spam",
-            "harassment": "Harassment",
-            "off_topic": "Off-topic",
-            "other": "Something else",
-        }[self.value]
+    OFF_TOPIC = "off_topic", "Off-topic"
+    OTHER = "other", "Something else"
 
 
 class FlagOutcome(enum.StrEnum):

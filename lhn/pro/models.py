@@ -69,12 +69,9 @@ class ProResponse(TimestampMixin, Base):
 class Statistic(LabelledEnum):
     """What a measure computed from an instrument counts, per site and period, of each person's latest answer."""
 
-    SHARE_AT_LEAST = "share_at_least"  # a proportion: people whose total is at least the threshold
-    MEAN = "mean"  # a continuous measure: the mean total, of n people
-
-    @property
-    def label(self) -> str:
-        return {"share_at_least": "Share of people scoring at least a threshold", "mean": "Mean score"}[self.value]
+    # a proportion: people whose total is at least the threshold
+    SHARE_AT_LEAST = "share_at_least", "Share of people scoring at least a threshold"
+    MEAN = "mean", "Mean score"  # a continuous measure: the mean total, of n people
 
 
 class ProMeasure(Base):
@@ -97,18 +94,15 @@ class ProMeasure(Base):
 class Purpose(LabelledEnum):
     """What a person's data may serve, each chosen per community, off until they turn it on."""
 
-    QI_AGGREGATES = "qi_aggregates"
-    RESEARCH = "research"
-    STUDY_CONTACT = "study_contact"
-
-    @property
-    def label(self) -> str:
-        return {
-            "qi_aggregates": "Count my answers in the network's quality-improvement measures (per-site totals, "
-            "small numbers hidden)",
-            "research": "Let my answers be used in research studies this community approves",
-            "study_contact": "Let researchers ask me about studies I may fit (only after I press \"contact me\")",
-        }[self.value]
+    QI_AGGREGATES = (
+        "qi_aggregates",
+        "Count my answers in the network's quality-improvement measures (per-site totals, small numbers hidden)",
+    )
+    RESEARCH = "research", "Let my answers be used in research studies this community approves"
+    STUDY_CONTACT = (
+        "study_contact",
+        "Let researchers ask me about studies I may fit (only after I press \"contact me\")",
+    )
 
 
 class PurposeConsent(Base):

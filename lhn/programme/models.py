@@ -21,13 +21,9 @@ if TYPE_CHECKING:
 class NodeKind(LabelledEnum):
     """The columns of a driver diagram, left to right after the aim."""
 
-    PRIMARY = "primary"
-    SECONDARY = "secondary"
-    CHANGE = "change"
-
-    @property
-    def label(self) -> str:
-        return {"primary": "Primary driver", "secondary": "Secondary driver", "change": "Change idea"}[self.value]
+    PRIMARY = "primary", "Primary driver"
+    SECONDARY = "secondary", "Secondary driver"
+    CHANGE = "change", "Change idea"
 
     @property
     def child(self) -> NodeKind | None:

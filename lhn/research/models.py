@@ -22,11 +22,7 @@ class StudyStatus(LabelledEnum):
     """FHIR R5 ResearchStudy.progressStatus states (research-study-status): recruiting, or closed to accrual."""
 
     RECRUITING = "recruiting"
-    CLOSED = "closed-to-accrual"
-
-    @property
-    def label(self) -> str:
-        return {"recruiting": "Recruiting", "closed-to-accrual": "Closed"}[self.value]
+    CLOSED = "closed-to-accrual", "Closed"
 
 
 class Study(TimestampMixin, Base):
