@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.database import transaction
-from lhn.forms import ActionForm, acted, choices, fields_of, form_page, saved
+from lhn.forms import ActionForm, acted, choices, fields_of, form_page, form_route, saved
 from lhn.limits import user_rate_limited
 from lhn.pro import services as pro
 from lhn.research import services as research
@@ -37,9 +37,7 @@ def index(slug: str):  # type: ignore[no-untyped-def]
                            can_post=research.may_post(current_user, community))  # fmt: skip
 
 
-@bp.route("/c/<slug>/studies/new", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("research", methods=["POST"])
+@form_route(bp, "/c/<slug>/studies/new", "research")
 def new(slug: str):  # type: ignore[no-untyped-def]
     community, _membership = communities.get_readable_community(current_user, slug)
     form = StudyForm()
@@ -56,9 +54,7 @@ def new(slug: str):  # type: ignore[no-untyped-def]
                      can_post=research.may_post(current_user, community), phi=getattr(form, "phi", None))
 
 
-@bp.route("/c/<slug>/studies/import", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("import", methods=["POST"])
+@form_route(bp, "/c/<slug>/studies/import", "import")
 def import_study(slug: str):  # type: ignore[no-untyped-def]
     community, _membership = communities.get_readable_community(current_user, slug)
     form = ImportForm()
@@ -135,9 +131,7 @@ def status(study_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("research.show", study_id=study.id))
 
 
-@bp.route("/c/<slug>/research-profile", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("research", methods=["POST"])
+@form_route(bp, "/c/<slug>/research-profile", "research")
 def profile(slug: str):  # type: ignore[no-untyped-def]
     community, _membership = communities.get_readable_community(current_user, slug)
     mine = research.find_profile(community, current_user)
