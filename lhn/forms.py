@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, flash, render_template
+from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, FloatField, IntegerField, MultipleFileField, PasswordField, StringField
 from wtforms.fields.choices import SelectChoice, SelectFieldBase, SelectMultipleField
@@ -24,6 +25,7 @@ from lhn.phi import PHIConfirmationRequired
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
+    from flask import Blueprint
 
 
 class Form(FlaskForm):
@@ -176,6 +178,17 @@ def fields_of(form: Form, fields_type: type[D]) -> D:
             value = "" if spec.default is dataclasses.MISSING else spec.default
         values[spec.name] = value
     return fields_type(**values)
+
+
+def form_route(bp: Blueprint, rule: str, action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The route of a signed-in person's form page: GET draws the form, POST sends it under `action`'s rate limit
+    (lhn.limits). One decorator for the three such pages stack, always in this order."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        limited = limits.user_rate_limited(action, methods=["POST"])(view)
+        return bp.route(rule, methods=["GET", "POST"])(login_required(limited))
+
+    return decorate
 
 
 def form_page(template: str, form: Form, **context: Any) -> tuple[str, int]:

@@ -190,3 +190,20 @@ def test_the_helper_sends_what_a_browser_sends_and_refuses_a_form_that_renders_a
     assert _entries(form, decline, {"roles": ["caregiver"], "act": "adopt"})[:2] == [("roles", "caregiver"),
                                                                                       ("act", "adopt")]  # fmt: skip
     assert _rendered_twice(form) == []
+
+
+@pytest.mark.parametrize("path", ["/c/ibd/studies/new", "/c/ibd/questionnaires/offer", "/measures/1/data/upload"])
+def test_a_form_route_sends_a_visitor_to_log_in(client, path):
+    assert client.get(path).headers["Location"].startswith("/login?next=")
+
+
+def test_a_form_route_draws_its_form_without_spending_the_sending_limit(make_app):
+    app = make_app(RATE_LIMITS={"pro": "1 per hour"}, NEW_ACCOUNT_RATE_LIMITS={"pro": "1 per hour"})
+    with committed(app):
+        ibd = factories.community(factories.user("clinician", username="doc", verified=True), slug="ibd")
+        factories.member(ibd, factories.user("patient", username="teen"))
+    client = app.test_client()
+    login(client, "teen")
+    assert [client.get("/c/ibd/my-consent").status_code for _ in range(3)] == [200, 200, 200]
+    assert submit(client, "/c/ibd/my-consent", "Save my choices", study_contact=True).status_code == 302
+    assert submit(client, "/c/ibd/my-consent", "Save my choices").status_code == 429

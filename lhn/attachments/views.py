@@ -11,7 +11,7 @@ from flask_wtf.file import FileField
 
 from lhn import files
 from lhn.attachments import core
-from lhn.forms import ActionForm, Form, PHIConfirmMixin, acted, form_page, saved
+from lhn.forms import ActionForm, Form, PHIConfirmMixin, acted, form_page, form_route, saved
 from lhn.limits import user_rate_limited
 
 bp = Blueprint("attachments", __name__)
@@ -25,9 +25,7 @@ class AttachmentForm(PHIConfirmMixin, Form):
     )
 
 
-@bp.route("/attachments/<kind>/<int:owner_id>/new", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("attachments", methods=["POST"])
+@form_route(bp, "/attachments/<kind>/<int:owner_id>/new", "attachments")
 def attach(kind: str, owner_id: int):  # type: ignore[no-untyped-def]
     owner = core.attachable(kind, owner_id, current_user)
     form = AttachmentForm()

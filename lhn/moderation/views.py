@@ -13,7 +13,7 @@ from lhn import inputs
 from lhn.communities import services as communities
 from lhn.database import transaction
 from lhn.errors import Conflict, ValidationFailed
-from lhn.forms import ActionForm, acted, check_submitted, choices, flash_errors, form_page, safe_next, saved
+from lhn.forms import ActionForm, acted, check_submitted, choices, flash_errors, form_page, form_route, safe_next, saved
 from lhn.limits import user_rate_limited
 from lhn.moderation import mydata as my_data
 from lhn.moderation import permissions, services
@@ -39,9 +39,7 @@ def _safe_next(default: str) -> str:
 # --- flags -------------------------------------------------------------------------------------------
 
 
-@bp.route("/flag/<target_type>/<int:target_id>", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("flag", methods=["POST"])
+@form_route(bp, "/flag/<target_type>/<int:target_id>", "flag")
 def flag(target_type: str, target_id: int):  # type: ignore[no-untyped-def]
     target = targets.get_visible_target(current_user, target_type, target_id, missing="Nothing to flag here.")
     form = FlagForm()

@@ -10,8 +10,7 @@ from flask_login import current_user, login_required
 
 from lhn.communities import services as communities
 from lhn.communities.permissions import can_manage
-from lhn.forms import choices, form_page, saved
-from lhn.limits import user_rate_limited
+from lhn.forms import choices, form_page, form_route, saved
 from lhn.pro import services as pro
 from lhn.pro import svg
 from lhn.pro.forms import ConsentForm, ImportForm, MeasureForm, OfferForm, answer_form, answers_of
@@ -34,9 +33,7 @@ def index(slug: str):  # type: ignore[no-untyped-def]
                            can_respond=pro.responds_in(current_user, community))  # fmt: skip
 
 
-@bp.route("/c/<slug>/questionnaires/offer", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("pro", methods=["POST"])
+@form_route(bp, "/c/<slug>/questionnaires/offer", "pro")
 def offer(slug: str):  # type: ignore[no-untyped-def]
     community = communities.get_community_where(current_user, slug, can_manage)
     form = OfferForm()
@@ -48,9 +45,7 @@ def offer(slug: str):  # type: ignore[no-untyped-def]
     return form_page("pro/offer.html", form, community=community, import_form=None)
 
 
-@bp.route("/c/<slug>/questionnaires/import", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("import", methods=["POST"])
+@form_route(bp, "/c/<slug>/questionnaires/import", "import")
 def import_questionnaire(slug: str):  # type: ignore[no-untyped-def]
     community = communities.get_community_where(current_user, slug, can_manage)
     form = ImportForm()
@@ -62,9 +57,7 @@ def import_questionnaire(slug: str):  # type: ignore[no-untyped-def]
     return form_page("pro/import.html", form, community=community)
 
 
-@bp.route("/questionnaires/<int:instrument_id>", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("pro", methods=["POST"])
+@form_route(bp, "/questionnaires/<int:instrument_id>", "pro")
 def respond(instrument_id: int):  # type: ignore[no-untyped-def]
     instrument = pro.get_instrument(instrument_id, viewer=current_user)
     spec = pro.spec_of(instrument)
@@ -85,9 +78,7 @@ def respond(instrument_id: int):  # type: ignore[no-untyped-def]
                      phi=getattr(form, "phi", None))  # fmt: skip
 
 
-@bp.route("/questionnaires/<int:instrument_id>/measures", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("pro", methods=["POST"])
+@form_route(bp, "/questionnaires/<int:instrument_id>/measures", "pro")
 def measures(instrument_id: int):  # type: ignore[no-untyped-def]
     instrument = pro.get_instrument(instrument_id, viewer=current_user)
     defined = pro.measures_defined(instrument, viewer=current_user)
@@ -124,9 +115,7 @@ def my_bundle():  # type: ignore[no-untyped-def]
                              "Cache-Control": "private, no-store"})  # fmt: skip
 
 
-@bp.route("/c/<slug>/my-consent", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("pro", methods=["POST"])
+@form_route(bp, "/c/<slug>/my-consent", "pro")
 def consent(slug: str):  # type: ignore[no-untyped-def]
     community, _membership = communities.get_readable_community(current_user, slug)
     current = pro.consents_of(community, current_user)

@@ -5,20 +5,26 @@ own research profile."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.database import transaction
-from lhn.forms import ActionForm, acted, choices, fields_of, form_page, saved
+from lhn.forms import ActionForm, acted, choices, fields_of, form_page, form_route, saved
 from lhn.limits import user_rate_limited
 from lhn.pro import services as pro
 from lhn.research import services as research
 from lhn.research.forms import ContactForm, ImportForm, ProfileForm, StatusForm, StudyForm
 from lhn.research.models import Study
 from lhn.research.permissions import is_study_lead
+
+if TYPE_CHECKING:
+    from lhn.communities.models import Community
 
 bp = Blueprint("research", __name__)
 
@@ -37,39 +43,34 @@ def index(slug: str):  # type: ignore[no-untyped-def]
                            can_post=research.may_post(current_user, community))  # fmt: skip
 
 
-@bp.route("/c/<slug>/studies/new", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("research", methods=["POST"])
+def _post_page(template: str, form: StudyForm | ImportForm, community: Community, post: Callable[[], Study],
+               posted: str) -> ResponseReturnValue:  # fmt: skip
+    """A study written or imported: once posted, the reader goes to it; refused, the form again with why."""
+    if form.validate_on_submit() and (done := saved(form, post)):
+        flash(posted, "success")
+        return redirect(url_for("research.show", study_id=done.value.id))
+    return form_page(template, form, community=community, can_post=research.may_post(current_user, community),
+                     phi=getattr(form, "phi", None))  # fmt: skip
+
+
+@form_route(bp, "/c/<slug>/studies/new", "research")
 def new(slug: str):  # type: ignore[no-untyped-def]
     community, _membership = communities.get_readable_community(current_user, slug)
     form = StudyForm()
     form.fill_choices(_institutions(), [(i.code, i.title) for i in pro.list_instruments(community)])
-    if form.validate_on_submit():
-        fields = form.study_fields()
-        done = saved(form, lambda: research.post_study(community, fields, by=current_user,
-                                                       confirm_phi=form.confirm_phi.data))  # fmt: skip
-        if done:
-            flash("Study posted. People who may fit it will see it; nothing about them reaches you until they "
-                  "ask to be contacted.", "success")
-            return redirect(url_for("research.show", study_id=done.value.id))
-    return form_page("research/new.html", form, community=community,
-                     can_post=research.may_post(current_user, community), phi=getattr(form, "phi", None))
+    return _post_page("research/new.html", form, community, lambda: research.post_study(
+        community, form.study_fields(), by=current_user, confirm_phi=form.confirm_phi.data),
+        "Study posted. People who may fit it will see it; nothing about them reaches you until they ask to be "
+        "contacted.")  # fmt: skip
 
 
-@bp.route("/c/<slug>/studies/import", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("import", methods=["POST"])
+@form_route(bp, "/c/<slug>/studies/import", "import")
 def import_study(slug: str):  # type: ignore[no-untyped-def]
     community, _membership = communities.get_readable_community(current_user, slug)
     form = ImportForm()
-    if form.validate_on_submit():
-        done = saved(form, lambda: research.import_study(community, form.research_study.data or "", by=current_user,
-                                                         confirm_phi=form.confirm_phi.data))  # fmt: skip
-        if done:
-            flash("Study imported and posted.", "success")
-            return redirect(url_for("research.show", study_id=done.value.id))
-    return form_page("research/import.html", form, community=community,
-                     can_post=research.may_post(current_user, community), phi=getattr(form, "phi", None))
+    return _post_page("research/import.html", form, community, lambda: research.import_study(
+        community, form.research_study.data or "", by=current_user, confirm_phi=form.confirm_phi.data),
+        "Study imported and posted.")  # fmt: skip
 
 
 @bp.get("/studies/<int:study_id>/research-study.json")
@@ -135,9 +136,7 @@ def status(study_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("research.show", study_id=study.id))
 
 
-@bp.route("/c/<slug>/research-profile", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("research", methods=["POST"])
+@form_route(bp, "/c/<slug>/research-profile", "research")
 def profile(slug: str):  # type: ignore[no-untyped-def]
     community, _membership = communities.get_readable_community(current_user, slug)
     mine = research.find_profile(community, current_user)

@@ -13,8 +13,7 @@ from lhn import inputs
 from lhn.accounts import services as accounts
 from lhn.database import transaction
 from lhn.errors import NotFound, ValidationFailed
-from lhn.forms import apply_errors
-from lhn.limits import user_rate_limited
+from lhn.forms import apply_errors, form_route
 from lhn.measures import services as measures
 from lhn.measures import svg
 from lhn.measures.forms import ConsentForm, DataForm, EntryGridForm, FhirImportForm, UploadForm
@@ -84,9 +83,7 @@ def submit(measure_id: int):  # type: ignore[no-untyped-def]
     )
 
 
-@bp.route("/measures/<int:measure_id>/data/grid", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("import", methods=["POST"])
+@form_route(bp, "/measures/<int:measure_id>/data/grid", "import")
 def entry_grid(measure_id: int):  # type: ignore[no-untyped-def]
     measure, _acc = measure_access(measure_id)
     posted = request.method == "POST"
@@ -137,9 +134,7 @@ def consent(measure_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("measures.submit", measure_id=measure.id))
 
 
-@bp.route("/measures/<int:measure_id>/data/upload", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("import", methods=["POST"])
+@form_route(bp, "/measures/<int:measure_id>/data/upload", "import")
 def upload(measure_id: int):  # type: ignore[no-untyped-def]
     measure, acc = measure_access(measure_id)
     form = UploadForm()
@@ -230,9 +225,7 @@ def fhir_reports(measure_id: int):  # type: ignore[no-untyped-def]
     return _json_download(bundle, f"measure-{measure.id}-reports.json")
 
 
-@bp.route("/measures/<int:measure_id>/fhir/import", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("import", methods=["POST"])
+@form_route(bp, "/measures/<int:measure_id>/fhir/import", "import")
 def fhir_import(measure_id: int):  # type: ignore[no-untyped-def]
     measure, acc = measure_access(measure_id)
     form = FhirImportForm()

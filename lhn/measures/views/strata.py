@@ -4,12 +4,11 @@ period by a stratifier."""
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from lhn.database import transaction
 from lhn.errors import ValidationFailed
-from lhn.forms import apply_errors
-from lhn.limits import user_rate_limited
+from lhn.forms import apply_errors, form_route
 from lhn.measures import services as measures
 from lhn.measures.forms import StrataForm
 from lhn.measures.svg import fmt
@@ -28,9 +27,7 @@ def strata(measure_id: int, code: str):  # type: ignore[no-untyped-def]
     )  # fmt: skip
 
 
-@bp.route("/measures/<int:measure_id>/strata/<code>/new", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("strata", methods=["POST"])
+@form_route(bp, "/measures/<int:measure_id>/strata/<code>/new", "strata")
 def submit_strata(measure_id: int, code: str):  # type: ignore[no-untyped-def]
     measure, acc = measure_access(measure_id)
     stratifier = measures.get_stratifier(measure, code)

@@ -8,7 +8,7 @@ from typing import Any
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from lhn.forms import acted, choices, form_page, saved
+from lhn.forms import acted, choices, form_page, form_route, saved
 from lhn.limits import user_rate_limited
 from lhn.programme import services as programme
 from lhn.programme import svg
@@ -55,9 +55,7 @@ def diagrams(slug: str):  # type: ignore[no-untyped-def]
                            diagrams=programme.list_diagrams(community))  # fmt: skip
 
 
-@bp.route("/c/<slug>/drivers/new", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("programme", methods=["POST"])
+@form_route(bp, "/c/<slug>/drivers/new", "programme")
 def new_diagram(slug: str):  # type: ignore[no-untyped-def]
     community = programme.editable_community(current_user, slug)
     form = _diagram_form(DiagramForm(), community)
@@ -93,9 +91,7 @@ def diagram(diagram_id: int):  # type: ignore[no-untyped-def]
     return _diagram_page(programme.get_diagram(diagram_id, viewer=current_user))
 
 
-@bp.route("/drivers/<int:diagram_id>/edit", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("programme", methods=["POST"])
+@form_route(bp, "/drivers/<int:diagram_id>/edit", "programme")
 def edit_diagram(diagram_id: int):  # type: ignore[no-untyped-def]
     diagram = programme.get_diagram(diagram_id, viewer=current_user)
     programme.check_can_edit(current_user, diagram)
@@ -131,9 +127,7 @@ def add_node(diagram_id: int):  # type: ignore[no-untyped-def]
     return _diagram_page(diagram, form)
 
 
-@bp.route("/drivers/<int:diagram_id>/nodes/<int:node_id>/edit", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("programme", methods=["POST"])
+@form_route(bp, "/drivers/<int:diagram_id>/nodes/<int:node_id>/edit", "programme")
 def edit_node(diagram_id: int, node_id: int):  # type: ignore[no-untyped-def]
     diagram = programme.get_diagram(diagram_id, viewer=current_user)
     programme.check_can_edit(current_user, diagram)

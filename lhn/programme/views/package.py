@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from lhn import attachments
 from lhn.database import utcnow
-from lhn.forms import ActionForm, acted, choices, form_page, saved
+from lhn.forms import ActionForm, acted, choices, form_page, form_route, saved
 from lhn.limits import user_rate_limited
 from lhn.programme import services as programme
 from lhn.programme.forms import DecisionForm, ProposeChangeForm
@@ -44,9 +44,7 @@ def package_versions(slug: str):  # type: ignore[no-untyped-def]
                            versions=programme.package_versions(community))  # fmt: skip
 
 
-@bp.route("/c/<slug>/change-package/propose", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("programme", methods=["POST"])
+@form_route(bp, "/c/<slug>/change-package/propose", "programme")
 def propose(slug: str):  # type: ignore[no-untyped-def]
     community, _can_edit = programme.readable_community(current_user, slug)
     form = ProposeChangeForm()

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from lhn import attachments
 from lhn.database import transaction
-from lhn.forms import ActionForm, acted, choices, form_page, saved
+from lhn.forms import ActionForm, acted, choices, form_page, form_route, saved
 from lhn.limits import user_rate_limited
 from lhn.measures import services as measures
 from lhn.measures import spc, svg
@@ -58,9 +58,7 @@ def calendar_feed(slug: str):  # type: ignore[no-untyped-def]
     return _ics(programme.calendar(rows, name=f"{community.name}: learning sessions"), f"{community.slug}-sessions.ics")
 
 
-@bp.route("/c/<slug>/sessions/new", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("programme", methods=["POST"])
+@form_route(bp, "/c/<slug>/sessions/new", "programme")
 def new_session(slug: str):  # type: ignore[no-untyped-def]
     community = programme.editable_community(current_user, slug)
     form = _session_form(SessionForm())
@@ -89,9 +87,7 @@ def session(session_id: int):  # type: ignore[no-untyped-def]
     )  # fmt: skip
 
 
-@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("programme", methods=["POST"])
+@form_route(bp, "/sessions/<int:session_id>/edit", "programme")
 def edit_session(session_id: int):  # type: ignore[no-untyped-def]
     learning = programme.get_session(session_id, viewer=current_user)
     programme.editable_community(current_user, learning.community.slug)
@@ -159,9 +155,7 @@ def _storyboard_form(form: StoryboardForm, learning: LearningSession, sites: lis
     return form
 
 
-@bp.route("/sessions/<int:session_id>/storyboard", methods=["GET", "POST"])
-@login_required
-@user_rate_limited("programme", methods=["POST"])
+@form_route(bp, "/sessions/<int:session_id>/storyboard", "programme")
 def write_storyboard(session_id: int):  # type: ignore[no-untyped-def]
     learning = programme.get_session(session_id, viewer=current_user)
     sites = programme.team_sites(learning.community, current_user)
