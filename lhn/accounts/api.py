@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify, make_response
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import inputs
@@ -62,7 +63,7 @@ def me_json(user: User) -> dict[str, Any]:
 @bp.post("/tokens")
 @login_rate_limited
 @transactional
-def create_token():  # type: ignore[no-untyped-def]
+def create_token() -> ResponseReturnValue:
     data = json_body()
     login, password = inputs.text(data, "login", missing=""), inputs.text(data, "password", missing="")
     name = inputs.text(data, "name", missing="")
@@ -76,25 +77,25 @@ def create_token():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/tokens")
-def list_tokens():  # type: ignore[no-untyped-def]
+def list_tokens() -> ResponseReturnValue:
     return jsonify(items=[token_json(t) for t in accounts.list_tokens(require_user())])
 
 
 @bp.delete("/tokens/<int:token_id>")
 @transactional
-def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+def revoke_token(token_id: int) -> ResponseReturnValue:
     accounts.revoke_token(require_user(), token_id)
     return "", 204
 
 
 @bp.get("/me")
-def me():  # type: ignore[no-untyped-def]
+def me() -> ResponseReturnValue:
     return jsonify(me_json(require_user()))
 
 
 @bp.patch("/me")
 @transactional
-def update_me():  # type: ignore[no-untyped-def]
+def update_me() -> ResponseReturnValue:
     user, data = require_user(), json_body()
     # A field not sent (or null) keeps its value; "" for institution clears it.
     accounts.update_profile(
@@ -112,7 +113,7 @@ def update_me():  # type: ignore[no-untyped-def]
 
 @bp.post("/me/password")
 @transactional
-def change_password():  # type: ignore[no-untyped-def]
+def change_password() -> ResponseReturnValue:
     user, data = require_user(), json_body()
     current, new = inputs.text(data, "current_password", missing=""), inputs.text(data, "new_password", missing="")
     accounts.change_password(user, current_password=current, new_password=new)
@@ -121,7 +122,7 @@ def change_password():  # type: ignore[no-untyped-def]
 
 @bp.post("/password/forgot")
 @account_mail_rate_limited
-def forgot_password():  # type: ignore[no-untyped-def]
+def forgot_password() -> ResponseReturnValue:
     # The same answer whether or not an account uses the address, as fast: the email is queued after it is sent.
     email = inputs.text(json_body(), "email", missing="")
     return after_response(make_response(jsonify(message=FORGOT_ANSWER), 202), accounts.request_password_reset, email)
@@ -129,7 +130,7 @@ def forgot_password():  # type: ignore[no-untyped-def]
 
 @bp.post("/password/reset")
 @transactional
-def reset_password():  # type: ignore[no-untyped-def]
+def reset_password() -> ResponseReturnValue:
     data = json_body()
     token, new = inputs.text(data, "token", missing=""), inputs.text(data, "new_password", missing="")
     accounts.reset_password(token, new_password=new)
@@ -138,14 +139,14 @@ def reset_password():  # type: ignore[no-untyped-def]
 
 @bp.post("/email/confirm")
 @transactional
-def confirm_email():  # type: ignore[no-untyped-def]
+def confirm_email() -> ResponseReturnValue:
     accounts.confirm_email(inputs.text(json_body(), "token", missing=""))  # confirms; logs no one in over JSON
     return "", 204
 
 
 @bp.post("/email/change")
 @transactional
-def change_email():  # type: ignore[no-untyped-def]
+def change_email() -> ResponseReturnValue:
     accounts.change_email(inputs.text(json_body(), "token", missing=""))
     return "", 204
 
@@ -153,7 +154,7 @@ def change_email():  # type: ignore[no-untyped-def]
 @bp.post("/me/email")
 @user_rate_limited("account_mail")
 @transactional
-def request_email_change():  # type: ignore[no-untyped-def]
+def request_email_change() -> ResponseReturnValue:
     user, data = require_user(), json_body()
     accounts.request_email_change(user, new_email=inputs.text(data, "new_email", missing=""),
                                   current_password=inputs.text(data, "current_password", missing=""))  # fmt: skip
@@ -163,20 +164,20 @@ def request_email_change():  # type: ignore[no-untyped-def]
 @bp.post("/me/email/confirmation")
 @user_rate_limited("account_mail")
 @transactional
-def send_confirmation():  # type: ignore[no-untyped-def]
+def send_confirmation() -> ResponseReturnValue:
     return jsonify(sent=accounts.send_confirmation(require_user())), 202
 
 
 @bp.post("/me/verification")
 @transactional
-def submit_verification():  # type: ignore[no-untyped-def]
+def submit_verification() -> ResponseReturnValue:
     user, data = require_user(), json_body()
     request = accounts.submit_verification(user, **{f: inputs.text(data, f, "") for f in VERIFICATION_FIELDS})
     return created(decision_json(request))
 
 
 @bp.get("/users/<username>")
-def show_user(username: str):  # type: ignore[no-untyped-def]
+def show_user(username: str) -> ResponseReturnValue:
     user = accounts.get_user(username)
     history = accounts.list_verification_history(user, viewer=current_user)
     hidden = bool(user.bio_hidden_reason) and not permissions.can_see_private_profile(current_user, user)
@@ -191,7 +192,7 @@ def show_user(username: str):  # type: ignore[no-untyped-def]
 @bp.post("/users/<username>/verification/revoke")
 @user_rate_limited("staff")
 @transactional
-def revoke_verification(username: str):  # type: ignore[no-untyped-def]
+def revoke_verification(username: str) -> ResponseReturnValue:
     user, data = require_user(), json_body()
     row = accounts.revoke_verification(username, by=user, reason=inputs.text(data, "reason"))
     return jsonify(decision_json(row))
@@ -200,20 +201,20 @@ def revoke_verification(username: str):  # type: ignore[no-untyped-def]
 @bp.put("/users/<username>/verifier")
 @user_rate_limited("staff")
 @transactional
-def set_verifier(username: str):  # type: ignore[no-untyped-def]
+def set_verifier(username: str) -> ResponseReturnValue:
     user, data = require_user(), json_body()
     person = accounts.set_verifier(username, by=user, appoint=inputs.boolean(data, "verifier"))
     return jsonify({**person_json(person), "verifier": person.is_verifier})
 
 
 @bp.get("/institutions")
-def list_institutions():  # type: ignore[no-untyped-def]
+def list_institutions() -> ResponseReturnValue:
     return jsonify(items=[institution_json(i) for i in accounts.list_institutions()])
 
 
 @bp.post("/institutions")
 @transactional
-def create_institution():  # type: ignore[no-untyped-def]
+def create_institution() -> ResponseReturnValue:
     user, data = require_user(), json_body()
     fields = {f: inputs.text(data, f, missing="") for f in ("slug", "name", "kind")}
     fields |= {f: inputs.text(data, f, "") for f in ("city", "country")}

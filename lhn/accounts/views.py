@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from wtforms.fields.choices import SelectChoice
 
@@ -23,6 +24,7 @@ from lhn.accounts.forms import (
     VerifierForm,
 )
 from lhn.accounts.limits import account_mail_rate_limited, login_rate_limited
+from lhn.accounts.models import User
 from lhn.database import after_response, transaction
 from lhn.errors import Conflict
 from lhn.forms import ActionForm, acted, choices, flash_errors, form_page, safe_next, saved
@@ -41,13 +43,13 @@ def _real_name_warned(form: RegisterForm | ProfileForm) -> bool:
     return accounts.REAL_NAME_WARNING in (form.display_name.errors or [])
 
 
-def _start_session(user, remember: bool) -> None:  # type: ignore[no-untyped-def]
+def _start_session(user: User, remember: bool) -> None:
     session.clear()  # a fresh session at login: nothing from before survives (fixation)
     login_user(user, remember=remember)
 
 
 @bp.route("/register", methods=["GET", "POST"])
-def register():  # type: ignore[no-untyped-def]
+def register() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("communities.index"))
     form = RegisterForm()
@@ -63,13 +65,13 @@ def register():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/register/sent")
-def registered():  # type: ignore[no-untyped-def]
+def registered() -> ResponseReturnValue:
     return render_template("accounts/registered.html")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @login_rate_limited
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
         with transaction():
@@ -89,7 +91,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.post("/logout")
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     if acted(ActionForm(), lambda: accounts.invalidate_sessions(current_user)):
         logout_user()
         session.clear()
@@ -102,7 +104,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @account_mail_rate_limited
-def forgot_password():  # type: ignore[no-untyped-def]
+def forgot_password() -> ResponseReturnValue:
     form = ForgotPasswordForm()
     if form.validate_on_submit():  # the same answer whether or not an account uses it, as fast: the email after it
         answer = redirect(url_for("accounts.forgot_password_sent"))
@@ -111,16 +113,16 @@ def forgot_password():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/password/forgot/sent")
-def forgot_password_sent():  # type: ignore[no-untyped-def]
+def forgot_password_sent() -> ResponseReturnValue:
     return render_template("accounts/forgot_password_sent.html")
 
 
-def _expired():  # type: ignore[no-untyped-def]
+def _expired() -> ResponseReturnValue:
     return render_template("accounts/link_expired.html", message=accounts.EXPIRED), 404
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
-def reset_password(token: str):  # type: ignore[no-untyped-def]
+def reset_password(token: str) -> ResponseReturnValue:
     if accounts.find_link(token, "reset") is None:
         return _expired()
     form = ResetPasswordForm()
@@ -135,7 +137,7 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/email/confirm/<token>", methods=["GET", "POST"])
-def confirm_email(token: str):  # type: ignore[no-untyped-def]
+def confirm_email(token: str) -> ResponseReturnValue:
     # A button, not the link itself: mail scanners open links, and must not use up (or log in with) this one.
     found = accounts.find_link(token, "confirm")
     if found is None:
@@ -158,7 +160,7 @@ def confirm_email(token: str):  # type: ignore[no-untyped-def]
 @bp.post("/settings/email/confirmation")
 @login_required
 @user_rate_limited("account_mail", forms=False)
-def send_confirmation():  # type: ignore[no-untyped-def]
+def send_confirmation() -> ResponseReturnValue:
     if done := acted(ActionForm(), lambda: accounts.send_confirmation(current_user._get_current_object())):
         flash(f"We sent a new link to {current_user.email}." if done.value else
               "No link was sent: your address is confirmed, or we sent several in the last hour.", "info")  # fmt: skip
@@ -168,7 +170,7 @@ def send_confirmation():  # type: ignore[no-untyped-def]
 @bp.route("/settings/email", methods=["GET", "POST"])
 @login_required
 @user_rate_limited("account_mail", deduct_when=wrote)
-def change_email_request():  # type: ignore[no-untyped-def]
+def change_email_request() -> ResponseReturnValue:
     user = current_user._get_current_object()
     form = EmailChangeForm()
     if form.validate_on_submit() and saved(form, lambda: accounts.request_email_change(
@@ -180,7 +182,7 @@ def change_email_request():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/email/change/<token>", methods=["GET", "POST"])
-def change_email(token: str):  # type: ignore[no-untyped-def]
+def change_email(token: str) -> ResponseReturnValue:
     found = accounts.find_link(token, "change_email")
     if found is None:
         return _expired()
@@ -193,11 +195,11 @@ def change_email(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/u/<username>")
-def profile(username: str):  # type: ignore[no-untyped-def]
+def profile(username: str) -> ResponseReturnValue:
     return _profile_page(accounts.get_user(username))
 
 
-def _profile_page(user, revoke_form: RevokeVerificationForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _profile_page(user, revoke_form: RevokeVerificationForm | None = None, status: int = 200) -> ResponseReturnValue:
     return render_template(
         "accounts/profile.html",
         user=user,
@@ -214,7 +216,7 @@ def _profile_page(user, revoke_form: RevokeVerificationForm | None = None, statu
 @bp.post("/u/<username>/verification/revoke")
 @login_required
 @user_rate_limited("staff", methods=["POST"])
-def revoke_verification(username: str):  # type: ignore[no-untyped-def]
+def revoke_verification(username: str) -> ResponseReturnValue:
     form = RevokeVerificationForm()
     if form.validate_on_submit():
         try:
@@ -231,7 +233,7 @@ def revoke_verification(username: str):  # type: ignore[no-untyped-def]
 @bp.post("/u/<username>/verifier")
 @login_required
 @user_rate_limited("staff", methods=["POST"])
-def set_verifier(username: str):  # type: ignore[no-untyped-def]
+def set_verifier(username: str) -> ResponseReturnValue:
     form = VerifierForm()
     if done := acted(form, lambda: accounts.set_verifier(username, by=current_user, appoint=form.appoint.data == "1")):
         user = done.value
@@ -242,7 +244,7 @@ def set_verifier(username: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/settings/profile", methods=["GET", "POST"])
 @login_required
-def edit_profile():  # type: ignore[no-untyped-def]
+def edit_profile() -> ResponseReturnValue:
     user = current_user._get_current_object()
     form = ProfileForm(obj=None if request.method == "POST" else user)
     form.institution.choices = _institution_choices()
@@ -264,7 +266,7 @@ def edit_profile():  # type: ignore[no-untyped-def]
 
 @bp.route("/settings/password", methods=["GET", "POST"])
 @login_required
-def change_password():  # type: ignore[no-untyped-def]
+def change_password() -> ResponseReturnValue:
     user = current_user._get_current_object()
     form = PasswordForm()
     if form.validate_on_submit() and saved(form, lambda: accounts.change_password(
@@ -278,7 +280,7 @@ def change_password():  # type: ignore[no-untyped-def]
 
 @bp.route("/settings/verification", methods=["GET", "POST"])
 @login_required
-def verification():  # type: ignore[no-untyped-def]
+def verification() -> ResponseReturnValue:
     user = current_user._get_current_object()
     form = VerificationForm()
     if form.validate_on_submit() and saved(form, lambda: accounts.submit_verification(
@@ -298,7 +300,7 @@ def verification():  # type: ignore[no-untyped-def]
 
 @bp.route("/settings/tokens", methods=["GET", "POST"])
 @login_required
-def tokens():  # type: ignore[no-untyped-def]
+def tokens() -> ResponseReturnValue:
     user = current_user._get_current_object()
     form, new_token = TokenForm(), None
     if form.validate_on_submit() and (done := saved(form, lambda: accounts.create_token(user, name=form.name.data))):
@@ -312,14 +314,14 @@ def tokens():  # type: ignore[no-untyped-def]
 
 @bp.post("/settings/tokens/<int:token_id>/revoke")
 @login_required
-def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+def revoke_token(token_id: int) -> ResponseReturnValue:
     if acted(ActionForm(), lambda: accounts.revoke_token(current_user, token_id)):
         flash("Token revoked. Anything using it can no longer connect.", "success")
     return redirect(url_for("accounts.tokens"))
 
 
 @bp.route("/institutions", methods=["GET", "POST"])
-def institutions():  # type: ignore[no-untyped-def]
+def institutions() -> ResponseReturnValue:
     can_manage = permissions.can_manage_institutions(current_user)
     form = InstitutionForm() if can_manage else None
     if request.method == "POST":

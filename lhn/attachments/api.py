@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import files
@@ -25,7 +26,7 @@ def attachment_json(attachment: core.Attachment) -> dict[str, Any]:
 
 
 @bp.get("/attachments/<kind>/<int:owner_id>")
-def list_attachments(kind: str, owner_id: int):  # type: ignore[no-untyped-def]
+def list_attachments(kind: str, owner_id: int) -> ResponseReturnValue:
     owner = core.owner_of(kind, owner_id, current_user)
     found = core.attachments_of(kind, {owner_id: owner.stamp})[owner_id]
     return jsonify(items=[attachment_json(a) for a in found], may_attach=owner.may_attach)
@@ -34,7 +35,7 @@ def list_attachments(kind: str, owner_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/attachments/<kind>/<int:owner_id>")
 @user_rate_limited("attachments")
 @transactional
-def attach(kind: str, owner_id: int):  # type: ignore[no-untyped-def]
+def attach(kind: str, owner_id: int) -> ResponseReturnValue:
     user = require_user()
     upload = request.files.get("file")
     data, name = (upload.read(), upload.filename or "") if upload else (b"", "")
@@ -45,7 +46,7 @@ def attach(kind: str, owner_id: int):  # type: ignore[no-untyped-def]
 @bp.delete("/attachments/<int:attachment_id>")
 @user_rate_limited("attachments")
 @transactional
-def remove(attachment_id: int):  # type: ignore[no-untyped-def]
+def remove(attachment_id: int) -> ResponseReturnValue:
     user = require_user()
     core.remove_attachment(core.get_attachment(attachment_id, viewer=user), by=user)
     return "", 204

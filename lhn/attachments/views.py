@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Blueprint, Response, flash, redirect
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf.file import FileField
 
@@ -26,7 +27,7 @@ class AttachmentForm(PHIConfirmMixin, Form):
 
 
 @form_route(bp, "/attachments/<kind>/<int:owner_id>/new", "attachments")
-def attach(kind: str, owner_id: int):  # type: ignore[no-untyped-def]
+def attach(kind: str, owner_id: int) -> ResponseReturnValue:
     owner = core.attachable(kind, owner_id, current_user)
     form = AttachmentForm()
     if form.validate_on_submit():
@@ -41,7 +42,7 @@ def attach(kind: str, owner_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/attachments/<int:attachment_id>/<path:filename>")
-def download(attachment_id: int, filename: str):  # type: ignore[no-untyped-def]
+def download(attachment_id: int, filename: str) -> ResponseReturnValue:
     attachment = core.get_attachment(attachment_id, viewer=current_user)
     body = core.read_attachment(attachment)
     disposition = f"attachment; filename*=UTF-8''{quote(attachment.filename)}"
@@ -53,7 +54,7 @@ def download(attachment_id: int, filename: str):  # type: ignore[no-untyped-def]
 @bp.post("/attachments/<int:attachment_id>/remove")
 @login_required
 @user_rate_limited("attachments", forms=False)
-def remove(attachment_id: int):  # type: ignore[no-untyped-def]
+def remove(attachment_id: int) -> ResponseReturnValue:
     attachment = core.get_attachment(attachment_id, viewer=current_user)
     owner = core.owner_of(attachment.owner_type, attachment.owner_id, current_user)
     if acted(ActionForm(), lambda: core.remove_attachment(attachment, by=current_user)):

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import inputs
@@ -18,7 +19,7 @@ from lhn.database import transactional
 
 
 @bp.get("/communities/<slug>/channels")
-def list_channels(slug: str):  # type: ignore[no-untyped-def]
+def list_channels(slug: str) -> ResponseReturnValue:
     community = communities.get_community(slug)
     rows = chat.list_channels(community, by=require_user())
     return jsonify(items=[chat.channel_json(r.channel, unread=r.unread) for r in rows])
@@ -26,7 +27,7 @@ def list_channels(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/communities/<slug>/channels")
 @transactional
-def create_channel(slug: str):  # type: ignore[no-untyped-def]
+def create_channel(slug: str) -> ResponseReturnValue:
     user, data = require_user(), json_body()
     name, topic = inputs.text(data, "name", missing=""), inputs.text(data, "topic", "")
     roles = inputs.text_list(data, "roles", [])
@@ -35,7 +36,7 @@ def create_channel(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/channels/<int:channel_id>/messages")
-def list_messages(channel_id: int):  # type: ignore[no-untyped-def]
+def list_messages(channel_id: int) -> ResponseReturnValue:
     user = require_user()
     before, after = inputs.arg_int("before"), inputs.arg_int("after")  # after=0: from the first message
     limit = inputs.arg_int("limit", chat.HISTORY_PAGE, minimum=1, maximum=100)
@@ -48,7 +49,7 @@ def list_messages(channel_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/channels/<int:channel_id>/messages")
 @transactional
-def post_message(channel_id: int):  # type: ignore[no-untyped-def]
+def post_message(channel_id: int) -> ResponseReturnValue:
     user, data = require_user(), json_body()
     client_id = inputs.text(data, "client_id", "") or uuid.uuid4().hex  # send one to make retries safe
     body, confirm_phi = inputs.text(data, "body", missing=""), inputs.phi_confirmed(data)
@@ -59,12 +60,12 @@ def post_message(channel_id: int):  # type: ignore[no-untyped-def]
 
 @bp.put("/channels/<int:channel_id>/slow-mode")
 @transactional
-def set_channel_slow_mode(channel_id: int):  # type: ignore[no-untyped-def]
+def set_channel_slow_mode(channel_id: int) -> ResponseReturnValue:
     user, seconds = require_user(), inputs.integer(json_body(), "seconds")
     return jsonify(channel_id=channel_id, slow_mode_seconds=chat.set_channel_slow_mode(channel_id, seconds, by=user))
 
 
-def _message_answer(message: Any, user: Any, status: int = 200):  # type: ignore[no-untyped-def]
+def _message_answer(message: Any, user: Any, status: int = 200) -> ResponseReturnValue:
     membership = communities.find_membership(current_user, message.channel.community)
     roles = chat.sender_roles(message.channel.community_id, [message])
     return jsonify(chat.message_json(message, viewer=user, membership=membership, roles=roles)), status
@@ -72,7 +73,7 @@ def _message_answer(message: Any, user: Any, status: int = 200):  # type: ignore
 
 @bp.patch("/messages/<int:message_id>")
 @transactional
-def edit_message(message_id: int):  # type: ignore[no-untyped-def]
+def edit_message(message_id: int) -> ResponseReturnValue:
     user, data = require_user(), json_body()
     body, confirm_phi = inputs.text(data, "body", missing=""), inputs.phi_confirmed(data)
     return _message_answer(chat.edit_message(message_id, by=user, body=body, confirm_phi=confirm_phi), user)
@@ -80,21 +81,21 @@ def edit_message(message_id: int):  # type: ignore[no-untyped-def]
 
 @bp.delete("/messages/<int:message_id>")
 @transactional
-def delete_message(message_id: int):  # type: ignore[no-untyped-def]
+def delete_message(message_id: int) -> ResponseReturnValue:
     chat.delete_message(message_id, by=require_user())
     return "", 204
 
 
 @bp.post("/messages/<int:message_id>/hide")
 @transactional
-def hide_message(message_id: int):  # type: ignore[no-untyped-def]
+def hide_message(message_id: int) -> ResponseReturnValue:
     user, reason = require_user(), inputs.text(json_body(), "reason", missing="")
     return _message_answer(chat.hide_message(message_id, by=user, reason=reason), user)
 
 
 @bp.delete("/messages/<int:message_id>/hide")
 @transactional
-def unhide_message(message_id: int):  # type: ignore[no-untyped-def]
+def unhide_message(message_id: int) -> ResponseReturnValue:
     user = require_user()
     return _message_answer(chat.unhide_message(message_id, by=user), user)
 

@@ -4,6 +4,7 @@ and plain-form fallbacks for deleting and hiding messages. Live behaviour is in 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn import inputs
@@ -21,7 +22,7 @@ bp = Blueprint("chat", __name__)
 
 @bp.get("/c/<slug>/chat")
 @login_required
-def index(slug: str):  # type: ignore[no-untyped-def]
+def index(slug: str) -> ResponseReturnValue:
     community = communities.get_community(slug)
     chat.list_channels(community, by=current_user)  # members only: a 403 page for everyone else
     return redirect(url_for("chat.channel", slug=slug, name="general"))
@@ -29,7 +30,7 @@ def index(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/c/<slug>/chat/<name>", methods=["GET", "POST"])
 @login_required
-def channel(slug: str, name: str):  # type: ignore[no-untyped-def]
+def channel(slug: str, name: str) -> ResponseReturnValue:
     community = communities.get_community(slug)
     page = chat.channel_page(community, name, by=current_user, before=inputs.arg_int("before"))
     form = MessageForm()
@@ -63,7 +64,7 @@ def _sent(form: MessageForm, channel: Channel) -> bool:
 
 @bp.route("/c/<slug>/channels/new", methods=["GET", "POST"])
 @login_required
-def create_channel(slug: str):  # type: ignore[no-untyped-def]
+def create_channel(slug: str) -> ResponseReturnValue:
     community = communities.get_community_where(current_user, slug, permissions.can_manage_channels)
     form = ChannelForm()
 
@@ -77,7 +78,7 @@ def create_channel(slug: str):  # type: ignore[no-untyped-def]
     return form_page("chat/new_channel.html", form, community=community)
 
 
-def _back_to(message_id: int):  # type: ignore[no-untyped-def]
+def _back_to(message_id: int) -> ResponseReturnValue:
     message, _ = chat.get_message(message_id, by=current_user)
     channel = message.channel
     return redirect(url_for("chat.channel", slug=channel.community.slug, name=channel.name) + f"#message-{message.id}")
@@ -85,7 +86,7 @@ def _back_to(message_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/chat/messages/<int:message_id>/delete")
 @login_required
-def delete_message(message_id: int):  # type: ignore[no-untyped-def]
+def delete_message(message_id: int) -> ResponseReturnValue:
     if acted(ActionForm(), lambda: chat.delete_message(message_id, by=current_user)):
         flash("Message deleted.", "info")
     return _back_to(message_id)
@@ -93,7 +94,7 @@ def delete_message(message_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/chat/messages/<int:message_id>/hide")
 @login_required
-def hide_message(message_id: int):  # type: ignore[no-untyped-def]
+def hide_message(message_id: int) -> ResponseReturnValue:
     form = HideForm()
     if not form.validate_on_submit():
         flash("Say why you hide the message; readers will see the reason.", "error")
@@ -105,7 +106,7 @@ def hide_message(message_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/chat/messages/<int:message_id>/unhide")
 @login_required
-def unhide_message(message_id: int):  # type: ignore[no-untyped-def]
+def unhide_message(message_id: int) -> ResponseReturnValue:
     if acted(ActionForm(), lambda: chat.unhide_message(message_id, by=current_user)):
         flash("Message shown again.", "info")
     return _back_to(message_id)
@@ -113,7 +114,7 @@ def unhide_message(message_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/c/<slug>/chat/<name>/slow-mode")
 @login_required
-def slow_mode(slug: str, name: str):  # type: ignore[no-untyped-def]
+def slow_mode(slug: str, name: str) -> ResponseReturnValue:
     community = communities.get_community(slug)
     current, _ = chat.get_channel_by_name(community, name, by=current_user)
     form = SlowModeForm()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import inputs
@@ -114,7 +115,7 @@ def _fields(data: dict[str, Any], community: Community | None = None) -> communi
 
 
 @bp.get("/communities")
-def list_communities():  # type: ignore[no-untyped-def]
+def list_communities() -> ResponseReturnValue:
     page = communities.list_communities(q=inputs.arg_text("q"), cursor=inputs.arg_cursor())
     mine = communities.memberships_of(current_user)
     items = [community_json(c, mine.get(c.id), user=current_user) for c in page.items]
@@ -123,21 +124,21 @@ def list_communities():  # type: ignore[no-untyped-def]
 
 @bp.post("/communities")
 @transactional
-def create_community():  # type: ignore[no-untyped-def]
+def create_community() -> ResponseReturnValue:
     user = require_user()
     community = communities.create_community(_fields(json_body()), by=user)
     return created(community_json(community, communities.find_membership(user, community), user=user))
 
 
 @bp.get("/me/communities")
-def my_communities():  # type: ignore[no-untyped-def]
+def my_communities() -> ResponseReturnValue:
     user = require_user()
     mine = sorted(communities.memberships_of(user).values(), key=lambda m: m.community.name)
     return jsonify(items=[community_json(m.community, m, user=user) for m in mine])
 
 
 @bp.get("/communities/<slug>")
-def show_community(slug: str):  # type: ignore[no-untyped-def]
+def show_community(slug: str) -> ResponseReturnValue:
     community = communities.get_community(slug)
     membership = communities.find_membership(current_user, community)
     return jsonify(community_json(community, membership, user=current_user))
@@ -145,7 +146,7 @@ def show_community(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.patch("/communities/<slug>")
 @transactional
-def update_community(slug: str):  # type: ignore[no-untyped-def]
+def update_community(slug: str) -> ResponseReturnValue:
     user, data = require_user(), json_body()
     community = communities.get_community(slug)
     communities.update_community(community, _fields(data, community), by=user)
@@ -154,7 +155,7 @@ def update_community(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/communities/<slug>/join")
 @transactional
-def join_community(slug: str):  # type: ignore[no-untyped-def]
+def join_community(slug: str) -> ResponseReturnValue:
     user, data = require_user(), json_body()
     # Not accepting (false, or not sent) is the service's to refuse, with its own words.
     accept, message = inputs.boolean(data, "accept_guidelines", False), inputs.text(data, "message", "")
@@ -172,13 +173,13 @@ def join_community(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/communities/<slug>/leave")
 @transactional
-def leave_community(slug: str):  # type: ignore[no-untyped-def]
+def leave_community(slug: str) -> ResponseReturnValue:
     communities.leave_community(require_user(), communities.get_community(slug))
     return "", 204
 
 
 @bp.get("/communities/<slug>/members")
-def list_members(slug: str):  # type: ignore[no-untyped-def]
+def list_members(slug: str) -> ResponseReturnValue:
     role, cursor = inputs.arg_text("role"), inputs.arg_cursor()
     page = communities.list_members(communities.get_community(slug), by=current_user, role=role, cursor=cursor)
     return jsonify(page_json([membership_json(m) for m in page.items], page.next_cursor))
@@ -186,21 +187,21 @@ def list_members(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.put("/communities/<slug>/members/<username>")
 @transactional
-def set_member_role(slug: str, username: str):  # type: ignore[no-untyped-def]
+def set_member_role(slug: str, username: str) -> ResponseReturnValue:
     user, role = require_user(), inputs.text(json_body(), "role", missing="")
     membership = communities.set_member_role(communities.get_community(slug), username, role, by=user)
     return jsonify(membership_json(membership))
 
 
 @bp.get("/communities/<slug>/join-requests")
-def list_join_requests(slug: str):  # type: ignore[no-untyped-def]
+def list_join_requests(slug: str) -> ResponseReturnValue:
     rows = communities.list_join_requests(communities.get_community(slug), by=require_user())
     return jsonify(items=[join_request_json(r) for r in rows])
 
 
 @bp.post("/join-requests/<int:request_id>")
 @transactional
-def decide_join_request(request_id: int):  # type: ignore[no-untyped-def]
+def decide_join_request(request_id: int) -> ResponseReturnValue:
     user, data = require_user(), json_body()
     decision, note = inputs.choice(data, "decision", ("approve", "deny")), inputs.text(data, "note", "")
     row = communities.decide_join_request(request_id, by=user, approve=decision == "approve", note=note)
@@ -209,7 +210,7 @@ def decide_join_request(request_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/verification-requests")
 @transactional
-def verification_queue():  # type: ignore[no-untyped-def]
+def verification_queue() -> ResponseReturnValue:
     user: User = require_user()
     queue = communities.list_verification_queue(by=user)
     communities.record_evidence_views(user, queue)
@@ -220,7 +221,7 @@ def verification_queue():  # type: ignore[no-untyped-def]
 @bp.post("/verification-requests/<int:request_id>")
 @user_rate_limited("staff")
 @transactional
-def review_verification(request_id: int):  # type: ignore[no-untyped-def]
+def review_verification(request_id: int) -> ResponseReturnValue:
     user, data = require_user(), json_body()
     decision, note = inputs.choice(data, "decision", ("approve", "reject")), inputs.text(data, "note", "")
     expires_on = inputs.text(data, "expires_on", None)

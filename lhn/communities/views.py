@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn import inputs
@@ -19,7 +20,7 @@ bp = Blueprint("communities", __name__)
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     q = inputs.arg_text("q")
     page = communities.list_communities(q=q, cursor=inputs.arg_cursor())
     mine = communities.memberships_of(current_user)
@@ -32,7 +33,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/communities/new", methods=["GET", "POST"])
 @login_required
-def create_community():  # type: ignore[no-untyped-def]
+def create_community() -> ResponseReturnValue:
     if not permissions.can_create_community(current_user):
         abort(403)
     form = CommunityForm()
@@ -48,7 +49,7 @@ def create_community():  # type: ignore[no-untyped-def]
 
 @bp.route("/c/<slug>/edit", methods=["GET", "POST"])
 @login_required
-def edit_community(slug: str):  # type: ignore[no-untyped-def]
+def edit_community(slug: str) -> ResponseReturnValue:
     community = communities.get_community_where(current_user, slug, permissions.can_manage)
     form = CommunityForm(obj=community if request.method == "GET" else None)
     if request.method == "GET":
@@ -64,14 +65,14 @@ def edit_community(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/c/<slug>")
-def show(slug: str):  # type: ignore[no-untyped-def]
+def show(slug: str) -> ResponseReturnValue:
     page = communities.community_page(slug, by=current_user)
     return render_template("communities/show.html", **vars(page), join_form=JoinForm(), leave_form=ActionForm())
 
 
 @bp.post("/c/<slug>/join")
 @login_required
-def join(slug: str):  # type: ignore[no-untyped-def]
+def join(slug: str) -> ResponseReturnValue:
     community = communities.get_community(slug)
     form = JoinForm()
     if not form.validate_on_submit():
@@ -94,7 +95,7 @@ def join(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/c/<slug>/leave")
 @login_required
-def leave(slug: str):  # type: ignore[no-untyped-def]
+def leave(slug: str) -> ResponseReturnValue:
     community = communities.get_community(slug)
     form = ActionForm()
     if form.validate_on_submit():
@@ -106,7 +107,7 @@ def leave(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/c/<slug>/members")
-def members(slug: str):  # type: ignore[no-untyped-def]
+def members(slug: str) -> ResponseReturnValue:
     community = communities.get_community(slug)
     membership = communities.find_membership(current_user, community)
     role = inputs.arg_text("role")
@@ -120,7 +121,7 @@ def members(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/c/<slug>/members/<username>/role")
 @login_required
-def set_member_role(slug: str, username: str):  # type: ignore[no-untyped-def]
+def set_member_role(slug: str, username: str) -> ResponseReturnValue:
     community = communities.get_community(slug)
     form = MemberRoleForm()
     if form.validate_on_submit():
@@ -135,7 +136,7 @@ def set_member_role(slug: str, username: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/c/<slug>/requests")
 @login_required
-def join_requests(slug: str):  # type: ignore[no-untyped-def]
+def join_requests(slug: str) -> ResponseReturnValue:
     community = communities.get_community(slug)
     rows = communities.list_join_requests(community, by=current_user)
     return render_template("communities/requests.html", community=community, requests=rows, form=DecisionForm())
@@ -143,7 +144,7 @@ def join_requests(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/c/<slug>/requests/<int:request_id>")
 @login_required
-def decide_join_request(slug: str, request_id: int):  # type: ignore[no-untyped-def]
+def decide_join_request(slug: str, request_id: int) -> ResponseReturnValue:
     form = DecisionForm()
     # Refused with Conflict when another moderator was quicker.
     done = acted(form, lambda: communities.decide_join_request(
@@ -156,7 +157,7 @@ def decide_join_request(slug: str, request_id: int):  # type: ignore[no-untyped-
 
 @bp.get("/verification")
 @login_required
-def verification_queue():  # type: ignore[no-untyped-def]
+def verification_queue() -> ResponseReturnValue:
     queue = communities.list_verification_queue(by=current_user)
     page = render_template("communities/verification_queue.html", queue=queue, form=VerificationDecisionForm())
     with transaction():  # staff's views of the evidence are recorded (after rendering: nothing slow under the lock)
@@ -166,7 +167,7 @@ def verification_queue():  # type: ignore[no-untyped-def]
 
 @bp.post("/verification/<int:request_id>")
 @login_required
-def review_verification(request_id: int):  # type: ignore[no-untyped-def]
+def review_verification(request_id: int) -> ResponseReturnValue:
     form = VerificationDecisionForm()
     done = acted(form, lambda: accounts.decide_verification(
         request_id, by=current_user, approve=form.decision.data == "approve", note=form.note.data or "",

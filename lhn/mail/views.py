@@ -9,6 +9,7 @@ from email.parser import BytesParser
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -26,7 +27,7 @@ LETTER_NAME = re.compile(r"[0-9]{8}T[0-9]{6}-[0-9a-f]{24}(?:\.[a-z0-9_]{1,40})?"
 
 @bp.get("/admin/mail")
 @login_required
-def outbox():  # type: ignore[no-untyped-def]
+def outbox() -> ResponseReturnValue:
     counts = mail.mail_counts(by=current_user)
     dead = mail.list_dead(by=current_user, cursor=inputs.arg_cursor())
     return render_template("mail/outbox.html", counts=counts, dead=dead, form=ActionForm())
@@ -57,7 +58,7 @@ def _read(path: Any) -> dict[str, Any]:
 
 
 @bp.get("/dev/mail")
-def mailbox():  # type: ignore[no-untyped-def]
+def mailbox() -> ResponseReturnValue:
     if not _mailbox_open():
         abort(404)
     directory = mail_directory(current_app.config, current_app.instance_path)
@@ -66,7 +67,7 @@ def mailbox():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/dev/mail/<name>")
-def letter(name: str):  # type: ignore[no-untyped-def]
+def letter(name: str) -> ResponseReturnValue:
     if not _mailbox_open() or not LETTER_NAME.fullmatch(name):
         abort(404)
     path = mail_directory(current_app.config, current_app.instance_path) / f"{name}.eml"

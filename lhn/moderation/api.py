@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, logout_user
 
 from lhn import inputs
@@ -126,7 +127,7 @@ def sanction_json(row: Sanction) -> dict[str, Any]:
 @bp.post("/flags")
 @user_rate_limited("flag")
 @transactional
-def create_flag():  # type: ignore[no-untyped-def]
+def create_flag() -> ResponseReturnValue:
     user, data = require_user(), json_body()
     flag = services.flag_target(
         user,
@@ -143,7 +144,7 @@ def create_flag():  # type: ignore[no-untyped-def]
 @bp.post("/redactions")
 @user_rate_limited("redact")
 @transactional
-def redact():  # type: ignore[no-untyped-def]
+def redact() -> ResponseReturnValue:
     """The author (or a moderator) erases personal details from a post, answer or comment, or one revision of it:
     the `fragments` given, or (none sent) everything the PHI guard finds there."""
     user, data = require_user(), json_body()
@@ -158,28 +159,28 @@ def redact():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/communities/<slug>/review-queue")
-def community_review_queue(slug: str):  # type: ignore[no-untyped-def]
+def community_review_queue(slug: str) -> ResponseReturnValue:
     user, filters = require_user(), queue_filters()
     page = queue.list_review_queue(by=user, community=communities.get_community(slug), **filters)
     return jsonify(page_json([item_json(v) for v in page.items], page.next_cursor))
 
 
 @bp.get("/review-queue")
-def review_queue():  # type: ignore[no-untyped-def]
+def review_queue() -> ResponseReturnValue:
     page = queue.list_review_queue(by=require_user(), community=None, **queue_filters())
     return jsonify(page_json([item_json(v) for v in page.items], page.next_cursor))
 
 
 @bp.get("/review-items/<int:item_id>")
 @transactional
-def review_item(item_id: int):  # type: ignore[no-untyped-def]
+def review_item(item_id: int) -> ResponseReturnValue:
     view, text = queue.view_original(item_id, by=require_user())
     return jsonify(item_json(view, original=text))
 
 
 @bp.post("/review-items/<int:item_id>/actions")
 @transactional
-def act_on_review_item(item_id: int):  # type: ignore[no-untyped-def]
+def act_on_review_item(item_id: int) -> ResponseReturnValue:
     user, data = require_user(), json_body()
     actions.act_on_item(
         item_id,
@@ -196,26 +197,26 @@ def act_on_review_item(item_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/communities/<slug>/moderation-log")
-def moderation_log(slug: str):  # type: ignore[no-untyped-def]
+def moderation_log(slug: str) -> ResponseReturnValue:
     cursor = inputs.arg_cursor()
     page = modlog.list_moderation_log(communities.get_community(slug), by=current_user, cursor=cursor)
     return jsonify(page_json([log_json(e) for e in page.items], page.next_cursor))
 
 
 @bp.get("/me/sanctions")
-def my_sanctions():  # type: ignore[no-untyped-def]
+def my_sanctions() -> ResponseReturnValue:
     return jsonify(items=[sanction_json(s) for s in sanctions.list_my_sanctions(require_user())])
 
 
 @bp.get("/me/export")
 @transactional
-def export_me():  # type: ignore[no-untyped-def]
+def export_me() -> ResponseReturnValue:
     return jsonify(my_data.export_my_data(require_user()))
 
 
 @bp.delete("/me")
 @transactional
-def delete_me():  # type: ignore[no-untyped-def]
+def delete_me() -> ResponseReturnValue:
     user, data = require_user(), json_body()
     password, mode = inputs.text(data, "password", missing=""), inputs.text(data, "mode", missing="")
     my_data.delete_account(user, password=password, mode=mode)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, json, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, logout_user
 
 from lhn import inputs
@@ -40,7 +41,7 @@ def _safe_next(default: str) -> str:
 
 
 @form_route(bp, "/flag/<target_type>/<int:target_id>", "flag")
-def flag(target_type: str, target_id: int):  # type: ignore[no-untyped-def]
+def flag(target_type: str, target_id: int) -> ResponseReturnValue:
     target = targets.get_visible_target(current_user, target_type, target_id, missing="Nothing to flag here.")
     form = FlagForm()
     shared = services.flag_communities(current_user, target)
@@ -89,13 +90,13 @@ def _queue(community: Any) -> str:
 
 @bp.get("/c/<slug>/review")
 @login_required
-def community_queue(slug: str):  # type: ignore[no-untyped-def]
+def community_queue(slug: str) -> ResponseReturnValue:
     return _queue(communities.get_community(slug))
 
 
 @bp.get("/review")
 @login_required
-def site_queue():  # type: ignore[no-untyped-def]
+def site_queue() -> ResponseReturnValue:
     return _queue(None)
 
 
@@ -119,7 +120,7 @@ def _render_item(view: queue.ItemView, text: str, form: ReviewActionForm | None 
 
 @bp.get("/review/<int:item_id>")
 @login_required
-def item(item_id: int):  # type: ignore[no-untyped-def]
+def item(item_id: int) -> ResponseReturnValue:
     with transaction():  # the audit row of reading hidden content; the page (and its PHI scan) after
         view, text = queue.view_original(item_id, by=current_user)
     return _render_item(view, text)
@@ -127,7 +128,7 @@ def item(item_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/review/<int:item_id>/actions")
 @login_required
-def act(item_id: int):  # type: ignore[no-untyped-def]
+def act(item_id: int) -> ResponseReturnValue:
     form = ReviewActionForm()
     form.mute_days.choices = form.suspend_days.choices = []
     try:
@@ -154,7 +155,7 @@ def _act_on_item(item_id: int, form: ReviewActionForm) -> Any:
 @bp.post("/redact/<target_type>/<int:target_id>/revisions/<int:revision>")
 @login_required
 @user_rate_limited("redact")
-def redact_own(target_type: str, target_id: int, revision: int):  # type: ignore[no-untyped-def]
+def redact_own(target_type: str, target_id: int, revision: int) -> ResponseReturnValue:
     """The author (or a moderator) removes personal details from one version of a post or answer: the History
     page's form. The service checks who may; the text is gone, the public log says what kind went."""
     form = RedactOwnForm()
@@ -176,7 +177,7 @@ def redact_own(target_type: str, target_id: int, revision: int):  # type: ignore
 
 @bp.post("/sanctions/<int:sanction_id>/lift")
 @login_required
-def lift(sanction_id: int):  # type: ignore[no-untyped-def]
+def lift(sanction_id: int) -> ResponseReturnValue:
     if acted(ActionForm(), lambda: sanctions.lift(sanction_id, by=current_user)):
         flash("Lifted.", "success")
     return redirect(_safe_next(url_for("moderation.site_queue")))
@@ -186,7 +187,7 @@ def lift(sanction_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/c/<slug>/moderation-log")
-def community_log(slug: str):  # type: ignore[no-untyped-def]
+def community_log(slug: str) -> ResponseReturnValue:
     cursor = inputs.arg_cursor()
     community = communities.get_community(slug)
     page = modlog.list_moderation_log(community, by=current_user, cursor=cursor)
@@ -204,7 +205,7 @@ def community_log(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/moderation-log")
 @login_required
-def site_log():  # type: ignore[no-untyped-def]
+def site_log() -> ResponseReturnValue:
     page = modlog.list_moderation_log(None, by=current_user, cursor=inputs.arg_cursor())
     return render_template("moderation/log.html", community=None, page=page, verb=modlog.verb,
                            target_phrase=modlog.target_phrase)  # fmt: skip
@@ -212,7 +213,7 @@ def site_log():  # type: ignore[no-untyped-def]
 
 @bp.route("/c/<slug>/moderation/settings", methods=["GET", "POST"])
 @login_required
-def settings(slug: str):  # type: ignore[no-untyped-def]
+def settings(slug: str) -> ResponseReturnValue:
     community = communities.get_community_where(current_user, slug, permissions.can_edit_settings)
     form = SettingsForm(obj=community if request.method == "GET" else None)
     if form.validate_on_submit() and saved(form, lambda: services.update_settings(
@@ -229,7 +230,7 @@ def settings(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/settings/standing")
 @login_required
-def standing():  # type: ignore[no-untyped-def]
+def standing() -> ResponseReturnValue:
     return render_template("moderation/standing.html", sanctions=sanctions.list_my_sanctions(current_user))
 
 
@@ -242,7 +243,7 @@ def _midnight(day: date | None) -> datetime | None:
 
 @bp.get("/admin/audit")
 @login_required
-def audit_trail():  # type: ignore[no-untyped-def]
+def audit_trail() -> ResponseReturnValue:
     if not permissions.can_read_audit(current_user):
         abort(403)
     filters = {name: inputs.arg_text(name) for name in AUDIT_FILTERS}  # shown again in the filter form
@@ -261,7 +262,7 @@ def audit_trail():  # type: ignore[no-untyped-def]
 
 @bp.get("/settings/my-data")
 @login_required
-def my_data_page():  # type: ignore[no-untyped-def]
+def my_data_page() -> ResponseReturnValue:
     return render_template(
         "moderation/my_data.html",
         form=DeleteAccountForm(formdata=None),
@@ -271,7 +272,7 @@ def my_data_page():  # type: ignore[no-untyped-def]
 
 @bp.get("/settings/my-data/export.json")
 @login_required
-def export_json():  # type: ignore[no-untyped-def]
+def export_json() -> ResponseReturnValue:
     with transaction():
         data = my_data.export_my_data(current_user)
     body = json.dumps(data, indent=2, ensure_ascii=False)
@@ -283,7 +284,7 @@ def export_json():  # type: ignore[no-untyped-def]
 
 @bp.post("/settings/my-data/delete")
 @login_required
-def delete_account():  # type: ignore[no-untyped-def]
+def delete_account() -> ResponseReturnValue:
     form = DeleteAccountForm()
     user = current_user._get_current_object()
     if form.validate_on_submit() and saved(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lhn.accounts import services as accounts
+from lhn.accounts.models import User
 from lhn.communities import services as communities
 from lhn.communities.models import Community
 from lhn.database import utcnow
@@ -18,7 +19,7 @@ from lhn.posts import services as posts
 from lhn.posts.models import Post
 
 
-def _user(username: str):  # type: ignore[no-untyped-def]
+def _user(username: str) -> User:
     return accounts.get_user(username)
 
 

@@ -21,6 +21,7 @@ from lhn.forms import Form, PHIConfirmMixin, choices
 from lhn.posts.models import IdeaStatus, PostKind
 from lhn.posts.services import CALL_ROLES, PERIODS, SECTIONS, VIEWS
 from lhn.posts.services.common import ANSWER_MAX, COMMENT_MAX, POST_BODY_MAX, REASON_MAX, TITLE_MAX
+from lhn.posts.services.posts import Section
 
 TITLE_HELP = {
     PostKind.QUESTION: "One sentence that asks the question, e.g. “How do you handle school trips during a flare?”",
@@ -44,7 +45,7 @@ class _PostForm(PHIConfirmMixin, Form):
     submit = SubmitField("Post")
 
 
-def _section_field(section) -> TextAreaField:  # type: ignore[no-untyped-def]
+def _section_field(section: Section) -> TextAreaField:
     label = section.label if section.required else f"{section.label} (optional)"
     return TextAreaField(label, description=section.help, validators=[Optional(), Length(max=POST_BODY_MAX)],
                          render_kw={"rows": section.rows, "data-markdown": "1"})  # fmt: skip

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import inputs
@@ -38,7 +39,7 @@ def response_json(response: ProResponse) -> dict[str, Any]:
 
 
 @bp.get("/communities/<slug>/questionnaires")
-def list_questionnaires(slug: str):  # type: ignore[no-untyped-def]
+def list_questionnaires(slug: str) -> ResponseReturnValue:
     community, _membership = communities.get_readable_community(current_user, slug)
     mine = pro.my_instruments(pro.list_instruments(community), current_user)
     return jsonify(items=[instrument_json(m.instrument) | {
@@ -48,7 +49,7 @@ def list_questionnaires(slug: str):  # type: ignore[no-untyped-def]
 @bp.post("/communities/<slug>/questionnaires")
 @user_rate_limited("pro")
 @transactional
-def offer_questionnaire(slug: str):  # type: ignore[no-untyped-def]
+def offer_questionnaire(slug: str) -> ResponseReturnValue:
     user, body = require_user(), json_body(max_depth=12)
     community = communities.get_community_where(user, slug, can_manage)
     schedule = inputs.integer(body, "schedule_days", None, minimum=1, maximum=366)
@@ -62,7 +63,7 @@ def offer_questionnaire(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/questionnaires/<int:instrument_id>")
-def show_questionnaire(instrument_id: int):  # type: ignore[no-untyped-def]
+def show_questionnaire(instrument_id: int) -> ResponseReturnValue:
     instrument = pro.get_instrument(instrument_id, viewer=current_user)
     return jsonify(instrument_json(instrument) | {"questionnaire": instrument.questionnaire})
 
@@ -70,7 +71,7 @@ def show_questionnaire(instrument_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/questionnaires/<int:instrument_id>/responses")
 @user_rate_limited("pro")
 @transactional
-def answer(instrument_id: int):  # type: ignore[no-untyped-def]
+def answer(instrument_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     instrument = pro.get_instrument(instrument_id, viewer=user)
     answers = inputs.text_map(body, "answers", {}, max_items=100)
@@ -79,7 +80,7 @@ def answer(instrument_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/questionnaires/<int:instrument_id>/responses")
-def my_responses(instrument_id: int):  # type: ignore[no-untyped-def]
+def my_responses(instrument_id: int) -> ResponseReturnValue:
     user = require_user()
     instrument = pro.get_instrument(instrument_id, viewer=user)
     draft = pro.draft_of(instrument, user)
@@ -88,7 +89,7 @@ def my_responses(instrument_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/me/questionnaire-responses")
-def my_bundle():  # type: ignore[no-untyped-def]
+def my_bundle() -> ResponseReturnValue:
     return jsonify(pro.my_bundle(require_user()))
 
 
@@ -99,7 +100,7 @@ def pro_measure_json(pro_measure: Any) -> dict[str, Any]:
 
 
 @bp.get("/questionnaires/<int:instrument_id>/measures")
-def questionnaire_measures(instrument_id: int):  # type: ignore[no-untyped-def]
+def questionnaire_measures(instrument_id: int) -> ResponseReturnValue:
     user = require_user()
     instrument = pro.get_instrument(instrument_id, viewer=user)
     return jsonify(items=[pro_measure_json(m) for m in pro.measures_defined(instrument, viewer=user)])
@@ -108,7 +109,7 @@ def questionnaire_measures(instrument_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/questionnaires/<int:instrument_id>/measures")
 @user_rate_limited("pro")
 @transactional
-def define_questionnaire_measure(instrument_id: int):  # type: ignore[no-untyped-def]
+def define_questionnaire_measure(instrument_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     instrument = pro.get_instrument(instrument_id, viewer=user)
     request = pro.MeasureRequest(
@@ -125,7 +126,7 @@ def consent_json(community: Any, user: Any) -> dict[str, Any]:
 
 
 @bp.get("/communities/<slug>/my-consent")
-def my_consent(slug: str):  # type: ignore[no-untyped-def]
+def my_consent(slug: str) -> ResponseReturnValue:
     user = require_user()
     community, _membership = communities.get_readable_community(user, slug)
     return jsonify(consent_json(community, user))
@@ -134,7 +135,7 @@ def my_consent(slug: str):  # type: ignore[no-untyped-def]
 @bp.put("/communities/<slug>/my-consent")
 @user_rate_limited("pro")
 @transactional
-def set_my_consent(slug: str):  # type: ignore[no-untyped-def]
+def set_my_consent(slug: str) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     community, _membership = communities.get_readable_community(user, slug)
     current = pro.consents_of(community, user)

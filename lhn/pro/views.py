@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn.communities import services as communities
@@ -25,7 +26,7 @@ def _schedule(value: str | None) -> int | None:
 
 
 @bp.get("/c/<slug>/questionnaires")
-def index(slug: str):  # type: ignore[no-untyped-def]
+def index(slug: str) -> ResponseReturnValue:
     community, _membership = communities.get_readable_community(current_user, slug)
     instruments = pro.list_instruments(community)
     return render_template("pro/index.html", community=community, mine=pro.my_instruments(instruments, current_user),
@@ -34,7 +35,7 @@ def index(slug: str):  # type: ignore[no-untyped-def]
 
 
 @form_route(bp, "/c/<slug>/questionnaires/offer", "pro")
-def offer(slug: str):  # type: ignore[no-untyped-def]
+def offer(slug: str) -> ResponseReturnValue:
     community = communities.get_community_where(current_user, slug, can_manage)
     form = OfferForm()
     form.code.choices = choices([(code, q["title"]) for code, q in SHIPPED.items()])
@@ -46,7 +47,7 @@ def offer(slug: str):  # type: ignore[no-untyped-def]
 
 
 @form_route(bp, "/c/<slug>/questionnaires/import", "import")
-def import_questionnaire(slug: str):  # type: ignore[no-untyped-def]
+def import_questionnaire(slug: str) -> ResponseReturnValue:
     community = communities.get_community_where(current_user, slug, can_manage)
     form = ImportForm()
     if form.validate_on_submit() and saved(form, lambda: pro.import_questionnaire(
@@ -58,7 +59,7 @@ def import_questionnaire(slug: str):  # type: ignore[no-untyped-def]
 
 
 @form_route(bp, "/questionnaires/<int:instrument_id>", "pro")
-def respond(instrument_id: int):  # type: ignore[no-untyped-def]
+def respond(instrument_id: int) -> ResponseReturnValue:
     instrument = pro.get_instrument(instrument_id, viewer=current_user)
     spec = pro.spec_of(instrument)
     draft = pro.draft_of(instrument, current_user)
@@ -79,7 +80,7 @@ def respond(instrument_id: int):  # type: ignore[no-untyped-def]
 
 
 @form_route(bp, "/questionnaires/<int:instrument_id>/measures", "pro")
-def measures(instrument_id: int):  # type: ignore[no-untyped-def]
+def measures(instrument_id: int) -> ResponseReturnValue:
     instrument = pro.get_instrument(instrument_id, viewer=current_user)
     defined = pro.measures_defined(instrument, viewer=current_user)
     form = MeasureForm()
@@ -97,7 +98,7 @@ def measures(instrument_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/questionnaires/<int:instrument_id>/mine")
 @login_required
-def mine(instrument_id: int):  # type: ignore[no-untyped-def]
+def mine(instrument_id: int) -> ResponseReturnValue:
     instrument = pro.get_instrument(instrument_id, viewer=current_user)
     spec = pro.spec_of(instrument)
     responses = pro.history(instrument, current_user)  # the reader's own, always
@@ -108,7 +109,7 @@ def mine(instrument_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/settings/my-questionnaires.json")
 @login_required
-def my_bundle():  # type: ignore[no-untyped-def]
+def my_bundle() -> ResponseReturnValue:
     body = json.dumps(pro.my_bundle(current_user), indent=2)
     return Response(body, mimetype="application/fhir+json",
                     headers={"Content-Disposition": 'attachment; filename="my-questionnaire-responses.json"',
@@ -116,7 +117,7 @@ def my_bundle():  # type: ignore[no-untyped-def]
 
 
 @form_route(bp, "/c/<slug>/my-consent", "pro")
-def consent(slug: str):  # type: ignore[no-untyped-def]
+def consent(slug: str) -> ResponseReturnValue:
     community, _membership = communities.get_readable_community(current_user, slug)
     current = pro.consents_of(community, current_user)
     form = ConsentForm(data={purpose.value: granted for purpose, granted in current.items()})

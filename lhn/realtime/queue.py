@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import socketio as python_socketio
+from flask.typing import ResponseReturnValue
 
 from lhn.realtime.events import RESYNC
 
@@ -35,7 +36,7 @@ class QueueManager(python_socketio.RedisManager):  # type: ignore[misc]
             self.publish_failed = True
         return result
 
-    def _redis_listen_with_retries(self):  # type: ignore[no-untyped-def]
+    def _redis_listen_with_retries(self) -> ResponseReturnValue:
         # As the parent's, with a short back-off (the parent's grows to 60 s) and a resync hook.
         retry_sleep, first = 0.5, True
         while True:

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,7 +112,7 @@ class RedisState:
     def _member(entry: PresenceEntry) -> str:
         return f"{entry.user_id}:{entry.sid}:{int(entry.visible)}"
 
-    def _run(self, what: str, fn, default=None):  # type: ignore[no-untyped-def]
+    def _run(self, what: str, fn: Callable[[], Any], default: Any = None) -> Any:
         try:
             return fn()
         except self._errors as exc:

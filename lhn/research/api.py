@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import inputs
@@ -66,7 +67,7 @@ def _study_fields(body: dict[str, Any]) -> StudyFields:
 
 
 @bp.get("/communities/<slug>/studies")
-def list_studies(slug: str):  # type: ignore[no-untyped-def]
+def list_studies(slug: str) -> ResponseReturnValue:
     community, _membership = communities.get_readable_community(current_user, slug)
     return jsonify(items=[study_json(s) for s in research.list_studies(community)])
 
@@ -74,7 +75,7 @@ def list_studies(slug: str):  # type: ignore[no-untyped-def]
 @bp.post("/communities/<slug>/studies")
 @user_rate_limited("research")
 @transactional
-def post_study(slug: str):  # type: ignore[no-untyped-def]
+def post_study(slug: str) -> ResponseReturnValue:
     user, body = require_user(), json_body(max_depth=16)
     community, _membership = communities.get_readable_community(user, slug)
     confirm = inputs.phi_confirmed(body)
@@ -85,21 +86,21 @@ def post_study(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/studies/<int:study_id>")
-def show_study(study_id: int):  # type: ignore[no-untyped-def]
+def show_study(study_id: int) -> ResponseReturnValue:
     return jsonify(study_json(research.get_study(study_id, viewer=current_user)))
 
 
 @bp.put("/studies/<int:study_id>/status")
 @user_rate_limited("research")
 @transactional
-def set_status(study_id: int):  # type: ignore[no-untyped-def]
+def set_status(study_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     study = research.get_study(study_id, viewer=user)
     return jsonify(study_json(research.set_status(study, inputs.choice(body, "status", STATUSES), by=user)))
 
 
 @bp.get("/communities/<slug>/my-research-profile")
-def my_profile(slug: str):  # type: ignore[no-untyped-def]
+def my_profile(slug: str) -> ResponseReturnValue:
     user = require_user()
     community, _membership = communities.get_readable_community(user, slug)
     return jsonify(profile=profile_json(research.find_profile(community, user)),
@@ -109,7 +110,7 @@ def my_profile(slug: str):  # type: ignore[no-untyped-def]
 @bp.put("/communities/<slug>/my-research-profile")
 @user_rate_limited("research")
 @transactional
-def save_profile(slug: str):  # type: ignore[no-untyped-def]
+def save_profile(slug: str) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     community, _membership = communities.get_readable_community(user, slug)
     fields = research.ProfileFields(
@@ -122,7 +123,7 @@ def save_profile(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/communities/<slug>/my-study-matches")
-def my_matches(slug: str):  # type: ignore[no-untyped-def]
+def my_matches(slug: str) -> ResponseReturnValue:
     user = require_user()
     community, _membership = communities.get_readable_community(user, slug)
     return jsonify(items=[study_json(s) for s in research.my_matches(community, user)])
@@ -131,7 +132,7 @@ def my_matches(slug: str):  # type: ignore[no-untyped-def]
 @bp.post("/studies/<int:study_id>/contact")
 @user_rate_limited("research")
 @transactional
-def contact(study_id: int):  # type: ignore[no-untyped-def]
+def contact(study_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     study = research.get_study(study_id, viewer=user)
     made = research.contact_study(study, user, share=inputs.text_list(body, "share", [], max_items=10),
@@ -142,7 +143,7 @@ def contact(study_id: int):  # type: ignore[no-untyped-def]
 @bp.delete("/studies/<int:study_id>/contact")
 @user_rate_limited("research")
 @transactional
-def withdraw(study_id: int):  # type: ignore[no-untyped-def]
+def withdraw(study_id: int) -> ResponseReturnValue:
     user = require_user()
     study = research.get_study(study_id, viewer=user)
     return jsonify(contact_json(research.withdraw_contact(study, user)))
@@ -151,7 +152,7 @@ def withdraw(study_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/studies/<int:study_id>/reach")
 @user_rate_limited("research")  # each view is written to the study's audit
 @transactional
-def reach(study_id: int):  # type: ignore[no-untyped-def]
+def reach(study_id: int) -> ResponseReturnValue:
     user = require_user()
     found = research.study_reach(research.get_study(study_id, viewer=user), by=user)
     band = {"from": found.may_match[0], "to": found.may_match[1]} if found.may_match else None

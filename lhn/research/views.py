@@ -34,7 +34,7 @@ def _institutions() -> list[tuple[str, str]]:
 
 
 @bp.get("/c/<slug>/studies")
-def index(slug: str):  # type: ignore[no-untyped-def]
+def index(slug: str) -> ResponseReturnValue:
     community, _membership = communities.get_readable_community(current_user, slug)
     return render_template("research/index.html", community=community, studies=research.list_studies(community),
                            matches=research.my_matches(community, current_user),
@@ -54,7 +54,7 @@ def _post_page(template: str, form: StudyForm | ImportForm, community: Community
 
 
 @form_route(bp, "/c/<slug>/studies/new", "research")
-def new(slug: str):  # type: ignore[no-untyped-def]
+def new(slug: str) -> ResponseReturnValue:
     community, _membership = communities.get_readable_community(current_user, slug)
     form = StudyForm()
     form.fill_choices(_institutions(), [(i.code, i.title) for i in pro.list_instruments(community)])
@@ -65,7 +65,7 @@ def new(slug: str):  # type: ignore[no-untyped-def]
 
 
 @form_route(bp, "/c/<slug>/studies/import", "import")
-def import_study(slug: str):  # type: ignore[no-untyped-def]
+def import_study(slug: str) -> ResponseReturnValue:
     community, _membership = communities.get_readable_community(current_user, slug)
     form = ImportForm()
     return _post_page("research/import.html", form, community, lambda: research.import_study(
@@ -74,7 +74,7 @@ def import_study(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/studies/<int:study_id>/research-study.json")
-def research_study(study_id: int):  # type: ignore[no-untyped-def]
+def research_study(study_id: int) -> ResponseReturnValue:
     study = research.get_study(study_id, viewer=current_user)
     return Response(json.dumps(study.resource, indent=2), mimetype="application/fhir+json",
                     headers={"Content-Disposition": f'attachment; filename="research-study-{study.id}.json"'})
@@ -96,14 +96,14 @@ def _show(study: Study, contact_form: ContactForm | None = None) -> tuple[str, i
 
 
 @bp.get("/studies/<int:study_id>")
-def show(study_id: int):  # type: ignore[no-untyped-def]
+def show(study_id: int) -> ResponseReturnValue:
     return _show(research.get_study(study_id, viewer=current_user))
 
 
 @bp.post("/studies/<int:study_id>/contact")
 @login_required
 @user_rate_limited("research")
-def contact(study_id: int):  # type: ignore[no-untyped-def]
+def contact(study_id: int) -> ResponseReturnValue:
     study = research.get_study(study_id, viewer=current_user)
     form = ContactForm()
     if form.validate_on_submit() and saved(form, lambda: research.contact_study(
@@ -118,7 +118,7 @@ def contact(study_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/studies/<int:study_id>/withdraw")
 @login_required
 @user_rate_limited("research")
-def withdraw(study_id: int):  # type: ignore[no-untyped-def]
+def withdraw(study_id: int) -> ResponseReturnValue:
     study = research.get_study(study_id, viewer=current_user)
     if acted(ActionForm(), lambda: research.withdraw_contact(study, current_user)):
         flash("Withdrawn: the study team no longer sees your contact.", "success")
@@ -128,7 +128,7 @@ def withdraw(study_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/studies/<int:study_id>/status")
 @login_required
 @user_rate_limited("research")
-def status(study_id: int):  # type: ignore[no-untyped-def]
+def status(study_id: int) -> ResponseReturnValue:
     study = research.get_study(study_id, viewer=current_user)
     form = StatusForm()
     if acted(form, lambda: research.set_status(study, form.status.data or "", by=current_user)):
@@ -137,7 +137,7 @@ def status(study_id: int):  # type: ignore[no-untyped-def]
 
 
 @form_route(bp, "/c/<slug>/research-profile", "research")
-def profile(slug: str):  # type: ignore[no-untyped-def]
+def profile(slug: str) -> ResponseReturnValue:
     community, _membership = communities.get_readable_community(current_user, slug)
     mine = research.find_profile(community, current_user)
     form = ProfileForm(obj=mine)

@@ -4,6 +4,7 @@ site, chart, rules and suppression) as a standalone SVG or a PNG. Same service a
 from __future__ import annotations
 
 from flask import Response
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import inputs
@@ -19,7 +20,7 @@ from lhn.measures.api.common import measure_op
 @bp.get("/measures/<int:measure_id>/chart.svg", defaults={"file_format": "svg"})
 @bp.get("/measures/<int:measure_id>/chart.png", defaults={"file_format": "png"})
 @user_rate_limited("preview", methods=["GET"])  # drawing a PNG costs CPU everyone shares
-def chart_file(measure_id: int, file_format: str):  # type: ignore[no-untyped-def]
+def chart_file(measure_id: int, file_format: str) -> ResponseReturnValue:
     site, kind, rules = (inputs.arg_text(name) or None for name in ("site", "chart", "rules"))
     measure = measures.get_measure(measure_id, viewer=current_user)
     file = measures.chart_file(measure, viewer=current_user, site_slug=site, kind=kind, rules=rules,

@@ -112,7 +112,7 @@ def _cycle_fields(body: dict[str, Any], fields: measures.PdsaFields) -> measures
 
 
 @bp.get("/measures/<int:measure_id>/pdsa")
-def list_cycles(measure_id: int):  # type: ignore[no-untyped-def]
+def list_cycles(measure_id: int) -> ResponseReturnValue:
     site_id, measure = _chart(measure_id)
     cycles = measures.list_cycles(measure, site_id=site_id)
     return jsonify(items=[cycle_json(c) for c in cycles])
@@ -120,7 +120,7 @@ def list_cycles(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/pdsa")
 @transactional
-def create_cycle(measure_id: int):  # type: ignore[no-untyped-def]
+def create_cycle(measure_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     fields = _cycle_fields(body, measures.PdsaFields(site=inputs.text(body, "site", missing="")))
     measure = measures.get_measure(measure_id, viewer=user)
@@ -129,14 +129,14 @@ def create_cycle(measure_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/measures/<int:measure_id>/pdsa/<int:cycle_id>")
-def show_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
+def show_cycle(measure_id: int, cycle_id: int) -> ResponseReturnValue:
     measure = measures.get_measure(measure_id, viewer=current_user)
     return jsonify(cycle_json(measures.get_cycle(measure, cycle_id, viewer=current_user)))
 
 
 @bp.patch("/measures/<int:measure_id>/pdsa/<int:cycle_id>")
 @transactional
-def update_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
+def update_cycle(measure_id: int, cycle_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     measure = measures.get_measure(measure_id, viewer=user)
     cycle = measures.get_cycle(measure, cycle_id, viewer=user)
@@ -149,7 +149,7 @@ def update_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def
 
 @bp.post("/measures/<int:measure_id>/pdsa/<int:cycle_id>/close")
 @transactional
-def close_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
+def close_cycle(measure_id: int, cycle_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     act, act_notes, ended_on = (inputs.text(body, name, missing="") for name in ("act", "act_notes", "ended_on"))
     measure = measures.get_measure(measure_id, viewer=user)
@@ -163,14 +163,14 @@ def close_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/measures/<int:measure_id>/notes")
-def list_notes(measure_id: int):  # type: ignore[no-untyped-def]
+def list_notes(measure_id: int) -> ResponseReturnValue:
     site_id, measure = _chart(measure_id)
     return jsonify(items=[note_json(n) for n in measures.list_notes(measure, site_id=site_id)])
 
 
 @bp.post("/measures/<int:measure_id>/notes")
 @transactional
-def add_note(measure_id: int):  # type: ignore[no-untyped-def]
+def add_note(measure_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     site, on = inputs.text(body, "site", ""), inputs.text(body, "on", missing="")
     text = inputs.text(body, "text", missing="")
@@ -209,7 +209,7 @@ _period_mark_routes("exclusions", "exclusion", measures.baseline_exclusions, mea
 
 
 @bp.get("/measures/<int:measure_id>/annotations")
-def list_annotations(measure_id: int):  # type: ignore[no-untyped-def]
+def list_annotations(measure_id: int) -> ResponseReturnValue:
     site_id, measure = _chart(measure_id)
     items = measures.chart_annotations(measure, site_id=site_id)
     return jsonify(items=[{"on": a.on.isoformat(), "kind": a.kind, "text": a.text, "url": a.url} for a in items])

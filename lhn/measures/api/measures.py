@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import inputs
@@ -114,7 +115,7 @@ def _definition(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/communities/<slug>/measures")
-def list_measures(slug: str):  # type: ignore[no-untyped-def]
+def list_measures(slug: str) -> ResponseReturnValue:
     cursor = inputs.arg_cursor()
     community, _membership = communities.get_readable_community(current_user, slug)
     page = measures.list_measures(community, viewer=current_user, cursor=cursor)
@@ -123,7 +124,7 @@ def list_measures(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/communities/<slug>/measures")
 @transactional
-def create_measure(slug: str):  # type: ignore[no-untyped-def]
+def create_measure(slug: str) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     fields = measures.MeasureFields(**_definition(body))
     fields.rule_set = fields.rule_set or spc.DEFAULT_RULESET
@@ -132,13 +133,13 @@ def create_measure(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/measures/<int:measure_id>")
-def show_measure(measure_id: int):  # type: ignore[no-untyped-def]
+def show_measure(measure_id: int) -> ResponseReturnValue:
     return jsonify(measure_json(measures.get_measure(measure_id, viewer=current_user)))
 
 
 @bp.patch("/measures/<int:measure_id>")
 @transactional
-def update_measure(measure_id: int):  # type: ignore[no-untyped-def]
+def update_measure(measure_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     unknown = sorted(set(body) - set(MEASURE_FIELDS))
     if unknown:
@@ -150,7 +151,7 @@ def update_measure(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/data")
 @transactional
-def submit_data(measure_id: int):  # type: ignore[no-untyped-def]
+def submit_data(measure_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     site, period = inputs.text(body, "site", missing=""), inputs.text(body, "period", missing="")
     values = {name: inputs.number(body, name) for name in VALUE_FIELDS if name in body}
@@ -169,7 +170,7 @@ def submit_data(measure_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/measures/<int:measure_id>/chart")
-def measure_chart(measure_id: int):  # type: ignore[no-untyped-def]
+def measure_chart(measure_id: int) -> ResponseReturnValue:
     # chart and rules are checked by chart_view, which names both when both are wrong.
     slug, kind, rules = inputs.arg_text("site"), inputs.arg_text("chart") or None, inputs.arg_text("rules") or None
     measure = measures.get_measure(measure_id, viewer=current_user)
@@ -186,7 +187,7 @@ def measure_chart(measure_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/measures/<int:measure_id>/funnel")
-def measure_funnel(measure_id: int):  # type: ignore[no-untyped-def]
+def measure_funnel(measure_id: int) -> ResponseReturnValue:
     measure = measures.get_measure(measure_id, viewer=current_user)
     if measure.type not in FUNNEL_TYPES:
         raise ValidationFailed({"measure": "A funnel plot compares sites' proportions or rates."})
@@ -211,14 +212,14 @@ def measure_funnel(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/measures/<int:measure_id>/data.csv")
 @transactional
-def export_csv(measure_id: int):  # type: ignore[no-untyped-def]
+def export_csv(measure_id: int) -> ResponseReturnValue:
     measure = measures.get_measure(measure_id, viewer=current_user)
     return Response(measures.export_csv(measure, viewer=current_user), mimetype="text/csv")
 
 
 @bp.post("/measures/<int:measure_id>/data.csv")
 @user_rate_limited("import")
-def import_csv(measure_id: int):  # type: ignore[no-untyped-def]
+def import_csv(measure_id: int) -> ResponseReturnValue:
     user, measure, text = uploaded_csv(measure_id)
     with transaction():  # the service parses and checks the file before its write begins
         result = measures.import_csv(measure, text, by=user)
@@ -227,7 +228,7 @@ def import_csv(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/measures/<int:measure_id>/fhir")
 @transactional
-def export_fhir(measure_id: int):  # type: ignore[no-untyped-def]
+def export_fhir(measure_id: int) -> ResponseReturnValue:
     resource = inputs.arg_choice("resource", ("Bundle", "Measure"), "Bundle")
     measure = measures.get_measure(measure_id, viewer=current_user)
     if resource == "Measure":
@@ -241,7 +242,7 @@ def export_fhir(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/fhir")
 @user_rate_limited("import")
-def import_fhir(measure_id: int):  # type: ignore[no-untyped-def]
+def import_fhir(measure_id: int) -> ResponseReturnValue:
     user = require_user()
     measures.check_upload_size(request.content_length)  # before the body is read
     bundle = json_body(max_depth=inputs.FHIR_MAX_DEPTH)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import inputs
@@ -36,7 +37,7 @@ def _strata(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @bp.post("/measures/<int:measure_id>/strata")
 @user_rate_limited("strata")
 @transactional
-def submit_strata(measure_id: int):  # type: ignore[no-untyped-def]
+def submit_strata(measure_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     site, period = inputs.text(body, "site", missing=""), inputs.text(body, "period", missing="")
     stratifier, strata = inputs.text(body, "stratifier", missing=""), _strata(body)
@@ -51,7 +52,7 @@ def submit_strata(measure_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/measures/<int:measure_id>/strata/<code>")
-def show_strata(measure_id: int, code: str):  # type: ignore[no-untyped-def]
+def show_strata(measure_id: int, code: str) -> ResponseReturnValue:
     measure = measures.get_measure(measure_id, viewer=current_user)
     view = measures.strata_view(measure, code, viewer=current_user)
     payload = _strata_json(view)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 
 from lhn.api import bp
 from lhn.api.openapi import ref
@@ -37,13 +38,13 @@ def grid_json(grid: measures.SubmissionGrid) -> dict[str, Any]:
 
 
 @bp.get("/measures/<int:measure_id>/submissions")
-def submission_status(measure_id: int):  # type: ignore[no-untyped-def]
+def submission_status(measure_id: int) -> ResponseReturnValue:
     user, measure = acting_on(measure_id)
     return jsonify(submissions_json(measures.submission_status(measure, by=user)))
 
 
 @bp.get("/measures/<int:measure_id>/submissions/grid")
-def submission_grid(measure_id: int):  # type: ignore[no-untyped-def]
+def submission_grid(measure_id: int) -> ResponseReturnValue:
     user, measure = acting_on(measure_id)
     return jsonify(grid_json(measures.submission_grid(measure, by=user)))
 
@@ -51,7 +52,7 @@ def submission_grid(measure_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/measures/<int:measure_id>/reminders")
 @user_rate_limited("remind", deduct_when=wrote)
 @transactional
-def remind_late_sites(measure_id: int):  # type: ignore[no-untyped-def]
+def remind_late_sites(measure_id: int) -> ResponseReturnValue:
     user, measure = acting_on(measure_id)
     reminded = measures.remind_late_sites(measure, by=user)
     return jsonify(reminded=[site_json(s) for s in reminded])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import inputs
@@ -100,7 +101,7 @@ def change_json(change: MeasureChange) -> dict[str, Any]:
 
 
 @bp.get("/measures/<int:measure_id>/invitations")
-def list_invitations(measure_id: int):  # type: ignore[no-untyped-def]
+def list_invitations(measure_id: int) -> ResponseReturnValue:
     measure = measures.get_measure(measure_id, viewer=current_user)
     items = measures.list_invitations(measure, viewer=current_user)
     return jsonify(items=[invitation_json(i) for i in items])
@@ -108,7 +109,7 @@ def list_invitations(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/invitations")
 @transactional
-def invite_owner(measure_id: int):  # type: ignore[no-untyped-def]
+def invite_owner(measure_id: int) -> ResponseReturnValue:
     user, username = require_user(), inputs.text(json_body(), "username", missing="")
     measure = measures.get_measure(measure_id, viewer=user)
     return created(invitation_json(measures.invite_owner(measure, username, by=user)))
@@ -116,7 +117,7 @@ def invite_owner(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/invitations/<int:invitation_id>/withdraw")
 @transactional
-def withdraw_invitation(measure_id: int, invitation_id: int):  # type: ignore[no-untyped-def]
+def withdraw_invitation(measure_id: int, invitation_id: int) -> ResponseReturnValue:
     user, measure = acting_on(measure_id)
     return jsonify(invitation_json(measures.withdraw_invitation(measure, invitation_id, by=user)))
 
@@ -124,7 +125,7 @@ def withdraw_invitation(measure_id: int, invitation_id: int):  # type: ignore[no
 @bp.post("/measures/<int:measure_id>/invitation/accept", defaults={"accept": True})
 @bp.post("/measures/<int:measure_id>/invitation/decline", defaults={"accept": False})
 @transactional
-def answer_invitation(measure_id: int, accept: bool):  # type: ignore[no-untyped-def]
+def answer_invitation(measure_id: int, accept: bool) -> ResponseReturnValue:
     user, measure = acting_on(measure_id)
     return jsonify(invitation_json(measures.answer_invitation(measure, by=user, accept=accept)))
 
@@ -136,14 +137,14 @@ removal_route("owners/<username>", "remove_owner", measures.remove_owner)
 
 
 @bp.get("/measures/<int:measure_id>/leads")
-def list_leads(measure_id: int):  # type: ignore[no-untyped-def]
+def list_leads(measure_id: int) -> ResponseReturnValue:
     measure = measures.get_measure(measure_id, viewer=current_user)
     return jsonify(items=[lead_json(lead) for lead in measures.list_site_leads(measure)])
 
 
 @bp.post("/measures/<int:measure_id>/leads")
 @transactional
-def appoint_lead(measure_id: int):  # type: ignore[no-untyped-def]
+def appoint_lead(measure_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     username, site = inputs.text(body, "username", missing=""), inputs.text(body, "site", missing="")
     measure = measures.get_measure(measure_id, viewer=user)
@@ -158,7 +159,7 @@ removal_route("leads/<int:lead_id>", "remove_lead", measures.remove_site_lead)
 
 
 @bp.get("/measures/<int:measure_id>/consents")
-def list_consents(measure_id: int):  # type: ignore[no-untyped-def]
+def list_consents(measure_id: int) -> ResponseReturnValue:
     measure = measures.get_measure(measure_id, viewer=current_user)
     items = [
         {
@@ -174,7 +175,7 @@ def list_consents(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/consents")
 @transactional
-def give_consent(measure_id: int):  # type: ignore[no-untyped-def]
+def give_consent(measure_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     # Not agreeing (false, or not sent) is the service's to refuse, with its own words.
     slug, agreed = inputs.text(body, "site", missing=""), inputs.boolean(body, "agree", False)
@@ -185,7 +186,7 @@ def give_consent(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/consents/<slug>/withdraw")
 @transactional
-def withdraw_consent(measure_id: int, slug: str):  # type: ignore[no-untyped-def]
+def withdraw_consent(measure_id: int, slug: str) -> ResponseReturnValue:
     user, measure = acting_on(measure_id)
     site = get_site(slug)
     return jsonify(consent_json(measures.withdraw_consent(measure, site, by=user), site))
@@ -196,7 +197,7 @@ def withdraw_consent(measure_id: int, slug: str):  # type: ignore[no-untyped-def
 
 @bp.get("/measures/<int:measure_id>/sites/<slug>/history")
 @transactional
-def site_history(measure_id: int, slug: str):  # type: ignore[no-untyped-def]
+def site_history(measure_id: int, slug: str) -> ResponseReturnValue:
     user, cursor = require_user(), inputs.arg_cursor()
     measure = measures.get_measure(measure_id, viewer=user)
     page = measures.history(measure, get_site(slug), viewer=user, cursor=cursor)
@@ -206,7 +207,7 @@ def site_history(measure_id: int, slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/measures/<int:measure_id>/changes")
-def list_changes(measure_id: int):  # type: ignore[no-untyped-def]
+def list_changes(measure_id: int) -> ResponseReturnValue:
     cursor = inputs.arg_cursor()
     measure = measures.get_measure(measure_id, viewer=current_user)
     page = measures.list_changes(measure, viewer=current_user, cursor=cursor)
@@ -215,7 +216,7 @@ def list_changes(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/data.csv/preview")
 @user_rate_limited("import")
-def preview_csv(measure_id: int):  # type: ignore[no-untyped-def]
+def preview_csv(measure_id: int) -> ResponseReturnValue:
     user, measure, text = uploaded_csv(measure_id)
     rows = measures.preview_csv(measure, text, by=user)  # reads only: no write lock
     return jsonify(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Response, flash, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn import inputs
@@ -33,7 +34,7 @@ from lhn.phi import PHIConfirmationRequired
 
 
 @bp.get("/c/<slug>/measures")
-def dashboard(slug: str):  # type: ignore[no-untyped-def]
+def dashboard(slug: str) -> ResponseReturnValue:
     cursor = inputs.arg_cursor()
     community, membership = communities.get_readable_community(current_user, slug)
     page, cards = measures.measure_cards(community, viewer=current_user, cursor=cursor)
@@ -50,7 +51,7 @@ def dashboard(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/measures/<int:measure_id>")
-def show(measure_id: int):  # type: ignore[no-untyped-def]
+def show(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     # chart and rules are checked by the service (the page then shows the default chart and why).
     site, kind, rules = (inputs.arg_text(name) or None for name in ("site", "chart", "rules"))
@@ -60,7 +61,7 @@ def show(measure_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/measures/<int:measure_id>/chart.svg", defaults={"file_format": "svg"})
 @bp.get("/measures/<int:measure_id>/chart.png", defaults={"file_format": "png"})
 @user_rate_limited("preview", methods=["GET"], forms=False)  # drawing a PNG costs CPU everyone shares
-def chart_file(measure_id: int, file_format: str):  # type: ignore[no-untyped-def]
+def chart_file(measure_id: int, file_format: str) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     site, kind, rules = (inputs.arg_text(name) or None for name in ("site", "chart", "rules"))
     file = measures.chart_file(measure, viewer=current_user, site_slug=site, kind=kind, rules=rules,
@@ -138,7 +139,7 @@ def _annotate(measure: Measure, form: Any, write: Callable[[], object], *, text:
 
 @bp.post("/measures/<int:measure_id>/notes")
 @login_required
-def add_note(measure_id: int):  # type: ignore[no-untyped-def]
+def add_note(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     form = NoteForm()
     return _annotate(
@@ -151,7 +152,7 @@ def add_note(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/phases")
 @login_required
-def add_phase(measure_id: int):  # type: ignore[no-untyped-def]
+def add_phase(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     form = PhaseForm()
     return _annotate(
@@ -165,14 +166,14 @@ def add_phase(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/phases/<int:phase_id>/remove")
 @login_required
-def remove_phase(measure_id: int, phase_id: int):  # type: ignore[no-untyped-def]
+def remove_phase(measure_id: int, phase_id: int) -> ResponseReturnValue:
     measure = removed(measure_id, lambda m: measures.remove_phase(m, phase_id, by=current_user), "Phase removed.")
     return back_to_chart(measure, request.form.get("site"))
 
 
 @bp.post("/measures/<int:measure_id>/exclusions")
 @login_required
-def exclude_from_baseline(measure_id: int):  # type: ignore[no-untyped-def]
+def exclude_from_baseline(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     form = ExclusionForm()
     return _annotate(
@@ -187,7 +188,7 @@ def exclude_from_baseline(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/exclusions/<int:exclusion_id>/remove")
 @login_required
-def include_in_baseline(measure_id: int, exclusion_id: int):  # type: ignore[no-untyped-def]
+def include_in_baseline(measure_id: int, exclusion_id: int) -> ResponseReturnValue:
     measure = removed(measure_id, lambda m: measures.include_in_baseline(m, exclusion_id, by=current_user),
                       "Point back in the baseline.")  # fmt: skip
     return back_to_chart(measure, request.form.get("site"))

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from flask import Response, abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn import inputs
@@ -46,7 +47,7 @@ def _flash_signals(result: measures.ImportResult) -> None:
 
 @bp.route("/measures/<int:measure_id>/data/new", methods=["GET", "POST"])
 @login_required
-def submit(measure_id: int):  # type: ignore[no-untyped-def]
+def submit(measure_id: int) -> ResponseReturnValue:
     measure, acc = measure_access(measure_id)
     form = DataForm()
     form.site.choices = site_choices(team_sites(acc))
@@ -84,7 +85,7 @@ def submit(measure_id: int):  # type: ignore[no-untyped-def]
 
 
 @form_route(bp, "/measures/<int:measure_id>/data/grid", "import")
-def entry_grid(measure_id: int):  # type: ignore[no-untyped-def]
+def entry_grid(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     posted = request.method == "POST"
     form = EntryGridForm()
@@ -113,7 +114,7 @@ def entry_grid(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/consent")
 @login_required
-def consent(measure_id: int):  # type: ignore[no-untyped-def]
+def consent(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     form = ConsentForm()
     site = accounts.find_institution(form.site.data or "")
@@ -135,7 +136,7 @@ def consent(measure_id: int):  # type: ignore[no-untyped-def]
 
 
 @form_route(bp, "/measures/<int:measure_id>/data/upload", "import")
-def upload(measure_id: int):  # type: ignore[no-untyped-def]
+def upload(measure_id: int) -> ResponseReturnValue:
     measure, acc = measure_access(measure_id)
     form = UploadForm()
     preview, error_list = None, []
@@ -172,7 +173,7 @@ def upload(measure_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/measures/<int:measure_id>/data.csv")
-def export_csv(measure_id: int):  # type: ignore[no-untyped-def]
+def export_csv(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     with transaction():
         body = measures.export_csv(measure, viewer=current_user)
@@ -183,7 +184,7 @@ def export_csv(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/measures/<int:measure_id>/sites/<slug>/history")
 @login_required
-def history(measure_id: int, slug: str):  # type: ignore[no-untyped-def]
+def history(measure_id: int, slug: str) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     site = accounts.find_institution(slug)
     if site is None:
@@ -212,13 +213,13 @@ def _json_download(payload: dict[str, Any], name: str) -> Response:
 
 
 @bp.get("/measures/<int:measure_id>/fhir/measure.json")
-def fhir_measure(measure_id: int):  # type: ignore[no-untyped-def]
+def fhir_measure(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     return _json_download(measures.measure_resource(measure, base_url=request.host_url), f"measure-{measure.id}.json")
 
 
 @bp.get("/measures/<int:measure_id>/fhir/reports.json")
-def fhir_reports(measure_id: int):  # type: ignore[no-untyped-def]
+def fhir_reports(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     with transaction():
         bundle = measures.report_bundle(measure, viewer=current_user, base_url=request.host_url)
@@ -226,7 +227,7 @@ def fhir_reports(measure_id: int):  # type: ignore[no-untyped-def]
 
 
 @form_route(bp, "/measures/<int:measure_id>/fhir/import", "import")
-def fhir_import(measure_id: int):  # type: ignore[no-untyped-def]
+def fhir_import(measure_id: int) -> ResponseReturnValue:
     measure, acc = measure_access(measure_id)
     form = FhirImportForm()
     error_list: list[measures.RowError] = []

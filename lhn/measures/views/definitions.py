@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn import inputs
@@ -16,7 +17,7 @@ from lhn.measures.views.common import bp, measure_access, measure_page
 
 @bp.route("/c/<slug>/measures/new", methods=["GET", "POST"])
 @login_required
-def create(slug: str):  # type: ignore[no-untyped-def]
+def create(slug: str) -> ResponseReturnValue:
     community, membership = communities.get_readable_community(current_user, slug)
     if not measure_permissions.can_create_measure(current_user, community, membership):
         abort(403)
@@ -33,7 +34,7 @@ def create(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/measures/<int:measure_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit(measure_id: int):  # type: ignore[no-untyped-def]
+def edit(measure_id: int) -> ResponseReturnValue:
     measure, acc = measure_access(measure_id)
     if not acc.can_edit:
         abort(403)
@@ -48,7 +49,7 @@ def edit(measure_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/measures/<int:measure_id>/changes")
-def changes(measure_id: int):  # type: ignore[no-untyped-def]
+def changes(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     return measure_page(
         "measures/changes.html",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn.accounts import services as accounts
@@ -33,7 +34,7 @@ def _written(write: Callable[[], T]) -> T | None:
 
 
 @bp.get("/measures/<int:measure_id>/owners")
-def owners(measure_id: int):  # type: ignore[no-untyped-def]
+def owners(measure_id: int) -> ResponseReturnValue:
     measure, acc = measure_access(measure_id)
     owners_ = measures.list_owners(measure)
     lead_form = LeadForm()
@@ -60,7 +61,7 @@ def owners(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/owners/invite")
 @login_required
-def invite(measure_id: int):  # type: ignore[no-untyped-def]
+def invite(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     form = InviteForm()
     if form.validate_on_submit() and (
@@ -72,7 +73,7 @@ def invite(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/owners/answer")
 @login_required
-def answer(measure_id: int):  # type: ignore[no-untyped-def]
+def answer(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     form = AnswerForm()
     if not form.validate_on_submit():
@@ -86,7 +87,7 @@ def answer(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/owners/invitations/<int:invitation_id>/withdraw")
 @login_required
-def withdraw_invitation(measure_id: int, invitation_id: int):  # type: ignore[no-untyped-def]
+def withdraw_invitation(measure_id: int, invitation_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     write = lambda: measures.withdraw_invitation(measure, invitation_id, by=current_user)  # noqa: E731
     if done := acted(ActionForm(), write, refused=Conflict):
@@ -96,14 +97,14 @@ def withdraw_invitation(measure_id: int, invitation_id: int):  # type: ignore[no
 
 @bp.post("/measures/<int:measure_id>/owners/<username>/remove")
 @login_required
-def remove_owner(measure_id: int, username: str):  # type: ignore[no-untyped-def]
+def remove_owner(measure_id: int, username: str) -> ResponseReturnValue:
     measure = removed(measure_id, lambda m: measures.remove_owner(m, username, by=current_user), "Owner removed.")
     return back_to_owners(measure)
 
 
 @bp.post("/measures/<int:measure_id>/leads")
 @login_required
-def appoint_lead(measure_id: int):  # type: ignore[no-untyped-def]
+def appoint_lead(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     form = LeadForm()
     form.site.choices = choices([(form.site.data or "", "")])  # any site: the service checks it
@@ -119,14 +120,14 @@ def appoint_lead(measure_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/leads/<int:lead_id>/remove")
 @login_required
-def remove_lead(measure_id: int, lead_id: int):  # type: ignore[no-untyped-def]
+def remove_lead(measure_id: int, lead_id: int) -> ResponseReturnValue:
     remove = lambda m: measures.remove_site_lead(m, lead_id, by=current_user)  # noqa: E731
     return back_to_owners(removed(measure_id, remove, "Site data lead removed."))
 
 
 @bp.get("/measures/<int:measure_id>/submissions")
 @login_required
-def submission_grid(measure_id: int):  # type: ignore[no-untyped-def]
+def submission_grid(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     grid = measures.submission_grid(measure, by=current_user)
     return measure_page("measures/submissions.html", measure, grid=grid, action_form=ActionForm())
@@ -135,7 +136,7 @@ def submission_grid(measure_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/measures/<int:measure_id>/reminders")
 @login_required
 @user_rate_limited("remind", deduct_when=wrote, forms=False)
-def remind_late_sites(measure_id: int):  # type: ignore[no-untyped-def]
+def remind_late_sites(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     if done := acted(ActionForm(), lambda: measures.remind_late_sites(measure, by=current_user)):
         if done.value:

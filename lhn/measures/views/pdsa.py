@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn.database import transaction
@@ -39,7 +40,7 @@ def _pdsa_form(measure: Measure, acc: measures.Access, form: PdsaForm) -> bool:
 
 @bp.route("/measures/<int:measure_id>/pdsa/new", methods=["GET", "POST"])
 @login_required
-def new_cycle(measure_id: int):  # type: ignore[no-untyped-def]
+def new_cycle(measure_id: int) -> ResponseReturnValue:
     measure, acc = measure_access(measure_id)
     form, phi = PdsaForm(), None
     has_ideas = _pdsa_form(measure, acc, form)
@@ -61,7 +62,7 @@ def new_cycle(measure_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/measures/<int:measure_id>/pdsa/<int:cycle_id>", methods=["GET", "POST"])
-def cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
+def cycle(measure_id: int, cycle_id: int) -> ResponseReturnValue:
     measure, acc = measure_access(measure_id)
     item = measures.get_cycle(measure, cycle_id, viewer=current_user)
     form, phi = PdsaForm(obj=item if request.method == "GET" else None), None
@@ -97,7 +98,7 @@ def cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/measures/<int:measure_id>/pdsa/<int:cycle_id>/close")
 @login_required
-def close_cycle(measure_id: int, cycle_id: int):  # type: ignore[no-untyped-def]
+def close_cycle(measure_id: int, cycle_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     item = measures.get_cycle(measure, cycle_id, viewer=current_user)
     form = CloseForm()

@@ -4,6 +4,7 @@ period by a stratifier."""
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn.database import transaction
@@ -17,7 +18,7 @@ from lhn.measures.views.common import bp, measure_access, measure_page, site_cho
 
 
 @bp.get("/measures/<int:measure_id>/strata/<code>")
-def strata(measure_id: int, code: str):  # type: ignore[no-untyped-def]
+def strata(measure_id: int, code: str) -> ResponseReturnValue:
     measure, acc = measure_access(measure_id)
     view = measures.strata_view(measure, code, viewer=current_user)
     title = f"{measure.name} by {view.stratifier['label'].lower()}"
@@ -28,7 +29,7 @@ def strata(measure_id: int, code: str):  # type: ignore[no-untyped-def]
 
 
 @form_route(bp, "/measures/<int:measure_id>/strata/<code>/new", "strata")
-def submit_strata(measure_id: int, code: str):  # type: ignore[no-untyped-def]
+def submit_strata(measure_id: int, code: str) -> ResponseReturnValue:
     measure, acc = measure_access(measure_id)
     stratifier = measures.get_stratifier(measure, code)
     names = measure.type.fields

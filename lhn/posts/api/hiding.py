@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 
 from lhn import inputs
 from lhn.api import bp, json_body, require_user
@@ -11,7 +12,7 @@ from lhn.posts import services as posts
 
 
 @transactional
-def moderate(item_id: int, target: str, action: str):  # type: ignore[no-untyped-def]
+def moderate(item_id: int, target: str, action: str) -> ResponseReturnValue:
     user, data = require_user(), json_body()
     # Hiding needs the reason readers will see; restoring may give one for the log.
     reason = inputs.text(data, "reason", missing="") if action == "hide" else inputs.text(data, "reason", "")

@@ -4,6 +4,7 @@ decisions on it, and hiding and restoring posts, answers and comments."""
 from __future__ import annotations
 
 from flask import abort, flash
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn.database import transaction
@@ -18,7 +19,7 @@ from lhn.posts.views.show import form_on_page
 
 @bp.post("/c/<slug>/posts/<int:post_id>/vote")
 @login_required
-def vote(slug: str, post_id: int):  # type: ignore[no-untyped-def]
+def vote(slug: str, post_id: int) -> ResponseReturnValue:
     access = post_access(slug, post_id)
     form = ValueForm()
     if form.validate_on_submit():
@@ -30,7 +31,7 @@ def vote(slug: str, post_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/c/<slug>/posts/<int:post_id>/comments")
 @login_required
 @user_rate_limited("comment", deduct_when=wrote)
-def comment(slug: str, post_id: int):  # type: ignore[no-untyped-def]
+def comment(slug: str, post_id: int) -> ResponseReturnValue:
     access = post_access(slug, post_id)
     form = CommentForm()
     answer_id = sent_int(form.answer_id.data) if form.answer_id.data else None
@@ -41,7 +42,7 @@ def comment(slug: str, post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/c/<slug>/posts/<int:post_id>/slow-mode")
 @login_required
-def slow_mode(slug: str, post_id: int):  # type: ignore[no-untyped-def]
+def slow_mode(slug: str, post_id: int) -> ResponseReturnValue:
     access = post_access(slug, post_id)
     form = SlowModeForm()
     if not form.validate_on_submit():
@@ -57,7 +58,7 @@ def slow_mode(slug: str, post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/c/<slug>/posts/<int:post_id>/status")
 @login_required
-def change_status(slug: str, post_id: int):  # type: ignore[no-untyped-def]
+def change_status(slug: str, post_id: int) -> ResponseReturnValue:
     access = post_access(slug, post_id)
     form = StatusForm()
     form.status.choices = [(s.value, s.label) for s in posts.next_statuses(access.post)]
@@ -71,7 +72,7 @@ def change_status(slug: str, post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/c/<slug>/posts/<int:post_id>/interest")
 @login_required
-def interest(slug: str, post_id: int):  # type: ignore[no-untyped-def]
+def interest(slug: str, post_id: int) -> ResponseReturnValue:
     access = post_access(slug, post_id)
     form = InterestForm()
     sent = "Sent. The author will see your message and badge, and you'll hear their decision."
@@ -81,7 +82,7 @@ def interest(slug: str, post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/c/<slug>/posts/<int:post_id>/interest/withdraw")
 @login_required
-def withdraw_interest(slug: str, post_id: int):  # type: ignore[no-untyped-def]
+def withdraw_interest(slug: str, post_id: int) -> ResponseReturnValue:
     access = post_access(slug, post_id)
     if ActionForm().validate_on_submit():
         with transaction():
@@ -92,7 +93,7 @@ def withdraw_interest(slug: str, post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/c/<slug>/interests/<int:interest_id>")
 @login_required
-def decide_interest(slug: str, interest_id: int):  # type: ignore[no-untyped-def]
+def decide_interest(slug: str, interest_id: int) -> ResponseReturnValue:
     form = ValueForm()
     if not form.validate_on_submit() or form.value.data not in ("accept", "decline"):
         abort(400)
@@ -109,7 +110,7 @@ def decide_interest(slug: str, interest_id: int):  # type: ignore[no-untyped-def
 
 @bp.post("/c/<slug>/comments/<int:comment_id>/withdraw")
 @login_required
-def withdraw_comment(slug: str, comment_id: int):  # type: ignore[no-untyped-def]
+def withdraw_comment(slug: str, comment_id: int) -> ResponseReturnValue:
     found, access = comment_access(slug, comment_id)
     if ActionForm().validate_on_submit():
         with transaction():
@@ -119,7 +120,7 @@ def withdraw_comment(slug: str, comment_id: int):  # type: ignore[no-untyped-def
 
 @bp.post("/c/<slug>/<any(post,answer,comment):target>/<int:item_id>/<any(hide,restore):action>")
 @login_required
-def moderate(slug: str, target: str, item_id: int, action: str):  # type: ignore[no-untyped-def]
+def moderate(slug: str, target: str, item_id: int, action: str) -> ResponseReturnValue:
     if target == "post":
         access = post_access(slug, item_id)
     elif target == "answer":

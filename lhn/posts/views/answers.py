@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn.database import transaction
@@ -23,7 +24,7 @@ from lhn.posts.views.show import form_on_page
 @bp.post("/c/<slug>/posts/<int:post_id>/answers")
 @login_required
 @user_rate_limited("answer", deduct_when=wrote)
-def answer(slug: str, post_id: int):  # type: ignore[no-untyped-def]
+def answer(slug: str, post_id: int) -> ResponseReturnValue:
     access = post_access(slug, post_id)
     form = AnswerForm()
     return form_on_page(access, "answer_form", form, lambda: posts.post_answer(
@@ -33,7 +34,7 @@ def answer(slug: str, post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/c/<slug>/answers/<int:answer_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit_answer(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
+def edit_answer(slug: str, answer_id: int) -> ResponseReturnValue:
     found, access = answer_access(slug, answer_id)
     if not permissions.can_edit(current_user, found):
         abort(403)
@@ -48,7 +49,7 @@ def edit_answer(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/c/<slug>/answers/<int:answer_id>/withdraw")
 @login_required
-def withdraw_answer(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
+def withdraw_answer(slug: str, answer_id: int) -> ResponseReturnValue:
     _found, access = answer_access(slug, answer_id)
     if ActionForm().validate_on_submit():
         with transaction():
@@ -58,7 +59,7 @@ def withdraw_answer(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/c/<slug>/answers/<int:answer_id>/revisions")
-def answer_revisions(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
+def answer_revisions(slug: str, answer_id: int) -> ResponseReturnValue:
     answer_access(slug, answer_id)
     found, history = posts.list_answer_revisions(answer_id, by=current_user)
     return render_template("posts/revisions.html", post=found.post, answer=found, history=history,
@@ -67,7 +68,7 @@ def answer_revisions(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/c/<slug>/answers/<int:answer_id>/vote")
 @login_required
-def vote_answer(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
+def vote_answer(slug: str, answer_id: int) -> ResponseReturnValue:
     _found, access = answer_access(slug, answer_id)
     form = ValueForm()
     if form.validate_on_submit():
@@ -78,7 +79,7 @@ def vote_answer(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/c/<slug>/answers/<int:answer_id>/accept")
 @login_required
-def accept(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
+def accept(slug: str, answer_id: int) -> ResponseReturnValue:
     _found, access = answer_access(slug, answer_id)
     form = ValueForm()
     if form.validate_on_submit():
@@ -92,7 +93,7 @@ def accept(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/c/<slug>/answers/<int:answer_id>/vet", methods=["GET", "POST"])
 @login_required
-def vet(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
+def vet(slug: str, answer_id: int) -> ResponseReturnValue:
     found, access = answer_access(slug, answer_id)
     if not permissions.can_vet(current_user, access.community, access.membership):
         abort(403)
@@ -108,19 +109,19 @@ def vet(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/c/<slug>/answers/<int:answer_id>/unvet", methods=["GET", "POST"])
 @login_required
-def unvet(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
+def unvet(slug: str, answer_id: int) -> ResponseReturnValue:
     return _curate(slug, answer_id, posts.unvet_answer, page="unvet",
                    done="The vetted mark was removed; the reason is in the answer's vetting history.")  # fmt: skip
 
 
 @bp.route("/c/<slug>/answers/<int:answer_id>/rereview", methods=["GET", "POST"])
 @login_required
-def rereview(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
+def rereview(slug: str, answer_id: int) -> ResponseReturnValue:
     done = "Re-review requested: the vetter is told, and the answer shows that its review is due."
     return _curate(slug, answer_id, posts.request_rereview, page="rereview", done=done)
 
 
-def _curate(slug: str, answer_id: int, act: Callable[..., Any], *, page: str, done: str):  # type: ignore[no-untyped-def]
+def _curate(slug: str, answer_id: int, act: Callable[..., Any], *, page: str, done: str) -> ResponseReturnValue:
     """A curation with a reason (unvet, ask for a re-review): the form, then `act(answer_id, by=, reason=)`."""
     found, access = answer_access(slug, answer_id)
     if not permissions.can_curate_vetting(current_user, access.community, access.membership):
@@ -140,7 +141,7 @@ def _curate(slug: str, answer_id: int, act: Callable[..., Any], *, page: str, do
 
 
 @bp.get("/c/<slug>/answers/<int:answer_id>/vettings")
-def vettings(slug: str, answer_id: int):  # type: ignore[no-untyped-def]
+def vettings(slug: str, answer_id: int) -> ResponseReturnValue:
     answer_access(slug, answer_id)
     found, history = posts.list_vettings(answer_id, by=current_user)
     return render_template("posts/vettings.html", answer=found, post=found.post, community=found.post.community,

@@ -43,7 +43,7 @@ def _filtered(list_: Callable[..., posts.PostList]) -> tuple[dict[str, Any], pos
 
 
 @bp.get("/c/<slug>/posts")
-def index(slug: str):  # type: ignore[no-untyped-def]
+def index(slug: str) -> ResponseReturnValue:
     def render() -> ResponseReturnValue:
         community, membership = communities.get_readable_community(current_user, slug)
         found = _filtered(lambda **args: posts.list_posts(community, by=current_user, **args))
@@ -61,7 +61,7 @@ def index(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/feed")
 @login_required
-def feed():  # type: ignore[no-untyped-def]
+def feed() -> ResponseReturnValue:
     found = _filtered(lambda **args: posts.list_feed(by=current_user, **args))
     if found is None:
         return redirect(url_for("posts.feed"))
@@ -72,14 +72,14 @@ def feed():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/c/<slug>/vetted")
-def knowledge_base(slug: str):  # type: ignore[no-untyped-def]
+def knowledge_base(slug: str) -> ResponseReturnValue:
     community, _membership = communities.get_readable_community(current_user, slug)
     return _knowledge_base(community, [community.id])
 
 
 @bp.get("/vetted")
 @login_required
-def my_knowledge_base():  # type: ignore[no-untyped-def]
+def my_knowledge_base() -> ResponseReturnValue:
     return _knowledge_base(None, list(communities.memberships_of(current_user)))
 
 

@@ -108,7 +108,7 @@ def _abilities(page: posts.PostPage) -> dict[str, Any]:
 
 
 @bp.get(f"/c/<slug>/<any({KIND_PATHS}):kind_path>/<int:post_id>")
-def show(slug: str, kind_path: str, post_id: int):  # type: ignore[no-untyped-def]
+def show(slug: str, kind_path: str, post_id: int) -> ResponseReturnValue:
     def render() -> ResponseReturnValue:
         access = post_access(slug, post_id)
         if access.post.kind.path != kind_path:
@@ -124,7 +124,7 @@ def show(slug: str, kind_path: str, post_id: int):  # type: ignore[no-untyped-de
 
 
 @bp.get("/c/<slug>/q/<int:post_id>/answers")
-def answers_fragment(slug: str, post_id: int):  # type: ignore[no-untyped-def]
+def answers_fragment(slug: str, post_id: int) -> ResponseReturnValue:
     """The answers block alone, for live pages to swap in (same permissions and partial as the page)."""
     access = post_access(slug, post_id)
     if access.post.kind != PostKind.QUESTION:

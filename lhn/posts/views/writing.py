@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -72,7 +73,7 @@ def _post_form(form: Any, kind: PostKind, community: Any, post: Any,
 @bp.route("/c/<slug>/new/<kind>", methods=["GET", "POST"])
 @login_required
 @user_rate_limited("post", methods=["POST"], deduct_when=wrote)
-def new(slug: str, kind: str):  # type: ignore[no-untyped-def]
+def new(slug: str, kind: str) -> ResponseReturnValue:
     community, membership = communities.get_readable_community(current_user, slug)
     try:
         post_kind = PostKind(kind)
@@ -93,7 +94,7 @@ def new(slug: str, kind: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/c/<slug>/posts/<int:post_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit(slug: str, post_id: int):  # type: ignore[no-untyped-def]
+def edit(slug: str, post_id: int) -> ResponseReturnValue:
     post = post_access(slug, post_id).post
     if not permissions.can_edit(current_user, post):
         abort(403)
@@ -117,7 +118,7 @@ def edit(slug: str, post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/preview")
 @user_rate_limited("preview", forms=False)  # fetched by posts.js: no form to re-render
-def preview():  # type: ignore[no-untyped-def]
+def preview() -> ResponseReturnValue:
     """Rendered Markdown for the live preview (the same renderer as saving; nothing is stored). Rate limited:
     rendering costs CPU that others' requests share."""
     if not current_user.is_authenticated:
@@ -132,7 +133,7 @@ def preview():  # type: ignore[no-untyped-def]
 
 @bp.post("/c/<slug>/posts/<int:post_id>/withdraw")
 @login_required
-def withdraw(slug: str, post_id: int):  # type: ignore[no-untyped-def]
+def withdraw(slug: str, post_id: int) -> ResponseReturnValue:
     post = post_access(slug, post_id).post
     if ActionForm().validate_on_submit():
         with transaction():
@@ -142,7 +143,7 @@ def withdraw(slug: str, post_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/c/<slug>/posts/<int:post_id>/revisions")
-def revisions(slug: str, post_id: int):  # type: ignore[no-untyped-def]
+def revisions(slug: str, post_id: int) -> ResponseReturnValue:
     post_access(slug, post_id)
     post, history = posts.list_post_revisions(post_id, by=current_user)
     return render_template("posts/revisions.html", post=post, answer=None, history=history, community=post.community,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import inputs
@@ -77,7 +78,7 @@ def _version(body: dict[str, Any]) -> int | None:
 
 
 @bp.get("/communities/<slug>/drivers")
-def list_diagrams(slug: str):  # type: ignore[no-untyped-def]
+def list_diagrams(slug: str) -> ResponseReturnValue:
     community, _can_edit = programme.readable_community(current_user, slug)
     return jsonify(items=[diagram_json(d) for d in programme.list_diagrams(community)])
 
@@ -85,14 +86,14 @@ def list_diagrams(slug: str):  # type: ignore[no-untyped-def]
 @bp.post("/communities/<slug>/drivers")
 @user_rate_limited("programme")
 @transactional
-def create_diagram(slug: str):  # type: ignore[no-untyped-def]
+def create_diagram(slug: str) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     community, _can_edit = programme.readable_community(user, slug)
     return created(diagram_json(programme.create_diagram(community, by=user, **_aim_fields(body))))
 
 
 @bp.get("/drivers/<int:diagram_id>")
-def show_diagram(diagram_id: int):  # type: ignore[no-untyped-def]
+def show_diagram(diagram_id: int) -> ResponseReturnValue:
     diagram = programme.get_diagram(diagram_id, viewer=current_user)
     view = programme.diagram_view(diagram, viewer=current_user)
     return jsonify(diagram_json(diagram) | {"status_counts": view.status_counts(),
@@ -102,7 +103,7 @@ def show_diagram(diagram_id: int):  # type: ignore[no-untyped-def]
 @bp.patch("/drivers/<int:diagram_id>")
 @user_rate_limited("programme")
 @transactional
-def update_diagram(diagram_id: int):  # type: ignore[no-untyped-def]
+def update_diagram(diagram_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     diagram = programme.get_diagram(diagram_id, viewer=user)
     fields = _aim_fields(body, diagram)
@@ -112,7 +113,7 @@ def update_diagram(diagram_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/drivers/<int:diagram_id>/nodes")
 @user_rate_limited("programme")
 @transactional
-def add_node(diagram_id: int):  # type: ignore[no-untyped-def]
+def add_node(diagram_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     diagram = programme.get_diagram(diagram_id, viewer=user)
     node = programme.add_node(
@@ -126,7 +127,7 @@ def add_node(diagram_id: int):  # type: ignore[no-untyped-def]
 @bp.patch("/drivers/<int:diagram_id>/nodes/<int:node_id>")
 @user_rate_limited("programme")
 @transactional
-def update_node(diagram_id: int, node_id: int):  # type: ignore[no-untyped-def]
+def update_node(diagram_id: int, node_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     diagram = programme.get_diagram(diagram_id, viewer=user)
     node = programme.get_node(diagram, node_id)
@@ -141,7 +142,7 @@ def update_node(diagram_id: int, node_id: int):  # type: ignore[no-untyped-def]
 @bp.delete("/drivers/<int:diagram_id>/nodes/<int:node_id>")
 @user_rate_limited("programme")
 @transactional
-def remove_node(diagram_id: int, node_id: int):  # type: ignore[no-untyped-def]
+def remove_node(diagram_id: int, node_id: int) -> ResponseReturnValue:
     user = require_user()
     diagram = programme.get_diagram(diagram_id, viewer=user)
     programme.remove_node(diagram, node_id, version=inputs.arg_int("version"), by=user)
@@ -149,7 +150,7 @@ def remove_node(diagram_id: int, node_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/drivers/<int:diagram_id>/versions")
-def list_versions(diagram_id: int):  # type: ignore[no-untyped-def]
+def list_versions(diagram_id: int) -> ResponseReturnValue:
     diagram = programme.get_diagram(diagram_id, viewer=current_user)
     return jsonify(items=[version_json(v) for v in programme.list_versions(diagram)])
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import attachments, inputs
@@ -51,7 +52,7 @@ DECISIONS: dict[str, Callable[..., PackageVersion | None]] = {
 
 
 @bp.get("/communities/<slug>/change-package")
-def change_package(slug: str):  # type: ignore[no-untyped-def]
+def change_package(slug: str) -> ResponseReturnValue:
     community, _can_edit = programme.readable_community(current_user, slug)
     view = programme.package_view(community, viewer=current_user)
     entries = [v.entry for v in view.accepted + view.proposed]
@@ -64,7 +65,7 @@ def change_package(slug: str):  # type: ignore[no-untyped-def]
 @bp.post("/communities/<slug>/change-package/proposals")
 @user_rate_limited("programme")
 @transactional
-def propose_change(slug: str):  # type: ignore[no-untyped-def]
+def propose_change(slug: str) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     community, _can_edit = programme.readable_community(user, slug)
     entry = programme.propose(community, inputs.ident(body, "idea_id"), inputs.text(body, "summary"), by=user,
@@ -77,7 +78,7 @@ def propose_change(slug: str):  # type: ignore[no-untyped-def]
 @bp.post("/change-package/<int:entry_id>/remove", endpoint="remove_change", defaults={"decision": "remove"})
 @user_rate_limited("programme")
 @transactional
-def decide_change(entry_id: int, decision: str):  # type: ignore[no-untyped-def]
+def decide_change(entry_id: int, decision: str) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     entry = programme.get_entry(entry_id, viewer=user)
     version = DECISIONS[decision](entry, by=user, note=inputs.text(body, "note", ""))
@@ -85,7 +86,7 @@ def decide_change(entry_id: int, decision: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/communities/<slug>/change-package/versions")
-def change_package_versions(slug: str):  # type: ignore[no-untyped-def]
+def change_package_versions(slug: str) -> ResponseReturnValue:
     community, _can_edit = programme.readable_community(current_user, slug)
     return jsonify(items=[version_json(v) for v in programme.package_versions(community)])
 

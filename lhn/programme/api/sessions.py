@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from lhn import attachments, inputs
@@ -93,7 +94,7 @@ def _session_fields(body: dict[str, Any], session: LearningSession | None = None
 
 
 @bp.get("/communities/<slug>/sessions")
-def list_sessions(slug: str):  # type: ignore[no-untyped-def]
+def list_sessions(slug: str) -> ResponseReturnValue:
     community, _can_edit = programme.readable_community(current_user, slug)
     upcoming, past = programme.list_sessions(community)
     return jsonify(upcoming=[session_json(s, viewer=current_user, taken=n) for s, n in upcoming],
@@ -103,7 +104,7 @@ def list_sessions(slug: str):  # type: ignore[no-untyped-def]
 @bp.post("/communities/<slug>/sessions")
 @user_rate_limited("programme")
 @transactional
-def create_session(slug: str):  # type: ignore[no-untyped-def]
+def create_session(slug: str) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     community, _can_edit = programme.readable_community(user, slug)
     session = programme.create_session(community, _session_fields(body), by=user,
@@ -112,7 +113,7 @@ def create_session(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/sessions/<int:session_id>")
-def show_session(session_id: int):  # type: ignore[no-untyped-def]
+def show_session(session_id: int) -> ResponseReturnValue:
     session = programme.get_session(session_id, viewer=current_user)
     return jsonify(session_json(session, viewer=current_user) | {"places": places_json(session, current_user)})
 
@@ -120,7 +121,7 @@ def show_session(session_id: int):  # type: ignore[no-untyped-def]
 @bp.patch("/sessions/<int:session_id>")
 @user_rate_limited("programme")
 @transactional
-def update_session(session_id: int):  # type: ignore[no-untyped-def]
+def update_session(session_id: int) -> ResponseReturnValue:
     user, body = require_user(), json_body()
     session = programme.get_session(session_id, viewer=user)
     session = programme.update_session(session, _session_fields(body, session), by=user,
@@ -131,7 +132,7 @@ def update_session(session_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/sessions/<int:session_id>/cancel")
 @user_rate_limited("programme")
 @transactional
-def cancel_session(session_id: int):  # type: ignore[no-untyped-def]
+def cancel_session(session_id: int) -> ResponseReturnValue:
     user = require_user()
     session = programme.get_session(session_id, viewer=user)
     programme.cancel_session(session, by=user)
@@ -141,7 +142,7 @@ def cancel_session(session_id: int):  # type: ignore[no-untyped-def]
 @bp.put("/sessions/<int:session_id>/registration")
 @user_rate_limited("programme")
 @transactional
-def register(session_id: int):  # type: ignore[no-untyped-def]
+def register(session_id: int) -> ResponseReturnValue:
     user = require_user()
     session = programme.get_session(session_id, viewer=user)
     row = programme.register(session, by=user)
@@ -151,7 +152,7 @@ def register(session_id: int):  # type: ignore[no-untyped-def]
 @bp.delete("/sessions/<int:session_id>/registration")
 @user_rate_limited("programme")
 @transactional
-def unregister(session_id: int):  # type: ignore[no-untyped-def]
+def unregister(session_id: int) -> ResponseReturnValue:
     user = require_user()
     session = programme.get_session(session_id, viewer=user)
     programme.cancel_registration(session, by=user)
@@ -159,14 +160,14 @@ def unregister(session_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/sessions/<int:session_id>/registrations")
-def registrations(session_id: int):  # type: ignore[no-untyped-def]
+def registrations(session_id: int) -> ResponseReturnValue:
     user = require_user()
     session = programme.get_session(session_id, viewer=user)
     return jsonify(items=[registration_json(r) for r in programme.registered_people(session, by=user)])
 
 
 @bp.get("/sessions/<int:session_id>/storyboards")
-def list_storyboards(session_id: int):  # type: ignore[no-untyped-def]
+def list_storyboards(session_id: int) -> ResponseReturnValue:
     session = programme.get_session(session_id, viewer=current_user)
     boards = programme.list_storyboards(session)
     files = attachments.attachments_of(programme.STORYBOARD, attachments.stamps(programme.STORYBOARD, boards))
@@ -174,7 +175,7 @@ def list_storyboards(session_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/sessions/<int:session_id>/storyboards/<site>")
-def show_storyboard(session_id: int, site: str):  # type: ignore[no-untyped-def]
+def show_storyboard(session_id: int, site: str) -> ResponseReturnValue:
     session = programme.get_session(session_id, viewer=current_user)
     board = programme.site_storyboard(session, site)
     return jsonify(storyboard_json(board, _files(board)))
@@ -183,7 +184,7 @@ def show_storyboard(session_id: int, site: str):  # type: ignore[no-untyped-def]
 @bp.put("/sessions/<int:session_id>/storyboards/<site>")
 @user_rate_limited("programme")
 @transactional
-def save_storyboard(session_id: int, site: str):  # type: ignore[no-untyped-def]
+def save_storyboard(session_id: int, site: str) -> ResponseReturnValue:
     """A site's storyboard, written or replaced whole (after the session only `notes` is kept)."""
     user, body = require_user(), json_body()
     session = programme.get_session(session_id, viewer=user)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn.forms import acted, choices, form_page, form_route, saved
@@ -49,14 +50,14 @@ def _node_form(form: NodeForm, view: programme.DiagramView) -> NodeForm:
 
 
 @bp.get("/c/<slug>/drivers")
-def diagrams(slug: str):  # type: ignore[no-untyped-def]
+def diagrams(slug: str) -> ResponseReturnValue:
     community, can_edit = programme.readable_community(current_user, slug)
     return render_template("programme/diagrams.html", community=community, can_edit=can_edit,
                            diagrams=programme.list_diagrams(community))  # fmt: skip
 
 
 @form_route(bp, "/c/<slug>/drivers/new", "programme")
-def new_diagram(slug: str):  # type: ignore[no-untyped-def]
+def new_diagram(slug: str) -> ResponseReturnValue:
     community = programme.editable_community(current_user, slug)
     form = _diagram_form(DiagramForm(), community)
     if form.validate_on_submit():
@@ -87,12 +88,12 @@ def _diagram_page(diagram: DriverDiagram, node_form: NodeForm | None = None) -> 
 
 
 @bp.get("/drivers/<int:diagram_id>")
-def diagram(diagram_id: int):  # type: ignore[no-untyped-def]
+def diagram(diagram_id: int) -> ResponseReturnValue:
     return _diagram_page(programme.get_diagram(diagram_id, viewer=current_user))
 
 
 @form_route(bp, "/drivers/<int:diagram_id>/edit", "programme")
-def edit_diagram(diagram_id: int):  # type: ignore[no-untyped-def]
+def edit_diagram(diagram_id: int) -> ResponseReturnValue:
     diagram = programme.get_diagram(diagram_id, viewer=current_user)
     programme.check_can_edit(current_user, diagram)
     form = _diagram_form(DiagramForm(), diagram.community, diagram)
@@ -112,7 +113,7 @@ def edit_diagram(diagram_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/drivers/<int:diagram_id>/nodes")
 @login_required
 @user_rate_limited("programme")
-def add_node(diagram_id: int):  # type: ignore[no-untyped-def]
+def add_node(diagram_id: int) -> ResponseReturnValue:
     diagram = programme.get_diagram(diagram_id, viewer=current_user)
     form = _node_form(NodeForm(), programme.diagram_view(diagram, viewer=current_user))
     if form.validate_on_submit():
@@ -128,7 +129,7 @@ def add_node(diagram_id: int):  # type: ignore[no-untyped-def]
 
 
 @form_route(bp, "/drivers/<int:diagram_id>/nodes/<int:node_id>/edit", "programme")
-def edit_node(diagram_id: int, node_id: int):  # type: ignore[no-untyped-def]
+def edit_node(diagram_id: int, node_id: int) -> ResponseReturnValue:
     diagram = programme.get_diagram(diagram_id, viewer=current_user)
     programme.check_can_edit(current_user, diagram)
     node = programme.get_node(diagram, node_id)
@@ -161,7 +162,7 @@ def edit_node(diagram_id: int, node_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/drivers/<int:diagram_id>/nodes/<int:node_id>/remove")
 @login_required
 @user_rate_limited("programme", forms=False)
-def remove_node(diagram_id: int, node_id: int):  # type: ignore[no-untyped-def]
+def remove_node(diagram_id: int, node_id: int) -> ResponseReturnValue:
     diagram = programme.get_diagram(diagram_id, viewer=current_user)
     form = RemoveForm()
     if acted(form, lambda: programme.remove_node(diagram, node_id, version=_version(form), by=current_user)):
@@ -170,14 +171,14 @@ def remove_node(diagram_id: int, node_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/drivers/<int:diagram_id>/history")
-def history(diagram_id: int):  # type: ignore[no-untyped-def]
+def history(diagram_id: int) -> ResponseReturnValue:
     diagram = programme.get_diagram(diagram_id, viewer=current_user)
     return render_template("programme/history.html", community=diagram.community, diagram=diagram,
                            versions=programme.list_versions(diagram))  # fmt: skip
 
 
 @bp.get("/drivers/<int:diagram_id>/versions/<int:number>")
-def version(diagram_id: int, number: int):  # type: ignore[no-untyped-def]
+def version(diagram_id: int, number: int) -> ResponseReturnValue:
     diagram = programme.get_diagram(diagram_id, viewer=current_user)
     return render_template("programme/version.html", community=diagram.community, diagram=diagram,
                            version=programme.get_version(diagram, number))  # fmt: skip

@@ -4,6 +4,7 @@ owners' decisions, and every version."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn import attachments
@@ -19,7 +20,7 @@ DECIDED = {"accept": "Added to the change package.", "decline": "Proposal declin
 
 
 @bp.get("/c/<slug>/change-package")
-def package(slug: str):  # type: ignore[no-untyped-def]
+def package(slug: str) -> ResponseReturnValue:
     community, _can_edit = programme.readable_community(current_user, slug)
     view = programme.package_view(community, viewer=current_user)
     shown = view.accepted + view.proposed
@@ -31,21 +32,21 @@ def package(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/c/<slug>/change-package/print")
-def printable_package(slug: str):  # type: ignore[no-untyped-def]
+def printable_package(slug: str) -> ResponseReturnValue:
     community, _can_edit = programme.readable_community(current_user, slug)
     view = programme.package_view(community, viewer=current_user)
     return render_template("programme/package_print.html", community=community, package=view, now=utcnow())
 
 
 @bp.get("/c/<slug>/change-package/versions")
-def package_versions(slug: str):  # type: ignore[no-untyped-def]
+def package_versions(slug: str) -> ResponseReturnValue:
     community, _can_edit = programme.readable_community(current_user, slug)
     return render_template("programme/package_versions.html", community=community,
                            versions=programme.package_versions(community))  # fmt: skip
 
 
 @form_route(bp, "/c/<slug>/change-package/propose", "programme")
-def propose(slug: str):  # type: ignore[no-untyped-def]
+def propose(slug: str) -> ResponseReturnValue:
     community, _can_edit = programme.readable_community(current_user, slug)
     form = ProposeChangeForm()
     form.idea_id.choices = choices([(str(i), title) for i, title in programme.adopted_ideas(community)])
@@ -61,7 +62,7 @@ def propose(slug: str):  # type: ignore[no-untyped-def]
 @bp.post("/change-package/<int:entry_id>/decide")
 @login_required
 @user_rate_limited("programme", forms=False)
-def decide(entry_id: int):  # type: ignore[no-untyped-def]
+def decide(entry_id: int) -> ResponseReturnValue:
     entry = programme.get_entry(entry_id, viewer=current_user)
     form = DecisionForm()
     decision, note = form.decision.data, form.note.data or ""

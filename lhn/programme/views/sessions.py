@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn import attachments
@@ -43,7 +44,7 @@ def _ics(body: bytes, filename: str) -> Response:
 
 
 @bp.get("/c/<slug>/sessions")
-def sessions(slug: str):  # type: ignore[no-untyped-def]
+def sessions(slug: str) -> ResponseReturnValue:
     community, can_edit = programme.readable_community(current_user, slug)
     upcoming, past = programme.list_sessions(community)
     return render_template("programme/sessions.html", community=community, can_edit=can_edit, upcoming=upcoming,
@@ -51,7 +52,7 @@ def sessions(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/c/<slug>/sessions.ics")
-def calendar_feed(slug: str):  # type: ignore[no-untyped-def]
+def calendar_feed(slug: str) -> ResponseReturnValue:
     community, _can_edit = programme.readable_community(current_user, slug)
     upcoming, past = programme.list_sessions(community)
     rows = [(s, url_for("programme.session", session_id=s.id, _external=True), False) for s, _taken in upcoming + past]
@@ -59,7 +60,7 @@ def calendar_feed(slug: str):  # type: ignore[no-untyped-def]
 
 
 @form_route(bp, "/c/<slug>/sessions/new", "programme")
-def new_session(slug: str):  # type: ignore[no-untyped-def]
+def new_session(slug: str) -> ResponseReturnValue:
     community = programme.editable_community(current_user, slug)
     form = _session_form(SessionForm())
     if form.validate_on_submit():
@@ -74,7 +75,7 @@ def new_session(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/sessions/<int:session_id>")
-def session(session_id: int):  # type: ignore[no-untyped-def]
+def session(session_id: int) -> ResponseReturnValue:
     learning = programme.get_session(session_id, viewer=current_user)
     community = learning.community
     can_edit = programme.may_announce(current_user, community)
@@ -88,7 +89,7 @@ def session(session_id: int):  # type: ignore[no-untyped-def]
 
 
 @form_route(bp, "/sessions/<int:session_id>/edit", "programme")
-def edit_session(session_id: int):  # type: ignore[no-untyped-def]
+def edit_session(session_id: int) -> ResponseReturnValue:
     learning = programme.get_session(session_id, viewer=current_user)
     programme.editable_community(current_user, learning.community.slug)
     form = _session_form(SessionForm(), learning)
@@ -112,7 +113,7 @@ def _session_action(session_id: int, write: Any, done: str) -> Any:
 @bp.post("/sessions/<int:session_id>/register")
 @login_required
 @user_rate_limited("programme", forms=False)
-def register(session_id: int):  # type: ignore[no-untyped-def]
+def register(session_id: int) -> ResponseReturnValue:
     learning = programme.get_session(session_id, viewer=current_user)
     saved_row = acted(ActionForm(), lambda: programme.register(learning, by=current_user))
     if saved_row:
@@ -125,7 +126,7 @@ def register(session_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/sessions/<int:session_id>/unregister")
 @login_required
 @user_rate_limited("programme", forms=False)
-def unregister(session_id: int):  # type: ignore[no-untyped-def]
+def unregister(session_id: int) -> ResponseReturnValue:
     return _session_action(session_id, lambda s: programme.cancel_registration(s, by=current_user),
                            "You gave up your place.")  # fmt: skip
 
@@ -133,12 +134,12 @@ def unregister(session_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/sessions/<int:session_id>/cancel")
 @login_required
 @user_rate_limited("programme", forms=False)
-def cancel(session_id: int):  # type: ignore[no-untyped-def]
+def cancel(session_id: int) -> ResponseReturnValue:
     return _session_action(session_id, lambda s: programme.cancel_session(s, by=current_user), "Session cancelled.")
 
 
 @bp.get("/sessions/<int:session_id>.ics")
-def invitation(session_id: int):  # type: ignore[no-untyped-def]
+def invitation(session_id: int) -> ResponseReturnValue:
     learning = programme.get_session(session_id, viewer=current_user)
     url = url_for("programme.session", session_id=learning.id, _external=True)
     body = programme.calendar([(learning, url, programme.may_see_join_link(learning, current_user))],
@@ -156,7 +157,7 @@ def _storyboard_form(form: StoryboardForm, learning: LearningSession, sites: lis
 
 
 @form_route(bp, "/sessions/<int:session_id>/storyboard", "programme")
-def write_storyboard(session_id: int):  # type: ignore[no-untyped-def]
+def write_storyboard(session_id: int) -> ResponseReturnValue:
     learning = programme.get_session(session_id, viewer=current_user)
     sites = programme.team_sites(learning.community, current_user)
     form = _storyboard_form(StoryboardForm(), learning, sites)
@@ -182,7 +183,7 @@ def write_storyboard(session_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/sessions/<int:session_id>/storyboards/<int:storyboard_id>")
-def storyboard(session_id: int, storyboard_id: int):  # type: ignore[no-untyped-def]
+def storyboard(session_id: int, storyboard_id: int) -> ResponseReturnValue:
     learning = programme.get_session(session_id, viewer=current_user)
     board = programme.get_storyboard(learning, storyboard_id)
     charts = programme.storyboard_charts(board, viewer=current_user)
