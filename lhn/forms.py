@@ -182,7 +182,7 @@ def fields_of(form: Form, fields_type: type[D]) -> D:
 
 def form_route(bp: Blueprint, rule: str, action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The route of a signed-in person's form page: GET draws the form, POST sends it under `action`'s rate limit
-    (lhn.limits). One decorator for the three such pages stack, always in this order."""
+    (lhn.limits). One decorator instead of the three that every such page stacked, always in this order."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         limited = limits.user_rate_limited(action, methods=["POST"])(view)

@@ -17,6 +17,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 from flask import current_app
 from limits import RateLimitItem, parse_many
@@ -36,7 +37,8 @@ class ProcessWindow:
     """A moving window in this process's memory, with the two methods of limits' MovingWindowRateLimiter
     that ChatLimiter calls. A key's old hits go when it is next counted; idle keys in a sweep now and then."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
         self._hits: dict[str, tuple[int, deque[float]]] = {}  # key: (window in seconds, hit times oldest first)
         self._lock = threading.Lock()
         self._since_sweep = 0
@@ -50,7 +52,7 @@ class ProcessWindow:
 
     def hit(self, item: RateLimitItem, *identifiers: str) -> bool:
         """Count one hit; False (and not counted) when the window already holds item.amount hits."""
-        now = time.time()
+        now = self._clock()
         with self._lock:
             hits = self._current(item, identifiers, now)
             if len(hits) >= item.amount:
@@ -63,11 +65,11 @@ class ProcessWindow:
             return True
 
     def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
-        """When the oldest hit in the window leaves it, and how many hits are left."""
-        now = time.time()
+        """When the oldest hit in the window leaves it (a window from now when it is empty), and how many are left."""
+        now = self._clock()
         with self._lock:
             hits = self._current(item, identifiers, now)
-            reset = hits[0] + item.get_expiry() if hits else now
+            reset = (hits[0] if hits else now) + item.get_expiry()
             return WindowStats(reset, max(0, item.amount - len(hits)))
 
 

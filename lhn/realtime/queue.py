@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import socketio as python_socketio
-from flask.typing import ResponseReturnValue
 
 from lhn.realtime.events import RESYNC
 
@@ -36,7 +35,7 @@ class QueueManager(python_socketio.RedisManager):  # type: ignore[misc]
             self.publish_failed = True
         return result
 
-    def _redis_listen_with_retries(self) -> ResponseReturnValue:
+    def _redis_listen_with_retries(self) -> Iterator[dict[str, Any]]:
         # As the parent's, with a short back-off (the parent's grows to 60 s) and a resync hook.
         retry_sleep, first = 0.5, True
         while True:

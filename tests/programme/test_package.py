@@ -176,8 +176,13 @@ def test_the_api_proposes_decides_and_exports_the_package_as_json(app, client, i
     bad = client.post("/api/v1/communities/ibd/change-package/proposals", headers=south,
                       json={"idea_id": ids["phone"], "summary": HOW})  # fmt: skip
     assert "idea_id" in assert_error(bad, 422, "validation_failed")["fields"]
+    first = client.post("/api/v1/communities/ibd/change-package/proposals", headers=south,
+                        json={"idea_id": ids["huddle"], "summary": HOW})  # fmt: skip
+    assert first.status_code == 201, first.text
+    declined = client.post(f"/api/v1/change-package/{first.json['id']}/decline", headers=doc, json={"note": "More"})
+    assert (declined.status_code, declined.json["status"], declined.json["version"]) == (200, "declined", None)
     made = client.post("/api/v1/communities/ibd/change-package/proposals", headers=south,
-                       json={"idea_id": ids["huddle"], "summary": HOW})  # fmt: skip
+                       json={"idea_id": ids["huddle"], "summary": HOW})  # proposed again, with more evidence
     assert made.status_code == 201, made.text
     entry = made.json["id"]
     assert_error(client.post(f"/api/v1/change-package/{entry}/accept", headers=south, json={}), 403, "forbidden")

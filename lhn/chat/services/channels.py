@@ -170,22 +170,16 @@ def unread_counts(user: User, channel_ids: list[int]) -> dict[int, int]:
     return dict(rows)
 
 
-def lock_channel(channel_id: int) -> tuple[Channel, int]:
-    """The channel row, locked until commit (PostgreSQL row lock; SQLite writes are serialised), and its
-    slow-mode delay (0 when off), read in the same statement."""
-    row = db.session.execute(
-        select(Channel, communities.slow_mode_column(SLOW_MODE_TARGET, Channel.id))
-        .where(Channel.id == channel_id)
-        .with_for_update(of=Channel)
-        .execution_options(populate_existing=True)
-    ).first()
-    if row is None:
+def lock_channel(channel_id: int) -> Channel:
+    """The channel row, locked until commit (PostgreSQL row lock; SQLite writes are serialised)."""
+    channel = db.session.get(Channel, channel_id, with_for_update=True, populate_existing=True)
+    if channel is None:
         raise NotFound("No such channel.")
-    return row[0], row[1] or 0
+    return channel
 
 
 def next_seq(channel_id: int) -> int:
-    channel, _slow_mode = lock_channel(channel_id)
+    channel = lock_channel(channel_id)
     channel.last_seq += 1
     return channel.last_seq
 

@@ -72,6 +72,20 @@ def _find_by_client_id(user: User, client_id: str) -> ChatMessage | None:
     )
 
 
+def _after_lock(channel: Channel, by: User, client_id: str) -> tuple[int | None, int]:
+    """The id of `by`'s message with this client id, and the channel's slow mode (0 when off), in one statement
+    after the channel's lock: a retry or a slow-mode change that committed while this send waited is seen."""
+    row = db.session.execute(
+        select(
+            select(ChatMessage.id)
+            .where(ChatMessage.sender_id == by.id, ChatMessage.client_id == client_id)
+            .scalar_subquery(),
+            communities.slow_mode_column(SLOW_MODE_TARGET, channel.id),
+        )
+    ).one()
+    return row[0], row[1] or 0
+
+
 def post_message(
     channel_id: int, *, by: User, client_id: Any, body: Any, confirm_phi: bool = False
 ) -> tuple[ChatMessage, bool]:
@@ -103,10 +117,10 @@ def post_message(
         body_html = render_body(body, mentioned)
     # Lock the channel row: writers to a channel queue here, so the duplicate check below also sees a
     # concurrent retry that committed while we rendered or waited.
-    channel, slow_mode = lock_channel(channel_id)
-    existing = _find_by_client_id(by, client_id)
-    if existing is not None:
-        return _retried(existing, channel_id)
+    channel = lock_channel(channel_id)
+    existing_id, slow_mode = _after_lock(channel, by, client_id)
+    if existing_id is not None:
+        return _retried(db.session.get_one(ChatMessage, existing_id), channel_id)
     if slow_mode:
         _check_slow_mode(channel, by)
     chat_limits.hit(by)  # after the retry check and the guards: a retry or a refused text is not a message
