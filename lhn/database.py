@@ -436,6 +436,16 @@ def keep_loaded() -> Iterator[None]:
         session.expire_on_commit = before
 
 
+def end_snapshot() -> None:
+    """Let the next statement see what others committed since this transaction first read, keeping loaded objects.
+    SQLite holds a read transaction's snapshot until it ends; PostgreSQL (read committed) takes a new one for each
+    statement, so there it costs nothing (no COMMIT, no new BEGIN: two round trips on a socket join)."""
+    db = _db()
+    if db.session.get_bind().dialect.name == "sqlite":
+        with keep_loaded():
+            db.session.commit()
+
+
 @contextmanager
 def reading() -> Iterator[None]:
     """The slow part of a write service (rendering, the PHI scan, parsing), run without the write lock: ends the

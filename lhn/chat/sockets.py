@@ -30,7 +30,7 @@ from lhn.chat.services.events import (
     TYPING,
 )
 from lhn.communities.models import Membership
-from lhn.database import keep_loaded, mark_read_only, transaction
+from lhn.database import end_snapshot, keep_loaded, mark_read_only, transaction
 from lhn.errors import NotFound
 from lhn.extensions import db, socketio
 from lhn.realtime import SocketFeature, Sockets
@@ -54,8 +54,7 @@ def on_join_channel(data: Any = None) -> dict[str, Any]:
     user = load_user()
     channel, membership = chat.get_channel(channel_id, by=user)
     join_room(channel_room(channel.id))
-    with keep_loaded():  # the checks above stand; what changes (the channel's last event) is read again below
-        db.session.commit()  # end the read snapshot taken before the join (SQLite keeps it otherwise)
+    end_snapshot()  # the checks above stand; what changes (the channel's last event) is read again below
     result = chat.replay(channel, last_id=last_id, last_seq=last_seq)
     roles = chat.sender_roles(channel.community_id, result.messages)
     socket = socket_user()
