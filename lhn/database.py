@@ -17,7 +17,20 @@ from functools import partial, wraps
 from typing import Any, ParamSpec, Self, TypeVar
 
 from flask import current_app, g, has_app_context, has_request_context, request
-from sqlalchemy import CursorResult, DateTime, Enum, Index, MetaData, Result, event, select, text, update
+from sqlalchemy import (
+    CursorResult,
+    DateTime,
+    Enum,
+    Executable,
+    Index,
+    MetaData,
+    Result,
+    Row,
+    event,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -434,6 +447,14 @@ def keep_loaded() -> Iterator[None]:
         yield
     finally:
         session.expire_on_commit = before
+
+
+def read_first(statement: Executable) -> Row[Any] | None:
+    """The first row of one light read, on a pooled connection of its own that goes back at once. For the lookups
+    that decide whether a stored page can be served (every such request), where the Session's begin, close and
+    removal cost more than the query. It sees what is committed, so never use it for what a write depends on."""
+    with _db().engine.connect() as connection:
+        return connection.execute(statement).first()
 
 
 def end_snapshot() -> None:

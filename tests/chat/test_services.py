@@ -5,7 +5,7 @@ import pytest
 
 from lhn.chat import services as chat
 from lhn.chat.models import GENERAL
-from lhn.chat.services import history
+from lhn.chat.services import history, messages
 from lhn.errors import Conflict, NotFound, PermissionDenied, RateLimited, ValidationFailed
 from lhn.extensions import db
 from lhn.notifications import services as notifications
@@ -100,6 +100,21 @@ def test_bad_sends_are_refused_with_a_field_message(ibd, client_id, body, field)
     with pytest.raises(ValidationFailed) as exc:
         chat.post_message(ibd["general"].id, by=ibd["teen"], client_id=client_id, body=body)
     assert field in exc.value.errors
+
+
+def test_a_retry_that_meets_its_twin_under_the_lock_leaves_no_gap_in_event_numbers(ibd, monkeypatch):
+    # The twin committed while the retry rendered: the read phase missed it, the check after the lock finds it.
+    general = ibd["general"]
+    sent, created = chat.post_message(general.id, by=ibd["teen"], client_id="twin", body="hello")
+    db.session.commit()
+    monkeypatch.setattr(messages, "_find_by_client_id", lambda *_: None)
+    again, created_again = chat.post_message(general.id, by=ibd["teen"], client_id="twin", body="hello")
+    db.session.commit()
+    assert (created, created_again, again.id) == (True, False, sent.id)
+    db.session.expire_all()
+    assert chat.replay(general, last_seq=sent.seq).last_seq == sent.seq  # the number it took was given back
+    following, _ = chat.post_message(general.id, by=ibd["teen"], client_id="next", body="next")
+    assert following.seq == sent.seq + 1
 
 
 def test_sending_is_rate_limited_per_person_but_retries_are_free(app, ibd):

@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from lhn import signals
 from lhn.accounts.models import Role, User
@@ -170,18 +172,37 @@ def unread_counts(user: User, channel_ids: list[int]) -> dict[int, int]:
     return dict(rows)
 
 
-def lock_channel(channel_id: int) -> Channel:
-    """The channel row, locked until commit (PostgreSQL row lock; SQLite writes are serialised)."""
-    channel = db.session.get(Channel, channel_id, with_for_update=True, populate_existing=True)
-    if channel is None:
-        raise NotFound("No such channel.")
-    return channel
-
-
 def next_seq(channel_id: int) -> int:
-    channel = lock_channel(channel_id)
-    channel.last_seq += 1
-    return channel.last_seq
+    """The channel's next event number, taken in one statement that also locks the channel's row until commit
+    (PostgreSQL row lock; SQLite writes are serialised), so a channel's writers take turns from here. Raises
+    NotFound when the channel is gone."""
+    seq = db.session.execute(
+        update(Channel)
+        .where(Channel.id == channel_id)
+        .values(last_seq=Channel.last_seq + 1)
+        .returning(Channel.last_seq)
+        .execution_options(synchronize_session=False)  # set below, from what the statement returned
+    ).scalar()
+    if seq is None:
+        raise NotFound("No such channel.")
+    loaded = db.session.identity_map.get(identity_key(Channel, channel_id))
+    if loaded is not None:  # the row changed behind the ORM's back: what it holds must say so
+        set_committed_value(loaded, "last_seq", seq)
+    return int(seq)
+
+
+def give_back_seq(channel_id: int, seq: int) -> None:
+    """Undo next_seq when the number found no use (a retry that met its stored twin): event numbers have no gaps
+    (docs/realtime.md). The caller still holds the channel's lock, so `seq` is the channel's last number."""
+    db.session.execute(
+        update(Channel)
+        .where(Channel.id == channel_id, Channel.last_seq == seq)
+        .values(last_seq=seq - 1)
+        .execution_options(synchronize_session=False)
+    )
+    loaded = db.session.identity_map.get(identity_key(Channel, channel_id))
+    if loaded is not None:
+        set_committed_value(loaded, "last_seq", seq - 1)
 
 
 def channel_json(channel: Channel, *, unread: int | None = None, slow_mode: int | None = None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from lhn.chat.services.channels import (
     SLOW_MODE_TARGET,
     find_channel_and_membership,
     get_channel,
-    lock_channel,
+    give_back_seq,
     next_seq,
 )
 from lhn.chat.services.events import MESSAGE_CREATED, MESSAGE_DELETED, MESSAGE_UPDATED, emit_message
@@ -115,17 +115,16 @@ def post_message(
         findings = _check_text(body, by, confirm_phi=confirm_phi)
         mentioned = mentioned_members(body, channel, exclude=by)
         body_html = render_body(body, mentioned)
-    # Lock the channel row: writers to a channel queue here, so the duplicate check below also sees a
-    # concurrent retry that committed while we rendered or waited.
-    channel = lock_channel(channel_id)
+    # Taking the event number locks the channel row: writers to a channel queue here, so the duplicate check below
+    # also sees a concurrent retry that committed while we rendered or waited (it then gives the number back).
+    seq = next_seq(channel_id)
     existing_id, slow_mode = _after_lock(channel, by, client_id)
     if existing_id is not None:
+        give_back_seq(channel_id, seq)
         return _retried(db.session.get_one(ChatMessage, existing_id), channel_id)
     if slow_mode:
         _check_slow_mode(channel, by)
     chat_limits.hit(by)  # after the retry check and the guards: a retry or a refused text is not a message
-    channel.last_seq += 1
-    seq = channel.last_seq
     message = ChatMessage(
         channel_id=channel.id, sender=by, client_id=client_id, seq=seq, change_seq=seq,
         body=body, body_html=body_html, created_at=utcnow(),

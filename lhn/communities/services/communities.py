@@ -23,7 +23,7 @@ from lhn.communities.services.membership import (
     institution_counts,
     list_join_requests,
 )
-from lhn.database import reading
+from lhn.database import read_first, reading
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text, render_markdown
@@ -209,9 +209,7 @@ def public_content_version(slug: str) -> int | None:
     permissions.can_read), in one light query, so that a stored page can be served without loading the
     community. None for a restricted or unknown one."""
     table = Community.__table__  # Core, not the ORM: this runs for every stored page served, and ORM results cost 2×
-    row = db.session.connection().execute(
-        select(table.c.visibility, table.c.content_version).where(table.c.slug == slug)
-    ).first()
+    row = read_first(select(table.c.visibility, table.c.content_version).where(table.c.slug == slug))
     if row is None or row.visibility != Visibility.PUBLIC:
         return None
     return int(row.content_version)

@@ -18,6 +18,7 @@ from lhn.accounts.permissions import as_user
 from lhn.communities import permissions as community_permissions
 from lhn.communities import services as communities
 from lhn.communities.models import Community, CommunityRole, Membership, Visibility
+from lhn.database import read_first
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text, find_mentions, render_markdown
@@ -95,10 +96,10 @@ def anonymous_page_key(post_id: int) -> tuple[str, str, int] | None:
     """(community slug, kind path, page version) of a post that readers who aren't logged in may see,
     in one light query, so a cached page can be served without loading the post. None otherwise."""
     post, community = Post.__table__, Community.__table__  # Core, not the ORM: this runs for every stored page served
-    row = db.session.connection().execute(
+    row = read_first(
         select(community.c.slug, community.c.visibility, post.c.kind, post.c.page_version)
         .join(community, community.c.id == post.c.community_id).where(post.c.id == post_id)
-    ).first()  # fmt: skip
+    )  # fmt: skip
     if row is None or row.visibility != Visibility.PUBLIC:  # what permissions.can_read allows anonymous readers
         return None
     return row.slug, row.kind.path, row.page_version
