@@ -223,7 +223,11 @@ def _due_users(period: str, now: datetime) -> list[int]:
     """People with unread notices not yet in a digest, and members of communities with new questions."""
     with_notices = select(Notification.user_id).where(Notification.read_at.is_(None),
                                                       Notification.digested_at.is_(None))  # fmt: skip
-    asked = select(Post.community_id).where(*_new_question_filter(now - PERIOD_LENGTH[period], now))
+    # The communities first, on their own: as a subquery, PostgreSQL's planner chose a semi-join that read a
+    # community's questions again for each member (over 2 minutes for 2,000 members and 70,000 old questions).
+    asked = set(db.session.scalars(
+        select(Post.community_id).where(*_new_question_filter(now - PERIOD_LENGTH[period], now)).distinct()
+    ))  # fmt: skip
     members = select(Membership.user_id).where(Membership.community_id.in_(asked))
     return sorted(set(db.session.scalars(with_notices.union(members))))
 
