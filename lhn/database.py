@@ -494,24 +494,3 @@ def reading() -> Iterator[None]:
     finally:
         _set_writing(True)
 
-
-# --- database objects made by hand-written DDL ----------------------------------------------------------
-# Full-text tables, generated columns and their indexes can't be described by the models. Features
-# register their names here; Alembic (env.py) and the schema test leave them out of comparisons.
-_UNMANAGED: dict[str, set[Any]] = {"table": set(), "column": set(), "index": set()}
-
-
-def register_unmanaged(
-    *, tables: Iterable[str] = (), columns: Iterable[tuple[str, str]] = (), indexes: Iterable[str] = ()
-) -> None:
-    _UNMANAGED["table"].update(tables)
-    _UNMANAGED["column"].update(columns)
-    _UNMANAGED["index"].update(indexes)
-
-
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Alembic's include_object hook: skip objects registered with register_unmanaged."""
-    if type_ == "column":
-        table = getattr(getattr(obj, "table", None), "name", None)
-        return (table, name) not in _UNMANAGED["column"]
-    return name not in _UNMANAGED.get(type_, ())

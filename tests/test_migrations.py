@@ -11,8 +11,8 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from lhn import create_app
-from lhn.database import include_object
 from lhn.extensions import db
+from lhn.schema import include_object
 from tests.conftest import BASE_CONFIG, PG_URL
 
 

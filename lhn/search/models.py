@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import DDL, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lhn.database import Base, UTCDateTime, register_unmanaged
+from lhn.database import Base, UTCDateTime
+from lhn.schema import register_unmanaged
 
 
 class SearchDocument(Base):
