@@ -185,9 +185,7 @@ def next_seq(channel_id: int) -> int:
     ).scalar()
     if seq is None:
         raise NotFound("No such channel.")
-    loaded = db.session.identity_map.get(identity_key(Channel, channel_id))
-    if loaded is not None:  # the row changed behind the ORM's back: what it holds must say so
-        set_committed_value(loaded, "last_seq", seq)
+    _loaded_last_seq(channel_id, seq)
     return int(seq)
 
 
@@ -200,9 +198,14 @@ def give_back_seq(channel_id: int, seq: int) -> None:
         .values(last_seq=seq - 1)
         .execution_options(synchronize_session=False)
     )
+    _loaded_last_seq(channel_id, seq - 1)
+
+
+def _loaded_last_seq(channel_id: int, seq: int) -> None:
+    """The row changed behind the ORM's back (an UPDATE statement): a loaded channel must say so too."""
     loaded = db.session.identity_map.get(identity_key(Channel, channel_id))
     if loaded is not None:
-        set_committed_value(loaded, "last_seq", seq - 1)
+        set_committed_value(loaded, "last_seq", seq)
 
 
 def channel_json(channel: Channel, *, unread: int | None = None, slow_mode: int | None = None) -> dict[str, Any]:
