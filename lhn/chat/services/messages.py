@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from lhn import limits, phi, signals
 from lhn.accounts.models import User
@@ -66,10 +66,13 @@ def render_body(body: str, mentioned: list[User]) -> str:
     return str(render_markdown(body, mentions={u.username for u in mentioned}))
 
 
+def _sent_with(user: User, client_id: str) -> tuple[ColumnElement[bool], ...]:
+    """`user`'s message with this client id (at most one: a retry finds its stored twin)."""
+    return ChatMessage.sender_id == user.id, ChatMessage.client_id == client_id
+
+
 def _find_by_client_id(user: User, client_id: str) -> ChatMessage | None:
-    return db.session.scalar(
-        select(ChatMessage).where(ChatMessage.sender_id == user.id, ChatMessage.client_id == client_id)
-    )
+    return db.session.scalar(select(ChatMessage).where(*_sent_with(user, client_id)))
 
 
 def _after_lock(channel: Channel, by: User, client_id: str) -> tuple[int | None, int]:
@@ -77,9 +80,7 @@ def _after_lock(channel: Channel, by: User, client_id: str) -> tuple[int | None,
     after the channel's lock: a retry or a slow-mode change that committed while this send waited is seen."""
     row = db.session.execute(
         select(
-            select(ChatMessage.id)
-            .where(ChatMessage.sender_id == by.id, ChatMessage.client_id == client_id)
-            .scalar_subquery(),
+            select(ChatMessage.id).where(*_sent_with(by, client_id)).scalar_subquery(),
             communities.slow_mode_column(SLOW_MODE_TARGET, channel.id),
         )
     ).one()
