@@ -1,7 +1,7 @@
 """Who is online in a channel: ephemeral, kept in the shared socket state (memory or Redis), never in
 the database. People who opted out are neither listed nor counted; patient spaces show a count only.
 
-Each person's badge is remembered in the shared state when their socket connects, so a presence
+Each person's badge is remembered in the shared state when their socket first joins a channel, so a presence
 snapshot needs no database query. Changes are broadcast at most once per PRESENCE_DELAY per channel
 and process, and less often in big rooms (one second per 50 people, up to 15 s): a crowd joining at
 once costs a few snapshots, not one per person — presence is quadratic otherwise (each change goes to
@@ -14,8 +14,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from lhn.accounts.badges import person_json
 from lhn.accounts.models import User
-from lhn.chat.services import channel_room, person_payload
+from lhn.chat.services import channel_room
 from lhn.chat.services.events import PRESENCE, render_fragment
 from lhn.extensions import socketio
 from lhn.realtime import MemoryState, PresenceEntry, RedisState, Sockets, SocketUser, hub
@@ -62,22 +63,23 @@ def snapshot(channel_id: int, *, patient_space: bool, state: Any = None) -> dict
     return data
 
 
-def connected(socket: SocketUser, user: User) -> None:
-    """A socket opened: remember the badge "who is online" shows (no query when it joins a channel)."""
-    person = person_payload(user)
-    if person is not None:  # its badge as every page draws it, for the list (chat/render.js)
-        person["html"] = render_fragment("_macros/badges.html", "person", user, show_institution=False)
-    chat_socket(socket).person = person
-
-
-def joined(socket: SocketUser, sid: str, channel_id: int, *, patient_space: bool) -> None:
+def joined(socket: SocketUser, user: User, sid: str, channel_id: int, *, patient_space: bool) -> None:
+    mine = chat_socket(socket)
+    if mine.person is None:  # the badge "who is online" shows, once a socket: no query for a snapshot
+        mine.person = _badge(user)
     state = _state()
-    person = chat_socket(socket).person
-    if socket.show_presence and person:
-        state.remember_person(socket.user_id, person)
+    if socket.show_presence:
+        state.remember_person(socket.user_id, mine.person)
     state.presence_add(channel_id, PresenceEntry(socket.user_id, sid, socket.show_presence))
     if socket.show_presence:
         schedule_broadcast(channel_id, patient_space=patient_space)
+
+
+def _badge(user: User) -> dict[str, Any]:
+    """The person's badge as every page draws it, for the list (chat/render.js)."""
+    person = person_json(user)
+    person["html"] = render_fragment("_macros/badges.html", "person", user, show_institution=False)
+    return person
 
 
 def left(socket: SocketUser, sid: str, channel_id: int) -> None:

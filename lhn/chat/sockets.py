@@ -63,7 +63,7 @@ def on_join_channel(data: Any = None) -> dict[str, Any]:
         mine.channels.add(channel.id)
         if channel.is_patient_space:
             mine.patient_spaces.add(channel.id)
-        presence.joined(socket, current_sid(), channel.id, patient_space=channel.is_patient_space)
+        presence.joined(socket, user, current_sid(), channel.id, patient_space=channel.is_patient_space)
     return ok(
         channel=chat.channel_json(channel, slow_mode=result.slow_mode),
         messages=[
@@ -188,7 +188,6 @@ FEATURE = SocketFeature(
         TYPING: on_typing,
         MARK_READ: on_mark_read,
     },
-    on_connect=presence.connected,
     on_disconnect=presence.left_everywhere,
     on_refresh=presence.refresh,
     on_revalidate=revalidate_channels,

@@ -46,16 +46,15 @@ Sockets = list[tuple[str, SocketUser]]
 class SocketFeature:
     """What a feature plugs into the socket server (the app factory passes them to init_socketio).
 
-    `events`: its client -> server events and their handlers. `on_connect(socket, user)` after a socket
-    is accepted; `on_disconnect(socket, sid)` when it closes; `on_refresh(sockets, state)` every REFRESH
-    seconds in message-queue mode (vouch again for its entries in the shared state);
+    `events`: its client -> server events and their handlers. `on_disconnect(socket, sid)` when a socket
+    closes; `on_refresh(sockets, state)` every REFRESH seconds in message-queue mode (vouch again for its
+    entries in the shared state);
     `on_revalidate(sockets)` every REVALIDATE seconds, inside an app context, with the sockets whose
     session is still valid (leave the rooms their user may no longer read).
     """
 
     name: str
     events: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
-    on_connect: Callable[[SocketUser, User], None] | None = None
     on_disconnect: Callable[[SocketUser, str], None] | None = None
     on_refresh: Callable[[Sockets, MemoryState | RedisState], None] | None = None
     on_revalidate: Callable[[Sockets], None] | None = None

@@ -21,7 +21,7 @@ from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 from lhn import inputs, signals
 from lhn.accounts import services as accounts
 from lhn.accounts.models import User
-from lhn.accounts.permissions import is_suspended
+from lhn.accounts.permissions import suspension_running
 from lhn.database import mark_read_only
 from lhn.errors import DomainError, NotFound, Unauthenticated, ValidationFailed
 from lhn.extensions import db, socketio
@@ -122,20 +122,22 @@ def ok(**data: Any) -> dict[str, Any]:
 # --- connect, disconnect ----------------------------------------------------------------------------
 
 
-def _authenticate(auth: Any) -> User | None:
+def _authenticate(auth: Any) -> SocketUser | None:
     if isinstance(auth, dict) and "token" in auth:
         token = auth["token"]
         # Through the boundary: text that can't be stored (a lone surrogate) is nobody's token.
         valid = isinstance(token, str) and inputs.text_problem(token) is None
-        row = accounts.find_token(token) if valid else None
-        user = row.user if row is not None else None
+        holder = accounts.find_token_holder(token) if valid else None
         # A suspended account's tokens stay valid for when the suspension ends, but open no socket now
         # (the API answers them 403 account_suspended; the session loader refuses suspended cookies).
-        return None if user is None or is_suspended(user) else user
+        if holder is None or suspension_running(holder.suspended_until):
+            return None
+        return SocketUser(holder.user_id, holder.session_version, holder.show_presence, holder.username,
+                          holder.display_name)  # fmt: skip
     if current_user.is_authenticated:
         # flask_login is untyped: its proxy is Any to mypy; the object behind it is our User.
-        session_user: User = current_user._get_current_object()
-        return session_user
+        user: User = current_user._get_current_object()
+        return SocketUser(user.id, user.session_version, user.show_presence, user.username, user.display_name)
     return None
 
 
@@ -143,19 +145,14 @@ def on_connect(auth: Any = None) -> None:
     """A logged-in session (cookie) or a personal access token in `auth`; the Origin was checked by
     Engine.IO before this runs. Refused beyond MAX_SOCKETS in threading mode."""
     mark_read_only()
-    user = _authenticate(auth)
-    if user is None:
+    socket = _authenticate(auth)
+    if socket is None:
         raise ConnectionRefusedError("unauthorized")
     h = hub()
-    sid = current_sid()
-    socket = SocketUser(user.id, user.session_version, user.show_presence, user.username, user.display_name)
-    for feature in h.features:
-        if feature.on_connect is not None:
-            feature.on_connect(socket, user)
-    if not h.attach(sid, socket):
+    if not h.attach(current_sid(), socket):
         log.warning("socket refused: %s sockets open (MAX_SOCKETS)", h.max_sockets)
         raise ConnectionRefusedError("busy")
-    join_room(user_room(user.id))
+    join_room(user_room(socket.user_id))
     join_room(SITE_ROOM)
     h.start_upkeep()
 

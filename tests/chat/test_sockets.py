@@ -51,6 +51,20 @@ def test_only_logged_in_sessions_or_tokens_connect(app, world, socket_client):
     assert not socketio.test_client(app, auth={"token": "lhn_\ud800"}).is_connected()  # not a crash either
 
 
+def test_a_token_socket_is_its_holders_until_the_token_is_revoked(app, world):
+    client = app.test_client()
+    token = token_for(client, "mum")
+    by_token = socketio.test_client(app, auth={"token": token})
+    joined = by_token.emit("join_channel", {"channel_id": world["general"]}, callback=True)
+    (mum,) = joined["presence"]["online"]
+    assert (mum["username"], mum["role"]) == ("mum", "caregiver")
+    assert 'data-username="mum"' in mum["html"] and "badge-caregiver" in mum["html"]
+    token_id = client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {token}"}).get_json()["items"][0]["id"]
+    revoked = client.delete(f"/api/v1/tokens/{token_id}", headers={"Authorization": f"Bearer {token}"})
+    assert revoked.status_code == 204
+    assert not socketio.test_client(app, auth={"token": token}).is_connected()
+
+
 def test_sockets_beyond_the_cap_are_refused_in_threading_mode(make_app, world):
     app = make_app(MAX_SOCKETS=2)
     first, second, third = (connect(app, "teen")[0] for _ in range(3))
