@@ -202,10 +202,12 @@ class AnswerForm(Form):
 
 
 class PdsaForm(PHIConfirmMixin, Form):
+    # What a cycle must have (title, start, prediction) is the service's rule: it names every missing field in
+    # one answer, where required validators here would stop at the first round and hide the rest.
     site = SelectField("Site", choices=[])
-    title = StringField("Change being tested", validators=[InputRequired(), Length(max=160)])
+    title = StringField("Change being tested", validators=[Optional(), Length(max=160)])
     idea_id = SelectField("Idea it tests (optional)", choices=[], validate_choice=False)
-    started_on = StringField("Started on", validators=[InputRequired()], description="YYYY-MM-DD")
+    started_on = StringField("Started on", validators=[Optional()], description="YYYY-MM-DD")
     plan = TextAreaField("Plan: who, what, when, where (Markdown)", validators=[Optional(), Length(max=20000)])
     prediction = TextAreaField("Prediction: what do you expect to happen?", validators=[Optional(), Length(max=20000)])
     do_notes = TextAreaField("Do: what happened, observations", validators=[Optional(), Length(max=20000)])

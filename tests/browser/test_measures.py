@@ -60,3 +60,9 @@ def test_dashboard_and_a_chart_with_a_detected_shift_and_its_annotation(live_ser
     expect(phone.locator("svg.spc-chart").first).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
     shot(phone, "4-chart-phone")
+    phone.goto(page.url.split("?")[0])  # every site: the funnel and its table of sites compared
+    expect(phone.get_by_role("heading", name="Sites compared")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # the gap below the header (a .wrap rule once zeroed main's padding on every page)
+    assert phone.evaluate("parseFloat(getComputedStyle(document.querySelector('main')).paddingTop)") > 0
+    shot(phone, "5-sites-compared-phone")

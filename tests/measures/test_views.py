@@ -278,6 +278,17 @@ def test_fhir_pages(app, client, network):
     assert "Only summary reports" in page.text
 
 
+def test_a_pdsa_cycle_with_every_required_field_empty_says_so_for_each_at_once(app, client, network):
+    # A browser check found the date's error alone, then the prediction's only after a second submit.
+    measure_id = seed(app)
+    login(client, "doc")
+    page = submit(client, f"/measures/{measure_id}/pdsa/new", "Start the cycle", site="north", plan="Kept text")
+    assert page.status_code == 200
+    for message in ("Name the change you are testing", "Give a date (YYYY-MM-DD).", "Write down what you predict"):
+        assert message in page.text
+    assert "Kept text" in page.text
+
+
 def test_pdsa_cycle_notes_and_phases_through_the_pages(app, client, network):
     measure_id = seed(app)
     login(client, "doc")
