@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
@@ -31,6 +34,8 @@ from lhn.forms import ActionForm, acted, choices, flash_errors, form_page, safe_
 from lhn.limits import user_rate_limited, wrote
 
 bp = Blueprint("accounts", __name__)
+
+T = TypeVar("T")
 
 
 def _institution_choices() -> list[SelectChoice]:
@@ -136,25 +141,44 @@ def reset_password(token: str) -> ResponseReturnValue:
     return form_page("accounts/reset_password.html", form)
 
 
-@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
-def confirm_email(token: str) -> ResponseReturnValue:
+def _one_time_link(
+    token: str,
+    purpose: str,
+    use: Callable[[str], T],
+    then: Callable[[T], ResponseReturnValue],
+    template: str,
+    shown: Callable[[User, dict[str, Any]], dict[str, Any]],
+) -> ResponseReturnValue:
+    """The page an emailed one-time link opens: the expired page for a bad, expired or used link; else a button
+    that runs `use(token)` and answers with `then(what it returned)`. The page shows `shown(account, the link's
+    extra values)`."""
     # A button, not the link itself: mail scanners open links, and must not use up (or log in with) this one.
-    found = accounts.find_link(token, "confirm")
+    found = accounts.find_link(token, purpose)
     if found is None:
         return _expired()
     form = ActionForm()
-    if request.method == "POST" and (done := acted(form, lambda: accounts.confirm_email(token))):
-        user, first_login = done.value
-        if first_login and not current_user.is_authenticated:
-            _start_session(user, remember=False)
-            flash(f"Welcome, {user.display_name}! Your address is confirmed. Find a community to join below.",
-                  "success")  # fmt: skip
-            if user.role.needs_verification:
-                flash("Your role shows as 'claimed' until you submit evidence and a reviewer verifies it.", "info")
-            return redirect(url_for("communities.index"))
-        flash("Your email address is confirmed.", "success")
-        return redirect(url_for("communities.index") if current_user.is_authenticated else url_for("accounts.login"))
-    return render_template("accounts/confirm_email.html", form=form, email=found[0].email)
+    if request.method == "POST" and (done := acted(form, lambda: use(token))):
+        return then(done.value)
+    return render_template(template, form=form, **shown(*found))
+
+
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+def confirm_email(token: str) -> ResponseReturnValue:
+    return _one_time_link(token, "confirm", accounts.confirm_email, _confirmed,
+                          "accounts/confirm_email.html", lambda user, _: {"email": user.email})  # fmt: skip
+
+
+def _confirmed(done: tuple[User, bool]) -> ResponseReturnValue:
+    user, first_login = done
+    if first_login and not current_user.is_authenticated:
+        _start_session(user, remember=False)
+        flash(f"Welcome, {user.display_name}! Your address is confirmed. Find a community to join below.",
+              "success")  # fmt: skip
+        if user.role.needs_verification:
+            flash("Your role shows as 'claimed' until you submit evidence and a reviewer verifies it.", "info")
+        return redirect(url_for("communities.index"))
+    flash("Your email address is confirmed.", "success")
+    return redirect(url_for("communities.index") if current_user.is_authenticated else url_for("accounts.login"))
 
 
 @bp.post("/settings/email/confirmation")
@@ -183,15 +207,14 @@ def change_email_request() -> ResponseReturnValue:
 
 @bp.route("/email/change/<token>", methods=["GET", "POST"])
 def change_email(token: str) -> ResponseReturnValue:
-    found = accounts.find_link(token, "change_email")
-    if found is None:
-        return _expired()
-    form = ActionForm()
-    if request.method == "POST" and acted(form, lambda: accounts.change_email(token)):
-        flash("Your account uses its new email address now.", "success")
-        return redirect(url_for("accounts.change_email_request") if current_user.is_authenticated
-                        else url_for("accounts.login"))  # fmt: skip
-    return render_template("accounts/change_email.html", form=form, new=found[1].get("e", ""))
+    return _one_time_link(token, "change_email", accounts.change_email, _email_changed,
+                          "accounts/change_email.html", lambda _, extra: {"new": extra.get("e", "")})  # fmt: skip
+
+
+def _email_changed(_: User) -> ResponseReturnValue:
+    flash("Your account uses its new email address now.", "success")
+    return redirect(url_for("accounts.change_email_request") if current_user.is_authenticated
+                    else url_for("accounts.login"))  # fmt: skip
 
 
 @bp.get("/u/<username>")
