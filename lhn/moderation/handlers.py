@@ -14,7 +14,7 @@ from lhn.extensions import db
 from lhn.moderation import services
 from lhn.moderation.models import PHIConfirmation, ReviewKind
 from lhn.moderation.services import audit, sanctions
-from lhn.moderation.services.log import log_action
+from lhn.moderation.services.log import LogLink, log_action
 
 
 @signals.join_requested.connect
@@ -141,6 +141,12 @@ def _member_joined(community: Community, *, membership: Membership, **_: Any) ->
         db.session.flush()
 
 
+def _log_link(target_type: str, target_id: int, label: str, url: str) -> LogLink:
+    """What a feature's signal names (the answer vetted, the thread put in slow mode), as its public log line links
+    it: what Target.log_link is for the things moderation itself acts on."""
+    return {"target_type": target_type, "target_id": target_id, "target_label": label, "target_url": url}
+
+
 # --- phase 2: vetting ------------------------------------------------------------------------------------
 
 
@@ -174,11 +180,8 @@ def _vetting_recorded(
         action,
         by=by,
         community_id=community.id,
-        target_type=target_type,
-        target_id=target_id,
-        target_label=target_type,
-        target_url=url,
         reason=reason,
+        **_log_link(target_type, target_id, label=target_type, url=url),
     )
 
 
@@ -193,11 +196,8 @@ def _slow_mode_changed(
         "slow_mode_on" if seconds else "slow_mode_off",
         by=by,
         community_id=community.id,
-        target_type=target_type,
-        target_id=target_id,
-        target_label=label,
-        target_url=url,
         details=f"one message every {seconds} seconds per member" if seconds else "",
+        **_log_link(target_type, target_id, label, url),
     )
     audit.record(
         "slow_mode.set" if seconds else "slow_mode.off",
