@@ -1,6 +1,10 @@
 """My data: download everything I wrote and my profile as JSON; delete my account (keep my posts as
 "former member" or remove them). A registry over signals: every feature exports and erases its own data
-(contract in lhn/signals.py); this module runs them, then deletes the account row."""
+(contract in lhn/signals.py); this module runs them, then deletes the account row.
+
+Moderation's own part, receivers of the same signals: the flags a person raised, the sanctions they received and
+their PHI confirmations in an export; on account deletion all three go and open review items about them close,
+while the log lines they wrote as a moderator stay (the public record)."""
 
 from __future__ import annotations
 
