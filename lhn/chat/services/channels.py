@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -98,16 +98,30 @@ def find_channel(community: Community, name: str) -> Channel | None:
     return db.session.scalar(select(Channel).where(Channel.community_id == community.id, Channel.name == name))
 
 
+# Every join and send runs the statements below. Built once with bound parameters, they skip what building a
+# statement and its cache key costs each time (about 0.4 ms of CPU a statement, more than running it on SQLite).
+_CHANNEL_AND_MEMBERSHIP = (
+    select(Channel, Membership)
+    .join(Channel.community)
+    .outerjoin(
+        Membership, and_(Membership.community_id == Channel.community_id, Membership.user_id == bindparam("user_id"))
+    )
+    .where(Channel.id == bindparam("channel_id"))
+    .options(contains_eager(Channel.community))
+)
+_NEXT_SEQ = (
+    update(Channel)
+    .where(Channel.id == bindparam("channel_id"))
+    .values(last_seq=Channel.last_seq + 1)
+    .returning(Channel.last_seq)
+    .execution_options(synchronize_session=False)  # the caller sets it, from what the statement returned
+)
+
+
 def find_channel_and_membership(channel_id: int, user: object) -> tuple[Channel | None, Membership | None]:
     """A channel with its community and `user`'s membership there, in one query (joins and sends run it)."""
     user_id = user.id if isinstance(user, User) else None
-    row = db.session.execute(
-        select(Channel, Membership)
-        .join(Channel.community)
-        .outerjoin(Membership, and_(Membership.community_id == Channel.community_id, Membership.user_id == user_id))
-        .where(Channel.id == channel_id)
-        .options(contains_eager(Channel.community))
-    ).first()
+    row = db.session.execute(_CHANNEL_AND_MEMBERSHIP, {"channel_id": channel_id, "user_id": user_id}).first()
     return (row[0], row[1]) if row is not None else (None, None)
 
 
@@ -176,13 +190,7 @@ def next_seq(channel_id: int) -> int:
     """The channel's next event number, taken in one statement that also locks the channel's row until commit
     (PostgreSQL row lock; SQLite writes are serialised), so a channel's writers take turns from here. Raises
     NotFound when the channel is gone."""
-    seq = db.session.execute(
-        update(Channel)
-        .where(Channel.id == channel_id)
-        .values(last_seq=Channel.last_seq + 1)
-        .returning(Channel.last_seq)
-        .execution_options(synchronize_session=False)  # set below, from what the statement returned
-    ).scalar()
+    seq = db.session.execute(_NEXT_SEQ, {"channel_id": channel_id}).scalar()
     if seq is None:
         raise NotFound("No such channel.")
     _loaded_last_seq(channel_id, seq)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -103,6 +103,12 @@ def list_messages(
     return Page(items, str(items[0].id) if len(rows) > limit else None)
 
 
+# Built once: every join runs it (see channels._CHANNEL_AND_MEMBERSHIP).
+_LAST_SEQ_AND_SLOW_MODE = select(Channel.last_seq, communities.slow_mode_column(SLOW_MODE_TARGET, Channel.id)).where(
+    Channel.id == bindparam("channel_id")
+)
+
+
 @dataclass
 class Replay:
     messages: list[ChatMessage]
@@ -120,11 +126,7 @@ def replay(channel: Channel, *, last_id: int | None = None, last_seq: int | None
     The caller got `channel` from get_channel and joined the channel's room BEFORE calling this, so
     anything committed after this query is delivered live (clients drop duplicates by id).
     """
-    row = db.session.execute(
-        select(Channel.last_seq, communities.slow_mode_column(SLOW_MODE_TARGET, Channel.id)).where(
-            Channel.id == channel.id
-        )
-    ).one()
+    row = db.session.execute(_LAST_SEQ_AND_SLOW_MODE, {"channel_id": channel.id}).one()
     top, slow_mode = row[0] or 0, row[1] or 0
     since = last_seq
     if since is None and last_id is not None:

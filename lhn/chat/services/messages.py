@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import bindparam, func, select
 
 from lhn import limits, phi, signals
 from lhn.accounts.models import User
@@ -66,24 +66,23 @@ def render_body(body: str, mentioned: list[User]) -> str:
     return str(render_markdown(body, mentions={u.username for u in mentioned}))
 
 
-def _sent_with(user: User, client_id: str) -> tuple[ColumnElement[bool], ...]:
-    """`user`'s message with this client id (at most one: a retry finds its stored twin)."""
-    return ChatMessage.sender_id == user.id, ChatMessage.client_id == client_id
+# Built once with bound parameters: every send runs them (see channels._CHANNEL_AND_MEMBERSHIP).
+_SENT_WITH = (ChatMessage.sender_id == bindparam("sender_id"), ChatMessage.client_id == bindparam("client_id"))
+_FIND_BY_CLIENT_ID = select(ChatMessage).where(*_SENT_WITH)  # a retry finds its stored twin (at most one)
+_AFTER_LOCK = select(
+    select(ChatMessage.id).where(*_SENT_WITH).scalar_subquery(),
+    communities.slow_mode_column(SLOW_MODE_TARGET, bindparam("channel_id")),
+)
 
 
 def _find_by_client_id(user: User, client_id: str) -> ChatMessage | None:
-    return db.session.scalar(select(ChatMessage).where(*_sent_with(user, client_id)))
+    return db.session.scalars(_FIND_BY_CLIENT_ID, {"sender_id": user.id, "client_id": client_id}).first()
 
 
 def _after_lock(channel: Channel, by: User, client_id: str) -> tuple[int | None, int]:
     """The id of `by`'s message with this client id, and the channel's slow mode (0 when off), in one statement
     after the channel's lock: a retry or a slow-mode change that committed while this send waited is seen."""
-    row = db.session.execute(
-        select(
-            select(ChatMessage.id).where(*_sent_with(by, client_id)).scalar_subquery(),
-            communities.slow_mode_column(SLOW_MODE_TARGET, channel.id),
-        )
-    ).one()
+    row = db.session.execute(_AFTER_LOCK, {"sender_id": by.id, "client_id": client_id, "channel_id": channel.id}).one()
     return row[0], row[1] or 0
 
 
