@@ -6,6 +6,8 @@ _signals = Namespace()
 
 # sender: the user. Their open sockets must be disconnected (sessions were invalidated).
 sessions_invalidated = _signals.signal("sessions-invalidated")
+# sender: the user; kwargs: token (the ApiToken row). Sockets opened with it must close.
+token_revoked = _signals.signal("token-revoked")
 # sender: the community; kwargs: user. Their sockets must leave the community's rooms.
 member_removed = _signals.signal("member-removed")
 # sender: the user whose verification was decided; kwargs: request.

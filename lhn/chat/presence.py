@@ -64,11 +64,10 @@ def snapshot(channel_id: int, *, patient_space: bool, state: Any = None) -> dict
 
 
 def joined(socket: SocketUser, user: User, sid: str, channel_id: int, *, patient_space: bool) -> None:
-    mine = chat_socket(socket)
-    if mine.person is None:  # the badge "who is online" shows, once a socket: no query for a snapshot
-        mine.person = _badge(user)
-    state = _state()
-    if socket.show_presence:
+    mine, state = chat_socket(socket), _state()
+    if socket.show_presence:  # people who hide their presence are never listed: no badge to draw
+        if mine.person is None:  # drawn once a socket, so that a presence snapshot runs no query
+            mine.person = _badge(user)
         state.remember_person(socket.user_id, mine.person)
     state.presence_add(channel_id, PresenceEntry(socket.user_id, sid, socket.show_presence))
     if socket.show_presence:

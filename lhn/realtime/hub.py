@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from lhn.accounts.models import User
+from lhn.accounts.models import ApiToken, User
 from lhn.database import mark_read_only
 from lhn.extensions import db, socketio
 from lhn.realtime.queue import QueueManager
@@ -35,6 +35,7 @@ class SocketUser:
     show_presence: bool
     username: str = ""
     display_name: str = ""
+    token_id: int | None = None  # the personal access token it opened with (None: a session cookie)
     rooms: set[str] = field(default_factory=set)  # watched rooms ("post:12")
     features: dict[str, Any] = field(default_factory=dict)  # each feature's own state, by feature name
 
@@ -143,8 +144,9 @@ class SocketHub:
         socketio.start_background_task(lambda: self.revalidate(self.snapshot()))
 
     def revalidate(self, sockets: Sockets) -> None:
-        """Safety net for lost queue messages: close sockets whose session ended, and let the features
-        check the rooms of the others. One query here for all of this process's sockets."""
+        """Safety net for lost queue messages: close sockets whose session ended or whose token was revoked, and let
+        the features check the rooms of the others. One query here for all of this process's sockets (two when
+        some opened with a token)."""
         if not sockets:
             return
         with self.app.app_context():
@@ -152,7 +154,12 @@ class SocketHub:
                 mark_read_only()
                 ids = {s.user_id for _, s in sockets}
                 versions = dict(db.session.execute(select(User.id, User.session_version).where(User.id.in_(ids))).all())
-                ended = [sid for sid, s in sockets if versions.get(s.user_id) != s.session_version]
+                tokens = {s.token_id for _, s in sockets if s.token_id is not None}
+                gone = select(ApiToken.id).where(ApiToken.id.in_(tokens), ApiToken.revoked_at.is_not(None))
+                revoked = set(db.session.scalars(gone)) if tokens else set()
+                ended = [
+                    sid for sid, s in sockets if versions.get(s.user_id) != s.session_version or s.token_id in revoked
+                ]
                 for sid in ended:
                     socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
                 alive = [(sid, s) for sid, s in sockets if sid not in ended]

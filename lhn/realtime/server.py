@@ -133,7 +133,7 @@ def _authenticate(auth: Any) -> SocketUser | None:
         if holder is None or suspension_running(holder.suspended_until):
             return None
         return SocketUser(holder.user_id, holder.session_version, holder.show_presence, holder.username,
-                          holder.display_name)  # fmt: skip
+                          holder.display_name, token_id=holder.token_id)  # fmt: skip
     if current_user.is_authenticated:
         # flask_login is untyped: its proxy is Any to mypy; the object behind it is our User.
         user: User = current_user._get_current_object()
@@ -258,6 +258,13 @@ def _after_commit_disconnect(user_id: int) -> Callable[[], object]:
 
 @signals.sessions_invalidated.connect
 def _sessions_invalidated(user: User, **_: Any) -> None:
+    call_after_commit(_after_commit_disconnect(user.id))
+
+
+@signals.token_revoked.connect
+def _token_revoked(user: User, **_: Any) -> None:
+    # All of the person's sockets close: the ones with this token are refused when they reconnect, the others
+    # (their browser's, another token's) reconnect at once. Simpler than finding one token's sockets in every process.
     call_after_commit(_after_commit_disconnect(user.id))
 
 

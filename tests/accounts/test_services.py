@@ -195,9 +195,15 @@ def test_tokens_are_stored_hashed_and_stop_working_when_revoked(ctx) -> None:
     accounts.record_token_use(row)
     assert row.last_used_at is not None
     assert not accounts.token_use_due(row)
+    holder = accounts.find_token_holder(token)  # what a socket opening with it reads
+    assert (holder.token_id, holder.user_id, holder.username) == (row.id, user.id, user.username)
+    assert (holder.session_version, holder.display_name) == (user.session_version, user.display_name)
     accounts.revoke_token(user, row.id)
     assert accounts.find_token(token) is None
+    assert accounts.find_token_holder(token) is None
     assert accounts.find_token("lhn_wrong") is None
+    assert accounts.find_token_holder("lhn_wrong") is None
+    assert accounts.find_token_holder("not-a-token") is None
     with pytest.raises(NotFound):
         accounts.revoke_token(factories.user(), row.id)
 

@@ -51,18 +51,39 @@ def test_only_logged_in_sessions_or_tokens_connect(app, world, socket_client):
     assert not socketio.test_client(app, auth={"token": "lhn_\ud800"}).is_connected()  # not a crash either
 
 
-def test_a_token_socket_is_its_holders_until_the_token_is_revoked(app, world):
+def test_a_token_socket_is_its_holders_and_closes_when_the_token_is_revoked(app, world):
     client = app.test_client()
     token = token_for(client, "mum")
     by_token = socketio.test_client(app, auth={"token": token})
     joined = by_token.emit("join_channel", {"channel_id": world["general"]}, callback=True)
     (mum,) = joined["presence"]["online"]
     assert (mum["username"], mum["role"]) == ("mum", "caregiver")
-    assert 'data-username="mum"' in mum["html"] and "badge-caregiver" in mum["html"]
+    assert 'data-username="mum"' in mum["html"]
+    assert "badge-caregiver" in mum["html"]
     token_id = client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {token}"}).get_json()["items"][0]["id"]
     revoked = client.delete(f"/api/v1/tokens/{token_id}", headers={"Authorization": f"Bearer {token}"})
     assert revoked.status_code == 204
+    assert not by_token.is_connected()  # a leaked token reads no more chat
     assert not socketio.test_client(app, auth={"token": token}).is_connected()
+
+
+def test_revalidation_closes_a_socket_whose_token_was_revoked_while_its_disconnect_was_lost(app, world):
+    token = token_for(app.test_client(), "mum")
+    by_token = socketio.test_client(app, auth={"token": token})
+    other = socketio.test_client(app, auth={"token": token_for(app.test_client(), "mum")})
+    with committed(app):
+        from lhn.accounts import services as accounts
+        from lhn.accounts.models import ApiToken
+        from lhn.database import utcnow
+        from lhn.extensions import db
+
+        row = db.session.get(ApiToken, accounts.find_token_holder(token).token_id)
+        row.revoked_at = utcnow()  # as if revoke_token's disconnect never reached this process
+    assert by_token.is_connected()
+    hub = app.extensions["lhn_sockets"]
+    hub.revalidate(hub.snapshot())
+    assert not by_token.is_connected()
+    assert other.is_connected()  # the person's other token stays
 
 
 def test_sockets_beyond_the_cap_are_refused_in_threading_mode(make_app, world):

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
+from lhn import signals
 from lhn.accounts.models import ApiToken, User
 from lhn.database import utcnow
 from lhn.errors import NotFound, ValidationFailed
@@ -53,6 +54,7 @@ def revoke_token(user: User, token_id: int) -> None:
         raise NotFound("No such token.")
     row.revoked_at = utcnow()
     db.session.flush()
+    signals.token_revoked.send(user, token=row)
 
 
 TOKEN_USE_RESOLUTION = timedelta(hours=1)  # a token's "last used" time is noted at most this often
@@ -72,6 +74,7 @@ def find_token(token: str) -> ApiToken | None:
 class TokenHolder:
     """The person behind a live token, as much as opening a socket needs."""
 
+    token_id: int
     user_id: int
     session_version: int
     show_presence: bool
@@ -83,7 +86,8 @@ class TokenHolder:
 # Built once, and read as plain columns: a crowd reconnecting after a restart opens a socket each, and the
 # ORM's objects (the token, its person, their institution) cost more than the one indexed lookup itself.
 _TOKEN_HOLDER = (
-    select(User.id, User.session_version, User.show_presence, User.username, User.display_name, User.suspended_until)
+    select(ApiToken.id.label("token_id"), User.id.label("user_id"), User.session_version, User.show_presence)
+    .add_columns(User.username, User.display_name, User.suspended_until)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None))
 )
@@ -94,7 +98,7 @@ def find_token_holder(token: str) -> TokenHolder | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = db.session.execute(_TOKEN_HOLDER, {"digest": _token_digest(token)}).first()
-    return TokenHolder(*row) if row is not None else None
+    return TokenHolder(**row._mapping) if row is not None else None
 
 
 def token_use_due(row: ApiToken) -> bool:

@@ -21,7 +21,7 @@ from lhn.chat.services.channels import (
     set_channel_slow_mode,
     slow_mode_seconds,
 )
-from lhn.chat.services.events import channel_room, message_payload, person_payload
+from lhn.chat.services.events import channel_room, message_payload
 from lhn.chat.services.history import (
     HISTORY_PAGE,
     REPLAY_HORIZON,
@@ -46,6 +46,6 @@ __all__ = [
     "channel_room", "create_channel", "create_general_channel", "delete_message", "describe_seconds",
     "edit_message", "find_channel", "get_channel", "get_channel_by_name", "get_message", "hide_message",
     "last_read_id", "list_channels", "list_messages", "mark_read", "message_json", "message_payload",
-    "person_payload", "post_message", "prepare_rewrite", "replay", "sender_roles", "set_channel_slow_mode",
+    "post_message", "prepare_rewrite", "replay", "sender_roles", "set_channel_slow_mode",
     "set_hidden", "set_visible", "slow_mode_seconds", "unhide_message",
 ]  # fmt: skip
