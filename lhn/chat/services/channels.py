@@ -100,7 +100,7 @@ def find_channel(community: Community, name: str) -> Channel | None:
 
 # Every join and send runs the statements below. Built once with bound parameters, they skip what building a
 # statement and its cache key costs each time (about 0.4 ms of CPU a statement, more than running it on SQLite).
-_CHANNEL_AND_MEMBERSHIP = (
+CHANNEL_AND_MEMBERSHIP = (  # a send adds a column to it (messages.py)
     select(Channel, Membership)
     .join(Channel.community)
     .outerjoin(
@@ -121,7 +121,7 @@ _NEXT_SEQ = (
 def find_channel_and_membership(channel_id: int, user: object) -> tuple[Channel | None, Membership | None]:
     """A channel with its community and `user`'s membership there, in one query (joins and sends run it)."""
     user_id = user.id if isinstance(user, User) else None
-    row = db.session.execute(_CHANNEL_AND_MEMBERSHIP, {"channel_id": channel_id, "user_id": user_id}).first()
+    row = db.session.execute(CHANNEL_AND_MEMBERSHIP, {"channel_id": channel_id, "user_id": user_id}).first()
     return (row[0], row[1]) if row is not None else (None, None)
 
 

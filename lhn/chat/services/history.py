@@ -103,7 +103,7 @@ def list_messages(
     return Page(items, str(items[0].id) if len(rows) > limit else None)
 
 
-# Built once: every join runs it (see channels._CHANNEL_AND_MEMBERSHIP).
+# Built once: every join runs it (see channels.CHANNEL_AND_MEMBERSHIP).
 _LAST_SEQ_AND_SLOW_MODE = select(Channel.last_seq, communities.slow_mode_column(SLOW_MODE_TARGET, Channel.id)).where(
     Channel.id == bindparam("channel_id")
 )

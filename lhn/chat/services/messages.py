@@ -15,8 +15,8 @@ from lhn.chat import limits as chat_limits
 from lhn.chat import permissions
 from lhn.chat.models import Channel, ChatMessage
 from lhn.chat.services.channels import (
+    CHANNEL_AND_MEMBERSHIP,
     SLOW_MODE_TARGET,
-    find_channel_and_membership,
     get_channel,
     give_back_seq,
     next_seq,
@@ -66,17 +66,21 @@ def render_body(body: str, mentioned: list[User]) -> str:
     return str(render_markdown(body, mentions={u.username for u in mentioned}))
 
 
-# Built once with bound parameters: every send runs them (see channels._CHANNEL_AND_MEMBERSHIP).
-_SENT_WITH = (ChatMessage.sender_id == bindparam("sender_id"), ChatMessage.client_id == bindparam("client_id"))
-_FIND_BY_CLIENT_ID = select(ChatMessage).where(*_SENT_WITH)  # a retry finds its stored twin (at most one)
-_AFTER_LOCK = select(
-    select(ChatMessage.id).where(*_SENT_WITH).scalar_subquery(),
-    communities.slow_mode_column(SLOW_MODE_TARGET, bindparam("channel_id")),
+# Built once with bound parameters: every send runs them (see channels.CHANNEL_AND_MEMBERSHIP). A retry finds its
+# stored twin, the sender's message with the same client id (at most one), before the lock and again after it.
+_TWIN_ID = select(ChatMessage.id).where(
+    ChatMessage.sender_id == bindparam("sender_id"), ChatMessage.client_id == bindparam("client_id")
 )
+_READ_PHASE = CHANNEL_AND_MEMBERSHIP.add_columns(_TWIN_ID.scalar_subquery())
+_SLOW_MODE = communities.slow_mode_column(SLOW_MODE_TARGET, bindparam("channel_id"))
+_AFTER_LOCK = select(_TWIN_ID.scalar_subquery(), _SLOW_MODE)
 
 
-def _find_by_client_id(user: User, client_id: str) -> ChatMessage | None:
-    return db.session.scalars(_FIND_BY_CLIENT_ID, {"sender_id": user.id, "client_id": client_id}).first()
+def _read_phase(channel_id: int, by: User, client_id: str) -> tuple[Channel | None, Membership | None, int | None]:
+    """The channel with its community, `by`'s membership and their twin's id, in one statement."""
+    row = db.session.execute(_READ_PHASE, {"channel_id": channel_id, "user_id": by.id, "sender_id": by.id,
+                                           "client_id": client_id}).first()  # fmt: skip
+    return (row[0], row[1], row[2]) if row is not None else (None, None, None)
 
 
 def _after_lock(channel: Channel, by: User, client_id: str) -> tuple[int | None, int]:
@@ -104,12 +108,11 @@ def post_message(
         raise ValidationFailed({"client_id": "Send a client id of 1–64 letters, digits, '-' or '_'."})
     body = _check_body(body, max_chars=_max_chars())
     with reading():  # checks, the PHI guard and Markdown, before the write transaction
-        channel, membership = find_channel_and_membership(channel_id, by)
+        channel, membership, twin_id = _read_phase(channel_id, by, client_id)
         if channel is None or not permissions.can_post(by, channel, membership):
             raise NotFound("No such channel.")
-        existing = _find_by_client_id(by, client_id)
-        if existing is not None:
-            return _retried(existing, channel_id)
+        if twin_id is not None:
+            return _retried(db.session.get_one(ChatMessage, twin_id), channel_id)
         community, role = channel.community, membership.role if membership else None
         _check_not_muted(by, channel, membership)
         findings = _check_text(body, by, confirm_phi=confirm_phi)
