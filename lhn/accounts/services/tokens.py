@@ -86,8 +86,15 @@ class TokenHolder:
 # Built once, and read as plain columns: a crowd reconnecting after a restart opens a socket each, and the
 # ORM's objects (the token, its person, their institution) cost more than the one indexed lookup itself.
 _TOKEN_HOLDER = (
-    select(ApiToken.id.label("token_id"), User.id.label("user_id"), User.session_version, User.show_presence)
-    .add_columns(User.username, User.display_name, User.suspended_until)
+    select(
+        ApiToken.id.label("token_id"),
+        User.id.label("user_id"),
+        User.session_version,
+        User.show_presence,
+        User.username,
+        User.display_name,
+        User.suspended_until,
+    )
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None))
 )
