@@ -22,6 +22,13 @@ def test_two_people_chat_with_typing_presence_and_live_badges(live_server, new_p
     assert "2 people online" in mum.locator("#online-count").inner_text()
     shot(mum, "1-both-online")
 
+    # A message of only spaces is not sent, and the composer says why.
+    teen.get_by_label("Message #general").fill("   ")
+    teen.get_by_label("Message #general").press("Enter")
+    expect(teen.locator("#chat-send-error")).to_have_text("Write something first.")
+    assert teen.locator("li.chat-pending").count() == 0
+    shot(teen, "0-nothing-to-send", full_page=False)
+
     # Typing shows on the other page.
     teen.get_by_label("Message #general").press_sequentially("Hello from the teen", delay=20)
     mum.get_by_text("Gutsy Teen is typing…").wait_for(timeout=5000)
