@@ -4,9 +4,8 @@ with a fixed seed and a bounded number of examples. 0 server errors; every respo
 reach real posts, measures and channels, and otherwise generated (huge, negative, malformed).
 
 The counts (operations, requests, failures) are printed; run `scripts/test tests/live/test_api_fuzz.py -s` to see
-them. FUZZ_EXAMPLES (default 10) sets the examples per operation and phase. .ci/run runs this module beside the
-PostgreSQL suite, on the other core, and sets LHN_FUZZ_RUN_APART=1 for the SQLite suite, which then skips it (the
-server is a subprocess: the fuzz adds nothing to the suite's coverage).
+them. FUZZ_EXAMPLES (default 10) sets the examples per operation and phase. .ci/run runs it, with the rest of
+tests/live, beside the PostgreSQL suite (tests/live/conftest.py: LHN_LIVE_RUN_APART).
 """
 
 from __future__ import annotations
@@ -24,11 +23,7 @@ import requests
 
 from tests.servers import LiveServer
 
-pytestmark = [
-    pytest.mark.live,
-    pytest.mark.skipif(os.environ.get("LHN_FUZZ_RUN_APART") == "1",
-                       reason="LHN_FUZZ_RUN_APART=1: .ci/run fuzzes the API beside the PostgreSQL suite"),
-]  # fmt: skip
+pytestmark = pytest.mark.live
 
 ST = Path(sys.executable).parent / "st"
 DEMO_PASSWORD = "lhn-demo-2026"
