@@ -40,7 +40,7 @@ def channel(slug: str, name: str) -> ResponseReturnValue:
         "chat/channel.html", form, chat=page, community=community, moderates=page.moderates,
         phi=getattr(form, "phi", None), describe_seconds=chat.describe_seconds,
         slow_form=SlowModeForm(formdata=None, seconds=page.slow_mode) if page.moderates else None,
-        max_chars=current_app.config["CHAT_MESSAGE_MAX"],
+        max_chars=current_app.config["CHAT_MESSAGE_MAX"], nothing_to_send=chat.NOTHING_TO_SEND,
     )  # fmt: skip
     if page.before is None:
         with transaction():  # after rendering: a commit would expire everything the page loaded

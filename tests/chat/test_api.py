@@ -71,6 +71,8 @@ def test_send_is_idempotent_and_history_pages_by_keyset(client, people):
     assert_error(client.get(url + "?before=abc", headers=teen), 422, "validation_failed")
     assert_error(client.get(url + "?before=3&after=1", headers=teen), 422, "validation_failed")
     assert_error(client.post(url, headers=teen, json={"body": ""}), 422, "validation_failed")
+    blank = assert_error(client.post(url, headers=teen, json={"body": "  \n "}), 422, "validation_failed")
+    assert blank["fields"]["body"] == "Write something first."  # the words the composer shows without a round trip
     assert_error(client.post(url, headers=teen, json={"body": "x" * 4001}), 422, "validation_failed")
     assert_error(client.post(url, headers=teen, data="nope"), 400, "bad_request")
 

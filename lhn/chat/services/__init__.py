@@ -36,13 +36,20 @@ from lhn.chat.services.history import (
     replay,
     sender_roles,
 )
-from lhn.chat.services.messages import CLIENT_ID_RE, delete_message, edit_message, get_message, post_message
+from lhn.chat.services.messages import (
+    CLIENT_ID_RE,
+    NOTHING_TO_SEND,
+    delete_message,
+    edit_message,
+    get_message,
+    post_message,
+)
 from lhn.chat.services.moderation import hide_message, prepare_rewrite, set_hidden, set_visible, unhide_message
 
 __all__ = [
-    "CLIENT_ID_RE", "GENERAL_TOPIC", "HISTORY_PAGE", "NAME_RE", "REASON_MAX", "REPLAY_HORIZON", "REPLAY_MAX",
-    "SLOW_MODE_CHOICES", "SLOW_MODE_TARGET", "TOPIC_MAX", "ChannelPage", "ChannelSummary", "Replay", "channel_json",
-    "channel_page",
+    "CLIENT_ID_RE", "GENERAL_TOPIC", "HISTORY_PAGE", "NAME_RE", "NOTHING_TO_SEND", "REASON_MAX", "REPLAY_HORIZON",
+    "REPLAY_MAX", "SLOW_MODE_CHOICES", "SLOW_MODE_TARGET", "TOPIC_MAX", "ChannelPage", "ChannelSummary", "Replay",
+    "channel_json", "channel_page",
     "channel_room", "create_channel", "create_general_channel", "delete_message", "describe_seconds",
     "edit_message", "find_channel", "get_channel", "get_channel_by_name", "get_message", "hide_message",
     "last_read_id", "list_channels", "list_messages", "mark_read", "message_json", "message_payload",

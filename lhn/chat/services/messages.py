@@ -31,6 +31,7 @@ from lhn.extensions import db
 from lhn.markup import clean_text, find_mentions, render_markdown
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+NOTHING_TO_SEND = "Write something first."  # also said by the composer before a round trip
 
 
 def _check_body(body: Any, *, max_chars: int) -> str:
@@ -38,7 +39,7 @@ def _check_body(body: Any, *, max_chars: int) -> str:
         raise ValidationFailed({"body": "Send the message as text."})
     text = clean_text(body).strip()
     if not text:
-        raise ValidationFailed({"body": "Write something first."})
+        raise ValidationFailed({"body": NOTHING_TO_SEND})
     if len(text) > max_chars:
         raise ValidationFailed({"body": f"Messages are limited to {max_chars} characters ({len(text)} now)."})
     return text

@@ -18,6 +18,7 @@ if (root && LHN && LHN.socket) {
     moderator: root.dataset.moderator === "1",
     patientSpace: root.dataset.patientSpace === "1",
     maxChars: parseInt(root.dataset.maxChars, 10) || 4000,
+    nothingToSend: root.dataset.nothingToSend, // the server's words for an empty message
   };
   var view = createView(page);
   var composer = null;

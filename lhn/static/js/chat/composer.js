@@ -49,7 +49,7 @@ export function createComposer(page, view, protocol) {
     var body = textarea.value.trim();
     sendError.hidden = true;
     if (phiPanel && confirmPhi !== true) closePhi();
-    if (!body) { showError({ message: "Write something first." }); textarea.focus(); return; } // the server's words
+    if (!body) { showError({ message: page.nothingToSend }); textarea.focus(); return; }
     if (body.length > page.maxChars) { showError({ message: "Messages are limited to " + page.maxChars + " characters." }); return; }
     textarea.value = "";
     updateCounter();
