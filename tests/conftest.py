@@ -181,7 +181,8 @@ _url_builders: dict[tuple[Any, ...], Any] = {}
 
 def _shared_url_builder(rule: Rule, append_unknown: bool = True) -> Any:
     """A rule's URL builder is a plain function of its text, its parsed parts and its defaults (the app binds it to
-    the rule), so rules alike share one. Werkzeug's private method: if it changes shape, the key below fails loudly."""
+    the rule), so rules alike share one. This replaces a Werkzeug private method: tests/test_harness.py checks that
+    every shared builder is the one Werkzeug would compile, and a missing attribute fails here loudly."""
     defaults = tuple(sorted((name, repr(value)) for name, value in (rule.defaults or {}).items()))
     key = (rule.rule, tuple(rule._trace), defaults, append_unknown)
     if key not in _url_builders:

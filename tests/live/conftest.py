@@ -27,5 +27,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return
     here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.path)).parents:
+        if item.path.is_relative_to(here):
             item.add_marker(APART)
