@@ -225,7 +225,14 @@ def form_refusal() -> str | None:
 
 
 def init_app(app: Flask) -> None:
-    """Retry-After on the answers that told someone to wait, and 429 for a form refused over a rate limit."""
+    """Retry-After on the answers that told someone to wait, and 429 for a form refused over a rate limit. Call it
+    after `limiter.init_app(app)`."""
+    manager = limiter.limit_manager
+    if not manager.default_limits and not manager.application_limits:
+        # Flask-Limiter's own hook looks for app-wide limits (default, application, per blueprint) on every request.
+        # LHN sets none: each limit sits on its view, whose decorator checks it. The hook found nothing and cost a
+        # stored page ~70 µs of its ~500 (bench/README.md); tests/test_limits.py fails if a blueprint limit appears.
+        app.before_request_funcs[None].remove(limiter._check_request_limit)
 
     @app.after_request
     def _retry_after(response: Any) -> Any:

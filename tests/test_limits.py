@@ -75,3 +75,20 @@ def test_per_user_limits_are_kept_in_redis_when_configured(make_app):
         for key in connection.scan_iter(f"*{prefix}*"):
             connection.delete(key)
         connection.close()
+
+
+def test_the_per_request_check_for_app_wide_limits_runs_only_when_there_are_some(make_app):
+    """Every LHN limit sits on its view, whose decorator checks it, so Flask-Limiter's hook that looks for app-wide
+    limits on every request is left out (it found none; bench/README.md). A default limit in config brings it back."""
+    from lhn.extensions import limiter
+
+    app = make_app()
+    assert limiter._check_request_limit not in app.before_request_funcs[None]
+    assert not limiter.limit_manager.default_limits
+    assert not limiter.limit_manager.application_limits
+    assert all(not limiter.limit_manager.blueprint_limits(app, name) for name in app.blueprints)
+    try:
+        client = make_app(RATELIMIT_DEFAULT="2 per minute").test_client()
+        assert [client.get("/").status_code for _ in range(3)] == [200, 200, 429]
+    finally:
+        limiter.limit_manager.set_default_limits([])  # the extension is one object: later apps must not inherit it

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, NotRequired, TypedDict
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from lhn import signals
 from lhn.accounts.models import User
@@ -204,12 +204,17 @@ def get_community(slug: str) -> Community:
     return community
 
 
+# Core, not the ORM, built once: this runs for every stored page served, and ORM results cost 2×.
+_PUBLIC_CONTENT_VERSION = select(Community.__table__.c.visibility, Community.__table__.c.content_version).where(
+    Community.__table__.c.slug == bindparam("slug")
+)
+
+
 def public_content_version(slug: str) -> int | None:
     """The content_version of a public community (what readers who are not logged in may read: as
     permissions.can_read), in one light query, so that a stored page can be served without loading the
     community. None for a restricted or unknown one."""
-    table = Community.__table__  # Core, not the ORM: this runs for every stored page served, and ORM results cost 2×
-    row = read_first(select(table.c.visibility, table.c.content_version).where(table.c.slug == slug))
+    row = read_first(_PUBLIC_CONTENT_VERSION, slug=slug)
     if row is None or row.visibility != Visibility.PUBLIC:
         return None
     return int(row.content_version)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from lhn import limits, phi, signals
@@ -92,14 +92,19 @@ def get_post(post_id: int, *, by: object) -> Post:
     return get_access(post_id, by=by).post
 
 
+# Core, not the ORM, built once: this runs for every stored page served.
+_ANONYMOUS_PAGE_KEY = (
+    select(Community.__table__.c.slug, Community.__table__.c.visibility, Post.__table__.c.kind,
+           Post.__table__.c.page_version)
+    .join(Community.__table__, Community.__table__.c.id == Post.__table__.c.community_id)
+    .where(Post.__table__.c.id == bindparam("post_id"))
+)  # fmt: skip
+
+
 def anonymous_page_key(post_id: int) -> tuple[str, str, int] | None:
     """(community slug, kind path, page version) of a post that readers who aren't logged in may see,
     in one light query, so a cached page can be served without loading the post. None otherwise."""
-    post, community = Post.__table__, Community.__table__  # Core, not the ORM: this runs for every stored page served
-    row = read_first(
-        select(community.c.slug, community.c.visibility, post.c.kind, post.c.page_version)
-        .join(community, community.c.id == post.c.community_id).where(post.c.id == post_id)
-    )  # fmt: skip
+    row = read_first(_ANONYMOUS_PAGE_KEY, post_id=post_id)
     if row is None or row.visibility != Visibility.PUBLIC:  # what permissions.can_read allows anonymous readers
         return None
     return row.slug, row.kind.path, row.page_version
