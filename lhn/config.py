@@ -139,6 +139,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     _finish(app)
 
 
+LIGHT_READS = "light_reads"  # the bind key of read_first's pool (a server database only; SQLite needs none)
+
+
 def _finish(app: Flask) -> None:
     production = app.config["ENV"] == "production"
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
@@ -151,6 +154,12 @@ def _finish(app: Flask) -> None:
         # once (SQLAlchemy's 5 + 10 made the 16th request wait for a connection before it waited for its turn).
         options = {k: v for k, v in app.config["SQLALCHEMY_ENGINE_OPTIONS"].items() if k != "pool_pre_ping"}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 32, "max_overflow": 96, **options}
+    elif not url.startswith("sqlite"):
+        # Stored pages' version lookups (database.read_first) take connections from a pool of their own without
+        # pool_pre_ping: on PostgreSQL the ping was one of the two round trips such a page cost (bench/README.md).
+        # read_first tries again once on a connection the database dropped, which is what the ping caught.
+        light_reads = {"url": url, "pool_pre_ping": False}
+        app.config["SQLALCHEMY_BINDS"] = {LIGHT_READS: light_reads, **app.config.get("SQLALCHEMY_BINDS", {})}
     if not app.config.get("SECRET_KEY"):
         if production:
             raise RuntimeError("LHN_SECRET_KEY must be set in production (refusing to start without it).")

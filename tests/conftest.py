@@ -111,7 +111,8 @@ def _build_schema(url: str) -> None:
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         _db.create_all()
-        _db.engine.dispose()
+        for engine in _db.engines.values():
+            engine.dispose()
 
 
 @contextmanager
@@ -209,7 +210,8 @@ def _apps(database_url: str, directory: Path) -> Iterator[Callable[..., Flask]]:
     for app in apps:
         with app.app_context():
             _db.session.remove()
-            _db.engine.dispose()
+            for engine in _db.engines.values():  # the app's pool and, on PostgreSQL, read_first's
+                engine.dispose()
 
 
 @pytest.fixture
@@ -285,12 +287,14 @@ def count_queries(app: Flask) -> Callable[[], Any]:
                 statements.append(statement)
 
         with app.app_context():
-            engine = _db.engine
-        event.listen(engine, "before_cursor_execute", record)
+            engines = list(_db.engines.values())  # the app's pool and, on PostgreSQL, read_first's
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", record)
         try:
             yield statements
         finally:
-            event.remove(engine, "before_cursor_execute", record)
+            for engine in engines:
+                event.remove(engine, "before_cursor_execute", record)
 
     return counter
 

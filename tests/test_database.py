@@ -132,3 +132,24 @@ def test_keep_loaded_commits_without_expiring_and_restores_the_default(app, coun
         with count_queries() as reloads:
             assert person.display_name
         assert len(reloads) == 1
+
+
+postgres_only = pytest.mark.skipif(not PG_URL, reason="a server database: SQLite has no connection to drop")
+
+
+@postgres_only
+def test_a_light_read_survives_a_connection_the_database_dropped(app):
+    """read_first's pool pings nothing before a checkout (a round trip per stored page), so a connection the
+    database dropped (a restart) is met by the read itself, which tries once more on a new one."""
+    from sqlalchemy import text
+
+    from lhn.config import LIGHT_READS
+
+    with app.app_context():
+        light = db.engines[LIGHT_READS]
+        assert light.pool._pre_ping is False
+        backend = database.read_first(select(func.pg_backend_pid()))[0]
+        assert light.pool.checkedin() == 1  # the next read takes this connection again
+        with db.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        assert database.read_first(select(func.pg_backend_pid()))[0] != backend
