@@ -139,7 +139,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     _finish(app)
 
 
-LIGHT_READS = "light_reads"  # the bind key of read_first's pool (a server database only; SQLite needs none)
+LIGHT_READS = "light_reads"  # the bind key of light_reads' pool (a server database only; SQLite needs none)
 
 
 def _finish(app: Flask) -> None:
@@ -155,9 +155,9 @@ def _finish(app: Flask) -> None:
         options = {k: v for k, v in app.config["SQLALCHEMY_ENGINE_OPTIONS"].items() if k != "pool_pre_ping"}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 32, "max_overflow": 96, **options}
     elif not url.startswith("sqlite"):
-        # Stored pages' version lookups (database.read_first) take connections from a pool of their own without
+        # Stored pages' version lookups (lhn/light_reads.py) take connections from a pool of their own without
         # pool_pre_ping: on PostgreSQL the ping was one of the two round trips such a page cost (bench/README.md).
-        # read_first tries again once on a connection the database dropped, which is what the ping caught.
+        # A read tries again once on a connection the database dropped, which is what the ping caught.
         light_reads = {"url": url, "pool_pre_ping": False}
         app.config["SQLALCHEMY_BINDS"] = {LIGHT_READS: light_reads, **app.config.get("SQLALCHEMY_BINDS", {})}
     if not app.config.get("SECRET_KEY"):

@@ -21,22 +21,17 @@ from sqlalchemy import (
     CursorResult,
     DateTime,
     Enum,
-    Executable,
     Index,
     MetaData,
     Result,
-    Row,
     event,
     select,
     text,
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
-
-from lhn.config import LIGHT_READS
 
 # Stable constraint names, so Alembic batch migrations can alter tables on SQLite.
 NAMING_CONVENTION = {
@@ -450,31 +445,6 @@ def keep_loaded() -> Iterator[None]:
         yield
     finally:
         session.expire_on_commit = before
-
-
-def read_first(statement: Executable, **params: Any) -> Row[Any] | None:
-    """The first row of one light read, on a pooled connection of its own that goes back at once. For the lookups
-    that decide whether a stored page can be served (every such request), where the Session's begin, close and
-    removal cost more than the query. It sees what is committed, so never use it for what a write depends on.
-    On PostgreSQL it runs outside a transaction: no BEGIN and ROLLBACK, two round trips of the four.
-    Build `statement` once, with bindparam()s that `params` fill: building a select and its cache key on each
-    call cost as much as the rest of the read (150 -> 78 µs on SQLite, bench/README.md). On a server database the
-    connection comes from a pool without a ping before each checkout (config.LIGHT_READS)."""
-    db = _db()
-    engine = db.engines.get(LIGHT_READS, db.engine)
-    try:
-        return _first_row(engine, statement, params)
-    except DBAPIError as error:
-        if not error.connection_invalidated:  # the database dropped the connection (restarted): the pool has no ping
-            raise
-        return _first_row(engine, statement, params)
-
-
-def _first_row(engine: Engine, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
-    with engine.connect() as connection:
-        if engine.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        return connection.execute(statement, params).first()
 
 
 def end_snapshot() -> None:

@@ -210,7 +210,7 @@ def _apps(database_url: str, directory: Path) -> Iterator[Callable[..., Flask]]:
     for app in apps:
         with app.app_context():
             _db.session.remove()
-            for engine in _db.engines.values():  # the app's pool and, on PostgreSQL, read_first's
+            for engine in _db.engines.values():  # the app's pool and, on PostgreSQL, light_reads'
                 engine.dispose()
 
 
@@ -287,7 +287,7 @@ def count_queries(app: Flask) -> Callable[[], Any]:
                 statements.append(statement)
 
         with app.app_context():
-            engines = list(_db.engines.values())  # the app's pool and, on PostgreSQL, read_first's
+            engines = list(_db.engines.values())  # the app's pool and, on PostgreSQL, light_reads'
         for engine in engines:
             event.listen(engine, "before_cursor_execute", record)
         try:

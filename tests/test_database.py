@@ -7,7 +7,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from lhn import database
+from lhn import database, light_reads
 from lhn.accounts.models import User
 from lhn.extensions import db
 from tests import factories
@@ -139,7 +139,7 @@ postgres_only = pytest.mark.skipif(not PG_URL, reason="a server database: SQLite
 
 @postgres_only
 def test_a_light_read_survives_a_connection_the_database_dropped(app):
-    """read_first's pool pings nothing before a checkout (a round trip per stored page), so a connection the
+    """light_reads' pool pings nothing before a checkout (a round trip per stored page), so a connection the
     database dropped (a restart) is met by the read itself, which tries once more on a new one."""
     from sqlalchemy import text
 
@@ -148,8 +148,8 @@ def test_a_light_read_survives_a_connection_the_database_dropped(app):
     with app.app_context():
         light = db.engines[LIGHT_READS]
         assert light.pool._pre_ping is False
-        backend = database.read_first(select(func.pg_backend_pid()))[0]
+        backend = light_reads.first(select(func.pg_backend_pid()))[0]
         assert light.pool.checkedin() == 1  # the next read takes this connection again
         with db.engine.connect() as other:
             other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
-        assert database.read_first(select(func.pg_backend_pid()))[0] != backend
+        assert light_reads.first(select(func.pg_backend_pid()))[0] != backend

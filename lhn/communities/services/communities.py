@@ -11,7 +11,7 @@ from typing import Literal, NotRequired, TypedDict
 
 from sqlalchemy import bindparam, func, or_, select
 
-from lhn import signals
+from lhn import light_reads, signals
 from lhn.accounts.models import User
 from lhn.communities import permissions
 from lhn.communities.models import CodeSystem, Community, CommunityRole, JoinRequest, Membership, Visibility
@@ -23,7 +23,7 @@ from lhn.communities.services.membership import (
     institution_counts,
     list_join_requests,
 )
-from lhn.database import read_first, reading
+from lhn.database import reading
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text, render_markdown
@@ -214,7 +214,7 @@ def public_content_version(slug: str) -> int | None:
     """The content_version of a public community (what readers who are not logged in may read: as
     permissions.can_read), in one light query, so that a stored page can be served without loading the
     community. None for a restricted or unknown one."""
-    row = read_first(_PUBLIC_CONTENT_VERSION, slug=slug)
+    row = light_reads.first(_PUBLIC_CONTENT_VERSION, slug=slug)
     if row is None or row.visibility != Visibility.PUBLIC:
         return None
     return int(row.content_version)

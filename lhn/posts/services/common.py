@@ -12,13 +12,12 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
-from lhn import limits, phi, signals
+from lhn import light_reads, limits, phi, signals
 from lhn.accounts.models import User
 from lhn.accounts.permissions import as_user
 from lhn.communities import permissions as community_permissions
 from lhn.communities import services as communities
 from lhn.communities.models import Community, CommunityRole, Membership, Visibility
-from lhn.database import read_first
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
 from lhn.markup import clean_text, find_mentions, render_markdown
@@ -104,7 +103,7 @@ _ANONYMOUS_PAGE_KEY = (
 def anonymous_page_key(post_id: int) -> tuple[str, str, int] | None:
     """(community slug, kind path, page version) of a post that readers who aren't logged in may see,
     in one light query, so a cached page can be served without loading the post. None otherwise."""
-    row = read_first(_ANONYMOUS_PAGE_KEY, post_id=post_id)
+    row = light_reads.first(_ANONYMOUS_PAGE_KEY, post_id=post_id)
     if row is None or row.visibility != Visibility.PUBLIC:  # what permissions.can_read allows anonymous readers
         return None
     return row.slug, row.kind.path, row.page_version
