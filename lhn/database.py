@@ -213,6 +213,7 @@ def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     cursor.close()
 
 
+LIGHT_READ = "lhn_light_read"  # the execution option that marks lhn/light_reads.py's connections
 BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for SQLite's lock before "database is locked"
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
@@ -268,7 +269,11 @@ def _sqlite_begin(writers: WriterTurns, conn: Any) -> None:
     """Begin a transaction in the current phase. A writer first waits for its turn among this process's writers:
     SQLite's own busy handler polls with sleeps that grow to 100 ms and is not fair, so under many writers some
     waited seconds and a few gave up ("database is locked"); a lock queues them without polling, so each waits
-    only for the short transactions ahead of it. busy_timeout still covers other processes (the CLI)."""
+    only for the short transactions ahead of it. busy_timeout still covers other processes (the CLI).
+    A light read (lhn/light_reads.py) begins nothing: its one SELECT is a transaction of its own, and asking for the
+    write lock a request holds on another connection would wait out the busy timeout."""
+    if conn.get_execution_options().get(LIGHT_READ):
+        return
     if not _writing():
         conn.exec_driver_sql("BEGIN")
         return
@@ -299,8 +304,9 @@ def _note_writes(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         _set_flag("_lhn_wrote")
 
 
-def _transaction_ended(_conn: Any) -> None:
-    if has_app_context():
+def _transaction_ended(conn: Any) -> None:
+    """The request's transaction ended; a light read's connection going back is not it."""
+    if has_app_context() and not conn.get_execution_options().get(LIGHT_READ):
         g.pop("_lhn_locked", None)
         g.pop("_lhn_wrote", None)
 

@@ -14,6 +14,7 @@ from tests import factories
 from tests.conftest import PG_URL, committed
 
 sqlite_only = pytest.mark.skipif(bool(PG_URL), reason="SQLite's database-wide write lock and its writers' turns")
+postgres_only = pytest.mark.skipif(not PG_URL, reason="a server database: SQLite has no connection to drop")
 
 
 @sqlite_only
@@ -134,8 +135,6 @@ def test_keep_loaded_commits_without_expiring_and_restores_the_default(app, coun
         assert len(reloads) == 1
 
 
-postgres_only = pytest.mark.skipif(not PG_URL, reason="a server database: SQLite has no connection to drop")
-
 
 @postgres_only
 def test_a_light_read_survives_a_connection_the_database_dropped(app):
@@ -153,3 +152,22 @@ def test_a_light_read_survives_a_connection_the_database_dropped(app):
         with db.engine.connect() as other:
             other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
         assert light_reads.first(select(func.pg_backend_pid()))[0] != backend
+
+
+def test_a_light_read_inside_a_write_neither_waits_for_the_write_lock_nor_ends_the_write(app):
+    """A light read runs on a connection of its own. Inside a request's write transaction it must not ask for the
+    write lock the request already holds on another connection (it would wait out SQLite's busy timeout), and its
+    connection going back must not clear what the request's transaction recorded."""
+    from lhn.communities.services import public_content_version
+
+    with committed(app):
+        slug = factories.community().slug
+    with app.test_request_context(), database.transaction():
+        factories.user(username="writing")
+        db.session.flush()
+        started = time.monotonic()
+        assert public_content_version(slug) is not None
+        assert time.monotonic() - started < 1
+        assert database.write_lock_held() or PG_URL  # PostgreSQL has no database-wide lock to hold
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id)).where(User.username == "writing")) == 1
