@@ -22,6 +22,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     _register_blueprints(app)
+    from lhn import limits
+
+    limits.limit_every_write(app)  # the routes are all in now
     _register_request_hooks(app)
     from lhn import plurals
 

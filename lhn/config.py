@@ -31,6 +31,7 @@ ENV_KEYS = {
     "LHN_SOCKETIO_CHANNEL": "SOCKETIO_CHANNEL",
     "LHN_REALTIME_KEY_PREFIX": "REALTIME_KEY_PREFIX",
     "LHN_CHAT_RATE_LIMIT": "CHAT_RATE_LIMIT",
+    "LHN_WRITE_RATE_LIMIT": "WRITE_RATE_LIMIT",
     "LHN_MEASURES_SUPPRESSION_COALITION": "MEASURES_SUPPRESSION_COALITION",
     **{
         f"LHN_MAIL_{name}": f"MAIL_{name}"
@@ -102,6 +103,9 @@ class DefaultConfig:
     # Chat sends and edits per person: "" = lhn.limits' "chat" row (RATE_LIMITS / NEW_ACCOUNT_RATE_LIMITS,
     # lower for new accounts); a limit string here applies to everybody (load tests, benchmarks).
     CHAT_RATE_LIMIT = ""
+    # Every other write, per person and endpoint (or socket event): "" = lhn.limits' "write" row, the backstop; a
+    # limit string here applies to everybody (a data-heavy network, load tests, the API fuzzer).
+    WRITE_RATE_LIMIT = ""
     CHAT_MESSAGE_MAX = 4000  # characters of Markdown per chat message
     PROXY_FIX = 0  # number of trusted proxies in front of the app
     HEALTH_WRITE_TIMEOUT_MS = 1000  # /healthz is "degraded" (503) when a write can't get SQLite's lock this fast

@@ -31,6 +31,7 @@ from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits import parse_many
+from werkzeug.exceptions import BadRequest
 
 from lhn.database import utcnow
 from lhn.extensions import limiter
@@ -54,6 +55,9 @@ RATE_LIMITS = {
     "pro": "60 per hour;300 per day",  # questionnaire answers, saved as drafts as people go
     "research": "30 per hour;100 per day",  # studies, research profiles, "contact me" and withdrawing it
     "strata": "60 per hour;300 per day",  # a site's breakdowns: one per stratifier and period
+    # Every other write (votes, edits, joins, data points, moderation actions...): a backstop against runaway
+    # scripts and floods that no person clicking or a site's data script comes near. See `limit_every_write`.
+    "write": "60 per minute;600 per hour;3000 per day",
 }
 NEW_ACCOUNT_RATE_LIMITS = {
     "post": "3 per hour;10 per day",
@@ -72,6 +76,7 @@ NEW_ACCOUNT_RATE_LIMITS = {
     "pro": "60 per hour;300 per day",  # a patient's own answers: never held back for new accounts
     "research": "10 per hour;30 per day",
     "strata": "20 per hour;100 per day",
+    "write": "60 per minute;600 per hour;3000 per day",  # a backstop: what is spam has a lower limit of its own
 }
 NEW_ACCOUNT_DAYS = 3
 NEW_ACCOUNT_MAX_LINKS = 2
@@ -92,6 +97,8 @@ def limit_for(action: str, user: Any = None) -> str:
     """The limit string for `user` (default: the current user) and `action` (new accounts get the lower
     one). Chat passes the sender: its socket events have no Flask-Login user."""
     config = current_app.config
+    if action == "write" and config.get("WRITE_RATE_LIMIT"):
+        return str(config["WRITE_RATE_LIMIT"])  # the backstop set for everybody (LHN_WRITE_RATE_LIMIT)
     table = dict(RATE_LIMITS, **config.get("RATE_LIMITS", {}))
     who = current_user if user is None else user
     if getattr(who, "is_authenticated", False) and is_new_account(who, days=_config_days()):
@@ -140,6 +147,39 @@ def user_rate_limited(
         return refuse_forms(limited, view) if forms else limited
 
     return decorate
+
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_any_write = user_rate_limited("write")  # one decorator for every view: Flask-Limiter keys limits by function name,
+# and closures that share one (lhn.measures.api.common.removal_route) would otherwise each count a request again
+
+
+def limit_every_write(app: Flask) -> None:
+    """Give every endpoint that takes a write (POST, PUT, PATCH, DELETE) and has no limit of its own the "write"
+    limit, so none is left without one, tomorrow's routes included; like every limit here it counts per endpoint.
+    Call it once every route is added."""
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if rule.methods and rule.methods & WRITE_METHODS and not has_a_limit(view):
+            app.view_functions[rule.endpoint] = _any_write(view)
+
+
+_LIMITED_IN_SERVICE = "lhn_limited_in_service"
+
+
+def limited_in_service(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view whose service counts a limit of its own, shared with socket events that Flask-Limiter does not
+    see (chat sends and edits, lhn/chat/limits.py): `limit_every_write` leaves it alone. Put it under the route."""
+    setattr(view, _LIMITED_IN_SERVICE, True)
+    return view
+
+
+def has_a_limit(view: Callable[..., Any]) -> bool:
+    """Is a limit on this view function? Flask-Limiter marks its wrappers, and functools.wraps carries the mark up
+    through the decorators above them (refuse_forms, login_required). (Not the extension's record of limits by
+    name: that outlives an app, and a second app in the process would find its views there unwrapped.)"""
+    marked = getattr(view, "__wrapper-limiter-instance", None) is limiter
+    return marked or bool(getattr(view, _LIMITED_IN_SERVICE, False))
 
 
 # --- silent budgets ---------------------------------------------------------------------------------------------
@@ -199,17 +239,21 @@ def note_wait(seconds: int | None, *, rate_limited: bool = False) -> None:
 def refuse_forms(limited: Callable[..., Any], view: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a rate-limited page view: over the limit, a page's form POST runs the view with the refusal noted, so
     it re-renders its form as for any error, keeping what was typed. lhn.forms.Form does not validate then and
-    shows `form_refusal()`; the answer is a 429 with Retry-After (`init_app`). The API gets the error JSON."""
+    shows `form_refusal()`; the answer is a 429 with Retry-After (`init_app`). A one-button form, which a view
+    answers with a 400 when it does not validate, gets the 429 error page; the API gets the error JSON."""
 
-    @functools.wraps(view)
+    @functools.wraps(limited)  # the view's name, and Flask-Limiter's mark (`has_a_limit`)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return limited(*args, **kwargs)
-        except RateLimitExceeded:
+        except RateLimitExceeded as refusal:
             if request.path.startswith("/api/") or request.method != "POST":
                 raise
             g.rate_limit_refusal = breached_wait()
-            return view(*args, **kwargs)
+            try:
+                return view(*args, **kwargs)
+            except BadRequest:  # a one-button form has nothing to show again: abort(400) when it did not validate
+                raise refusal from None
 
     return wrapper
 
@@ -228,11 +272,12 @@ def init_app(app: Flask) -> None:
     """Retry-After on the answers that told someone to wait, and 429 for a form refused over a rate limit. Call it
     after `limiter.init_app(app)`."""
     manager = limiter.limit_manager
-    if not manager.default_limits and not manager.application_limits:
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks and not manager.default_limits and not manager.application_limits:
         # Flask-Limiter's own hook looks for app-wide limits (default, application, per blueprint) on every request.
         # LHN sets none: each limit sits on its view, whose decorator checks it. The hook found nothing and cost a
         # stored page ~70 µs of its ~500 (bench/README.md); tests/test_limits.py fails if a blueprint limit appears.
-        app.before_request_funcs[None].remove(limiter._check_request_limit)
+        hooks.remove(limiter._check_request_limit)  # absent when RATELIMIT_ENABLED is off
 
     @app.after_request
     def _retry_after(response: Any) -> Any:

@@ -16,6 +16,7 @@ from lhn.api.openapi import BOOLEAN, COUNT, TEXT, TEXTS, body_schema, op, path_p
 from lhn.chat import services as chat
 from lhn.communities import services as communities
 from lhn.database import transactional
+from lhn.limits import limited_in_service
 
 
 @bp.get("/communities/<slug>/channels")
@@ -48,6 +49,7 @@ def list_messages(channel_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/channels/<int:channel_id>/messages")
+@limited_in_service  # the "chat" limit, which socket sends share
 @transactional
 def post_message(channel_id: int) -> ResponseReturnValue:
     user, data = require_user(), json_body()
@@ -72,6 +74,7 @@ def _message_answer(message: Any, user: Any, status: int = 200) -> ResponseRetur
 
 
 @bp.patch("/messages/<int:message_id>")
+@limited_in_service  # the "chat" limit, which socket sends share
 @transactional
 def edit_message(message_id: int) -> ResponseReturnValue:
     user, data = require_user(), json_body()

@@ -1,4 +1,5 @@
-"""Per-person chat rate limit with `limits`, on the configured storage (Redis in scale-out).
+"""Per-person chat rate limit with `limits`, on the configured storage (Redis in scale-out); also the "write"
+backstop for a socket's other writes (`hit_write`), which Flask-Limiter puts on every HTTP write.
 
 Flask-Limiter only sees HTTP requests, not Socket.IO events, so the chat service asks this module
 itself; socket handlers and the HTTP API share the same buckets. The numbers are lhn.limits' "chat"
@@ -27,7 +28,7 @@ from limits.util import WindowStats
 
 from lhn.accounts.models import User
 from lhn.errors import RateLimited
-from lhn.limits import describe_wait, limit_for
+from lhn.limits import describe_wait, limit_for, wait_message
 
 log = logging.getLogger(__name__)
 FORGET_EVERY = 10_000  # hits between sweeps of keys nobody has hit within their window
@@ -96,31 +97,33 @@ class ChatLimiter:
             found = self._parsed[rule] = parse_many(rule) if rule else []
         return found
 
-    def _hit(self, limiter: Window, key: str, items: list[RateLimitItem]) -> RateLimitItem | None:
+    def _hit(self, limiter: Window, scope: str, key: str, items: list[RateLimitItem]) -> RateLimitItem | None:
         for item in items:
-            if not limiter.hit(item, "chat", key):
+            if not limiter.hit(item, scope, key):
                 return item
         return None
 
-    def hit(self, user_id: int, rule: str | None = None) -> None:
-        """Count one action by `user_id` against `rule` (default: the configured CHAT_RATE_LIMIT);
+    def hit(self, user_id: int, rule: str | None = None, *, scope: str = "chat") -> None:
+        """Count one action by `user_id` in `scope` against `rule` (default: the configured CHAT_RATE_LIMIT);
         raises RateLimited beyond the limit."""
         key, limiter = str(user_id), self._shared
         items = self.items(self.rule if rule is None else rule)
         try:
-            exceeded = self._hit(limiter, key, items)
+            exceeded = self._hit(limiter, scope, key, items)
         except Exception as exc:  # the shared storage is down: limit per process until it is back
             log.warning("chat rate limit storage unavailable (%s); using this process's memory", exc)
             limiter = self._memory
-            exceeded = self._hit(limiter, key, items)
+            exceeded = self._hit(limiter, scope, key, items)
         if exceeded is not None:
             try:
-                retry = max(1, math.ceil(limiter.get_window_stats(exceeded, "chat", key).reset_time - time.time()))
+                retry = max(1, math.ceil(limiter.get_window_stats(exceeded, scope, key).reset_time - time.time()))
             except Exception:  # storage gone between the two calls: a safe guess
                 retry = exceeded.get_expiry()
-            raise RateLimited(
-                f"You're sending messages too quickly. Try again in {describe_wait(retry)}.", retry_after=retry
-            )
+            if scope == "chat":
+                message = f"You're sending messages too quickly. Try again in {describe_wait(retry)}."
+            else:
+                message = wait_message(retry)
+            raise RateLimited(message, retry_after=retry)
 
 
 def limiter() -> ChatLimiter:
@@ -137,3 +140,10 @@ def hit(user: User) -> None:
     (lower during an account's first NEW_ACCOUNT_DAYS). Raises RateLimited."""
     found = limiter()
     found.hit(user.id, found.rule or limit_for("chat", user))
+
+
+def hit_write(user: User, event: str) -> None:
+    """Count one of a socket's other writes (`event`: a deletion, a read marker) against lhn.limits' "write" row,
+    each event in a bucket of its own as each HTTP endpoint is; the HTTP routes have it from Flask-Limiter, which
+    does not see socket events. Raises RateLimited."""
+    limiter().hit(user.id, limit_for("write", user), scope=f"write-{event}")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from lhn import inputs
 from lhn.accounts.models import User
+from lhn.chat import limits as chat_limits
 from lhn.chat import permissions, presence
 from lhn.chat import services as chat
 from lhn.chat.models import Channel
@@ -116,16 +117,19 @@ def on_edit_message(data: Any = None) -> dict[str, Any]:
 
 def on_delete_message(data: Any = None) -> dict[str, Any]:
     data = payload(data, "message_id")
+    user = load_user()
+    chat_limits.hit_write(user, "delete_message")
     with transaction():
-        message = chat.delete_message(int_field(data, "message_id"), by=load_user())
+        message = chat.delete_message(int_field(data, "message_id"), by=user)
         answer = ok(id=message.id, seq=message.change_seq)
     return answer
 
 
 def on_mark_read(data: Any = None) -> dict[str, Any]:
     data = payload(data, "channel_id")
+    user = load_user()
+    chat_limits.hit_write(user, "mark_read")
     with transaction():
-        user = load_user()
         channel, _ = chat.get_channel(int_field(data, "channel_id"), by=user)
         position = chat.mark_read(channel, by=user, last_id=int_field(data, "last_id", required=False))
     return ok(last_read_id=position)

@@ -16,6 +16,7 @@ from lhn.communities import services as communities
 from lhn.database import transaction
 from lhn.errors import DomainError
 from lhn.forms import ActionForm, acted, form_page, saved, show_refusal
+from lhn.limits import limited_in_service
 
 bp = Blueprint("chat", __name__)
 
@@ -29,6 +30,7 @@ def index(slug: str) -> ResponseReturnValue:
 
 
 @bp.route("/c/<slug>/chat/<name>", methods=["GET", "POST"])
+@limited_in_service  # sending (the no-script form) counts the "chat" limit, which socket sends share
 @login_required
 def channel(slug: str, name: str) -> ResponseReturnValue:
     community = communities.get_community(slug)

@@ -207,15 +207,22 @@ def _event_name() -> str:
 
 
 def error_event(
-    code: str, message: str, fields: dict[str, str] | None = None, kinds: list[str] | None = None
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    kinds: list[str] | None = None,
+    retry_after: int | None = None,
 ) -> dict[str, Any]:
     """Send `error` to the calling socket and return the matching failed ack. `kinds`: what the PHI guard
-    found (code phi_confirmation_required), e.g. ["phone"]."""
+    found (code phi_confirmation_required), e.g. ["phone"]; `retry_after`: the seconds a refusal's message says to
+    wait (rate limits, slow mode), which HTTP sends as Retry-After."""
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
     if kinds:
         body["kinds"] = kinds
+    if retry_after:
+        body["retry_after"] = retry_after
     emit(EVENT_ERROR, {"event": _event_name(), **body})
     return {"ok": False, "error": body}
 
@@ -228,7 +235,8 @@ def on_error(exc: BaseException) -> dict[str, Any]:
     """Every exception in a handler becomes an `error` event and a failed ack, never a crash."""
     db.session.rollback()
     if isinstance(exc, DomainError):
-        return error_event(exc.code, exc.message, getattr(exc, "errors", None), getattr(exc, "kinds", None))
+        return error_event(exc.code, exc.message, getattr(exc, "errors", None), getattr(exc, "kinds", None),
+                           exc.retry_after)  # fmt: skip
     log.exception("error in socket event %r", _event_name(), exc_info=exc)
     return error_event("internal_error", INTERNAL_ERROR)
 

@@ -241,6 +241,7 @@ def test_rate_limit_answers_an_error_ack(make_app, world):
     ]
     assert [a["ok"] for a in answers] == [True, True, False]
     assert answers[2]["error"]["code"] == "rate_limited"
+    assert 0 < answers[2]["error"]["retry_after"] <= 60
 
 
 def test_edits_deletes_and_hides_propagate_live(app, world):
@@ -455,3 +456,24 @@ def test_connecting_rejoining_and_sending_run_a_pinned_number_of_statements(app,
     # the retry check, in one), then the write phase (the channel's event number, which locks it; the retry check
     # with the slow mode; the message; the channel's followers)
     assert (len(connecting), len(rejoining), len(sending)) == (1, 3, 6), (connecting, rejoining, sending)
+
+
+def test_read_markers_and_deletions_over_the_write_backstop_answer_an_error_ack(make_app, world):
+    """Flask-Limiter sees only HTTP: a socket's other writes count against lhn.limits' "write" row themselves, each
+    event on its own as each endpoint is (a flood of read markers would otherwise hold the write lock for everyone)."""
+    two = {"write": "2 per minute"}
+    app = make_app(RATE_LIMITS=two, NEW_ACCOUNT_RATE_LIMITS=two)
+    sock, _ = connect(app, "teen")
+    sock.emit("join_channel", {"channel_id": world["general"]}, callback=True)
+    marks = [sock.emit("mark_read", {"channel_id": world["general"]}, callback=True) for _ in range(3)]
+    assert [m["ok"] for m in marks] == [True, True, False]
+    assert marks[2]["error"]["code"] == "rate_limited"
+    assert "Too many attempts in a short time: please try again in" in marks[2]["error"]["message"]
+    assert 0 < marks[2]["error"]["retry_after"] <= 60  # the wait the message says, in seconds
+    sent = [
+        sock.emit("send_message", {"channel_id": world["general"], "client_id": f"d{n}", "body": "oops"}, callback=True)
+        for n in range(3)
+    ]
+    deleted = [sock.emit("delete_message", {"message_id": s["id"]}, callback=True) for s in sent]
+    assert [d["ok"] for d in deleted] == [True, True, False]  # read markers did not use up deleting
+    assert deleted[2]["error"]["code"] == "rate_limited"

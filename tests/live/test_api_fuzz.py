@@ -38,8 +38,8 @@ EXCLUDED = ["--exclude-path-regex", "^/tokens/", "--exclude-path", "/me/password
 def server(demo_database_template, tmp_path_factory):
     work = tmp_path_factory.mktemp("fuzz")
     shutil.copy(demo_database_template, work / "lhn.sqlite3")
-    live = LiveServer(f"sqlite:///{work / 'lhn.sqlite3'}", env={"LHN_CHAT_RATE_LIMIT": "100000 per minute"},
-                      log_path=work / "server.log").start(60)  # fmt: skip
+    unlimited = {"LHN_CHAT_RATE_LIMIT": "100000 per minute", "LHN_WRITE_RATE_LIMIT": "100000 per minute"}
+    live = LiveServer(f"sqlite:///{work / 'lhn.sqlite3'}", env=unlimited, log_path=work / "server.log").start(60)
     yield live, work
     live.stop()
 
