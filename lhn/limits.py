@@ -126,15 +126,17 @@ def user_rate_limited(
     methods: list[str] | None = None,
     deduct_when: Callable[[Any], bool] | None = None,
     forms: bool = True,
+    per_endpoint: bool = False,
 ) -> Callable[[Callable[..., Any]], Any]:
     """Decorator: per-user limit for one kind of write ("post", "answer", "comment", "chat", "flag")
-    on the unsafe methods of a view. Over the limit: 429 with Retry-After (error JSON on the API; on pages
-    the view's form re-rendered with the text and the wait, see `refuse_forms`; `forms=False` for a page
-    endpoint that has no form, such as a preview fetched by a script: the error page).
+    on the unsafe methods of a view: one allowance for that kind on every view it decorates, pages and API alike
+    (`per_endpoint=True`: one per view, the "write" backstop's way). Over the limit: 429 with Retry-After (error
+    JSON on the API; on pages the view's form re-rendered with the text and the wait, see `refuse_forms`;
+    `forms=False` for a page endpoint that has no form, such as a preview fetched by a script: the error page).
     `deduct_when=wrote` counts only requests that wrote (forms with previews and error re-renders)."""
     if action not in RATE_LIMITS:
         raise ValueError(f"unknown rate-limited action {action!r}")
-    limit = limiter.limit(
+    limit = (limiter.limit if per_endpoint else limiter.shared_limit)(
         lambda: limit_for(action),
         key_func=user_key,
         scope=f"user-{action}",
@@ -150,14 +152,16 @@ def user_rate_limited(
 
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_any_write = user_rate_limited("write")  # one decorator for every view: Flask-Limiter keys limits by function name,
-# and closures that share one (lhn.measures.api.common.removal_route) would otherwise each count a request again
+# One decorator for every view: Flask-Limiter keys limits by function name, and closures that share one
+# (lhn.measures.api.common.removal_route) would otherwise each count a request again.
+_any_write = user_rate_limited("write", per_endpoint=True)
 
 
 def limit_every_write(app: Flask) -> None:
     """Give every endpoint that takes a write (POST, PUT, PATCH, DELETE) and has no limit of its own the "write"
-    limit, so none is left without one, tomorrow's routes included; like every limit here it counts per endpoint.
-    Call it once every route is added."""
+    limit, so none is left without one, tomorrow's routes included. It counts per endpoint (voting doesn't use up
+    editing), where a kind of write's own limit is one allowance wherever it is sent from. Call it once every route
+    is added."""
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         if rule.methods and rule.methods & WRITE_METHODS and not has_a_limit(view):

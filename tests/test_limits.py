@@ -195,3 +195,20 @@ def test_an_app_with_rate_limits_switched_off_starts_and_limits_nothing(make_app
     token = token_for(client, "busy")
     codes = [client.patch("/api/v1/me", json={"bio": f"take {i}"}, headers=bearer(token)).status_code for i in range(3)]
     assert codes == [200, 200, 200]
+
+
+def test_a_kind_of_write_has_one_budget_on_the_pages_and_the_api(make_app):
+    """"flag", "post", "import"...: one allowance per person for that kind of write, wherever it is sent from (as
+    chat's and the password reset's are), not one per endpoint."""
+    app = make_app(RATE_LIMITS={"flag": "2 per hour"}, NEW_ACCOUNT_DAYS=0)
+    with committed(app):
+        factories.user(username="reader")
+        targets = [factories.user(username=f"someone{i}").id for i in range(3)]
+    client = app.test_client()
+    login(client, "reader")
+    token = token_for(client, "reader")
+    for target in targets[:2]:
+        assert submit(client, f"/flag/user/{target}", "Send to the moderators", reason="spam").status_code == 302
+    refused = client.post("/api/v1/flags", json={"target_type": "user", "target_id": targets[2], "reason": "spam"},
+                          headers=bearer(token))  # fmt: skip
+    assert refused.status_code == 429

@@ -43,6 +43,7 @@ def channel(slug: str, name: str) -> ResponseReturnValue:
         phi=getattr(form, "phi", None), describe_seconds=chat.describe_seconds,
         slow_form=SlowModeForm(formdata=None, seconds=page.slow_mode) if page.moderates else None,
         max_chars=current_app.config["CHAT_MESSAGE_MAX"], nothing_to_send=chat.NOTHING_TO_SEND,
+        too_long=chat.TOO_LONG,
     )  # fmt: skip
     if page.before is None:
         with transaction():  # after rendering: a commit would expire everything the page loaded

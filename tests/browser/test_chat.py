@@ -28,6 +28,12 @@ def test_two_people_chat_with_typing_presence_and_live_badges(live_server, new_p
     expect(teen.locator("#chat-send-error")).to_have_text("Write something first.")
     assert teen.locator("li.chat-pending").count() == 0
     shot(teen, "0-nothing-to-send", full_page=False)
+    # Nor one over the limit (maxlength stops typing past it; a script can still set it), in the server's words.
+    teen.locator("#body").evaluate("(box, n) => { box.value = 'x'.repeat(n); }", 4001)
+    teen.get_by_label("Message #general").press("Enter")
+    expect(teen.locator("#chat-send-error")).to_have_text("Messages are limited to 4000 characters (4001 now).")
+    assert teen.locator("li.chat-pending").count() == 0
+    teen.get_by_label("Message #general").fill("")
 
     # Typing shows on the other page.
     teen.get_by_label("Message #general").press_sequentially("Hello from the teen", delay=20)

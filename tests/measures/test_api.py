@@ -113,6 +113,8 @@ def test_submit_data_chart_and_signals(app, client, network):
 
 
 def test_csv_and_fhir_over_the_api(app, client, network):
+    many = {"import": "60 per minute"}  # previews and imports share one allowance (5 a minute): this test sends more
+    app.config.update(RATE_LIMITS=many, NEW_ACCOUNT_RATE_LIMITS=many)
     with committed(app):
         measure = factories.measure(communities.get_community("ibd"), accounts.get_user("doc"))
         factories.consent(measure, accounts.get_user("doc"), "north")

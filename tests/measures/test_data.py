@@ -155,6 +155,8 @@ def test_a_file_over_the_byte_cap_is_refused_on_the_form(app, client, network):
 
 
 def test_the_api_previews_the_largest_file_without_writing_and_refuses_files_over_the_caps(app, client, network):
+    many = {"import": "60 per minute"}  # previews and imports share one allowance (5 a minute): this test sends more
+    app.config.update(RATE_LIMITS=many, NEW_ACCOUNT_RATE_LIMITS=many)
     measure_id = seed(app)
     doc = {**bearer(token_for(client, "doc")), "Content-Type": "text/csv"}
     url = f"/api/v1/measures/{measure_id}/data.csv"

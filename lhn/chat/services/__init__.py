@@ -39,6 +39,7 @@ from lhn.chat.services.history import (
 from lhn.chat.services.messages import (
     CLIENT_ID_RE,
     NOTHING_TO_SEND,
+    TOO_LONG,
     delete_message,
     edit_message,
     get_message,
@@ -48,8 +49,8 @@ from lhn.chat.services.moderation import hide_message, prepare_rewrite, set_hidd
 
 __all__ = [
     "CLIENT_ID_RE", "GENERAL_TOPIC", "HISTORY_PAGE", "NAME_RE", "NOTHING_TO_SEND", "REASON_MAX", "REPLAY_HORIZON",
-    "REPLAY_MAX", "SLOW_MODE_CHOICES", "SLOW_MODE_TARGET", "TOPIC_MAX", "ChannelPage", "ChannelSummary", "Replay",
-    "channel_json", "channel_page",
+    "REPLAY_MAX", "SLOW_MODE_CHOICES", "SLOW_MODE_TARGET", "TOO_LONG", "TOPIC_MAX", "ChannelPage", "ChannelSummary",
+    "Replay", "channel_json", "channel_page",
     "channel_room", "create_channel", "create_general_channel", "delete_message", "describe_seconds",
     "edit_message", "find_channel", "get_channel", "get_channel_by_name", "get_message", "hide_message",
     "last_read_id", "list_channels", "list_messages", "mark_read", "message_json", "message_payload",

@@ -32,6 +32,7 @@ from lhn.markup import clean_text, find_mentions, render_markdown
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 NOTHING_TO_SEND = "Write something first."  # also said by the composer before a round trip
+TOO_LONG = "Messages are limited to {limit} characters ({length} now)."  # the composer fills it in too
 
 
 def _check_body(body: Any, *, max_chars: int) -> str:
@@ -41,7 +42,7 @@ def _check_body(body: Any, *, max_chars: int) -> str:
     if not text:
         raise ValidationFailed({"body": NOTHING_TO_SEND})
     if len(text) > max_chars:
-        raise ValidationFailed({"body": f"Messages are limited to {max_chars} characters ({len(text)} now)."})
+        raise ValidationFailed({"body": TOO_LONG.format(limit=max_chars, length=len(text))})
     return text
 
 

@@ -19,6 +19,7 @@ if (root && LHN && LHN.socket) {
     patientSpace: root.dataset.patientSpace === "1",
     maxChars: parseInt(root.dataset.maxChars, 10) || 4000,
     nothingToSend: root.dataset.nothingToSend, // the server's words for an empty message
+    tooLong: root.dataset.tooLong, // and for a long one: "... {limit} characters ({length} now)."
   };
   var view = createView(page);
   var composer = null;

@@ -50,7 +50,10 @@ export function createComposer(page, view, protocol) {
     sendError.hidden = true;
     if (phiPanel && confirmPhi !== true) closePhi();
     if (!body) { showError({ message: page.nothingToSend }); textarea.focus(); return; }
-    if (body.length > page.maxChars) { showError({ message: "Messages are limited to " + page.maxChars + " characters." }); return; }
+    if (body.length > page.maxChars) {
+      showError({ message: page.tooLong.replace("{limit}", page.maxChars).replace("{length}", body.length) });
+      return;
+    }
     textarea.value = "";
     updateCounter();
     var id = protocol.send(body, confirmPhi === true); // its answer comes back later, never before this returns
