@@ -6,7 +6,9 @@ FEATURE plugs the events and chat's connect, disconnect, refresh and revalidatio
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask_socketio import emit, join_room, leave_room
@@ -115,21 +117,32 @@ def on_edit_message(data: Any = None) -> dict[str, Any]:
     return answer
 
 
+def counted_write(handler: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    """A socket's write that has no limit of its own counts against the "write" backstop that every HTTP write has,
+    per event (Flask-Limiter sees only HTTP). Sends and edits have chat's own limit, in the service."""
+
+    @functools.wraps(handler)
+    def counted(data: Any = None) -> dict[str, Any]:
+        chat_limits.hit_write(load_user(), handler.__name__)
+        return handler(data)
+
+    return counted
+
+
+@counted_write
 def on_delete_message(data: Any = None) -> dict[str, Any]:
     data = payload(data, "message_id")
-    user = load_user()
-    chat_limits.hit_write(user, "delete_message")
     with transaction():
-        message = chat.delete_message(int_field(data, "message_id"), by=user)
+        message = chat.delete_message(int_field(data, "message_id"), by=load_user())
         answer = ok(id=message.id, seq=message.change_seq)
     return answer
 
 
+@counted_write
 def on_mark_read(data: Any = None) -> dict[str, Any]:
     data = payload(data, "channel_id")
-    user = load_user()
-    chat_limits.hit_write(user, "mark_read")
     with transaction():
+        user = load_user()
         channel, _ = chat.get_channel(int_field(data, "channel_id"), by=user)
         position = chat.mark_read(channel, by=user, last_id=int_field(data, "last_id", required=False))
     return ok(last_read_id=position)
