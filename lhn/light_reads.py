@@ -34,7 +34,7 @@ def first(statement: Executable, **params: Any) -> Row[Any] | None:
 def _first_row(engine: Engine, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
     with engine.connect() as connection:
         # Marked, so that the request's transaction machinery leaves it alone (database._sqlite_begin).
-        connection = connection.execution_options(**{LIGHT_READ: True})
+        options: dict[str, Any] = {LIGHT_READ: True}
         if engine.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        return connection.execute(statement, params).first()
+            options["isolation_level"] = "AUTOCOMMIT"
+        return connection.execution_options(**options).execute(statement, params).first()
