@@ -93,12 +93,18 @@ def _config_days() -> int:
     return int(current_app.config.get("NEW_ACCOUNT_DAYS", NEW_ACCOUNT_DAYS))
 
 
+# Config keys that set one limit for everybody (load tests, a data-heavy network) over a row's table entries.
+FOR_EVERYBODY = {"chat": "CHAT_RATE_LIMIT", "write": "WRITE_RATE_LIMIT"}
+
+
 def limit_for(action: str, user: Any = None) -> str:
     """The limit string for `user` (default: the current user) and `action` (new accounts get the lower
-    one). Chat passes the sender: its socket events have no Flask-Login user."""
+    one), or the one limit for everybody that config sets for some rows (`FOR_EVERYBODY`). Chat passes the
+    sender: its socket events have no Flask-Login user."""
     config = current_app.config
-    if action == "write" and config.get("WRITE_RATE_LIMIT"):
-        return str(config["WRITE_RATE_LIMIT"])  # the backstop set for everybody (LHN_WRITE_RATE_LIMIT)
+    everybody = config.get(FOR_EVERYBODY.get(action, ""))
+    if everybody:
+        return str(everybody)
     table = dict(RATE_LIMITS, **config.get("RATE_LIMITS", {}))
     who = current_user if user is None else user
     if getattr(who, "is_authenticated", False) and is_new_account(who, days=_config_days()):

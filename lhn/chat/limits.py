@@ -4,8 +4,8 @@ backstop for a socket's other writes (`hit_write`), which Flask-Limiter puts on 
 Flask-Limiter only sees HTTP requests, not Socket.IO events, so the chat service asks this module
 itself; socket handlers and the HTTP API share the same buckets. The numbers are lhn.limits' "chat"
 row for the sender (lower for new accounts; config RATE_LIMITS / NEW_ACCOUNT_RATE_LIMITS), unless
-CHAT_RATE_LIMIT sets one limit for everybody (load tests). If the shared storage is down, the limit
-falls back to this process's memory rather than refusing every message.
+CHAT_RATE_LIMIT sets one limit for everybody (load tests; `limit_for` reads it). If the shared storage is
+down, the limit falls back to this process's memory rather than refusing every message.
 
 This process's memory is a ProcessWindow, not limits' MemoryStorage: that one starts a timer thread for
 almost every hit (its expiry timer lives 10 ms), which took a tenth of a chat send's time.
@@ -78,8 +78,7 @@ Window = MovingWindowRateLimiter | ProcessWindow
 
 
 class ChatLimiter:
-    def __init__(self, uri: str, rule: str = "") -> None:
-        self.rule = rule  # one limit for everybody; "" = each sender's limits.limit_for("chat")
+    def __init__(self, uri: str) -> None:
         self._parsed: dict[str, list[RateLimitItem]] = {}
         self._memory = ProcessWindow()
         self._shared: Window = self._memory
@@ -103,11 +102,11 @@ class ChatLimiter:
                 return item
         return None
 
-    def hit(self, user_id: int, rule: str | None = None, *, scope: str = "chat") -> None:
-        """Count one action by `user_id` in `scope` against `rule` (default: the configured CHAT_RATE_LIMIT);
-        raises RateLimited beyond the limit."""
+    def hit(self, user_id: int, rule: str, *, scope: str, refusal: Callable[[int], str]) -> None:
+        """Count one action by `user_id` in `scope` against `rule`; beyond it raises RateLimited with
+        `refusal(seconds to wait)` for its message."""
         key, limiter = str(user_id), self._shared
-        items = self.items(self.rule if rule is None else rule)
+        items = self.items(rule)
         try:
             exceeded = self._hit(limiter, scope, key, items)
         except Exception as exc:  # the shared storage is down: limit per process until it is back
@@ -119,18 +118,14 @@ class ChatLimiter:
                 retry = max(1, math.ceil(limiter.get_window_stats(exceeded, scope, key).reset_time - time.time()))
             except Exception:  # storage gone between the two calls: a safe guess
                 retry = exceeded.get_expiry()
-            if scope == "chat":
-                message = f"You're sending messages too quickly. Try again in {describe_wait(retry)}."
-            else:
-                message = wait_message(retry)
-            raise RateLimited(message, retry_after=retry)
+            raise RateLimited(refusal(retry), retry_after=retry)
 
 
 def limiter() -> ChatLimiter:
     app = current_app
     found = app.extensions.get("lhn_chat_limiter")
     if found is None:
-        found = ChatLimiter(app.config.get("RATELIMIT_STORAGE_URI") or "memory://", app.config["CHAT_RATE_LIMIT"] or "")
+        found = ChatLimiter(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
         app.extensions["lhn_chat_limiter"] = found
     return found
 
@@ -138,12 +133,15 @@ def limiter() -> ChatLimiter:
 def hit(user: User) -> None:
     """Count one chat send or edit by `user`: CHAT_RATE_LIMIT when set, else their limits.limit_for("chat")
     (lower during an account's first NEW_ACCOUNT_DAYS). Raises RateLimited."""
-    found = limiter()
-    found.hit(user.id, found.rule or limit_for("chat", user))
+    limiter().hit(user.id, limit_for("chat", user), scope="chat", refusal=_too_quick)
+
+
+def _too_quick(seconds: int) -> str:
+    return f"You're sending messages too quickly. Try again in {describe_wait(seconds)}."
 
 
 def hit_write(user: User, event: str) -> None:
     """Count one of a socket's other writes (`event`: a deletion, a read marker) against lhn.limits' "write" row,
     each event in a bucket of its own as each HTTP endpoint is; the HTTP routes have it from Flask-Limiter, which
     does not see socket events. Raises RateLimited."""
-    limiter().hit(user.id, limit_for("write", user), scope=f"write-{event}")
+    limiter().hit(user.id, limit_for("write", user), scope=f"write-{event}", refusal=wait_message)

@@ -51,11 +51,11 @@ def test_the_limiter_in_memory_starts_no_thread_per_message(app, monkeypatch):
     started: list[threading.Thread] = []
     original = threading.Thread.start
     monkeypatch.setattr(threading.Thread, "start", lambda thread: (started.append(thread), original(thread))[1])
-    limiter = ChatLimiter("memory://", "5 per minute")
+    limiter = ChatLimiter("memory://")
     for _ in range(5):
-        limiter.hit(1)
+        limiter.hit(1, "5 per minute", scope="chat", refusal=str)
         time.sleep(0.02)  # a person's messages come further apart than the old timer's life
     assert started == []
     with pytest.raises(RateLimited) as refused:
-        limiter.hit(1)
+        limiter.hit(1, "5 per minute", scope="chat", refusal=str)
     assert 1 <= refused.value.retry_after <= 60
