@@ -122,7 +122,10 @@ def register_error_handlers(app: Flask) -> None:
             if exc.status == 401:  # a 401 names the scheme that would work (RFC 9110 section 11.6.1)
                 response.headers["WWW-Authenticate"] = "Bearer"
         else:
-            response = make_response(_page(exc.status, exc.message))
+            # A page that shows no form (a tampered hidden field, a button's value) has nothing highlighted: say
+            # what was wrong instead.
+            reasons = list(getattr(exc, "errors", {}).values())
+            response = make_response(_page(exc.status, " ".join(reasons) if reasons else exc.message))
         if exc.retry_after:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response

@@ -156,16 +156,30 @@ Refusals = type[DomainError] | tuple[type[DomainError], ...]
 
 
 def acted(form: Form, write: Callable[[], T], *, refused: Refusals = ValidationFailed) -> Saved[T] | None:
-    """A one-button action that redirects afterwards (leave, approve, revoke): a form that does not validate
-    (a missing CSRF token) is a 400; a refusal of the `refused` kind (or kinds) is flashed and None comes back."""
-    if not form.validate_on_submit():
-        abort(400)
+    """A one-button action that redirects afterwards (leave, approve, revoke): a form that does not validate is
+    answered as `one_button_sent` says; a refusal of the `refused` kind (or kinds) is flashed and None comes back."""
+    if not one_button_sent(form):
+        return None
     try:
         with transaction():
             return Saved(write())
     except refused as exc:
         flash_errors(exc)
         return None
+
+
+def one_button_sent(form: Form) -> bool:
+    """Whether a one-button form (which redirects afterwards) validated. When what a person typed into it (a reason,
+    a note) can't be taken, the reasons are flashed and False comes back; anything else that fails (a tampered
+    hidden field or choice) is a 400, and so is a form over a rate limit, which lhn.limits answers with its 429."""
+    if form.validate_on_submit():
+        return True
+    typed = [message for field in form if field.type in ("StringField", "TextAreaField") for message in field.errors]
+    if form.form_errors or not typed:
+        abort(400)
+    for message in typed:
+        flash(message, "error")
+    return False
 
 
 def fields_of(form: Form, fields_type: type[D]) -> D:
@@ -191,10 +205,14 @@ def form_route(bp: Blueprint, rule: str, action: str) -> Callable[[Callable[...,
     return decorate
 
 
-def form_page(template: str, form: Form, **context: Any) -> tuple[str, int]:
+def form_page(template: str, form: Form | None, **context: Any) -> tuple[str, int]:
     """A form's page: 422 when what was sent is being shown back with errors, else 200."""
-    status = 422 if form.errors or form.form_errors else 200
-    return render_template(template, form=form, **context), status
+    return render_template(template, form=form, **context), form_status(form)
+
+
+def form_status(form: Form | None) -> int:
+    """The status of a page showing `form`: 422 when what was sent is shown back with its errors, else 200."""
+    return 422 if form is not None and (form.errors or form.form_errors) else 200
 
 
 class ButtonField(StringField):

@@ -38,6 +38,8 @@ class BadInput(DomainError, status=400, message="Send a JSON object with Content
 
 def text_problem(value: str) -> str | None:
     """Why a piece of user text can't be stored, or None when it can."""
+    if "\x00" in value:  # PostgreSQL refuses one in any query, a lookup as much as a write
+        return "This contains a NUL character (U+0000); remove it."
     if _SURROGATE.search(value):
         return "This contains an invalid character (a lone UTF-16 surrogate); remove it."
     if _BIDI_CONTROL.search(value):

@@ -158,7 +158,8 @@ class _Forms(HTMLParser):
             return
         text = "".join(self._text)
         if tag == "textarea" and self._open is not None:
-            self._open.value = text.removeprefix("\n")
+            # As a browser reads the page: CR LF becomes LF, then the newline just after <textarea> is dropped.
+            self._open.value = text.replace("\r\n", "\n").replace("\r", "\n").removeprefix("\n")
             self._form.controls.append(self._open)
             self._open = None
         elif tag == "button" and self._open is not None:

@@ -147,7 +147,7 @@ def test_a_one_button_action_over_the_backstop_says_so_and_does_nothing(make_app
         assert submit(client, "/c/ibd", "Join community", accept_guidelines=True).status_code == 302
         assert submit(client, "/c/ibd", "Leave community").status_code == 302
     refused = submit(client, "/c/ibd", "Join community", accept_guidelines=True)
-    assert refused.status_code == 429  # the error page: a button has no text to keep
+    assert refused.status_code == 429  # the community page again, the wait said on the join form
     assert "Too many attempts in a short time: please try again in" in refused.text
     assert int(refused.headers["Retry-After"]) > 0
     community_page = client.get("/c/ibd").text

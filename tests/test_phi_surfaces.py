@@ -71,7 +71,7 @@ def test_a_bio_with_a_phone_number_asks_over_the_api_and_is_kept_back_until_conf
 def test_a_bio_with_a_phone_number_asks_on_the_profile_form(client, people):
     login(client, "teen")
     page = submit(client, "/settings/profile", "Save", bio=PHONE_BIO)
-    assert page.status_code == 200  # the profile page answers its errors with 200, as before
+    assert page.status_code == 422  # the form again, with the text and the box to tick
     html = page.get_data(as_text=True)
     assert PHONE_BIO in html  # the text is kept
     assert html.count("This may contain a phone number.") == 1  # said once, on the field

@@ -284,7 +284,7 @@ def edit_profile() -> ResponseReturnValue:
         if old_role != user.role and user.role.needs_verification:
             flash("Your new role shows as 'claimed' until it is verified.", "info")
         return redirect(url_for("accounts.profile", username=user.username))
-    return render_template("accounts/edit_profile.html", form=form, show_confirm=_real_name_warned(form))
+    return form_page("accounts/edit_profile.html", form, show_confirm=_real_name_warned(form))
 
 
 @bp.route("/settings/password", methods=["GET", "POST"])
@@ -298,7 +298,7 @@ def change_password() -> ResponseReturnValue:
         _start_session(user, remember=False)  # this device stays logged in with the new version
         flash("Password changed. You have been logged out everywhere else.", "success")
         return redirect(url_for("accounts.profile", username=user.username))
-    return render_template("accounts/password.html", form=form)
+    return form_page("accounts/password.html", form)
 
 
 @bp.route("/settings/verification", methods=["GET", "POST"])
@@ -329,10 +329,8 @@ def tokens() -> ResponseReturnValue:
     if form.validate_on_submit() and (done := saved(form, lambda: accounts.create_token(user, name=form.name.data))):
         _row, new_token = done.value
         form = TokenForm(formdata=None)
-    return render_template(
-        "accounts/tokens.html", form=form, new_token=new_token, tokens=accounts.list_tokens(user),
-        revoke_form=ActionForm(),
-    )  # fmt: skip
+    return form_page("accounts/tokens.html", form, new_token=new_token, tokens=accounts.list_tokens(user),
+                     revoke_form=ActionForm())  # fmt: skip
 
 
 @bp.post("/settings/tokens/<int:token_id>/revoke")
@@ -356,4 +354,4 @@ def institutions() -> ResponseReturnValue:
         )):  # fmt: skip
             flash("Institution added.", "success")
             return redirect(url_for("accounts.institutions"))
-    return render_template("accounts/institutions.html", institutions=accounts.list_institutions(), form=form)
+    return form_page("accounts/institutions.html", form, institutions=accounts.list_institutions())

@@ -14,7 +14,7 @@ from lhn.communities.forms import CommunityForm, DecisionForm, JoinForm, MemberR
 from lhn.communities.models import JoinRequest
 from lhn.database import transaction
 from lhn.errors import Conflict, ValidationFailed
-from lhn.forms import ActionForm, acted, fields_of, flash_errors, saved
+from lhn.forms import ActionForm, acted, fields_of, flash_errors, form_page, saved
 
 bp = Blueprint("communities", __name__)
 
@@ -44,7 +44,7 @@ def create_community() -> ResponseReturnValue:
     ):
         flash("Community created. You are its owner.", "success")
         return redirect(url_for("communities.show", slug=done.value.slug))
-    return render_template("communities/form.html", form=form, community=None)
+    return form_page("communities/form.html", form, community=None)
 
 
 @bp.route("/c/<slug>/edit", methods=["GET", "POST"])
@@ -61,13 +61,19 @@ def edit_community(slug: str) -> ResponseReturnValue:
     ):
         flash("Community updated.", "success")
         return redirect(url_for("communities.show", slug=community.slug))
-    return render_template("communities/form.html", form=form, community=community)
+    return form_page("communities/form.html", form, community=community)
 
 
 @bp.get("/c/<slug>")
 def show(slug: str) -> ResponseReturnValue:
+    return _community_page(slug)
+
+
+def _community_page(slug: str, join_form: JoinForm | None = None) -> str:
+    """The community's page; `join_form` is the join form as sent, with its errors."""
     page = communities.community_page(slug, by=current_user)
-    return render_template("communities/show.html", **vars(page), join_form=JoinForm(), leave_form=ActionForm())
+    return render_template("communities/show.html", **vars(page), join_form=join_form or JoinForm(),
+                           leave_form=ActionForm())  # fmt: skip
 
 
 @bp.post("/c/<slug>/join")
@@ -75,18 +81,16 @@ def show(slug: str) -> ResponseReturnValue:
 def join(slug: str) -> ResponseReturnValue:
     community = communities.get_community(slug)
     form = JoinForm()
-    if not form.validate_on_submit():
-        abort(400)
-    done = saved(form, lambda: communities.join_or_request(
+    done = form.validate_on_submit() and saved(form, lambda: communities.join_or_request(
         current_user, community, accept_guidelines=form.accept_guidelines.data, message=form.message.data or "",
         confirm_phi=form.confirm_phi.data))  # fmt: skip
-    if done is None and form.phi:  # the request again, with the text kept and the box to tick
+    if not done and getattr(form, "phi", None):  # the request again, with the text kept and the box to tick
         back = url_for("communities.show", slug=slug)
         return render_template("_phi_recheck.html", form=form, phi=form.phi, texts=["message"], action=request.path,
                                button="Ask to join", back=back), 422  # fmt: skip
-    if done is None:
-        flash_errors(form.refusal)
-    elif isinstance(done.value, JoinRequest):
+    if not done:  # the page again, with what was typed and the reasons on the form
+        return _community_page(slug, form), 422
+    if isinstance(done.value, JoinRequest):
         flash("Request sent. A moderator will review it; you'll see the result here.", "success")
     else:
         flash(f"Welcome to {community.name}!", "success")

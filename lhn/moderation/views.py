@@ -54,7 +54,7 @@ def flag(target_type: str, target_id: int) -> ResponseReturnValue:
     )):  # fmt: skip
         flash("Thank you. Moderators will review it; flags are never shown to the person you flagged.", "success")
         return redirect(target.url)
-    return render_template("moderation/flag.html", form=form, target=target, show_community=bool(shared))
+    return form_page("moderation/flag.html", form, target=target, show_community=bool(shared))
 
 
 # --- the review queue --------------------------------------------------------------------------------
@@ -222,7 +222,7 @@ def settings(slug: str) -> ResponseReturnValue:
     )):  # fmt: skip
         flash("Moderation settings saved.", "success")
         return redirect(url_for("moderation.community_log", slug=slug))
-    return render_template("moderation/settings.html", community=community, form=form)
+    return form_page("moderation/settings.html", form, community=community)
 
 
 # --- my standing, audit, my data ---------------------------------------------------------------------

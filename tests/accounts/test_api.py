@@ -48,6 +48,8 @@ def test_null_in_an_optional_profile_field_keeps_its_value(client, people):
     cleared = client.patch("/api/v1/me", json={"institution": ""}, headers=doc)
     assert cleared.get_json()["institution"] is None
     assert_error(client.patch("/api/v1/me", json={"display_name": "\u202eeman"}, headers=doc), 422, "validation_failed")
+    assert_error(client.patch("/api/v1/me", json={"institution": "Lake\u0000side"}, headers=doc), 422,
+                 "validation_failed")  # fmt: skip
 
 
 def test_a_deeply_nested_login_body_is_a_bad_request_not_a_crash_in_the_login_limit(client, people):

@@ -6,6 +6,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import PASSWORD, committed, login
+from tests.forms import submit
 
 REGISTRATION = {
     "email": "river@example.org",
@@ -235,15 +236,12 @@ def test_profile_edit_rerenders_errors(app) -> None:
         factories.user(username="alice")
     client = app.test_client()
     login(client, "alice")
-    response = client.post(
-        "/settings/profile", data={"display_name": "", "role": "patient", "institution": "", "bio": "x"}
-    )
-    assert response.status_code == 200
+    response = submit(client, "/settings/profile", "Save", display_name="", bio="x")
+    assert response.status_code == 422
     assert "This field is required." in response.text
-    response = client.post(
-        "/settings/profile",
-        data={"display_name": "alice a", "role": "patient", "institution": "nowhere", "bio": "**me**"},
-    )
+    response = submit(client, "/settings/profile", "Save", display_name="alice a", bio="**me**",
+                      forge={"institution": "nowhere"})  # fmt: skip
+    assert response.status_code == 422
     assert "Choose an institution from the list" in response.text
 
 

@@ -3,9 +3,11 @@ join and leave, ask to join and decide, make and unmake moderators, verification
 
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
+from lhn.communities.models import JoinRequest
+from lhn.extensions import db
 from tests import factories
 from tests.conftest import committed, login
-from tests.forms import submit
+from tests.forms import page_forms, submit
 
 
 def test_create_then_edit_a_community_through_the_pages(app, client):
@@ -104,3 +106,37 @@ def test_staff_decide_verification_requests_through_the_queue(app, client):
     assert rejected.status_code == 200
     with app.app_context():
         assert sorted(accounts.get_user(n).is_verified for n in ("doc", "doc2")) == [False, True]
+
+
+RLO = "\u202e"  # a text-direction control, as text pasted from elsewhere can carry
+
+
+def test_a_join_request_whose_message_has_a_direction_control_says_so_and_asks_nothing(app, client):
+    with committed(app):
+        factories.community(slug="ibd", name="Pediatric IBD", restricted=True)
+        factories.user("caregiver", username="mum")
+    login(client, "mum")
+    message = f"My son {RLO}has Crohn's."
+    refused = submit(client, "/c/ibd", "Ask to join", accept_guidelines=True, message=message)
+    assert refused.status_code == 422
+    assert "invisible text-direction controls" in refused.text
+    kept = [c.value for form in page_forms(refused.text) for c in form.controls if c.name == "message"]
+    assert kept == [message]  # what was typed
+    assert "Request sent." not in refused.text
+    with app.app_context():
+        assert db.session.query(JoinRequest).count() == 0
+
+
+def test_a_decision_whose_note_has_a_direction_control_says_so_and_decides_nothing(app, client):
+    with committed(app):
+        owner = factories.user("clinician", username="doc", verified=True)
+        factories.community(owner, slug="ibd", name="Pediatric IBD", restricted=True)
+        factories.user("caregiver", username="mum")
+    login(client, "mum")
+    submit(client, "/c/ibd", "Ask to join", accept_guidelines=True, message="My son has Crohn's.")
+    login(client, "doc")
+    refused = submit(client, "/c/ibd/requests", "Approve", note=f"Welcome {RLO}!", follow_redirects=True)
+    assert refused.status_code == 200
+    assert "invisible text-direction controls" in refused.text
+    with app.app_context():
+        assert communities.find_membership(accounts.get_user("mum"), communities.get_community("ibd")) is None

@@ -157,7 +157,7 @@ def test_create_and_edit_community_pages(app):
     assert teen.get("/communities/new").status_code == 403
     bad = doc.post("/communities/new", data={"name": "", "condition_name": "", "guidelines": "",
                                              "visibility": "public"})  # fmt: skip
-    assert bad.status_code == 200
+    assert bad.status_code == 422
     assert "This field is required." in bad.text
     created = doc.post("/communities/new", data={"name": "Type 1 Diabetes", "condition_name": "Type 1 diabetes",
                                                  "condition_system": "icd-10", "condition_code": "E10.9",

@@ -120,14 +120,14 @@ def test_one_row_over_the_cap_is_refused_on_the_form_and_nothing_is_stored(app, 
     login(client, "doc")
     page = client.get(url).text
     refused = submit(client, url, "Preview", page=page, file=(csv_file(data.MAX_IMPORT_ROWS + 1).encode(), "sites.csv"))
-    assert refused.status_code == 200
+    assert refused.status_code == 422
     assert f"The file has more than {data.MAX_IMPORT_ROWS:,} rows" in refused.text
     assert "Preview" in refused.text
     assert "Import " not in refused.text
     # The import step checks the text a preview handed over again (here: a client sending too many rows).
     text = csv_file(data.MAX_IMPORT_ROWS + 1)
     again = client.post(url, data={"csv_text": text, "confirm": "1"}, content_type="multipart/form-data")
-    assert again.status_code == 200
+    assert again.status_code == 422
     assert f"The file has more than {data.MAX_IMPORT_ROWS:,} rows" in again.text
     assert stored(app) == 0
 
@@ -138,7 +138,7 @@ def test_a_file_over_the_byte_cap_is_refused_on_the_form(app, client, network):
     url = f"/measures/{measure_id}/data/upload"
     too_big = csv_file(100, size=data.MAX_IMPORT_BYTES + 1).encode()
     refused = submit(client, url, "Preview", file=(too_big, "sites.csv"))
-    assert refused.status_code == 200
+    assert refused.status_code == 422
     assert "The file is larger than 2 MB" in refused.text
     # The largest file with CRLF line breaks is a little larger: refused whole, never cut at the cap and imported.
     crlf = largest_csv().replace("\n", "\r\n").encode()
@@ -146,7 +146,7 @@ def test_a_file_over_the_byte_cap_is_refused_on_the_form(app, client, network):
     assert "The file is larger than 2 MB" in refused.text
     fhir_url = f"/measures/{measure_id}/fhir/import"
     refused = submit(client, fhir_url, "Import", file=(b" " * (data.MAX_IMPORT_BYTES + 1), "bundle.json"))
-    assert refused.status_code == 200
+    assert refused.status_code == 422
     assert "The file is larger than 2 MB" in refused.text
     assert stored(app) == 0
 

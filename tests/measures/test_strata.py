@@ -108,7 +108,7 @@ def test_stratifiers_are_defined_on_the_form_and_versioned(app, client, network)
     url = made.headers["Location"]
     assert "By age band" in client.get(url).text  # the measure page links to the strata page
     bad = submit(client, url + "/edit", "Save a new version", stratifiers="Age: young, old")
-    assert bad.status_code == 200
+    assert bad.status_code == 422
     assert "lower-case letters" in bad.text
     assert "Age: young, old" in bad.text  # the text is kept
     saved = submit(

@@ -4,6 +4,8 @@ import io
 import json
 import re
 
+import pytest
+
 from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.measures import services as measures
@@ -78,7 +80,7 @@ def test_define_edit_and_see_the_change_log(app, client, network):
     login(client, "teen")
     new = "/c/ibd/measures/new"
     bad = submit(client, new, "Define the measure", name="", type="proportion", target="lots")
-    assert bad.status_code == 200
+    assert bad.status_code == 422
     assert "Name the measure" in bad.text
     assert "Enter a number." in bad.text
     made = submit(client, new, "Define the measure", name="Feeling well", type="continuous", unit="score")
@@ -179,7 +181,7 @@ def test_submit_a_value_with_consent_and_see_errors_on_the_form(app, client, net
     assert "Consent recorded for East Hospital." in recorded.text
     assert "Withdraw consent" in recorded.text
     bad = submit(client, url, "Save", site="east", period="2024-13", first="9", second="5")
-    assert bad.status_code == 200
+    assert bad.status_code == 422
     assert "Write the month like 2024-01." in bad.text
     assert "The numerator can&#39;t be larger than the denominator." in bad.text
     ok = submit(client, url, "Save", site="east", period="2024-01", first="9", second="50", follow_redirects=True)
@@ -189,6 +191,17 @@ def test_submit_a_value_with_consent_and_see_errors_on_the_form(app, client, net
     assert "Record consent" in withdrawn.text
     login(client, "teen")
     assert "Only a site's team submits its data" in client.get(f"/measures/{measure_id}/data/new").text
+
+
+@pytest.mark.parametrize("site", ["nowhere", "ea\x00st"])
+def test_a_consent_for_a_site_the_form_did_not_offer_is_refused_and_recorded_nowhere(app, client, network, site):
+    # A NUL reached the lookup by name before the form was checked: PostgreSQL refuses one in any query (a 500).
+    measure_id = seed(app)
+    login(client, "dr_east")
+    url = f"/measures/{measure_id}/data/new"
+    refused = submit(client, url, "Record consent", agree=True, forge={"site": site})
+    assert refused.status_code == 400
+    assert "Record consent" in client.get(url).text  # still no consent
 
 
 def test_the_submitter_hears_of_a_signal_their_own_data_made_fire(app, client, network):
@@ -260,7 +273,7 @@ def test_fhir_pages(app, client, network):
         data={"file": (io.BytesIO(b"{nope"), "x.json")},
         content_type="multipart/form-data",
     )
-    assert bad.status_code == 200
+    assert bad.status_code == 422
     assert "Choose a JSON file" in bad.text
     report = {
         "resourceType": "MeasureReport",
@@ -283,7 +296,7 @@ def test_a_pdsa_cycle_with_every_required_field_empty_says_so_for_each_at_once(a
     measure_id = seed(app)
     login(client, "doc")
     page = submit(client, f"/measures/{measure_id}/pdsa/new", "Start the cycle", site="north", plan="Kept text")
-    assert page.status_code == 200
+    assert page.status_code == 422
     for message in ("Name the change you are testing", "Give a date (YYYY-MM-DD).", "Write down what you predict"):
         assert message in page.text
     assert "Kept text" in page.text
@@ -312,6 +325,16 @@ def test_pdsa_cycle_notes_and_phases_through_the_pages(app, client, network):
     assert "Phase not started" in refused.text
     removed = submit(client, chart, "Remove", action_has="/phases/", follow_redirects=True)
     assert "Phase 2" not in removed.text
+
+
+def test_a_chart_note_for_a_site_that_cannot_exist_is_no_such_site(app, client, network):
+    # The refusal showed the chart of the site the form named, looked up by a slug with a NUL: a 500 on PostgreSQL.
+    measure_id = seed(app)
+    login(client, "doc")
+    refused = submit(client, f"/measures/{measure_id}?site=north&chart=p", "Add note", on="2023-06-10",
+                     text="EHR outage", forge={"site": "nor\x00th"})  # fmt: skip
+    assert refused.status_code == 404
+    assert "No such site." in refused.text
 
 
 def test_signals_say_in_plain_words_whether_the_measure_improved_or_worsened(app, client, network):

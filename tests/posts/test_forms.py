@@ -132,3 +132,23 @@ def test_the_search_boxes_of_the_lists_search(app, client, world, page):
     found = submit(client, page, "Search", q="school trips")
     assert found.status_code == 200
     assert ('<a href="/c/ibd/q/' in found.text) == ("/vetted" not in page)  # the vetted search finds none yet
+
+
+@pytest.mark.parametrize("tampered", ["99999999999999999999999", "-99999999999999999999999", "abc", "1_0", " 7"])
+def test_a_comment_form_with_a_tampered_answer_id_is_refused_and_stores_nothing(app, client, world, tampered):
+    login(client, "mum")
+    refused = submit(client, world["question"], "Comment", action_has=f"/posts/{world['question_id']}/comments",
+                     which=1, body="Which meds?", forge={"answer_id": tampered})  # fmt: skip
+    assert refused.status_code == 422, refused.text
+    assert "Send a whole number" in refused.text
+    with app.app_context():
+        assert db.session.query(Comment).count() == 0
+
+
+def test_a_hiding_reason_with_a_direction_control_says_so_and_hides_nothing(app, client, world):
+    login(client, "mod")
+    refused = submit(client, world["question"], "Hide", action_has=f"/post/{world['question_id']}/hide",
+                     reason="Off \u202etopic", follow_redirects=True)  # fmt: skip
+    assert refused.status_code == 200
+    assert "invisible text-direction controls" in refused.text
+    assert _row(app, Post, world["question_id"]).hidden_at is None

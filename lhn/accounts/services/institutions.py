@@ -18,6 +18,8 @@ def list_institutions() -> list[Institution]:
 
 
 def find_institution(slug: str) -> Institution | None:
+    if "\x00" in slug:  # no slug holds one, and PostgreSQL refuses a NUL in any query (a refused form's site)
+        return None
     return db.session.scalar(select(Institution).where(Institution.slug == slug))
 
 

@@ -14,7 +14,7 @@ from lhn import inputs
 from lhn.accounts import services as accounts
 from lhn.database import transaction
 from lhn.errors import NotFound, ValidationFailed
-from lhn.forms import apply_errors, form_route
+from lhn.forms import apply_errors, form_route, form_status
 from lhn.measures import services as measures
 from lhn.measures import svg
 from lhn.measures.forms import ConsentForm, DataForm, EntryGridForm, FhirImportForm, UploadForm
@@ -81,7 +81,7 @@ def submit(measure_id: int) -> ResponseReturnValue:
         consents=_consent_forms(measure, acc),
         example=periods.EXAMPLES[measure.period.value],
         two=len(names) > 1,
-    )
+    ), form_status(form)
 
 
 @form_route(bp, "/measures/<int:measure_id>/data/grid", "import")
@@ -117,9 +117,8 @@ def entry_grid(measure_id: int) -> ResponseReturnValue:
 def consent(measure_id: int) -> ResponseReturnValue:
     measure, _acc = measure_access(measure_id)
     form = ConsentForm()
-    site = accounts.find_institution(form.site.data or "")
-    if not form.validate_on_submit() or site is None:
-        abort(400)
+    if not form.validate_on_submit() or (site := accounts.find_institution(form.site.data or "")) is None:
+        abort(400)  # the site is a hidden field: only a tampered form names one that isn't there
     if form.decision.data == "give":
         try:
             with transaction():
@@ -169,7 +168,7 @@ def upload(measure_id: int) -> ResponseReturnValue:
         example=periods.EXAMPLES[measure.period.value],
         caps=measures.IMPORT_CAPS,
         sites=sorted(team_sites(acc), key=lambda s: s.name),
-    )
+    ), 422 if error_list else form_status(form)
 
 
 @bp.get("/measures/<int:measure_id>/data.csv")
@@ -250,4 +249,4 @@ def fhir_import(measure_id: int) -> ResponseReturnValue:
         form=form,
         errors=error_list,
         caps=measures.IMPORT_CAPS,
-    )
+    ), 422 if error_list else form_status(form)

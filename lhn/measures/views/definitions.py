@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from lhn import inputs
 from lhn.communities import services as communities
-from lhn.forms import fields_of, saved
+from lhn.forms import fields_of, form_page, form_status, saved
 from lhn.measures import permissions as measure_permissions
 from lhn.measures import services as measures
 from lhn.measures.forms import MeasureForm
@@ -29,7 +29,7 @@ def create(slug: str) -> ResponseReturnValue:
     ):
         flash("Measure defined. You own it: invite a patient or caregiver and a clinician to co-own it.", "success")
         return redirect(url_for("measures.show", measure_id=done.value.id))
-    return render_template("measures/form.html", form=form, community=community, measure=None)
+    return form_page("measures/form.html", form, community=community, measure=None)
 
 
 @bp.route("/measures/<int:measure_id>/edit", methods=["GET", "POST"])
@@ -45,7 +45,7 @@ def edit(measure_id: int) -> ResponseReturnValue:
     ):
         flash(f"Saved. The definition is now version {measure.version}.", "success")
         return redirect(url_for("measures.show", measure_id=measure.id))
-    return measure_page("measures/form.html", measure, form=form)
+    return measure_page("measures/form.html", measure, form=form), form_status(form)
 
 
 @bp.get("/measures/<int:measure_id>/changes")

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from lhn.database import transaction
 from lhn.errors import ValidationFailed
-from lhn.forms import choices, fields_of, saved
+from lhn.forms import choices, fields_of, form_status, saved
 from lhn.measures import services as measures
 from lhn.measures.forms import CloseForm, PdsaForm
 from lhn.measures.models import Measure
@@ -58,7 +58,7 @@ def new_cycle(measure_id: int) -> ResponseReturnValue:
         cycle=None,
         has_ideas=has_ideas,
         phi=phi,
-    )
+    ), form_status(form)
 
 
 @bp.route("/measures/<int:measure_id>/pdsa/<int:cycle_id>", methods=["GET", "POST"])

@@ -34,7 +34,7 @@ def vote(slug: str, post_id: int) -> ResponseReturnValue:
 def comment(slug: str, post_id: int) -> ResponseReturnValue:
     access = post_access(slug, post_id)
     form = CommentForm()
-    answer_id = sent_int(form.answer_id.data) if form.answer_id.data else None
+    answer_id = sent_int(form.answer_id.data, "answer_id") if form.answer_id.data else None
     return form_on_page(access, "comment_form", form, lambda: posts.post_comment(
         post_id, form.body.data or "", by=current_user, answer_id=answer_id, confirm_phi=bool(form.confirm_phi.data)),
         lambda comment: (None, f"#comment-{comment.id}"))  # fmt: skip
