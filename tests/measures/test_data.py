@@ -8,6 +8,7 @@ bench/imports.py measures that. Forms are submitted as rendered: the page's own 
 import json
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event, func, select
 
 from lhn.accounts import services as accounts
@@ -129,6 +130,22 @@ def test_one_row_over_the_cap_is_refused_on_the_form_and_nothing_is_stored(app, 
     again = client.post(url, data={"csv_text": text, "confirm": "1"}, content_type="multipart/form-data")
     assert again.status_code == 422
     assert f"The file has more than {data.MAX_IMPORT_ROWS:,} rows" in again.text
+    assert stored(app) == 0
+
+
+@pytest.mark.parametrize("cells", ["nor\x00th,2024-01,5,80", "north,2024-01,5\x00,80"])
+def test_a_row_with_a_nul_is_refused_on_its_line_and_nothing_is_stored(app, client, network, cells):
+    # A site named with a NUL reached the lookup of the file's sites: PostgreSQL refuses a NUL in any query (a 500).
+    measure_id = seed(app)
+    login(client, "doc")
+    url = f"/measures/{measure_id}/data/upload"
+    text = HEADER + "south,2024-01,4,80\n" + cells + "\n"
+    refused = submit(client, url, "Preview", file=(text.encode(), "sites.csv"))
+    assert refused.status_code == 422
+    assert "NUL character" in refused.text
+    assert "Line 3" in refused.text
+    again = client.post(url, data={"csv_text": text, "confirm": "1"}, content_type="multipart/form-data")
+    assert again.status_code == 422
     assert stored(app) == 0
 
 
@@ -268,3 +285,19 @@ def test_file_checks_are_rate_limited_per_person_on_the_api(make_app, network):
     codes = [client.post(url, data="site,period,numerator,denominator\n", headers=doc).status_code for _ in range(3)]
     assert 429 not in codes[:2]
     assert codes[2] == 429
+
+
+def test_a_fhir_report_naming_a_site_with_a_nul_is_refused_on_the_page_and_over_the_api(app, client, network):
+    measure_id = seed(app)
+    bad = report(measure_id, 0)
+    bad["reporter"]["identifier"]["value"] = "nor\x00th"
+    bundle = json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": bad}]})
+    login(client, "doc")
+    refused = submit(client, f"/measures/{measure_id}/fhir/import", "Import", file=(bundle.encode(), "bundle.json"))
+    assert refused.status_code == 422
+    assert "NUL character" in refused.text
+    doc = bearer(token_for(client, "doc"))
+    answer = client.post(f"/api/v1/measures/{measure_id}/fhir", data=bundle,
+                         headers={**doc, "Content-Type": "application/fhir+json"})  # fmt: skip
+    assert answer.status_code == 422, answer.text
+    assert stored(app) == 0

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from lhn import offload
 from lhn.accounts.models import User
 from lhn.database import reading, slow_work
+from lhn.inputs import text_problem
 from lhn.measures.models import Measure
 from lhn.measures.services import charts, periods
 from lhn.measures.services.core import access, record_export
@@ -109,7 +110,8 @@ def _read_rows(text: str, fields: tuple[str, ...]) -> list[Row]:
                 continue
             check_row_count(len(rows) + 1)
             data = dict(zip(header, [c.strip() for c in record], strict=False))
-            problem = (
+            unstorable = next((found for cell in record if (found := text_problem(cell))), "")
+            problem = unstorable or (
                 "" if len(record) == len(header) else f"It has {len(record)} columns; the header has {len(header)}."
             )
             rows.append(

@@ -222,7 +222,8 @@ def validate_row(
 def _sites_named(rows: list[Row]) -> dict[str, Institution]:
     """The institutions the rows name, by slug, in one query (a file names few sites, however many rows)."""
     slugs = {str(row.site or "").strip() for row in rows}
-    slugs = {slug for slug in slugs if 0 < len(slug) <= INSTITUTION_SLUG_MAX}  # a longer one names no site
+    # A longer one names no site, nor one with a NUL (which PostgreSQL refuses in any query).
+    slugs = {slug for slug in slugs if 0 < len(slug) <= INSTITUTION_SLUG_MAX and "\x00" not in slug}
     if not slugs:
         return {}
     return {site.slug: site for site in db.session.scalars(select(Institution).where(Institution.slug.in_(slugs)))}

@@ -20,8 +20,10 @@ from fhir.resources.bundle import Bundle
 from fhir.resources.measure import Measure as FhirMeasure
 from pydantic import ValidationError
 
+from lhn import inputs
 from lhn.accounts.models import User
 from lhn.database import reading, slow_work, utcnow
+from lhn.errors import ValidationFailed
 from lhn.measures.models import Improvement, Measure, MeasureType
 from lhn.measures.services import charts, data, periods, strata_files
 from lhn.measures.services.core import access, record_export
@@ -406,15 +408,22 @@ def _row(report: dict[str, Any], measure: Measure, entry: int) -> data.Row:
 
 
 def read_bundle(raw: bytes) -> Any:
-    """The JSON of an uploaded Bundle file (the import page). Raises data.ImportTooLarge over the byte cap,
-    data.RowsInvalid for a file that isn't JSON."""
+    """The JSON of an uploaded Bundle file (the import page), with the API's checks of a body (inputs.json_object).
+    Raises data.ImportTooLarge over the byte cap, data.RowsInvalid for a file that isn't JSON or holds text that
+    can't be stored (a NUL, say)."""
     data.check_upload_size(len(raw))
     try:
-        return json.loads(raw)
+        payload = json.loads(raw)
+        inputs.check_strings(payload, max_depth=inputs.FHIR_MAX_DEPTH)
     except (ValueError, RecursionError):
         raise data.RowsInvalid(
             [data.RowError(None, "", f"Choose a JSON file (a FHIR Bundle): {data.IMPORT_CAPS}.")]
         ) from None
+    except ValidationFailed as exc:
+        raise data.RowsInvalid([data.RowError(None, where, message) for where, message in exc.errors.items()]) from None
+    except inputs.BadInput as exc:
+        raise data.RowsInvalid([data.RowError(None, "", exc.message)]) from None
+    return payload
 
 
 def bundle_rows(measure: Measure, payload: Any, *, by: User) -> list[data.Row]:
