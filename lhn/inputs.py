@@ -17,7 +17,9 @@ from werkzeug.routing import IntegerConverter, ValidationError
 from lhn import phi
 from lhn.errors import DomainError, ValidationFailed
 
-MAX_INT: Final = 2**63 - 1  # the largest integer both databases store (SQLite INTEGER, PostgreSQL BIGINT)
+# The largest integer both databases store in an INTEGER column: PostgreSQL's holds 4 bytes (SQLite's 8), and every
+# id and count here is one. PostgreSQL refuses to compare an INTEGER with a larger number ("out of range").
+MAX_INT: Final = 2**31 - 1
 MAX_DEPTH: Final = 4  # objects and arrays inside a body: every endpoint needs at most 3 (FHIR passes its own)
 FHIR_MAX_DEPTH: Final = 16  # a Bundle's MeasureReport counts sit 9 levels down (entry.resource.group.population...), a
 # stratum's 15 (...group.stratifier.stratum.population.code.coding)

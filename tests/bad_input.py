@@ -11,7 +11,7 @@ from sqlalchemy import Enum, String, Text, func, select
 
 from lhn.extensions import db
 
-TOO_BIG = 2**63  # one more than SQLite INTEGER / PostgreSQL BIGINT hold
+TOO_BIG = 2**31  # one more than a PostgreSQL INTEGER holds (lhn.inputs.MAX_INT)
 
 # What each kind of field must refuse. A required field refuses null as well; an optional one reads null
 # as "not given" (see lhn.inputs), so null is sent only to required fields.

@@ -19,7 +19,7 @@ from tests.forms import PageForm, _entries, _multipart, page_forms
 
 PASSWORD = "lhn-demo-2026"  # the demo people's (lhn/demo.py)
 # What a person can paste, and what a tampered page can send instead of a hidden value or a choice.
-BAD = ["", "A" * 30_000, "-1", "9" * 25, "abc", "Lake\x00side", "Off \u202etopic"]
+BAD = ["", "A" * 30_000, "-1", "2147483648", "9" * 25, "abc", "Lake\x00side", "Off \u202etopic"]
 LEAVE_ALONE = re.compile(r"/logout|/static/|/api/|/me/delete|/delete-account|/socket")
 SHOWN_WITH_ERRORS = ("field-invalid", 'class="form-errors"')
 

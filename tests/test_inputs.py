@@ -10,7 +10,7 @@ from tests import factories
 from tests.api.test_api import assert_error, bearer, token_for
 from tests.conftest import committed, login
 
-TOO_BIG = 2**63  # one more than SQLite INTEGER / PostgreSQL BIGINT hold
+TOO_BIG = 2**31  # one more than a PostgreSQL INTEGER holds (lhn.inputs.MAX_INT)
 
 
 @pytest.fixture
