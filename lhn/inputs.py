@@ -20,6 +20,7 @@ from lhn.errors import DomainError, ValidationFailed
 # The largest integer both databases store in an INTEGER column: PostgreSQL's holds 4 bytes (SQLite's 8), and every
 # id and count here is one. PostgreSQL refuses to compare an INTEGER with a larger number ("out of range").
 MAX_INT: Final = 2**31 - 1
+MAX_NUMBER: Final = 2**63 - 1  # a decimal's magnitude (data values, targets): stored as double precision, not INTEGER
 MAX_DEPTH: Final = 4  # objects and arrays inside a body: every endpoint needs at most 3 (FHIR passes its own)
 FHIR_MAX_DEPTH: Final = 16  # a Bundle's MeasureReport counts sit 9 levels down (entry.resource.group.population...), a
 # stratum's 15 (...group.stratifier.stratum.population.code.coding)
@@ -155,13 +156,13 @@ def phi_confirmed(data: dict[str, Any]) -> bool:
 
 
 def number(data: dict[str, Any], name: str, default: Any = _REQUIRED, *, missing: Any = _REQUIRED) -> Any:
-    """A finite JSON number (integer or decimal; not a boolean) no larger than the database's integers."""
+    """A finite JSON number (integer or decimal; not a boolean) of magnitude up to MAX_NUMBER."""
     sent, value = _sent(data, name, default, missing)
     if not sent:
         return value
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value or abs(value) == float("inf"):
         raise ValidationFailed({name: "Send a number."})
-    if abs(value) > MAX_INT:
+    if abs(value) > MAX_NUMBER:
         raise ValidationFailed({name: "This number is too large."})
     return value
 

@@ -111,6 +111,13 @@ def test_field_readers_refuse_what_they_would_otherwise_coerce():
     assert inputs.ident(data, "missing", None) is None
 
 
+def test_a_decimal_is_not_held_to_an_integer_columns_range():
+    # Data values and targets are stored as double precision: 3 billion patient-days is a value, not an id.
+    assert inputs.number({"exposure": 3_000_000_000.5}, "exposure") == 3_000_000_000.5
+    with pytest.raises(ValidationFailed):
+        inputs.number({"exposure": 1e19}, "exposure")
+
+
 def test_rtl_marks_are_allowed_but_overrides_and_surrogates_are_not():
     assert inputs.text_problem("שלום\u200f world\u200e") is None
     assert inputs.text_problem("x\u2067y") is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from lhn.inputs import MAX_DEPTH, MAX_INT
+from lhn.inputs import MAX_DEPTH, MAX_INT, MAX_NUMBER
 
 ERROR_RESPONSES = {
     "400": "Malformed request: a body that is not a JSON object or is nested more than a few levels deep, or a NUL "
@@ -37,7 +37,7 @@ PHI_CONFIRM = {
     "description": "true: publish although the PHI guard found likely identifiers (without it such text is "
     "refused with 422 phi_confirmation_required, naming the kinds found)",
 }
-NUMBER = {"type": "number", "minimum": -MAX_INT, "maximum": MAX_INT}
+NUMBER = {"type": "number", "minimum": -MAX_NUMBER, "maximum": MAX_NUMBER}
 DATE = {"type": "string", "format": "date"}
 TEXTS = {"type": "array", "items": TEXT}
 
