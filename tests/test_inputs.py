@@ -140,6 +140,8 @@ BAD_CURSOR = encode_cursor([TOO_BIG])
     ("pat", f"/c/ibd/moderation-log?cursor={BAD_CURSOR}"),
     ("pat", f"/c/ibd/vetted?cursor={encode_cursor(['x', 1])}"),
     ("boss", f"/admin/audit?object_id={TOO_BIG}"),
+    ("boss", f"/admin/audit?actor={TOO_BIG}"),  # an account id: a 500 on PostgreSQL
+    ("boss", "/admin/audit?actor=%C2%B2"),  # "²" is a digit to str.isdigit, not to int()
     ("boss", "/admin/audit?since=2026-02-30"),
 ])  # fmt: skip
 def test_a_page_query_string_that_doesnt_fit_is_an_error_page_not_a_server_error(app, api, who, path):

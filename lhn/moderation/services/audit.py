@@ -11,6 +11,7 @@ from lhn.accounts import services as accounts
 from lhn.accounts.models import User
 from lhn.errors import PermissionDenied, ValidationFailed
 from lhn.extensions import db
+from lhn.inputs import MAX_INT
 from lhn.moderation.models import AuditEvent
 from lhn.pagination import Page, paginate
 
@@ -72,7 +73,9 @@ def list_audit_events(
         stmt = stmt.where(AuditEvent.action == action)
     if actor:
         person = accounts.find_user(actor)
-        if person is None and not actor.isdigit():
+        # An account id (a deleted account's stays in the trail) must be one the database can hold.
+        an_id = actor.isascii() and actor.isdigit() and len(actor) <= 10 and int(actor) <= MAX_INT
+        if person is None and not an_id:
             raise ValidationFailed({"actor": "No such member (give a username or an account id)."})
         stmt = stmt.where(AuditEvent.actor_id == (person.id if person else int(actor)))
     if object_type:
