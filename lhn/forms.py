@@ -20,7 +20,7 @@ from wtforms.validators import AnyOf, InputRequired
 from lhn import limits
 from lhn.database import transaction
 from lhn.errors import DomainError, ValidationFailed
-from lhn.inputs import MAX_INT, text_problem
+from lhn.inputs import MAX_INT, text_problem, whole_number
 from lhn.phi import PHIConfirmationRequired
 
 if TYPE_CHECKING:
@@ -68,10 +68,6 @@ class Form(FlaskForm):
         return None
 
 
-def _fits(digits: str) -> bool:
-    return len(digits) <= 19 and int(digits) <= MAX_INT  # the length first: int() refuses 4,301 digits
-
-
 def field_problem(field: Field) -> str | None:
     """Why a submitted field's value can't be stored, or None."""
     data = field.data
@@ -79,7 +75,7 @@ def field_problem(field: Field) -> str | None:
         return f"Enter a whole number up to {MAX_INT:,}."
     if isinstance(field, FloatField) and isinstance(data, float) and not math.isfinite(data):
         return "Enter a number."
-    if isinstance(field, SelectFieldBase) and isinstance(data, str) and data.isdigit() and not _fits(data):
+    if isinstance(field, SelectFieldBase) and isinstance(data, str) and data.isdigit() and whole_number(data) is None:
         # A select of ids that takes values it didn't offer (validate_choice=False: the list can change between
         # drawing the form and sending it) still gets only numbers the database can hold.
         return "Choose one of the options."

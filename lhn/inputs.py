@@ -268,15 +268,25 @@ def arg_bool(name: str) -> bool:
     return value in ("1", "true")
 
 
+def whole_number(text: str, *, signed: bool = False) -> int | None:
+    """`text` as a whole number the database holds (ASCII digits, a leading minus if `signed`, magnitude up to
+    MAX_INT), else None. int() alone takes " 7", "1_0" and "٣", and raises on "²" or 4,301 digits."""
+    digits = text.removeprefix("-") if signed else text
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= len(str(MAX_INT))):
+        return None
+    value = int(text)
+    return value if abs(value) <= MAX_INT else None
+
+
 def arg_int(name: str, default: int | None = None, *, minimum: int = 0, maximum: int = MAX_INT) -> int | None:
     """A whole number in the query string (digits only), or `default` when absent or empty."""
     raw = request.args.get(name, "")
     if raw == "":
         return default
-    # The length check first: int() refuses strings of more than 4,300 digits with a ValueError.
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not minimum <= int(raw) <= maximum:
+    value = whole_number(raw)
+    if value is None or not minimum <= value <= maximum:
         raise ValidationFailed({name: f"Send a whole number from {minimum:,} to {maximum:,}."})
-    return int(raw)
+    return value
 
 
 class BoundedIntConverter(IntegerConverter):

@@ -111,6 +111,13 @@ def test_field_readers_refuse_what_they_would_otherwise_coerce():
     assert inputs.ident(data, "missing", None) is None
 
 
+def test_a_whole_number_is_ascii_digits_that_fit_an_integer_column():
+    assert [inputs.whole_number(t) for t in ("7", "2147483647", "0")] == [7, 2**31 - 1, 0]
+    assert inputs.whole_number("-1", signed=True) == -1
+    refused = (" 7", "1_0", "\u0663", "\u00b2", "-1", "2147483648", "9" * 5000, "")
+    assert {inputs.whole_number(t) for t in refused} == {None}
+
+
 def test_a_decimal_is_not_held_to_an_integer_columns_range():
     # Data values and targets are stored as double precision: 3 billion patient-days is a value, not an id.
     assert inputs.number({"exposure": 3_000_000_000.5}, "exposure") == 3_000_000_000.5

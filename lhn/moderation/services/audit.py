@@ -11,7 +11,7 @@ from lhn.accounts import services as accounts
 from lhn.accounts.models import User
 from lhn.errors import PermissionDenied, ValidationFailed
 from lhn.extensions import db
-from lhn.inputs import MAX_INT
+from lhn.inputs import whole_number
 from lhn.moderation.models import AuditEvent
 from lhn.pagination import Page, paginate
 
@@ -73,11 +73,10 @@ def list_audit_events(
         stmt = stmt.where(AuditEvent.action == action)
     if actor:
         person = accounts.find_user(actor)
-        # An account id (a deleted account's stays in the trail) must be one the database can hold.
-        an_id = actor.isascii() and actor.isdigit() and len(actor) <= 10 and int(actor) <= MAX_INT
-        if person is None and not an_id:
+        account_id = person.id if person else whole_number(actor)  # a deleted account's id stays in the trail
+        if account_id is None:
             raise ValidationFailed({"actor": "No such member (give a username or an account id)."})
-        stmt = stmt.where(AuditEvent.actor_id == (person.id if person else int(actor)))
+        stmt = stmt.where(AuditEvent.actor_id == account_id)
     if object_type:
         stmt = stmt.where(AuditEvent.object_type == object_type)
     if object_id is not None:

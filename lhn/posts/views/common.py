@@ -10,7 +10,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from lhn.errors import NotFound, ValidationFailed
-from lhn.inputs import MAX_INT
+from lhn.inputs import whole_number
 from lhn.posts import services as posts
 from lhn.posts.models import Answer, Comment
 
@@ -53,9 +53,8 @@ def to_answer(post: Any, answer_id: int) -> Response:
 
 def sent_int(value: Any, name: str = "value") -> int:
     """A number a button or hidden field sent (a vote's value, an answer's id): digits, perhaps a minus sign, that
-    the database can hold. int() alone would take " 7" and "1_0", and a number the database can't compare with."""
-    text = value if isinstance(value, str) else ""
-    digits = text.removeprefix("-")
-    if not (digits.isascii() and digits.isdigit() and len(digits) <= 19 and abs(int(text)) <= MAX_INT):
+    the database can hold (inputs.whole_number)."""
+    number = whole_number(value, signed=True) if isinstance(value, str) else None
+    if number is None:
         raise ValidationFailed({name: "Send a whole number."})
-    return int(text)
+    return number
