@@ -221,7 +221,7 @@ def _typed_into(control: Control, typed: Any, *, first: bool) -> tuple[bool, str
     return True, str(typed)
 
 
-def _entries(form: PageForm, clicked: Control, typed: Mapping[str, Any]) -> list[tuple[str, Any]]:
+def form_data(form: PageForm, clicked: Control, typed: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """The form data set a browser builds: controls in tree order, the clicked button among them."""
     entries: list[tuple[str, Any]] = []
     seen: set[str] = set()
@@ -315,7 +315,7 @@ def submit(
     names = {c.name for c in form.controls}
     missing = set(typed) - names
     assert not missing, f"the form has no field {missing}; it has {sorted(names - {''})}"
-    entries = _entries(form, clicked, typed)
+    entries = form_data(form, clicked, typed)
     if forge:
         entries = [(k, v) for k, v in entries if k not in forge]
         for name, forged in forge.items():
@@ -323,6 +323,13 @@ def submit(
     if form.source:
         SUBMITTED.setdefault(form.source, []).append(_current_test())
     target = urljoin(url, form.action) if form.action else url
+    return send(client, target, form, entries, follow_redirects=follow_redirects)
+
+
+def send(client: FlaskClient, target: str, form: PageForm, entries: list[tuple[str, Any]], *,
+         follow_redirects: bool = False) -> Any:  # fmt: skip
+    """Send `entries` (form_data's, perhaps altered) to `target` by the form's method and encoding, as a browser
+    does."""
     parts = urlsplit(target)
     path = parts.path
     if form.method == "get":

@@ -7,28 +7,21 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
-from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
 
 from lhn import demo
 from lhn.database import transaction
-from tests.forms import PageForm, _entries, _multipart, page_forms
+from tests.conftest import login
+from tests.forms import PageForm, form_data, page_forms, send
 
 PASSWORD = "lhn-demo-2026"  # the demo people's (lhn/demo.py)
 # What a person can paste, and what a tampered page can send instead of a hidden value or a choice.
 BAD = ["", "A" * 30_000, "-1", "2147483648", "9" * 25, "abc", "Lake\x00side", "Off \u202etopic"]
 LEAVE_ALONE = re.compile(r"/logout|/static/|/api/|/me/delete|/delete-account|/socket")
 SHOWN_WITH_ERRORS = ("field-invalid", 'class="form-errors"')
-
-
-def _login(client: FlaskClient, username: str) -> None:
-    form = next(f for f in page_forms(client.get("/login").text) if any(c.name == "login" for c in f.controls))
-    body = urlencode(_entries(form, form.buttons[0], {"login": username, "password": PASSWORD}))
-    answer = client.post("/login", data=body, content_type="application/x-www-form-urlencoded")
-    assert answer.status_code == 302, answer.status_code
 
 
 def _reachable_forms(client: FlaskClient, *, pages: int = 160) -> list[tuple[str, PageForm]]:
@@ -57,13 +50,6 @@ def _reachable_forms(client: FlaskClient, *, pages: int = 160) -> list[tuple[str
     return found
 
 
-def _send(client: FlaskClient, action: str, form: PageForm, entries: list[tuple[str, Any]]) -> Any:
-    if form.enctype == "multipart/form-data":
-        boundary, body = _multipart(entries)
-        return client.post(action, data=body, content_type=f"multipart/form-data; boundary={boundary}")
-    return client.post(action, data=urlencode(entries), content_type="application/x-www-form-urlencoded")
-
-
 @pytest.mark.parametrize("username", ["admin", "dr_okafor"])  # the site admin; a clinician who leads a site
 def test_no_form_answers_bad_input_with_a_server_error_or_hides_its_refusal_behind_a_200(make_app, username):
     app = make_app(RATELIMIT_ENABLED=False)
@@ -72,23 +58,23 @@ def test_no_form_answers_bad_input_with_a_server_error_or_hides_its_refusal_behi
             with transaction():
                 step()
     client = app.test_client()
-    _login(client, username)
+    login(client, username, PASSWORD)
     forms = _reachable_forms(client)
     assert len(forms) > 60, len(forms)  # the crawl reached the pages (the demo has about 120 forms)
     faults, sent = [], Counter()
     for action, form in forms:
-        base = _entries(form, form.buttons[0], {})
+        base = form_data(form, form.buttons[0], {})
         names = dict.fromkeys(name for name, value in base if name != "csrf_token" and isinstance(value, str))
         for name in names:
             variants = [[(k, bad if k == name else v) for k, v in base] for bad in BAD]
             variants.append([(k, v) for k, v in base if k != name])  # left out
             for entries in variants:
-                answer = _send(client, action, form, entries)
+                answer = send(client, action, form, entries)
                 sent[answer.status_code] += 1
                 showed_errors = answer.status_code == 200 and any(mark in answer.text for mark in SHOWN_WITH_ERRORS)
                 if answer.status_code >= 500 or showed_errors:
                     faults.append((answer.status_code, form.source, action, name, dict(entries).get(name, "")[:20]))
         if client.get("/settings/profile").status_code != 200:  # a form signed this person out: in again
-            _login(client, username)
+            login(client, username, PASSWORD)
     assert sum(sent.values()) > 1000, sent
     assert faults == [], faults

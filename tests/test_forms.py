@@ -196,14 +196,14 @@ def test_a_field_sent_twice_is_refused_rather_than_read_from_its_first_copy(app)
 
 
 def test_the_helper_sends_what_a_browser_sends_and_refuses_a_form_that_renders_a_name_twice():
-    from tests.forms import _entries, _rendered_twice, page_forms
+    from tests.forms import _rendered_twice, form_data, page_forms
 
     # The co-ownership Accept as it was: hidden_tag() emitted an empty `decision` before the template's own.
     old = ('<form method="post" action="/measures/1/owners/answer"><input id="decision" name="decision" '
            'type="hidden" value=""><input type="hidden" name="decision" value="accept">'
            '<button type="submit">Accept</button></form>')  # fmt: skip
     [form] = page_forms(old)
-    assert _entries(form, form.buttons[0], {}) == [("decision", ""), ("decision", "accept")]  # both, in order
+    assert form_data(form, form.buttons[0], {}) == [("decision", ""), ("decision", "accept")]  # both, in order
     assert _rendered_twice(form) == ["decision"]
     new = ('<form method="post"><input type="checkbox" name="roles" value="patient" checked>'
            '<input type="checkbox" name="roles" value="caregiver"><input type="radio" name="act" value="adopt">'
@@ -213,9 +213,9 @@ def test_the_helper_sends_what_a_browser_sends_and_refuses_a_form_that_renders_a
            '<button type="submit" name="decision" value="decline">Decline</button></form>')  # fmt: skip
     [form] = page_forms(new)
     decline = form.buttons[1]
-    assert _entries(form, decline, {}) == [("roles", "patient"), ("act", "adapt"), ("site", "s"), ("note", "Hi"),
+    assert form_data(form, decline, {}) == [("roles", "patient"), ("act", "adapt"), ("site", "s"), ("note", "Hi"),
                                            ("decision", "decline")]  # fmt: skip
-    assert _entries(form, decline, {"roles": ["caregiver"], "act": "adopt"})[:2] == [("roles", "caregiver"),
+    assert form_data(form, decline, {"roles": ["caregiver"], "act": "adopt"})[:2] == [("roles", "caregiver"),
                                                                                       ("act", "adopt")]  # fmt: skip
     assert _rendered_twice(form) == []
 
