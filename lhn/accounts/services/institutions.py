@@ -9,6 +9,7 @@ from sqlalchemy import select
 from lhn.accounts.models import Institution, InstitutionKind, User
 from lhn.errors import PermissionDenied, ValidationFailed
 from lhn.extensions import db
+from lhn.inputs import text_problem
 
 # --- institutions ----------------------------------------------------------------------------------
 
@@ -18,7 +19,7 @@ def list_institutions() -> list[Institution]:
 
 
 def find_institution(slug: str) -> Institution | None:
-    if "\x00" in slug:  # no slug holds one, and PostgreSQL refuses a NUL in any query (a refused form's site)
+    if text_problem(slug):  # no slug holds such text, and PostgreSQL refuses a NUL in any query (a refused form's site)
         return None
     return db.session.scalar(select(Institution).where(Institution.slug == slug))
 

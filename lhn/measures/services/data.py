@@ -20,6 +20,7 @@ from lhn.accounts.models import INSTITUTION_SLUG_MAX, Institution, User
 from lhn.database import reading, utcnow
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
+from lhn.inputs import text_problem
 from lhn.measures.models import DataPoint, Measure, MeasureType
 from lhn.measures.services import alerts, charts, periods
 from lhn.measures.services.core import access, record_restricted_view, team_sites
@@ -222,8 +223,8 @@ def validate_row(
 def _sites_named(rows: list[Row]) -> dict[str, Institution]:
     """The institutions the rows name, by slug, in one query (a file names few sites, however many rows)."""
     slugs = {str(row.site or "").strip() for row in rows}
-    # A longer one names no site, nor one with a NUL (which PostgreSQL refuses in any query).
-    slugs = {slug for slug in slugs if 0 < len(slug) <= INSTITUTION_SLUG_MAX and "\x00" not in slug}
+    # A longer one names no site, nor one with text no slug holds (PostgreSQL refuses a NUL in any query).
+    slugs = {slug for slug in slugs if 0 < len(slug) <= INSTITUTION_SLUG_MAX and text_problem(slug) is None}
     if not slugs:
         return {}
     return {site.slug: site for site in db.session.scalars(select(Institution).where(Institution.slug.in_(slugs)))}
