@@ -18,8 +18,9 @@ from tests.conftest import login
 from tests.forms import PageForm, form_data, page_forms, send
 
 PASSWORD = "lhn-demo-2026"  # the demo people's (lhn/demo.py)
-# What a person can paste, and what a tampered page can send instead of a hidden value or a choice.
-BAD = ["", "A" * 30_000, "-1", "2147483648", "9" * 25, "abc", "Lake\x00side", "Off \u202etopic"]
+# What a person can paste, and what a tampered page can send instead of a hidden value or a choice. "²" is a digit
+# to str.isdigit() but int() raises on it.
+BAD = ["", "A" * 30_000, "-1", "2147483648", "9" * 25, "abc", "²", "Lake\x00side", "Off \u202etopic"]
 LEAVE_ALONE = re.compile(r"/logout|/static/|/api/|/me/delete|/delete-account|/socket")
 SHOWN_WITH_ERRORS = ("field-invalid", 'class="form-errors"')
 

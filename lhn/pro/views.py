@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from lhn.communities import services as communities
 from lhn.communities.permissions import can_manage
 from lhn.forms import choices, form_page, form_route, saved
+from lhn.inputs import whole_number
 from lhn.pro import services as pro
 from lhn.pro import svg
 from lhn.pro.forms import ConsentForm, ImportForm, MeasureForm, OfferForm, answer_form, answers_of
@@ -22,7 +23,7 @@ bp = Blueprint("pro", __name__)
 
 
 def _schedule(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return whole_number(value) if value else None
 
 
 @bp.get("/c/<slug>/questionnaires")

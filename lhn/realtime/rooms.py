@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from lhn.inputs import whole_number
+
 SITE_ROOM = "site"  # every signed-in socket (badges are public: what any page may show)
 
 
@@ -32,7 +34,7 @@ def register_watchable(kind: str, may_watch: Authorizer) -> None:
 def watch_room(user: Any, room: str) -> str | None:
     """The room to join if `user` may watch `room` ("post:12"), else None. Unknown kinds: None."""
     kind, _, raw_id = room.partition(":")
-    authorizer = _watchable.get(kind)
-    if authorizer is None or not raw_id.isdigit():
+    authorizer, object_id = _watchable.get(kind), whole_number(raw_id)
+    if authorizer is None or object_id is None:
         return None
-    return f"{kind}:{int(raw_id)}" if authorizer(user, int(raw_id)) else None
+    return f"{kind}:{object_id}" if authorizer(user, object_id) else None

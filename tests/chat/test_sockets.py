@@ -2,6 +2,8 @@
 membership check, sending with acks and idempotency, edits/deletes/hides live, typing, presence,
 watchable rooms, errors for bad events, and sockets closed on logout, password change and leaving."""
 
+from collections import Counter
+
 import pytest
 
 from lhn import realtime
@@ -217,6 +219,51 @@ def test_payload_fields_of_the_wrong_type_are_refused_and_nothing_is_stored(app,
     assert (answer["ok"], answer["error"]["code"]) == (False, "validation_failed")
     assert field in answer["error"]["fields"]
     assert_nothing_coerced(app)
+
+
+# What a client can put in any field of an event: wrong types, numbers past a PostgreSQL INTEGER, a NUL, a
+# direction control, "²" (a digit to str.isdigit(), not to int()), and digits int() would take but should not.
+BAD_VALUES = [None, "", "x", "\x00", "a\x00b", "\u202e", "x" * 70_000, 2**31, -1, -(2**31) - 1, 2**63, 1e309, 1.5, True,
+              [], {}, ["x"], {"a": 1}, "1", " 7", "²"]  # fmt: skip
+BAD_ROOMS = ["post:2147483648", "post:\x00", "post:-1", "post:1e3", "post:", ":1", "post:²", "post: 1", "post:٣",
+             "channel:1", "x" * 64]  # fmt: skip
+# Each event's valid payload ("G": the general channel's id, "M": a message's id), delete last.
+EVENT_SHAPES = {
+    "join_channel": {"channel_id": "G", "last_id": 1, "last_seq": 1},
+    "sync": {"channel_id": "G", "last_id": 1, "last_seq": 1},
+    "leave_channel": {"channel_id": "G"},
+    "send_message": {"channel_id": "G", "client_id": "c1", "body": "hello", "confirm_phi": False},
+    "edit_message": {"message_id": "M", "body": "hello", "confirm_phi": False},
+    "typing": {"channel_id": "G"},
+    "mark_read": {"channel_id": "G", "last_id": "M"},
+    "watch": {"room": "post:1"},
+    "unwatch": {"room": "post:1"},
+    "delete_message": {"message_id": "M"},
+}
+
+
+def test_every_event_answers_any_bad_field_with_an_error_event_never_an_internal_error(make_app, world):
+    """Each field of each event, made bad in each way: the answer is an ack (refused, or taken where the value is
+    fine, as "" for a client id), never internal_error, and the socket stays connected. On PostgreSQL this found
+    "post:2147483648" reaching a query; on both databases, "post:²" raising in int()."""
+    app = make_app(RATELIMIT_ENABLED=False, CHAT_RATE_LIMIT="10000 per minute")
+    sock, _ = connect(app, "teen")
+    seed = sock.emit("send_message", {"channel_id": world["general"], "client_id": "seed", "body": "hi"}, callback=True)
+    faults, codes = [], Counter()
+    for event, shape in EVENT_SHAPES.items():
+        valid = {k: {"G": world["general"], "M": seed["id"]}.get(v, v) for k, v in shape.items()}
+        cases = [(field, value) for field in valid for value in BAD_VALUES]
+        cases += [("room", room) for room in BAD_ROOMS if "room" in valid]
+        for field, value in cases:
+            answer = sock.emit(event, {**valid, field: value}, callback=True)
+            codes[answer["error"]["code"] if answer and not answer["ok"] else "ok"] += 1
+            if not sock.is_connected() or not answer or answer.get("error", {}).get("code") == "internal_error":
+                faults.append((event, field, repr(value)[:30], answer))
+                sock, _ = connect(app, "teen")
+            sock.get_received()
+    assert faults == [], faults
+    assert codes["validation_failed"] > 150, codes  # the cases were refused, not ignored
+    assert codes["not_found"] > 10, codes
 
 
 def test_an_unexpected_exception_is_an_internal_error_event(app, world, monkeypatch):

@@ -53,6 +53,7 @@ def test_who_may_create_a_community(ctx, who, allowed) -> None:
         ({"visibility": "secret"}, "visibility"),
         ({"condition_system": "icd-10", "condition_code": "XYZ"}, "condition_code"),
         ({"condition_system": "snomed-ct", "condition_code": "24526005"}, "condition_code"),
+        ({"condition_system": "snomed-ct", "condition_code": "²²²²²²²"}, "condition_code"),  # digits to isdigit()
         ({"condition_code": "K50.9"}, "condition_code"),
         ({"condition_system": "mesh", "condition_code": "D003424"}, "condition_system"),
     ],

@@ -54,7 +54,7 @@ _VERHOEFF_P = [
 
 
 def snomed_code_is_valid(code: str) -> bool:
-    if not (code.isdigit() and 6 <= len(code) <= 18):
+    if not (code.isascii() and code.isdigit() and 6 <= len(code) <= 18):
         return False
     check = 0
     for i, digit in enumerate(reversed(code)):

@@ -27,6 +27,7 @@ from lhn.communities.permissions import can_manage, can_read
 from lhn.database import find_one, reading, utcnow
 from lhn.errors import NotFound, PermissionDenied, ValidationFailed
 from lhn.extensions import db
+from lhn.inputs import whole_number
 from lhn.markup import clean_text, html_to_text, render_markdown
 from lhn.programme.models import LearningSession, RegistrationStatus, SessionRegistration
 
@@ -119,11 +120,9 @@ def _values(fields: SessionFields, *, existing: LearningSession | None) -> dict[
         errors["location"] = "Give the link to join, starting https:// (or leave it empty until you have one)."
     capacity = None
     if str(fields.capacity or "").strip():
-        text = str(fields.capacity).strip()
-        if not text.isdigit() or not 1 <= int(text) <= CAPACITY_MAX:
+        capacity = whole_number(str(fields.capacity).strip())
+        if capacity is None or not 1 <= capacity <= CAPACITY_MAX:
             errors["capacity"] = f"A number of places from 1 to {CAPACITY_MAX:,}, or empty for no cap."
-        else:
-            capacity = int(text)
     agenda = clean_text(fields.agenda or "").strip()
     if len(agenda) > AGENDA_MAX:
         errors["agenda"] = f"Up to {AGENDA_MAX:,} characters."

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from lhn.inputs import whole_number
+
 bp = Blueprint("programme", __name__)
 
 
 def id_or_none(value: str | None) -> int | None:
     """A chosen option's id ("" is none); selects only offer ids, which the services check again."""
-    return int(value) if value and value.isdigit() else None
+    return whole_number(value) if value else None
