@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
+from sqlalchemy import inspect as sa_inspect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lhn.config import load_config
@@ -48,7 +49,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():
-            database.configure_engine(engine)
+            database.configure_engine(engine, writing_person=_signed_in_person)
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
     attachments.raise_upload_limit(app)  # before CSRF's check reads the form under the app-wide cap
     csrf.init_app(app)
@@ -63,6 +64,14 @@ def _init_extensions(app: Flask) -> None:
     # Explicit async mode, same origin only, the message queue, and every feature's socket events.
     realtime_server.init_socketio(app, [chat_sockets.FEATURE])
     realtime.install_session_hooks()
+
+
+def _signed_in_person() -> int | None:
+    """Whose write a request makes: the person its session or token signed in (Flask-Login's slot, filled by then).
+    The id is read from the identity map: a database event must not load anything."""
+    user = g.get("_login_user")
+    identity = sa_inspect(user).identity if getattr(user, "is_authenticated", False) else None
+    return int(identity[0]) if identity else None
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -173,10 +173,12 @@ class WriteOutsideTransaction(RuntimeWarning):
     """A request wrote outside transaction(): on SQLite its deferred transaction may fail with SQLITE_BUSY."""
 
 
-def configure_engine(engine: Engine) -> None:
+def configure_engine(engine: Engine, *, writing_person: Callable[[], int | None] = lambda: None) -> None:
     event.listen(engine, "before_cursor_execute", _note_writes)
     event.listen(engine, "commit", _transaction_ended)
     event.listen(engine, "rollback", _transaction_ended)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "begin", partial(_postgres_begin, writing_person))
     if engine.dialect.name == "sqlite":
         writers = WriterTurns()  # this process's writers take turns here (see _sqlite_begin)
         event.listen(engine, "connect", _sqlite_connect)
@@ -286,6 +288,17 @@ def _sqlite_begin(writers: WriterTurns, conn: Any) -> None:
         raise
     conn.info["lhn_writer_turn"] = writers
     _set_flag("_lhn_locked")
+
+
+def _postgres_begin(writing_person: Callable[[], int | None], conn: Any) -> None:
+    """A request's write transaction first takes its person's lock (the transaction's first lock: no deadlock), so
+    one person's writes take turns as everyone's do on SQLite: a service's "already voted?" and its insert can't be
+    split by a double click, which in read committed stored two rows or hit a unique constraint. Others don't wait."""
+    if conn.get_execution_options().get(LIGHT_READ) or not has_request_context() or not _writing():
+        return
+    person = writing_person()
+    if person is not None:  # the lock's two keys: "LHN" and the person
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%(lhn)s, %(id)s)", {"lhn": 0x4C484E, "id": person})
 
 
 def _release_writer_turn(conn: Any) -> None:
@@ -485,4 +498,3 @@ def reading() -> Iterator[None]:
         _end_transaction()
     finally:
         _set_writing(True)
-

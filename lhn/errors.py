@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -156,6 +157,11 @@ def register_error_handlers(app: Flask) -> None:
                 response.headers.add(name, value)
         return response
 
+    @app.errorhandler(IntegrityError)
+    def integrity_error(exc: IntegrityError) -> Any:
+        conflict = collision(exc)
+        return domain_error(conflict) if conflict else unexpected(exc)
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
         log.exception("unhandled error on %s %s", request.method, request.path)
@@ -163,6 +169,22 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return json_error(500, "internal_error", message)
         return _page(500, message)
+
+
+def collision(exc: BaseException) -> Conflict | None:
+    """The conflict to answer a write with that lost a race, or None: a unique or foreign-key violation (PostgreSQL's
+    SQLSTATE 23505 and 23503; SQLite's messages) means another transaction committed (or removed) the row since this
+    one read it, as when two owners start the same phase at once. Their change stands. Other integrity errors (NOT
+    NULL, CHECK) are bugs: a 500."""
+    if not isinstance(exc, IntegrityError):
+        return None
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is None:  # SQLite
+        state = {"UNIQUE": "23505", "FOREIGN KEY": "23503"}.get(str(exc.orig).partition(" constraint failed")[0])
+    if state not in ("23505", "23503"):
+        return None
+    log.info("a write collided with one committed meanwhile: %s", exc.orig)
+    return Conflict("Someone else made the same change at the same moment. Reload to see it.")
 
 
 def _page(status: int, message: str) -> tuple[str, int]:

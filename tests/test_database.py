@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+from flask import g
 from sqlalchemy import func, select
 
 from lhn import database, light_reads
@@ -171,3 +172,37 @@ def test_a_light_read_inside_a_write_neither_waits_for_the_write_lock_nor_ends_t
         assert database.write_lock_held() or PG_URL  # PostgreSQL has no database-wide lock to hold
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id)).where(User.username == "writing")) == 1
+
+
+@postgres_only
+def test_one_persons_writes_take_turns_while_other_peoples_go_ahead(app):
+    """On SQLite every writer takes turns; on PostgreSQL each person's do (lhn.database._postgres_begin)."""
+    with committed(app):
+        ids = [factories.user(username=name).id for name in ("ana", "ben")]
+    first_holds, release = threading.Event(), threading.Event()
+    finished: list[str] = []
+
+    def write(name: str, person: int, hold: bool = False) -> None:
+        with app.test_request_context():
+            g._login_user = db.session.get(User, person)  # signed in, as Flask-Login leaves it
+            with database.transaction():
+                factories.user(username="new" + name.replace("-", ""))  # a row of its own: no row lock is shared
+                if hold:
+                    first_holds.set()
+                    release.wait(10)
+            finished.append(name)
+
+    first = threading.Thread(target=write, args=("ana-1", ids[0], True))
+    first.start()
+    assert first_holds.wait(10)
+    same, other = (threading.Thread(target=write, args=args) for args in (("ana-2", ids[0]), ("ben", ids[1])))
+    same.start()
+    other.start()
+    other.join(10)
+    assert finished == ["ben"]  # another person's write went ahead
+    time.sleep(0.2)
+    assert "ana-2" not in finished  # ana's second write waits for her first
+    release.set()
+    first.join(10)
+    same.join(10)
+    assert finished == ["ben", "ana-1", "ana-2"]

@@ -1,8 +1,15 @@
 """The one mapping from errors to pages and error JSON: status, body and werkzeug's own headers."""
 
 import pytest
+from sqlalchemy import insert, select, text
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
+
+from lhn.accounts.models import User
+from lhn.database import transactional
+from lhn.extensions import db
+from tests import factories
+from tests.conftest import committed
 
 
 @pytest.mark.parametrize(("method", "path", "allowed"), [("DELETE", "/api/v1/communities", {"GET", "POST"}),
@@ -57,3 +64,31 @@ def test_an_address_with_a_nul_character_is_refused_before_any_lookup(client, pa
     if path.startswith("/api/"):
         assert response.get_json()["error"]["code"] == "bad_request"
     assert "NUL" in response.get_data(as_text=True)
+
+
+def insert_a_copy_of_every_account() -> None:
+    """As if another request had committed the same row since this one looked: a unique constraint refuses it."""
+    columns = [c for c in User.__table__.columns if c.name != "id"]
+    db.session.execute(insert(User.__table__).from_select(columns, select(*columns)))
+
+
+@pytest.mark.parametrize("path", ["/api/v1/collide", "/collide"])
+def test_a_write_that_collides_with_a_row_committed_meanwhile_is_a_conflict_not_a_500(app, path) -> None:
+    with committed(app):
+        factories.user(username="taken")
+    app.add_url_rule(path, endpoint=f"collide{path}", view_func=transactional(insert_a_copy_of_every_account))
+    response = app.test_client().get(path)
+    assert response.status_code == 409
+    assert "Someone else made the same change at the same moment" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(User.username)) == "taken"  # nothing of the refused write stayed
+
+
+def test_other_integrity_errors_are_bugs_and_answer_500(app) -> None:
+    def insert_without_required_columns() -> None:
+        db.session.execute(text("INSERT INTO community (id) VALUES (999)"))  # NOT NULL fails: a bug
+
+    app.add_url_rule("/api/v1/broken", view_func=transactional(insert_without_required_columns))
+    response = app.test_client().get("/api/v1/broken")
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "internal_error"

@@ -23,7 +23,7 @@ from lhn.accounts import services as accounts
 from lhn.accounts.models import User
 from lhn.accounts.permissions import suspension_running
 from lhn.database import mark_read_only
-from lhn.errors import DomainError, NotFound, Unauthenticated, ValidationFailed
+from lhn.errors import DomainError, NotFound, Unauthenticated, ValidationFailed, collision
 from lhn.extensions import db, socketio
 from lhn.realtime.emit import call_after_commit
 from lhn.realtime.events import EVENT_ERROR, UNWATCH, WATCH
@@ -234,6 +234,7 @@ def on_unknown_event(event: str, *_args: Any) -> dict[str, Any]:
 def on_error(exc: BaseException) -> dict[str, Any]:
     """Every exception in a handler becomes an `error` event and a failed ack, never a crash."""
     db.session.rollback()
+    exc = collision(exc) or exc
     if isinstance(exc, DomainError):
         return error_event(exc.code, exc.message, getattr(exc, "errors", None), getattr(exc, "kinds", None),
                            exc.retry_after)  # fmt: skip

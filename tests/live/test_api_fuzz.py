@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,47 +20,17 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.servers import LiveServer, create_postgres_database, flask_command, postgres_available
+from lhn.accounts.demo import DEMO_PASSWORD
+from tests.live.chat_client import api_token
 
 pytestmark = pytest.mark.live
 
 ST = Path(sys.executable).parent / "st"
-DEMO_PASSWORD = "lhn-demo-2026"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 # Operations that would end the fuzzer's own access midway (its token, its account, its password).
 EXCLUDED = ["--exclude-path-regex", "^/tokens/", "--exclude-path", "/me/password",
             "--exclude-by", 'method == "DELETE" and path == "/me"']  # fmt: skip
-
-
-# On both databases: PostgreSQL refuses what SQLite takes (a NUL in text, an id beyond its 4-byte INTEGER), and the
-# fuzzer found a 500 on PostgreSQL for every operation with an id in its path before lhn.inputs.MAX_INT said so.
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def server(request, demo_database_template, tmp_path_factory):
-    work = tmp_path_factory.mktemp("fuzz")
-    drop = None
-    if request.param == "sqlite":
-        shutil.copy(demo_database_template, work / "lhn.sqlite3")
-        database_url = f"sqlite:///{work / 'lhn.sqlite3'}"
-    else:
-        if not postgres_available():
-            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (.ci/run starts it)")
-        database_url, drop = create_postgres_database("lhn_fuzz")
-        flask_command(database_url, "db", "upgrade")
-        flask_command(database_url, "lhn", "seed-demo")
-    unlimited = {"LHN_CHAT_RATE_LIMIT": "100000 per minute", "LHN_WRITE_RATE_LIMIT": "100000 per minute"}
-    live = LiveServer(database_url, env=unlimited, log_path=work / "server.log").start(60)
-    yield live, work
-    live.stop()
-    if drop is not None:
-        drop()
-
-
-def _token(url: str, login: str) -> str:
-    answer = requests.post(f"{url}/api/v1/tokens", json={"login": login, "password": DEMO_PASSWORD, "name": "fuzz"},
-                           timeout=30)  # fmt: skip
-    answer.raise_for_status()
-    return answer.json()["token"]
 
 
 def _config(url: str, token: str, path: Path) -> Path:
@@ -85,9 +54,9 @@ def _config(url: str, token: str, path: Path) -> Path:
 
 
 @pytest.mark.parametrize("login", ["ibd_teen", "admin"])  # a patient first: the admin may suspend people
-def test_every_operation_answers_as_documented_and_never_500(server, login):
-    live, work = server
-    token = _token(live.url, login)
+def test_every_operation_answers_as_documented_and_never_500(demo_server, login):
+    live, work = demo_server
+    token = api_token(live.url, login, DEMO_PASSWORD)
     config = _config(live.url, token, work / f"{login}.toml")
     command = [str(ST), "--config-file", str(config), "run", f"{live.url}/api/v1/openapi.json",
                "-H", f"Authorization: Bearer {token}", "--seed", "2026", "-n", str(EXAMPLES), "--checks", CHECKS,
