@@ -144,7 +144,7 @@ def act(item_id: int) -> ResponseReturnValue:
 def _act_on_item(item_id: int, form: ReviewActionForm) -> Any:
     """The review action the validated form asks for: the days of a mute or suspension, the fragments to redact."""
     days_field = {"mute": form.mute_days, "suspend": form.suspend_days}.get(form.action.data)
-    days = int(days_field.data) if days_field is not None and (days_field.data or "").isdigit() else None
+    days = inputs.whole_number(days_field.data or "") if days_field is not None else None
     fragments = list(form.fragments.data or []) + (form.other_fragments.data or "").splitlines()
     return actions.act_on_item(
         item_id, by=current_user, action=form.action.data, version=form.version.data, reason=form.reason.data or "",

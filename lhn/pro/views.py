@@ -22,10 +22,6 @@ from lhn.pro.models import Purpose
 bp = Blueprint("pro", __name__)
 
 
-def _schedule(value: str | None) -> int | None:
-    return whole_number(value) if value else None
-
-
 @bp.get("/c/<slug>/questionnaires")
 def index(slug: str) -> ResponseReturnValue:
     community, _membership = communities.get_readable_community(current_user, slug)
@@ -41,7 +37,8 @@ def offer(slug: str) -> ResponseReturnValue:
     form = OfferForm()
     form.code.choices = choices([(code, q["title"]) for code, q in SHIPPED.items()])
     if form.validate_on_submit() and saved(form, lambda: pro.offer_shipped(
-            community, form.code.data or "", schedule_days=_schedule(form.schedule_days.data), by=current_user)):
+            community, form.code.data or "", schedule_days=whole_number(form.schedule_days.data or ""),
+            by=current_user)):  # fmt: skip
         flash("Questionnaire offered to the community's patients and caregivers.", "success")
         return redirect(url_for("pro.index", slug=community.slug))
     return form_page("pro/offer.html", form, community=community, import_form=None)
@@ -52,7 +49,7 @@ def import_questionnaire(slug: str) -> ResponseReturnValue:
     community = communities.get_community_where(current_user, slug, can_manage)
     form = ImportForm()
     if form.validate_on_submit() and saved(form, lambda: pro.import_questionnaire(
-            community, form.questionnaire.data or "", schedule_days=_schedule(form.schedule_days.data),
+            community, form.questionnaire.data or "", schedule_days=whole_number(form.schedule_days.data or ""),
             by=current_user)):  # fmt: skip
         flash("Questionnaire imported and offered.", "success")
         return redirect(url_for("pro.index", slug=community.slug))

@@ -16,6 +16,7 @@ from lhn.accounts import services as accounts
 from lhn.communities import services as communities
 from lhn.database import transaction
 from lhn.forms import ActionForm, acted, choices, fields_of, form_page, form_route, saved
+from lhn.inputs import whole_number
 from lhn.limits import user_rate_limited
 from lhn.pro import services as pro
 from lhn.research import services as research
@@ -149,7 +150,7 @@ def profile(slug: str) -> ResponseReturnValue:
         form.site.data = current_user.institution.slug
     if form.validate_on_submit():
         fields = fields_of(form, research.ProfileFields)
-        fields.instrument_ids = [int(i) for i in form.instrument_ids.data or [] if i.isdigit()]
+        fields.instrument_ids = [n for i in form.instrument_ids.data or [] if (n := whole_number(i)) is not None]
         if saved(form, lambda: research.save_profile(community, current_user, fields,
                                                      confirm_phi=form.confirm_phi.data)):  # fmt: skip
             flash("Your research profile is saved. Only you can see it.", "success")

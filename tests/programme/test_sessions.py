@@ -80,6 +80,7 @@ def test_an_owner_announces_a_session_shown_in_the_organisers_time_and_the_reade
     ({"location": "javascript:alert(1)"}, "location", "starting https://"),
     ({"online": False, "location": ""}, "location", "Say where it takes place"),
     ({"capacity": "0"}, "capacity", "A number of places"),
+    ({"capacity": "²"}, "capacity", "A number of places"),  # a digit to str.isdigit(), not to int(): it was a 500
     ({"time_zone": "Mars/Olympus"}, "time_zone", "Not a valid choice"),
 ])  # fmt: skip
 def test_bad_input_re_renders_the_form_with_what_was_typed(app, client, ibd, typed, field, message):

@@ -11,4 +11,4 @@ bp = Blueprint("programme", __name__)
 
 def id_or_none(value: str | None) -> int | None:
     """A chosen option's id ("" is none); selects only offer ids, which the services check again."""
-    return whole_number(value) if value else None
+    return whole_number(value or "")
