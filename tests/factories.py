@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from lhn.accounts import services as accounts
 from lhn.accounts.models import Institution, User
@@ -252,3 +252,9 @@ def vet(answer_, by: User | None = None, *, evidence: str = "10.1093/ecco-jcc/jj
 
     by = by or vetter(answer_.post.community)
     return posts.vet_answer(answer_.id, by=by, note=note, evidence=evidence)
+
+
+def colliding_write() -> None:
+    """As if another request had committed the same row since this one looked: a unique constraint refuses it."""
+    columns = [c for c in User.__table__.columns if c.name != "id"]
+    db.session.execute(insert(User.__table__).from_select(columns, select(*columns)))

@@ -1,7 +1,7 @@
 """The one mapping from errors to pages and error JSON: status, body and werkzeug's own headers."""
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
@@ -66,17 +66,11 @@ def test_an_address_with_a_nul_character_is_refused_before_any_lookup(client, pa
     assert "NUL" in response.get_data(as_text=True)
 
 
-def insert_a_copy_of_every_account() -> None:
-    """As if another request had committed the same row since this one looked: a unique constraint refuses it."""
-    columns = [c for c in User.__table__.columns if c.name != "id"]
-    db.session.execute(insert(User.__table__).from_select(columns, select(*columns)))
-
-
 @pytest.mark.parametrize("path", ["/api/v1/collide", "/collide"])
 def test_a_write_that_collides_with_a_row_committed_meanwhile_is_a_conflict_not_a_500(app, path) -> None:
     with committed(app):
         factories.user(username="taken")
-    app.add_url_rule(path, endpoint=f"collide{path}", view_func=transactional(insert_a_copy_of_every_account))
+    app.add_url_rule(path, endpoint=f"collide{path}", view_func=transactional(factories.colliding_write))
     response = app.test_client().get(path)
     assert response.status_code == 409
     assert "Someone else made the same change at the same moment" in response.get_data(as_text=True)

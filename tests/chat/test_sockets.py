@@ -15,7 +15,6 @@ from tests import factories
 from tests.api.test_api import token_for
 from tests.bad_input import assert_nothing_coerced
 from tests.conftest import committed, login
-from tests.test_errors import insert_a_copy_of_every_account
 
 
 @pytest.fixture
@@ -282,7 +281,7 @@ def test_an_unexpected_exception_is_an_internal_error_event(app, world, monkeypa
 
 def test_a_write_that_collides_with_a_row_committed_meanwhile_is_a_conflict_event(app, world, monkeypatch):
     sock, _ = connect(app, "teen")
-    monkeypatch.setattr(chat, "post_message", lambda *args, **kwargs: insert_a_copy_of_every_account())
+    monkeypatch.setattr(chat, "post_message", lambda *args, **kwargs: factories.colliding_write())
     answer = sock.emit("send_message", {"channel_id": world["general"], "client_id": "x", "body": "hi"}, callback=True)
     assert answer["error"]["code"] == "conflict"
     assert sock.is_connected()
